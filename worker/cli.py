@@ -1,0 +1,122 @@
+"""The `nps-worker` command line: parse arguments, call one function, print, and exit 0, 1 or 2.
+
+Exit codes are part of the stable interface (DESIGN.md section 7): 0 ok, 1 runtime failure,
+2 bad config or usage. Each command's body lives in the module that owns the work.
+"""
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import structlog
+
+from worker.config import Config, ConfigError, load_config
+from worker.logs import configure_logging
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+log = structlog.get_logger(__name__)
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called; reported on one line, exit code 2."""
+
+
+def resolve_config_path(given: str | None, env: dict[str, str] | None = None) -> Path:
+    """`--config`, else `$NPS_WORKER_CONFIG`, else `./config.yaml` (DESIGN.md section 7)."""
+    environ = os.environ if env is None else env
+    return Path(given or environ.get("NPS_WORKER_CONFIG") or "config.yaml")
+
+
+def _load(args: argparse.Namespace) -> Config:
+    path = resolve_config_path(args.config)
+    if not path.is_file():
+        raise UsageError(
+            f"{path}: config file not found (pass --config PATH or set NPS_WORKER_CONFIG)"
+        )
+    return load_config(path)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate the config file and its rules."""
+    config = _load(args)
+    path = resolve_config_path(args.config)
+    print(f"{path}: ok — {config.summary()}")
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Upgrade the database named in the config to the newest schema."""
+    from worker.store.migrate import current_revision, upgrade
+
+    config = _load(args)
+    url = config.database.url.get_secret_value()
+    upgrade(url)
+    print(f"database at revision {current_revision(url)}")
+    return EXIT_OK
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """Serve the CRM emulator until interrupted."""
+    from worker.sandbox.cli import serve
+
+    return serve(port=args.port, seed=args.seed, size=args.size, host=args.host)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: one subcommand per entry of DESIGN.md section 7 that exists."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $NPS_WORKER_CONFIG, then ./config.yaml)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="nps-worker", description="Closed-loop NPS beside Salesforce and HubSpot."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", parents=[common], help=cmd_check.__doc__)
+    check.set_defaults(handler=cmd_check)
+
+    migrate = commands.add_parser("migrate", parents=[common], help=cmd_migrate.__doc__)
+    migrate.set_defaults(handler=cmd_migrate)
+
+    sandbox = commands.add_parser("sandbox", parents=[common], help=cmd_sandbox.__doc__)
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sandbox.add_argument("--port", type=int, default=8443, help="TLS port (0: any free port)")
+    sandbox.add_argument("--seed", type=int, default=1, help="seed of the generated data")
+    sandbox.add_argument("--size", type=int, default=1000, help="number of contacts")
+    sandbox.set_defaults(handler=cmd_sandbox)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has already printed the usage message
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    configure_logging()
+    handler: Command = args.handler
+    try:
+        return handler(args)
+    except ConfigError as error:
+        for issue in error.errors:
+            print(issue, file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    except Exception:  # the last line of defence: any failure is logged and exits 1
+        log.exception("command_failed", command=args.command)
+        return EXIT_FAILURE

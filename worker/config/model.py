@@ -1,0 +1,148 @@
+"""The whole configuration file as one frozen, typed object, with cross-section checks."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from worker.config.base import Section, suggest
+from worker.config.crm import CrmConfig
+from worker.config.defaults import program_defaults, segment_defaults, writeback_defaults
+from worker.config.errors import invalid
+from worker.config.followup import FollowupConfig
+from worker.config.programs import Program
+from worker.config.sections import (
+    DatabaseConfig,
+    LoggingConfig,
+    SegmentsConfig,
+    ServerConfig,
+    WritebackConfig,
+)
+from worker.config.survey import SurveyConfig
+from worker.config.tags import Tag, default_taxonomy
+from worker.config.values import Identifier
+
+
+class Config(Section):
+    """RevOps' file: every section of DESIGN.md section 6, defaults filled, checked as a whole."""
+
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    crm: CrmConfig
+    survey: SurveyConfig = Field(default_factory=SurveyConfig)
+    programs: dict[Identifier, Program] = Field(default_factory=dict)
+    followup: FollowupConfig = Field(default_factory=FollowupConfig)
+    tags: tuple[Tag, ...] = Field(default_factory=default_taxonomy, min_length=1)
+    segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
+    writeback: WritebackConfig = Field(default_factory=WritebackConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_kind_defaults(cls, data: Any) -> Any:
+        """Fill what depends on other keys: CRM-kind names, and survey links from the server URL."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        crm = data.get("crm")
+        kind = crm.get("kind") if isinstance(crm, Mapping) else None
+        if kind in ("salesforce", "hubspot"):
+            data.setdefault("programs", program_defaults(kind))
+            data["writeback"] = _overlay_writeback(data.get("writeback"), writeback_defaults(kind))
+            segments = data.get("segments")
+            if segments is None:
+                data["segments"] = {"fields": segment_defaults(kind)}
+            elif isinstance(segments, Mapping) and "fields" not in segments:
+                data["segments"] = {**segments, "fields": segment_defaults(kind)}
+        server, survey = data.get("server"), data.get("survey")
+        public_url = server.get("public_base_url") if isinstance(server, Mapping) else None
+        if public_url is not None and (survey is None or isinstance(survey, Mapping)):
+            data["survey"] = {"base_url": public_url, **(survey or {})}
+        return data
+
+    def summary(self) -> str:
+        """One line saying what this configuration will do, for `nps-worker check`."""
+        enabled = [name for name, program in self.programs.items() if program.enabled]
+        return (
+            f"{self.crm.kind}, {len(enabled)} of {len(self.programs)} programs enabled"
+            f" ({', '.join(enabled) or 'none'}), {len(self.tags)} reason tags,"
+            f" languages {'/'.join(self.survey.languages)}, channel {self.survey.channel}"
+        )
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Config":
+        self._check_programs()
+        self._check_tags()
+        self._check_writeback()
+        return self
+
+    def _check_programs(self) -> None:
+        objects = sorted(self.crm.object_names)
+        for name, program in self.programs.items():
+            trigger = program.trigger
+            if trigger.kind != "schedule" and trigger.object not in objects:
+                raise invalid(
+                    f"unknown {self.crm.kind} object '{trigger.object}'"
+                    f"{suggest(trigger.object, objects)}"
+                    f" (trigger objects are listed under crm.{self.crm.kind}.triggers)",
+                    "programs",
+                    name,
+                    "trigger",
+                    trigger.kind,
+                    "object",
+                )
+            interval = program.min_interval
+            if interval is not None and interval < self.survey.min_interval:
+                raise invalid(
+                    "shorter than survey.min_interval, which already applies across all programs",
+                    "programs",
+                    name,
+                    "min_interval",
+                )
+
+    def _check_tags(self) -> None:
+        seen: set[str] = set()
+        for index, tag in enumerate(self.tags):
+            if tag.id in seen:
+                raise invalid(f"tag id '{tag.id}' is used twice", "tags", index, "id")
+            seen.add(tag.id)
+            for language in self.survey.languages:
+                if language not in tag.labels:
+                    where = (
+                        ("tags", index, "labels")
+                        if "tags" in self.model_fields_set
+                        else ("survey", "languages")
+                    )
+                    raise invalid(f"tag '{tag.id}' has no '{language}' label", *where)
+
+    def _check_writeback(self) -> None:
+        if self.survey.channel == "crm_field" and self.writeback.contact.survey_url is None:
+            raise invalid(
+                "channel crm_field needs writeback.contact.survey_url", "survey", "channel"
+            )
+        if self.crm.kind != "hubspot":
+            return
+        for section in ("contact", "account"):
+            for value, field in getattr(self.writeback, section):
+                if field is not None and field != field.lower():
+                    raise invalid(
+                        f"HubSpot property names are lower case: '{field.lower()}'",
+                        "writeback",
+                        section,
+                        value,
+                    )
+
+
+def _overlay_writeback(given: Any, defaults: dict[str, dict[str, str]]) -> Any:
+    if given is None:
+        return defaults
+    if not isinstance(given, Mapping):
+        return given
+    merged = dict(given)
+    for section, fields in defaults.items():
+        value = merged.get(section)
+        if value is None:
+            merged[section] = fields
+        elif isinstance(value, Mapping):
+            merged[section] = {**fields, **value}
+    return merged

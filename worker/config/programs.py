@@ -1,0 +1,75 @@
+"""Survey programs: named triggers with their audience, exclusions and throttles."""
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from worker.config.base import Section, one_of
+from worker.config.conditions import AudienceCondition, Condition, ObjectFilter, RecordCondition
+from worker.config.errors import invalid
+from worker.config.values import (
+    Duration,
+    FieldName,
+    SignedDuration,
+    TimeZoneName,
+    check_cron,
+    duration_between,
+)
+
+
+class RecordChangeTrigger(Section):
+    """Fire when a record of `object` starts to satisfy `when` (e.g. Case Status -> Closed)."""
+
+    internal_keys = frozenset({"kind"})
+    kind: Literal["record_change"] = "record_change"
+    object: FieldName
+    when: RecordCondition
+    delay: Annotated[Duration, duration_between("0s", "30d")] = dt.timedelta(0)
+
+
+class DateOffsetTrigger(Section):
+    """Fire at a record's date field plus `offset` (e.g. renewal date -30d)."""
+
+    internal_keys = frozenset({"kind"})
+    kind: Literal["date_offset"] = "date_offset"
+    object: FieldName
+    field: FieldName
+    offset: Annotated[SignedDuration, duration_between("-365d", "365d")]
+    when: ObjectFilter = Field(default_factory=Condition)
+
+
+class ScheduleTrigger(Section):
+    """Fire on a cron schedule for everyone in the program's audience (relationship NPS)."""
+
+    internal_keys = frozenset({"kind"})
+    kind: Literal["schedule"] = "schedule"
+    cron: str
+    time_zone: TimeZoneName = "UTC"
+
+    @model_validator(mode="after")
+    def _valid_cron(self) -> "ScheduleTrigger":
+        try:
+            check_cron(self.cron, self.time_zone)
+        except ValueError as error:
+            raise invalid(str(error), "cron") from None
+        return self
+
+
+Trigger = Annotated[
+    RecordChangeTrigger | DateOffsetTrigger | ScheduleTrigger,
+    Field(discriminator="kind"),
+    one_of("record_change", "date_offset", "schedule"),
+]
+"""Exactly one trigger: `{record_change: {...}}`, `{date_offset: {...}}` or `{schedule: {...}}`."""
+
+
+class Program(Section):
+    """One survey program; `touchpoint` labels its responses for analytics."""
+
+    enabled: bool = True
+    touchpoint: str = Field(min_length=1, max_length=60)
+    trigger: Trigger
+    audience: AudienceCondition = Field(default_factory=Condition)
+    exclude: tuple[AudienceCondition, ...] = ()
+    min_interval: Duration | None = None

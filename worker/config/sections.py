@@ -1,0 +1,92 @@
+"""The small sections: database, server, logging, segments and CRM write-back fields."""
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, SecretStr
+
+from worker.config.base import Section
+from worker.config.errors import invalid
+from worker.config.values import FieldName, HttpUrl, Identifier, pattern
+
+_DATABASE_SCHEMES = re.compile(r"(sqlite|postgresql(\+psycopg)?)://.*", re.DOTALL)
+
+
+def _database_url(value: Any) -> Any:
+    if isinstance(value, str) and not _DATABASE_SCHEMES.fullmatch(value):
+        scheme = value.split("://", 1)[0] if "://" in value else "none"
+        raise invalid(
+            f"unsupported database URL scheme '{scheme}' "
+            "(use sqlite:///path or postgresql+psycopg://user@host/db)"
+        )
+    return value
+
+
+class DatabaseConfig(Section):
+    """Where state lives; the URL may hold a password, so it is kept secret in reprs."""
+
+    url: Annotated[SecretStr, BeforeValidator(_database_url)] = SecretStr("sqlite:///./data/nps.db")
+
+
+class ServerConfig(Section):
+    """The web endpoint that serves survey pages and receives answers."""
+
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(8080, ge=1, le=65535)
+    public_base_url: HttpUrl = "http://localhost:8080"
+
+
+class LoggingConfig(Section):
+    """Log verbosity and rendering (`auto`: JSON when not on a terminal)."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+SegmentSource = Annotated[
+    str,
+    pattern(
+        r"(account|contact)\.[A-Za-z][A-Za-z0-9_]*",
+        "segment source",
+        "account.<Field> or contact.<Field>, e.g. account.Industry",
+    ),
+]
+"""A CRM field to slice by, named with its record: `account.Industry`, `contact.Region__c`."""
+
+
+class SegmentsConfig(Section):
+    """Fields analytics slices NPS by, and the smallest sample a slice is reported for."""
+
+    fields: dict[Identifier, SegmentSource] = Field(default_factory=dict)
+    min_sample: int = Field(30, ge=1)
+
+
+class ContactWriteback(Section):
+    """CRM field per value written on the contact after each response (null: not written)."""
+
+    last_score: FieldName | None = None
+    last_category: FieldName | None = None
+    last_comment: FieldName | None = None
+    reason_tags: FieldName | None = None
+    last_response_at: FieldName | None = None
+    followup_status: FieldName | None = None
+    survey_url: FieldName | None = None
+
+
+class AccountWriteback(Section):
+    """CRM field per NPS roll-up written on the account (null: not written)."""
+
+    nps_score: FieldName | None = None
+    response_count: FieldName | None = None
+    promoters: FieldName | None = None
+    passives: FieldName | None = None
+    detractors: FieldName | None = None
+    last_response_at: FieldName | None = None
+
+
+class WritebackConfig(Section):
+    """What the worker writes back to the CRM; defaults depend on `crm.kind`."""
+
+    contact: ContactWriteback = Field(default_factory=ContactWriteback)
+    account: AccountWriteback = Field(default_factory=AccountWriteback)
+    property_group: Identifier = "nps"

@@ -1,0 +1,1 @@
+"""The worker's state: models, engines and sessions, and schema migrations."""

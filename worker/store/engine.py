@@ -1,0 +1,73 @@
+"""Engines and sessions for the two supported stores: embedded SQLite and PostgreSQL."""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+"""How long a SQLite writer waits for another one before failing with "database is locked"."""
+
+
+class UnsupportedDatabaseError(ValueError):
+    """The database URL names a backend the worker does not support."""
+
+    def __init__(self, backend: str) -> None:
+        super().__init__(
+            f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://USER@HOST/DB"
+        )
+
+
+def normalise_url(url: str) -> URL:
+    """Parse a database URL, routing every PostgreSQL spelling through psycopg 3."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend in {"postgres", "postgresql"}:
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed
+    raise UnsupportedDatabaseError(parsed.drivername)
+
+
+def make_engine(url: str) -> Engine:
+    """Build an engine for ``url``: SQLite in WAL mode with foreign keys, or PostgreSQL."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine`` that keep loaded values readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    """SQLite engine whose transactions, savepoints and DDL behave as on PostgreSQL."""
+    database = url.database or ""
+    in_memory = database in {"", ":memory:"} or url.query.get("mode") == "memory"
+    if not in_memory:
+        Path(database.removeprefix("file:")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin_sqlite_transaction)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    """Per-connection SQLite settings; sqlite3's own implicit BEGIN is turned off."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+
+
+def _begin_sqlite_transaction(connection: Connection) -> None:
+    """Open every transaction explicitly, so reads, savepoints and DDL join it."""
+    connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,156 @@
+"""The local mirror of CRM records: batched upserts of pulled records, and pull watermarks."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from worker import domain
+from worker.store.models import Account, Contact, Crm, SyncCursor, TriggerRecord
+
+Row = TypeVar("Row", Account, Contact, TriggerRecord)
+
+
+def read_cursor(session: Session, crm: str, object_name: str) -> tuple[datetime | None, str | None]:
+    """The committed watermark and tie-break id of one object's pull (None, None before any)."""
+    row = session.scalar(
+        select(SyncCursor).where(SyncCursor.crm == Crm(crm), SyncCursor.object == object_name)
+    )
+    return (row.watermark, row.last_id) if row else (None, None)
+
+
+def write_cursor(
+    session: Session,
+    crm: str,
+    object_name: str,
+    *,
+    watermark: datetime,
+    last_id: str | None,
+    now: datetime,
+) -> None:
+    """Move one object's watermark; call it in the transaction that stored what it covers."""
+    row = session.scalar(
+        select(SyncCursor).where(SyncCursor.crm == Crm(crm), SyncCursor.object == object_name)
+    )
+    if row is None:
+        row = SyncCursor(crm=Crm(crm), object=object_name)
+        session.add(row)
+    row.watermark = watermark
+    row.last_id = last_id
+    row.updated_at = now
+
+
+def _existing(
+    session: Session, model: type[Row], crm: str, crm_ids: Iterable[str], object_name: str = ""
+) -> dict[str, Row]:
+    """Rows already mirrored for these ids, by CRM id, in one query."""
+    query = select(model).where(model.crm == Crm(crm), model.crm_id.in_(set(crm_ids)))
+    if model is TriggerRecord:
+        query = query.where(TriggerRecord.object == object_name)
+    return {row.crm_id: row for row in session.scalars(query)}
+
+
+def _fields(segments: Any, crm_values: Any) -> dict[str, Any]:
+    return {"segments": dict(segments), "crm_values": dict(crm_values)}
+
+
+def upsert_accounts(session: Session, accounts: Sequence[domain.Account], now: datetime) -> None:
+    """Insert or update mirrored accounts from one pulled page."""
+    if not accounts:
+        return
+    crm = accounts[0].crm
+    known = _existing(session, Account, crm, (a.crm_id for a in accounts))
+    for account in accounts:
+        row = known.get(account.crm_id)
+        if row is None:
+            row = Account(crm=Crm(crm), crm_id=account.crm_id)
+            session.add(row)
+            known[account.crm_id] = row
+        row.name = account.name
+        row.owner_crm_id = account.owner_id
+        row.fields = _fields(account.segments, account.crm_values)
+        row.modified_at = account.modified_at
+        row.deleted = account.deleted
+        row.synced_at = now
+
+
+def upsert_contacts(session: Session, contacts: Sequence[domain.Contact], now: datetime) -> None:
+    """Insert or update mirrored contacts, linking each to its mirrored account when known."""
+    if not contacts:
+        return
+    crm = contacts[0].crm
+    known = _existing(session, Contact, crm, (c.crm_id for c in contacts))
+    account_ids = {c.account_crm_id for c in contacts if c.account_crm_id}
+    accounts: dict[str, int] = dict(
+        session.execute(
+            select(Account.crm_id, Account.id).where(
+                Account.crm == Crm(crm), Account.crm_id.in_(account_ids)
+            )
+        ).all()
+    )
+    for contact in contacts:
+        row = known.get(contact.crm_id)
+        if row is None:
+            row = Contact(crm=Crm(crm), crm_id=contact.crm_id)
+            session.add(row)
+            known[contact.crm_id] = row
+        row.email = contact.email.strip().lower() if contact.email else None
+        row.first_name = contact.first_name
+        row.last_name = contact.last_name
+        row.account_crm_id = contact.account_crm_id
+        row.account_id = accounts.get(contact.account_crm_id or "")
+        row.owner_crm_id = contact.owner_id
+        row.language = contact.language
+        row.time_zone = contact.time_zone
+        row.opted_out = contact.opted_out
+        row.fields = _fields(contact.segments, contact.crm_values)
+        row.modified_at = contact.modified_at
+        row.deleted = contact.deleted
+        row.synced_at = now
+
+
+def upsert_trigger_records(
+    session: Session, records: Sequence[domain.TriggerRecord], now: datetime
+) -> None:
+    """Insert or update mirrored trigger-object records of one pulled page."""
+    if not records:
+        return
+    crm, object_name = records[0].crm, records[0].object
+    known = _existing(session, TriggerRecord, crm, (r.crm_id for r in records), object_name)
+    for record in records:
+        row = known.get(record.crm_id)
+        if row is None:
+            row = TriggerRecord(crm=Crm(crm), object=object_name, crm_id=record.crm_id)
+            session.add(row)
+            known[record.crm_id] = row
+        row.values = dict(record.values)
+        row.contact_crm_id = record.contact_crm_id
+        row.account_crm_id = record.account_crm_id
+        row.modified_at = record.modified_at
+        row.deleted = record.deleted
+        row.synced_at = now
+
+
+def mark_deleted(
+    session: Session,
+    crm: str,
+    kind: str,
+    object_name: str,
+    *,
+    crm_ids: Sequence[str],
+    now: datetime,
+) -> int:
+    """Flag mirrored records deleted in the CRM; returns how many were known here."""
+    rows: dict[str, Account] | dict[str, Contact] | dict[str, TriggerRecord]
+    if kind == "account":
+        rows = _existing(session, Account, crm, crm_ids)
+    elif kind == "contact":
+        rows = _existing(session, Contact, crm, crm_ids)
+    else:
+        rows = _existing(session, TriggerRecord, crm, crm_ids, object_name)
+    for row in rows.values():
+        row.deleted = True
+        row.synced_at = now
+    return len(rows)

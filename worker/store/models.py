@@ -1,0 +1,395 @@
+"""SQLAlchemy models of the worker's state: CRM mirror, surveys, answers, follow-ups, outbox."""
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.ext.mutable import MutableDict, MutableList
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from worker.domain import Category
+from worker.store.types import Identifier, UTCDateTime, json_document
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names identical on SQLite and PostgreSQL, so migrations can name them."""
+
+CRM_ID = 64
+"""Room for Salesforce 18-character ids and HubSpot numeric ids alike."""
+
+
+class Crm(StrEnum):
+    """The CRM a record lives in."""
+
+    SALESFORCE = "salesforce"
+    HUBSPOT = "hubspot"
+
+
+class SurveyState(StrEnum):
+    """Where a survey is in its life: planned, then scheduled, sent, and answered or ended."""
+
+    PLANNED = "planned"
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    REMINDED = "reminded"
+    ANSWERED = "answered"
+    EXPIRED = "expired"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+
+
+class SurveyChannel(StrEnum):
+    """How a survey reaches the customer."""
+
+    EMAIL = "email"
+    CRM = "crm"
+    WEBHOOK = "webhook"
+
+
+class ResponseSource(StrEnum):
+    """Where an answer came from."""
+
+    WEB = "web"
+    IMPORT = "import"
+    WEBHOOK = "webhook"
+
+
+class FollowUpStatus(StrEnum):
+    """State of the loop-closing task: pending until the CRM task exists, then open to closed."""
+
+    PENDING = "pending"
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class OutboxState(StrEnum):
+    """Progress of one queued CRM write."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class SuppressionReason(StrEnum):
+    """Why an address must not be surveyed."""
+
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    FORGOTTEN = "forgotten"
+    MANUAL = "manual"
+
+
+def _enum(enum_class: type[StrEnum], column: str) -> Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint named after the column."""
+    return Enum(
+        enum_class,
+        name=column,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+def _json_object() -> Any:
+    """A JSON object column whose in-place key changes are tracked by the session."""
+    return MutableDict.as_mutable(json_document())
+
+
+def _json_list() -> Any:
+    """A JSON array column whose in-place changes are tracked by the session."""
+    return MutableList.as_mutable(json_document())
+
+
+class Base(DeclarativeBase):
+    """Declarative base sharing one MetaData with the constraint naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class Account(Base):
+    """Mirror of a CRM account (Salesforce Account, HubSpot company)."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("crm", "crm_id"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    crm: Mapped[Crm] = mapped_column(_enum(Crm, "crm"))
+    crm_id: Mapped[str] = mapped_column(String(CRM_ID))
+    name: Mapped[str | None] = mapped_column(String(255))
+    owner_crm_id: Mapped[str | None] = mapped_column(String(CRM_ID))
+    fields: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
+    modified_at: Mapped[datetime]
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    synced_at: Mapped[datetime]
+
+
+class Contact(Base):
+    """Mirror of a CRM contact, with what eligibility and write-backs need to know locally.
+
+    ``fields`` holds the mapped segment fields and the last-known CRM values of the fields the
+    worker writes back, so equal values are not written again. ``email`` is stored lower-cased
+    by convention so lookups by address can use the index.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("crm", "crm_id"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    crm: Mapped[Crm] = mapped_column(_enum(Crm, "crm"))
+    crm_id: Mapped[str] = mapped_column(String(CRM_ID))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    account_id: Mapped[int | None] = mapped_column(
+        Identifier, ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    account_crm_id: Mapped[str | None] = mapped_column(String(CRM_ID), index=True)
+    owner_crm_id: Mapped[str | None] = mapped_column(String(CRM_ID))
+    language: Mapped[str | None] = mapped_column(String(16))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    fields: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
+    modified_at: Mapped[datetime]
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    synced_at: Mapped[datetime]
+
+
+class TriggerRecord(Base):
+    """Mirror of a record a program triggers on (case, ticket, deal, custom object).
+
+    ``values`` holds the mapped trigger fields as last pulled; comparing a new pull with it
+    tells which conditions just became true (``changed_to``).
+    """
+
+    __tablename__ = "trigger_records"
+    __table_args__ = (UniqueConstraint("crm", "object", "crm_id"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    crm: Mapped[Crm] = mapped_column(_enum(Crm, "crm"))
+    object: Mapped[str] = mapped_column(String(64))
+    crm_id: Mapped[str] = mapped_column(String(CRM_ID))
+    values: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
+    contact_crm_id: Mapped[str | None] = mapped_column(String(CRM_ID), index=True)
+    account_crm_id: Mapped[str | None] = mapped_column(String(CRM_ID), index=True)
+    modified_at: Mapped[datetime]
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    synced_at: Mapped[datetime]
+
+
+class CrmEvent(Base):
+    """A trigger-worthy change seen in the CRM; ``dedup_key`` makes each one fire once."""
+
+    __tablename__ = "crm_events"
+    __table_args__ = (Index(None, "crm", "object", "record_crm_id"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    crm: Mapped[Crm] = mapped_column(_enum(Crm, "crm"))
+    object: Mapped[str] = mapped_column(String(64))
+    record_crm_id: Mapped[str] = mapped_column(String(CRM_ID))
+    kind: Mapped[str] = mapped_column(String(64))
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
+    contact_id: Mapped[int | None] = mapped_column(
+        Identifier, ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    account_id: Mapped[int | None] = mapped_column(
+        Identifier, ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime]
+
+
+class Survey(Base):
+    """One survey of one contact for one program; (program, crm_event_id) fires at most once."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (
+        UniqueConstraint("program", "crm_event_id"),
+        Index(None, "contact_id", "sent_at"),
+        Index(None, "state", "scheduled_for"),
+        Index(None, "state", "sent_at"),
+        Index(None, "state", "expires_at"),
+        CheckConstraint("reminder_count >= 0", name="reminder_count_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    program: Mapped[str] = mapped_column(String(64))
+    contact_id: Mapped[int] = mapped_column(Identifier, ForeignKey("contacts.id"))
+    crm_event_id: Mapped[int | None] = mapped_column(Identifier, ForeignKey("crm_events.id"))
+    token_id: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[SurveyState] = mapped_column(_enum(SurveyState, "state"))
+    state_reason: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[SurveyChannel] = mapped_column(_enum(SurveyChannel, "channel"))
+    planned_at: Mapped[datetime]
+    scheduled_for: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    reminder_count: Mapped[int] = mapped_column(SmallInteger, default=0)
+    expires_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+
+
+class Response(Base):
+    """The answer to a survey; a provisional one (scanner click) is replaced by a human one."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 0 AND 10", name="score_range"),
+        CheckConstraint(
+            "(category = 'detractor' AND score <= 6)"
+            " OR (category = 'passive' AND score IN (7, 8))"
+            " OR (category = 'promoter' AND score >= 9)",
+            name="category_matches_score",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(Identifier, ForeignKey("surveys.id"), unique=True)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    category: Mapped[Category] = mapped_column(_enum(Category, "category"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    reason_tags: Mapped[list[str]] = mapped_column(_json_list(), default=list)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[ResponseSource] = mapped_column(_enum(ResponseSource, "source"))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    confirmed_at: Mapped[datetime | None]
+    import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+
+
+class FollowUp(Base):
+    """The CRM task that closes the loop on one response, with its SLA and escalation."""
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        UniqueConstraint("crm", "crm_task_id"),
+        Index(None, "status", "due_at"),
+        CheckConstraint("escalation_level >= 0", name="escalation_level_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    response_id: Mapped[int] = mapped_column(Identifier, ForeignKey("responses.id"), unique=True)
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    crm: Mapped[Crm] = mapped_column(_enum(Crm, "crm"))
+    crm_task_id: Mapped[str | None] = mapped_column(String(CRM_ID))
+    owner_crm_id: Mapped[str | None] = mapped_column(String(CRM_ID))
+    status: Mapped[FollowUpStatus] = mapped_column(_enum(FollowUpStatus, "status"))
+    due_at: Mapped[datetime]
+    escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0)
+    escalated_at: Mapped[datetime | None]
+    first_contact_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class OutboxEntry(Base):
+    """A pending CRM write, drained in batches with retries; ``dedup_key`` queues it once.
+
+    While a row is ``in_flight``, ``next_attempt_at`` is when its claim lapses, so rows of a
+    crashed drainer become claimable again through the same (state, next_attempt_at) index.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(None, "state", "next_attempt_at"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    crm: Mapped[Crm] = mapped_column(_enum(Crm, "crm"))
+    object: Mapped[str] = mapped_column(String(64))
+    record_crm_id: Mapped[str | None] = mapped_column(String(CRM_ID))
+    op: Mapped[str] = mapped_column(String(32))
+    fields: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    essential: Mapped[bool] = mapped_column(Boolean, default=True)
+    followup_id: Mapped[int | None] = mapped_column(
+        Identifier, ForeignKey("followups.id", ondelete="SET NULL"), index=True
+    )
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState, "state"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result_crm_id: Mapped[str | None] = mapped_column(String(CRM_ID))
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class SyncCursor(Base):
+    """Incremental-pull watermark per CRM object; ``last_id`` breaks ties within one timestamp."""
+
+    __tablename__ = "sync_cursors"
+    __table_args__ = (UniqueConstraint("crm", "object"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    crm: Mapped[Crm] = mapped_column(_enum(Crm, "crm"))
+    object: Mapped[str] = mapped_column(String(64))
+    watermark: Mapped[datetime]
+    last_id: Mapped[str | None] = mapped_column(String(CRM_ID))
+    updated_at: Mapped[datetime]
+
+
+class Suppression(Base):
+    """An address that must never be surveyed, kept as a hash so it survives a GDPR forget."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[SuppressionReason] = mapped_column(_enum(SuppressionReason, "reason"))
+    source: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    @staticmethod
+    def hash_email(email: str) -> str:
+        """The key an address is suppressed under: SHA-256 of the trimmed, lower-cased address."""
+        return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+class AuditEntry(Base):
+    """Who did what to personal data; ``subject`` names a record, never the person's data."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
+
+
+class Lease(Base):
+    """A named lease that one replica holds until ``expires_at`` (e.g. running the scheduler)."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
