@@ -1,0 +1,391 @@
+"""The outbox: CRM writes queued in the database and drained in full batches (promise 4).
+
+A write is queued in the same transaction as the change that causes it (an answer, a follow-up),
+so it is never lost; the drainer claims due rows, sends them through the `CrmClient` in as few
+calls as the CRM allows, and records each row's outcome. Transient failures come back later
+with exponential backoff; a record the CRM refuses is kept as `failed` with the CRM's own code,
+never dropped silently.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import structlog
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.store.models import Crm, FollowUp, FollowUpStatus, OutboxEntry, OutboxState
+from worker.sync.base import (
+    AuthFailed,
+    BudgetExhausted,
+    CrmClient,
+    CrmError,
+    FieldUpdate,
+    NoteSpec,
+    Priority,
+    RateLimited,
+    Rejected,
+    TaskPriority,
+    TaskSpec,
+    WriteResult,
+)
+
+log = structlog.get_logger(__name__)
+
+CLAIM = 2000
+"""Rows claimed per round: a multiple of every CRM's batch size (200, 100)."""
+CLAIM_TTL = timedelta(minutes=10)
+"""A claim lapses after this, so rows of a drainer that died are sent again."""
+MAX_ATTEMPTS = 8
+BASE_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=6)
+BUDGET_PAUSE = timedelta(hours=1)
+TRANSIENT_RECORD_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG"})
+"""Per-record refusals that a later attempt can fix; any other per-record code is final."""
+
+
+class Op(StrEnum):
+    """Kinds of queued write."""
+
+    UPDATE = "update"
+    CREATE_TASK = "create_task"
+    CREATE_NOTE = "create_note"
+
+
+@dataclass
+class DrainStats:
+    """What one drain did."""
+
+    sent: int = 0
+    done: int = 0
+    failed: int = 0
+    retried: int = 0
+    stopped_by: str | None = None
+
+
+def enqueue(
+    session: Session,
+    crm: str,
+    op: Op,
+    object_name: str,
+    *,
+    record_id: str | None,
+    fields: dict[str, Any],
+    dedup_key: str,
+    essential: bool,
+    now: datetime,
+    followup_id: int | None = None,
+) -> bool:
+    """Queue one write unless one with the same dedup key exists; True when queued."""
+    exists = session.scalar(select(OutboxEntry.id).where(OutboxEntry.dedup_key == dedup_key))
+    if exists is not None:
+        return False
+    session.add(
+        OutboxEntry(
+            crm=Crm(crm),
+            object=object_name,
+            record_crm_id=record_id,
+            op=op.value,
+            fields=fields,
+            dedup_key=dedup_key,
+            essential=essential,
+            followup_id=followup_id,
+            state=OutboxState.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    return True
+
+
+def enqueue_update(
+    session: Session, crm: str, update: FieldUpdate, *, essential: bool, now: datetime
+) -> bool:
+    """Queue a field update built by a mapper."""
+    return enqueue(
+        session,
+        crm,
+        Op.UPDATE,
+        update.object,
+        record_id=update.record_id,
+        fields=dict(update.fields),
+        dedup_key=update.dedup_key,
+        essential=essential,
+        now=now,
+    )
+
+
+def enqueue_task(
+    session: Session, crm: str, task: TaskSpec, *, now: datetime, followup_id: int | None = None
+) -> bool:
+    """Queue a follow-up task; essential, since a detractor's follow-up must not wait."""
+    fields = {
+        "subject": task.subject,
+        "body": task.body,
+        "due_at": task.due_at.isoformat(),
+        "priority": task.priority.value,
+        "owner_id": task.owner_id,
+        "contact_id": task.contact_id,
+        "account_id": task.account_id,
+    }
+    return enqueue(
+        session,
+        crm,
+        Op.CREATE_TASK,
+        "task",
+        record_id=None,
+        fields=fields,
+        dedup_key=task.dedup_key,
+        essential=True,
+        now=now,
+        followup_id=followup_id,
+    )
+
+
+def enqueue_note(session: Session, crm: str, note: NoteSpec, *, now: datetime) -> bool:
+    """Queue a response note for the contact's timeline."""
+    fields = {
+        "body": note.body,
+        "at": note.at.isoformat(),
+        "contact_id": note.contact_id,
+        "account_id": note.account_id,
+    }
+    return enqueue(
+        session,
+        crm,
+        Op.CREATE_NOTE,
+        "note",
+        record_id=None,
+        fields=fields,
+        dedup_key=note.dedup_key,
+        essential=True,
+        now=now,
+    )
+
+
+def _task(row: OutboxEntry) -> TaskSpec:
+    f = row.fields
+    return TaskSpec(
+        dedup_key=row.dedup_key,
+        subject=f["subject"],
+        body=f["body"],
+        due_at=datetime.fromisoformat(f["due_at"]),
+        priority=TaskPriority(f["priority"]),
+        owner_id=f["owner_id"],
+        contact_id=f["contact_id"],
+        account_id=f["account_id"],
+    )
+
+
+def _note(row: OutboxEntry) -> NoteSpec:
+    f = row.fields
+    return NoteSpec(
+        dedup_key=row.dedup_key,
+        body=f["body"],
+        at=datetime.fromisoformat(f["at"]),
+        contact_id=f["contact_id"],
+        account_id=f["account_id"],
+    )
+
+
+def _send(
+    client: CrmClient, op: str, essential: bool, rows: list[OutboxEntry]
+) -> list[WriteResult]:
+    """One group of rows through the client; the client batches to the CRM's limits."""
+    if op == Op.UPDATE:
+        updates = [
+            FieldUpdate(row.object, row.record_crm_id or "", dict(row.fields), row.dedup_key)
+            for row in rows
+        ]
+        priority = Priority.ESSENTIAL if essential else Priority.NORMAL
+        return client.update(updates, priority)
+    if op == Op.CREATE_TASK:
+        return client.create_tasks([_task(row) for row in rows])
+    if op == Op.CREATE_NOTE:
+        return client.create_notes([_note(row) for row in rows])
+    raise ValueError(f"outbox row has unknown op {op!r}")
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 30 s doubling per attempt, at most six hours."""
+    return min(BASE_BACKOFF * (1 << min(max(attempts - 1, 0), 16)), MAX_BACKOFF)
+
+
+class Outbox:
+    """Drains one CRM's queued writes through its client."""
+
+    def __init__(
+        self, client: CrmClient, sessions: sessionmaker[Session], now: Callable[[], datetime]
+    ) -> None:
+        self._client = client
+        self._sessions = sessions
+        self._now = now
+
+    def _claim(self) -> list[OutboxEntry]:
+        """Take due rows (and rows whose claim lapsed) for this drainer, oldest first."""
+        now = self._now()
+        with self._sessions.begin() as session:
+            rows = list(
+                session.scalars(
+                    select(OutboxEntry)
+                    .where(
+                        OutboxEntry.crm == Crm(self._client.name),
+                        or_(
+                            OutboxEntry.state == OutboxState.PENDING,
+                            OutboxEntry.state == OutboxState.IN_FLIGHT,
+                        ),
+                        OutboxEntry.next_attempt_at <= now,
+                    )
+                    .order_by(OutboxEntry.id)
+                    .limit(CLAIM)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for row in rows:
+                row.state = OutboxState.IN_FLIGHT
+                row.next_attempt_at = now + CLAIM_TTL
+        return rows
+
+    def drain(self, max_rounds: int = 1000) -> DrainStats:
+        """Send every due row, a claim at a time, until none is due or the CRM says stop."""
+        stats = DrainStats()
+        for _ in range(max_rounds):
+            rows = self._claim()
+            if not rows:
+                break
+            groups: dict[tuple[str, bool, str], list[OutboxEntry]] = {}
+            for row in rows:
+                groups.setdefault((row.op, row.essential, row.object), []).append(row)
+            for (op, essential, _object), group in groups.items():
+                if not self._drain_group(op, essential, group, stats):
+                    self._release([r for r in rows if r.state == OutboxState.IN_FLIGHT])
+                    return stats
+        return stats
+
+    def _drain_group(
+        self, op: str, essential: bool, rows: list[OutboxEntry], stats: DrainStats
+    ) -> bool:
+        """Send one group and record the outcome; False when draining must stop for now."""
+        now = self._now()
+        try:
+            results = _send(self._client, op, essential, rows)
+        except (RateLimited, BudgetExhausted, AuthFailed) as error:
+            wait = error.retry_after if isinstance(error, RateLimited) else None
+            delay = timedelta(seconds=wait) if wait else BUDGET_PAUSE
+            self._reschedule(rows, now + delay, error)
+            stats.retried += len(rows)
+            stats.stopped_by = error.code
+            log.warning("outbox_paused", crm=self._client.name, code=error.code, rows=len(rows))
+            return False
+        except Rejected as error:
+            self._finish(rows, [], now, error)
+            stats.failed += len(rows)
+            return True
+        except CrmError as error:
+            self._retry(rows, now, error)
+            stats.retried += len(rows)
+            return True
+        stats.sent += len(rows)
+        self._finish(rows, results, now, None)
+        for row in rows:
+            if row.state == OutboxState.DONE:
+                stats.done += 1
+            elif row.state == OutboxState.FAILED:
+                stats.failed += 1
+            else:
+                stats.retried += 1
+        return True
+
+    def _finish(
+        self,
+        rows: list[OutboxEntry],
+        results: Sequence[WriteResult],
+        now: datetime,
+        request_error: Rejected | None,
+    ) -> None:
+        """Record each row's result; link created tasks to their follow-ups."""
+        by_key = {result.dedup_key: result for result in results}
+        with self._sessions.begin() as session:
+            for row in rows:
+                current = session.get_one(OutboxEntry, row.id)
+                current.attempts += 1
+                result = by_key.get(row.dedup_key)
+                if request_error is not None:
+                    current.state = OutboxState.FAILED
+                    current.last_error = f"{request_error.code}: {request_error.message}"
+                elif result is None:
+                    current.state = OutboxState.PENDING
+                    current.next_attempt_at = now + backoff(current.attempts)
+                    current.last_error = "NO_RESULT: the CRM returned no result for this record"
+                elif result.error is None:
+                    current.state = OutboxState.DONE
+                    current.done_at = now
+                    current.result_crm_id = result.crm_id
+                    current.last_error = None
+                    _link_followup(session, current, result.crm_id)
+                else:
+                    error = result.error
+                    fields = f" ({', '.join(error.fields)})" if error.fields else ""
+                    current.last_error = f"{error.code}: {error.message}{fields}"
+                    transient = error.code in TRANSIENT_RECORD_CODES
+                    if transient and current.attempts < MAX_ATTEMPTS:
+                        current.state = OutboxState.PENDING
+                        current.next_attempt_at = now + backoff(current.attempts)
+                    else:
+                        current.state = OutboxState.FAILED
+                        log.warning(
+                            "outbox_record_refused",
+                            crm=current.crm.value,
+                            object=current.object,
+                            record_id=current.record_crm_id,
+                            code=error.code,
+                        )
+                row.state = current.state
+
+    def _retry(self, rows: list[OutboxEntry], now: datetime, error: CrmError) -> None:
+        """A transient whole-request failure: back off per row, fail rows out of attempts."""
+        with self._sessions.begin() as session:
+            for row in rows:
+                current = session.get_one(OutboxEntry, row.id)
+                current.attempts += 1
+                current.last_error = f"{error.code}: {error.message}"
+                if current.attempts >= MAX_ATTEMPTS:
+                    current.state = OutboxState.FAILED
+                else:
+                    current.state = OutboxState.PENDING
+                    current.next_attempt_at = now + backoff(current.attempts)
+                row.state = current.state
+
+    def _reschedule(self, rows: list[OutboxEntry], at: datetime, error: CrmError) -> None:
+        """The CRM said stop (rate, budget, auth): try again at `at`, not counted as an attempt."""
+        with self._sessions.begin() as session:
+            for row in rows:
+                current = session.get_one(OutboxEntry, row.id)
+                current.state = OutboxState.PENDING
+                current.next_attempt_at = at
+                current.last_error = f"{error.code}: {error.message}"
+                row.state = current.state
+
+    def _release(self, rows: list[OutboxEntry]) -> None:
+        """Hand back rows claimed but not sent, due at once, without counting an attempt."""
+        now = self._now()
+        with self._sessions.begin() as session:
+            for row in rows:
+                current = session.get_one(OutboxEntry, row.id)
+                if current.state == OutboxState.IN_FLIGHT:
+                    current.state = OutboxState.PENDING
+                    current.next_attempt_at = now
+
+
+def _link_followup(session: Session, row: OutboxEntry, crm_id: str | None) -> None:
+    """A created follow-up task's CRM id goes onto its follow-up, which is now open."""
+    if row.followup_id is None or crm_id is None:
+        return
+    followup = session.get_one(FollowUp, row.followup_id)
+    followup.crm_task_id = crm_id
+    if followup.status == FollowUpStatus.PENDING:
+        followup.status = FollowUpStatus.OPEN
