@@ -1,0 +1,1 @@
+"""End-to-end tests: whole cycles against the sandbox emulator."""

@@ -1,0 +1,891 @@
+"""Contract tests: the real hubspot-api-client against the sandbox HubSpot portal over TLS."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+from hubspot import HubSpot
+from urllib3.util.retry import Retry
+
+from worker.sandbox.hubspot import client_for
+from worker.sandbox.hubspot.timefmt import epoch_ms, iso_ms, parse_instant
+from worker.sandbox.server import Sandbox
+
+START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+HAS_EMAIL = {"propertyName": "email", "operator": "HAS_PROPERTY"}
+
+
+class FakeMonotonic:
+    """A hand-moved monotonic clock, so rate-limit windows are tested without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def client(sandbox: Sandbox, access_token: str = "sandbox-token") -> HubSpot:  # noqa: S107
+    """An SDK client with client-side validation on: every reply must fit its models.
+
+    urllib3's default Retry honours Retry-After on 429s (sleeping); these tests look at the
+    429 itself, so retries are off.
+    """
+    sdk = client_for(sandbox.base_url, sandbox.ca_path, access_token)
+    sdk.config["client_side_validation"] = True
+    sdk.config["retry"] = Retry(total=0)
+    return sdk
+
+
+@pytest.fixture
+def served(sandbox_factory: Any) -> Sandbox:
+    """A 50-person sandbox with HubSpot rate limits off."""
+    return cast(Sandbox, sandbox_factory(size=50, seed=7, start=START, hubspot_rate_limits=False))
+
+
+@pytest.fixture
+def hs(served: Sandbox) -> HubSpot:
+    """A strict SDK client for `served`."""
+    return client(served)
+
+
+@pytest.fixture
+def ticks() -> FakeMonotonic:
+    """The monotonic time rate-limited portals run on."""
+    return FakeMonotonic()
+
+
+@pytest.fixture
+def limited(sandbox_factory: Any, ticks: FakeMonotonic) -> Any:
+    """Build a sandbox whose HubSpot limits are enforced with given allowances on `ticks`."""
+
+    def build(**limits: Any) -> Sandbox:
+        sandbox = cast(Sandbox, sandbox_factory(size=50, seed=7, start=START))
+        sandbox.hubspot.reset_rate_limits(ticks)
+        sandbox.hubspot.set_rate_limits(**limits)
+        return sandbox
+
+    return build
+
+
+@pytest.fixture
+def bare() -> Iterator[Sandbox]:
+    """A sandbox whose HubSpot portal has no NPS properties yet (what `setup-crm` creates)."""
+    sandbox = Sandbox(
+        size=50, seed=7, start=START, hubspot_rate_limits=False, hubspot_nps_properties=False
+    )
+    with sandbox:
+        yield sandbox
+
+
+def error_body(exc: Any) -> dict[str, Any]:
+    """The JSON body of an SDK ApiException."""
+    return dict(json.loads(exc.body))
+
+
+def contact_ids(sandbox: Sandbox) -> list[str]:
+    """Ids of every live contact."""
+    return sandbox.hubspot.contact_ids()
+
+
+class TestObjectsList:
+    """GET /crm/v3/objects/{object}: paging, properties, archived."""
+
+    def test_pages_through_every_contact_once(self, served: Sandbox, hs: HubSpot) -> None:
+        """Following paging.next.after visits every contact exactly once, 20 at a time."""
+        seen: list[str] = []
+        after = None
+        while True:
+            page = hs.crm.contacts.basic_api.get_page(limit=20, after=after)
+            seen.extend(result.id for result in page.results)
+            if page.paging is None:
+                break
+            assert page.paging.next.link.startswith(served.base_url)
+            after = page.paging.next.after
+        assert sorted(seen) == sorted(contact_ids(served))
+        assert len(seen) == len(set(seen)) == 50
+
+    @pytest.mark.parametrize(
+        ("object_name", "requested", "expected"),
+        [
+            pytest.param(
+                "contacts",
+                ["email"],
+                {"email", "hs_object_id", "createdate", "lastmodifieddate"},
+                id="contacts",
+            ),
+            pytest.param(
+                "companies",
+                ["domain", "nope"],
+                {"domain", "hs_object_id", "createdate", "hs_lastmodifieddate"},
+                id="companies-unknown-dropped",
+            ),
+            pytest.param(
+                "tickets",
+                ["hs_pipeline_stage"],
+                {"hs_pipeline_stage", "hs_object_id", "createdate", "hs_lastmodifieddate"},
+                id="tickets",
+            ),
+            pytest.param(
+                "deals",
+                ["dealstage", "amount"],
+                {"dealstage", "amount", "hs_object_id", "createdate", "hs_lastmodifieddate"},
+                id="deals",
+            ),
+        ],
+    )
+    def test_returns_only_requested_and_system_properties(
+        self, hs: HubSpot, object_name: str, requested: list[str], expected: set[str]
+    ) -> None:
+        """`properties` limits each record to those names plus id, create and modified dates."""
+        api = getattr(hs.crm, object_name).basic_api
+        page = api.get_page(limit=3, properties=requested)
+        assert page.results
+        for result in page.results:
+            assert set(result.properties) == expected
+            assert result.properties["hs_object_id"] == result.id
+            assert result.id.isdigit()
+
+    def test_default_properties_and_iso_timestamps(self, hs: HubSpot) -> None:
+        """Without `properties` a contact carries HubSpot's defaults, dates as ISO with ms + Z."""
+        result = hs.crm.contacts.basic_api.get_page(limit=1).results[0]
+        assert set(result.properties) == {
+            "createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname",
+        }  # fmt: skip
+        stamp = result.properties["lastmodifieddate"]
+        assert stamp.endswith("Z")
+        assert len(stamp) == len("2025-03-03T09:00:00.000Z")
+
+    def test_limit_over_100_is_rejected(self, hs: HubSpot) -> None:
+        """A page larger than 100 is a 400 VALIDATION_ERROR."""
+        from hubspot.crm.contacts import ApiException
+
+        with pytest.raises(ApiException) as caught:
+            hs.crm.contacts.basic_api.get_page(limit=101)
+        assert caught.value.status == 400
+        assert error_body(caught.value)["category"] == "VALIDATION_ERROR"
+
+    def test_archived_lists_only_archived(self, hs: HubSpot, served: Sandbox) -> None:
+        """Archived records leave the default list and appear with archived=true."""
+        victim = contact_ids(served)[0]
+        hs.crm.contacts.basic_api.archive(victim)
+        live = hs.crm.contacts.basic_api.get_page(limit=100).results
+        archived = hs.crm.contacts.basic_api.get_page(limit=100, archived=True).results
+        assert victim not in {result.id for result in live}
+        assert [result.id for result in archived] == [victim]
+        assert archived[0].archived is True
+        assert archived[0].archived_at is not None
+
+
+class TestObjectsSingle:
+    """Get, create, update and archive of one record."""
+
+    def test_get_by_id_and_by_email(self, hs: HubSpot, served: Sandbox) -> None:
+        """A contact is found by id and by its unique email with idProperty=email."""
+        contact = next(r for r in served.hubspot.records("contacts") if r.get("email"))
+        by_id = hs.crm.contacts.basic_api.get_by_id(contact["hs_object_id"])
+        by_email = hs.crm.contacts.basic_api.get_by_id(contact["email"], id_property="email")
+        assert by_id.id == by_email.id == contact["hs_object_id"]
+
+    def test_missing_record_is_404(self, hs: HubSpot) -> None:
+        """An unknown id is a 404 with category OBJECT_NOT_FOUND and a correlation id."""
+        from hubspot.crm.contacts import ApiException
+
+        with pytest.raises(ApiException) as caught:
+            hs.crm.contacts.basic_api.get_by_id("999999999")
+        body = error_body(caught.value)
+        assert caught.value.status == 404
+        assert body["category"] == "OBJECT_NOT_FOUND"
+        assert body["status"] == "error"
+        assert body["correlationId"]
+
+    def test_create_update_archive(self, hs: HubSpot, served: Sandbox) -> None:
+        """Create returns the written values; update bumps both modified dates; archive hides."""
+        from hubspot.crm.contacts import ApiException
+
+        served.hubspot.clock.set(START + timedelta(days=3))
+        created = hs.crm.contacts.basic_api.create(
+            {"properties": {"email": "new@example.com", "nps_last_score": "9"}}
+        )
+        assert created.properties["email"] == "new@example.com"
+        assert created.properties["nps_last_score"] == "9"
+        served.hubspot.clock.set(START + timedelta(days=5))
+        updated = hs.crm.contacts.basic_api.update(
+            created.id, {"properties": {"nps_last_category": "promoter"}}
+        )
+        modified = parse_instant(updated.properties["lastmodifieddate"])
+        assert START + timedelta(days=5) <= modified < START + timedelta(days=5, minutes=1)
+        stored = served.hubspot.record("contacts", created.id)
+        assert stored["hs_lastmodifieddate"] == stored["lastmodifieddate"]
+        assert updated.updated_at > created.updated_at
+        hs.crm.contacts.basic_api.archive(created.id)
+        with pytest.raises(ApiException):
+            hs.crm.contacts.basic_api.get_by_id(created.id)
+        assert hs.crm.contacts.basic_api.get_by_id(created.id, archived=True).archived
+
+    @pytest.mark.parametrize(
+        ("properties", "error"),
+        [
+            pytest.param({"no_such_field": "x"}, "PROPERTY_DOESNT_EXIST", id="unknown-property"),
+            pytest.param({"nps_last_category": "fan"}, "INVALID_OPTION", id="bad-option"),
+            pytest.param({"nps_last_score": "nine"}, "INVALID_LONG", id="bad-number"),
+            pytest.param({"nps_last_response_at": "soon"}, "INVALID_DATE", id="bad-datetime"),
+            pytest.param({"nps_reason_tags": "support;vibes"}, "INVALID_OPTION", id="bad-multi"),
+            pytest.param({"lastmodifieddate": "0"}, "READ_ONLY_VALUE", id="read-only"),
+        ],
+    )
+    def test_invalid_values_are_rejected(
+        self, hs: HubSpot, served: Sandbox, properties: dict[str, str], error: str
+    ) -> None:
+        """A bad value is a 400 VALIDATION_ERROR naming the property and HubSpot's error code."""
+        from hubspot.crm.contacts import ApiException
+
+        with pytest.raises(ApiException) as caught:
+            hs.crm.contacts.basic_api.update(contact_ids(served)[0], {"properties": properties})
+        body = error_body(caught.value)
+        assert caught.value.status == 400
+        assert body["category"] == "VALIDATION_ERROR"
+        assert body["message"].startswith("Property values were not valid: ")
+        assert body["errors"][0]["code"] == error
+
+    def test_values_are_normalised(self, hs: HubSpot, served: Sandbox) -> None:
+        """Datetimes written as epoch ms read back as ISO; multi-select keeps `;`-joined values."""
+        at = datetime(2025, 2, 1, 12, 30, tzinfo=UTC)
+        hs.crm.contacts.basic_api.update(
+            contact_ids(served)[0],
+            {
+                "properties": {
+                    "nps_last_response_at": str(epoch_ms(at)),
+                    "nps_reason_tags": "support;usability",
+                }
+            },
+        )
+        stored = served.hubspot.record("contacts", contact_ids(served)[0])
+        assert stored["nps_last_response_at"] == iso_ms(at)
+        assert stored["nps_reason_tags"] == "support;usability"
+
+
+class TestBatch:
+    """batch/read, batch/create, batch/update and batch/archive."""
+
+    def test_read_with_properties_and_missing_ids(self, hs: HubSpot, served: Sandbox) -> None:
+        """Missing ids come back as one OBJECT_NOT_FOUND error in a 207 next to the found ones."""
+        ids = contact_ids(served)[:3]
+        result = hs.crm.contacts.batch_api.read(
+            {"inputs": [{"id": i} for i in [*ids, "424242"]], "properties": ["hs_language"]}
+        )
+        assert result.status == "COMPLETE"
+        assert sorted(r.id for r in result.results) == sorted(ids)
+        assert all("hs_language" in r.properties for r in result.results)
+        assert result.num_errors == 1
+        assert result.errors[0].category == "OBJECT_NOT_FOUND"
+        assert result.errors[0].context == {"ids": ["424242"]}
+
+    def test_read_by_email(self, hs: HubSpot, served: Sandbox) -> None:
+        """idProperty=email reads contacts by their email address."""
+        emails = [r["email"] for r in served.hubspot.records("contacts") if r.get("email")][:2]
+        result = hs.crm.contacts.batch_api.read(
+            {"inputs": [{"id": e} for e in emails], "idProperty": "email", "properties": ["email"]}
+        )
+        assert sorted(r.properties["email"] for r in result.results) == sorted(emails)
+
+    def test_create_and_update_report_per_input_errors(self, hs: HubSpot, served: Sandbox) -> None:
+        """Good inputs are applied; bad ones are reported in a 207 with HubSpot's error codes."""
+        created = hs.crm.companies.batch_api.create(
+            {
+                "inputs": [
+                    {"properties": {"name": "Acme", "nps_promoters": "3"}},
+                    {"properties": {"name": "Bad", "onboarding_status": "Maybe"}},
+                ]
+            }
+        )
+        assert [r.properties["name"] for r in created.results] == ["Acme"]
+        assert created.num_errors == 1
+        assert created.errors[0].category == "VALIDATION_ERROR"
+        assert created.errors[0].errors[0].code == "INVALID_OPTION"
+        updated = hs.crm.companies.batch_api.update(
+            {
+                "inputs": [
+                    {"id": created.results[0].id, "properties": {"nps_account_score": "40"}},
+                    {"id": created.results[0].id, "properties": {"no_field": "1"}},
+                    {"id": "31337", "properties": {"nps_account_score": "1"}},
+                ]
+            }
+        )
+        assert [r.properties["nps_account_score"] for r in updated.results] == ["40"]
+        codes = sorted(e.category for e in updated.errors)
+        assert codes == ["OBJECT_NOT_FOUND", "VALIDATION_ERROR"]
+
+    def test_clean_update_is_200_without_errors(self, hs: HubSpot, served: Sandbox) -> None:
+        """A batch whose inputs all succeed is a plain BatchResponseSimplePublicObject."""
+        ids = contact_ids(served)[:2]
+        data, status, _ = hs.crm.contacts.batch_api.update_with_http_info(
+            {"inputs": [{"id": i, "properties": {"nps_followup_status": "open"}} for i in ids]}
+        )
+        assert status == 200
+        assert type(data).__name__ == "BatchResponseSimplePublicObject"
+        assert data.started_at <= data.completed_at
+
+    def test_more_than_100_inputs_is_400(self, hs: HubSpot, served: Sandbox) -> None:
+        """A batch of 101 inputs is refused whole with VALIDATION_ERROR."""
+        from hubspot.crm.contacts import ApiException
+
+        inputs = [{"id": contact_ids(served)[0], "properties": {}}] * 101
+        with pytest.raises(ApiException) as caught:
+            hs.crm.contacts.batch_api.update({"inputs": inputs})
+        assert caught.value.status == 400
+        assert error_body(caught.value)["category"] == "VALIDATION_ERROR"
+
+    def test_archive(self, hs: HubSpot, served: Sandbox) -> None:
+        """batch/archive removes records from reads."""
+        ids = contact_ids(served)[:2]
+        hs.crm.contacts.batch_api.archive({"inputs": [{"id": i} for i in ids]})
+        assert not set(ids) & set(contact_ids(served))
+
+
+class TestSearch:
+    """POST /crm/v3/objects/{object}/search."""
+
+    @pytest.mark.parametrize(
+        ("filters", "predicate"),
+        [
+            pytest.param(
+                [{"propertyName": "hs_language", "operator": "EQ", "value": "ja"}],
+                lambda r: r.get("hs_language") == "ja",
+                id="eq",
+            ),
+            pytest.param(
+                [{"propertyName": "hs_language", "operator": "NEQ", "value": "ja"}],
+                lambda r: r.get("hs_language") != "ja",
+                id="neq",
+            ),
+            pytest.param(
+                [{"propertyName": "email", "operator": "NOT_HAS_PROPERTY"}],
+                lambda r: not r.get("email"),
+                id="not-has-property",
+            ),
+            pytest.param(
+                [{"propertyName": "hs_email_optout", "operator": "IN", "values": ["true"]}],
+                lambda r: r.get("hs_email_optout") == "true",
+                id="in",
+            ),
+            pytest.param(
+                [
+                    {
+                        "propertyName": "createdate",
+                        "operator": "GTE",
+                        "value": str(epoch_ms(START - timedelta(days=365))),
+                    }
+                ],
+                lambda r: parse_instant(r["createdate"]) >= START - timedelta(days=365),
+                id="gte-epoch-ms",
+            ),
+            pytest.param(
+                [
+                    {
+                        "propertyName": "lastmodifieddate",
+                        "operator": "BETWEEN",
+                        "value": iso_ms(START - timedelta(days=90)),
+                        "highValue": iso_ms(START),
+                    }
+                ],
+                lambda r: (
+                    START - timedelta(days=90) <= parse_instant(r["lastmodifieddate"]) <= START
+                ),
+                id="between-iso",
+            ),
+        ],
+    )
+    def test_filters_match_the_stored_records(
+        self, hs: HubSpot, served: Sandbox, filters: list[dict[str, Any]], predicate: Any
+    ) -> None:
+        """Each operator selects exactly the records whose stored values satisfy it."""
+        expected = {r["hs_object_id"] for r in served.hubspot.records("contacts") if predicate(r)}
+        result = hs.crm.contacts.search_api.do_search(
+            {"filterGroups": [{"filters": filters}], "limit": 200}
+        )
+        assert result.total == len(expected)
+        assert {r.id for r in result.results} == expected
+
+    def test_filter_groups_are_ored(self, hs: HubSpot, served: Sandbox) -> None:
+        """Two filter groups return the union of their matches."""
+        records = served.hubspot.records("contacts")
+        ja = {r["hs_object_id"] for r in records if r.get("hs_language") == "ja"}
+        out = {r["hs_object_id"] for r in records if r.get("hs_email_optout") == "true"}
+        result = hs.crm.contacts.search_api.do_search(
+            {
+                "filterGroups": [
+                    {"filters": [{"propertyName": "hs_language", "operator": "EQ", "value": "ja"}]},
+                    {
+                        "filters": [
+                            {"propertyName": "hs_email_optout", "operator": "EQ", "value": "true"}
+                        ]
+                    },
+                ],
+                "limit": 200,
+            }
+        )
+        assert {r.id for r in result.results} == ja | out
+
+    def test_sorts_and_pages_by_modification_date(self, hs: HubSpot) -> None:
+        """Sorted by lastmodifieddate, pages of 20 follow `after` and cover the total once."""
+        seen: list[tuple[str, str]] = []
+        after = None
+        while True:
+            body: dict[str, Any] = {
+                "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+                "properties": ["lastmodifieddate"],
+                "limit": 20,
+            }
+            if after is not None:
+                body["after"] = after
+            page = hs.crm.contacts.search_api.do_search(body)
+            seen.extend((r.properties["lastmodifieddate"], r.id) for r in page.results)
+            if page.paging is None:
+                break
+            after = page.paging.next.after
+        assert len(seen) == page.total == 50
+        stamps = [parse_instant(stamp) for stamp, _ in seen]
+        assert stamps == sorted(stamps)
+
+    def test_write_back_shows_up_in_a_modified_since_search(
+        self, hs: HubSpot, served: Sandbox
+    ) -> None:
+        """Our own write bumps the modification date, so a since-last-sync search finds it."""
+        served.hubspot.clock.set(START + timedelta(days=1))
+        target = contact_ids(served)[5]
+        hs.crm.contacts.batch_api.update(
+            {"inputs": [{"id": target, "properties": {"nps_last_score": "3"}}]}
+        )
+        result = hs.crm.contacts.search_api.do_search(
+            {
+                "filterGroups": [
+                    {
+                        "filters": [
+                            {
+                                "propertyName": "lastmodifieddate",
+                                "operator": "GTE",
+                                "value": str(epoch_ms(START + timedelta(hours=12))),
+                            }
+                        ]
+                    }
+                ]
+            }
+        )
+        assert [r.id for r in result.results] == [target]
+
+    @pytest.mark.parametrize(
+        ("after", "limit", "status"),
+        [
+            pytest.param("9800", 200, 200, id="last-allowed-page"),
+            pytest.param("9900", 101, 400, id="crosses-10k"),
+            pytest.param("10000", 1, 400, id="past-10k"),
+        ],
+    )
+    def test_ten_thousand_result_cap(
+        self, hs: HubSpot, after: str, limit: int, status: int
+    ) -> None:
+        """A page reaching past the 10,000th result is a 400, whatever the total."""
+        from hubspot.crm.contacts import ApiException
+
+        body = {"after": after, "limit": limit}
+        if status == 200:
+            _, got, _ = hs.crm.contacts.search_api.do_search_with_http_info(body)
+            assert got == 200
+            return
+        with pytest.raises(ApiException) as caught:
+            hs.crm.contacts.search_api.do_search(body)
+        assert caught.value.status == 400
+        assert error_body(caught.value)["category"] == "VALIDATION_ERROR"
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            pytest.param({"limit": 201}, id="limit-over-200"),
+            pytest.param(
+                {"filterGroups": [{"filters": [{"propertyName": "email", "operator": "LIKE"}]}]},
+                id="unknown-operator",
+            ),
+            pytest.param(
+                {"filters": [{"propertyName": "x", "operator": "EQ", "value": 1}]},
+                id="unknown-property",
+            ),
+            pytest.param(
+                {"filterGroups": [{"filters": [HAS_EMAIL]}] * 6},
+                id="six-groups",
+            ),
+            pytest.param({"sorts": ["createdate", "email"]}, id="two-sorts"),
+        ],
+    )  # fmt: skip
+    def test_malformed_searches_are_400(self, hs: HubSpot, body: dict[str, Any]) -> None:
+        """Requests outside the search limits are refused with VALIDATION_ERROR."""
+        from hubspot.crm.contacts import ApiException
+
+        with pytest.raises(ApiException) as caught:
+            hs.crm.contacts.search_api.do_search(body)
+        assert caught.value.status == 400
+
+
+class TestRateLimits:
+    """Ten-secondly, daily and search-per-second limits (on a hand-moved monotonic clock)."""
+
+    def test_ten_secondly_limit_headers_and_429(self, limited: Any, ticks: FakeMonotonic) -> None:
+        """Headers count down; past the tier comes a 429 TEN_SECONDLY_ROLLING with Retry-After."""
+        from hubspot.crm.contacts import ApiException
+
+        hs = client(limited(tier=3))
+        remaining = []
+        for _ in range(3):
+            _, _, headers = hs.crm.contacts.basic_api.get_page_with_http_info(limit=1)
+            remaining.append(headers["X-HubSpot-RateLimit-Remaining"])
+            assert headers["X-HubSpot-RateLimit-Max"] == "3"
+            assert headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "10000"
+            assert headers["X-HubSpot-RateLimit-Daily"] == "1000000"
+        assert remaining == ["2", "1", "0"]
+        with pytest.raises(ApiException) as caught:
+            hs.crm.contacts.basic_api.get_page(limit=1)
+        body = error_body(caught.value)
+        assert caught.value.status == 429
+        assert body["policyName"] == "TEN_SECONDLY_ROLLING"
+        assert body["errorType"] == "RATE_LIMIT"
+        assert body["message"] == "You have reached your ten_secondly_rolling limit."
+        assert caught.value.headers["Retry-After"] == "10"
+        assert caught.value.headers["X-HubSpot-RateLimit-Remaining"] == "0"
+        ticks.now += 10
+        assert hs.crm.contacts.basic_api.get_page(limit=1).results
+
+    def test_daily_limit(self, limited: Any) -> None:
+        """Past the daily allowance every call is a 429 with policyName DAILY."""
+        from hubspot.crm.contacts import ApiException
+
+        hs = client(limited(daily_limit=2))
+        hs.crm.contacts.basic_api.get_page(limit=1)
+        _, _, headers = hs.crm.contacts.basic_api.get_page_with_http_info(limit=1)
+        assert headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
+        with pytest.raises(ApiException) as caught:
+            hs.crm.contacts.basic_api.get_page(limit=1)
+        assert error_body(caught.value)["policyName"] == "DAILY"
+
+    def test_search_has_its_own_per_second_limit_and_no_headers(
+        self, limited: Any, ticks: FakeMonotonic
+    ) -> None:
+        """Search replies carry no rate headers; the 6th search in a second is a 429 SECONDLY."""
+        from hubspot.crm.contacts import ApiException
+
+        hs = client(limited(search_per_second=5))
+        for _ in range(5):
+            _, _, headers = hs.crm.contacts.search_api.do_search_with_http_info({"limit": 1})
+            assert not [name for name in headers if name.lower().startswith("x-hubspot-ratelimit")]
+        with pytest.raises(ApiException) as caught:
+            hs.crm.contacts.search_api.do_search({"limit": 1})
+        assert caught.value.status == 429
+        assert error_body(caught.value)["policyName"] == "SECONDLY"
+        assert hs.crm.contacts.basic_api.get_page(limit=1).results  # other calls unaffected
+        ticks.now += 1
+        assert hs.crm.contacts.search_api.do_search({"limit": 1}).results
+
+    def test_limits_can_be_retuned_while_running(self, limited: Any) -> None:
+        """set_rate_limits changes the tier a running portal enforces and reports."""
+        sandbox = limited()
+        sandbox.hubspot.set_rate_limits(tier=100, daily_limit=250_000)
+        _, _, headers = client(sandbox).crm.contacts.basic_api.get_page_with_http_info(limit=1)
+        assert headers["X-HubSpot-RateLimit-Max"] == "100"
+        assert headers["X-HubSpot-RateLimit-Daily"] == "250000"
+
+
+class TestAuthAndFaults:
+    """Authentication and the error bodies the core's fault injector asks for."""
+
+    def test_missing_or_unknown_token_is_401(self, served: Sandbox) -> None:
+        """No bearer token, or one the portal does not know, is 401 INVALID_AUTHENTICATION."""
+        from hubspot.crm.contacts import ApiException
+
+        served.hubspot.access_tokens = frozenset({"pat-good"})
+        for sdk in (client(served, access_token=""), client(served, access_token="pat-bad")):
+            with pytest.raises(ApiException) as caught:
+                sdk.crm.contacts.basic_api.get_page()
+            assert caught.value.status == 401
+            assert error_body(caught.value)["category"] == "INVALID_AUTHENTICATION"
+        assert client(served, access_token="pat-good").crm.contacts.basic_api.get_page().results
+
+    @pytest.mark.parametrize(
+        ("status", "field", "value"),
+        [
+            pytest.param(429, "policyName", "TEN_SECONDLY_ROLLING", id="429"),
+            pytest.param(500, "category", "INTERNAL_ERROR", id="500"),
+            pytest.param(503, "category", "SERVICE_UNAVAILABLE", id="503"),
+        ],
+    )
+    def test_error_response_for_injected_faults(
+        self, served: Sandbox, status: int, field: str, value: str
+    ) -> None:
+        """Injected faults render in HubSpot's format, with Retry-After when given."""
+        response = served.hubspot.error_response(status, retry_after_s=7)
+        body = json.loads(bytes(response.body))
+        assert response.status_code == status
+        assert body["status"] == "error"
+        assert body["correlationId"]
+        assert body[field] == value
+        assert response.headers["Retry-After"] == "7"
+
+
+class TestProperties:
+    """The properties API and the NPS property group."""
+
+    def test_nps_properties_preinstalled_by_default(self, hs: HubSpot) -> None:
+        """The default portal has the NPS group and the mapped NPS properties with their types."""
+        props = {p.name: p for p in hs.crm.properties.core_api.get_all("contacts").results}
+        assert props["nps_reason_tags"].type == "enumeration"
+        assert props["nps_reason_tags"].field_type == "checkbox"
+        assert props["nps_last_response_at"].type == "datetime"
+        assert props["nps_last_score"].group_name == "nps"
+        companies = {p.name for p in hs.crm.properties.core_api.get_all("companies").results}
+        assert {"nps_account_score", "nps_promoters", "nps_detractors"} <= companies
+        groups = {g.name for g in hs.crm.properties.groups_api.get_all("contacts").results}
+        assert "nps" in groups
+
+    def test_setup_creates_group_and_properties(self, bare: Sandbox) -> None:
+        """Without preinstalled NPS fields, writes fail until the group and property are created."""
+        from hubspot.crm.contacts import ApiException as ContactsError
+        from hubspot.crm.properties import ApiException as PropertiesError
+
+        hs = client(bare)
+        contact = contact_ids(bare)[0]
+        with pytest.raises(ContactsError):
+            hs.crm.contacts.basic_api.update(contact, {"properties": {"nps_last_score": "7"}})
+        spec = {
+            "name": "nps_last_score",
+            "label": "Last NPS score",
+            "type": "number",
+            "fieldType": "number",
+            "groupName": "nps",
+        }
+        with pytest.raises(PropertiesError) as missing_group:
+            hs.crm.properties.core_api.create("contacts", spec)
+        assert missing_group.value.status == 400
+        group = hs.crm.properties.groups_api.create("contacts", {"name": "nps", "label": "NPS"})
+        assert group.name == "nps"
+        created = hs.crm.properties.core_api.create("contacts", spec)
+        assert (created.name, created.hubspot_defined) == ("nps_last_score", False)
+        assert hs.crm.properties.core_api.get_by_name("contacts", "nps_last_score").type == "number"
+        with pytest.raises(PropertiesError) as duplicate:
+            hs.crm.properties.core_api.create("contacts", spec)
+        assert duplicate.value.status == 409
+        assert error_body(duplicate.value)["category"] == "OBJECT_ALREADY_EXISTS"
+        hs.crm.contacts.basic_api.update(contact, {"properties": {"nps_last_score": "7"}})
+        assert bare.hubspot.record("contacts", contact)["nps_last_score"] == "7"
+
+    def test_create_needs_the_required_fields(self, hs: HubSpot) -> None:
+        """A property without type/fieldType/groupName is a 400 naming what is missing."""
+        from hubspot.crm.properties import ApiException
+
+        with pytest.raises(ApiException) as caught:
+            hs.crm.properties.core_api.create(
+                "contacts", {"name": "x", "label": "X", "type": "string", "fieldType": "text",
+                             "groupName": ""}
+            )  # fmt: skip
+        assert caught.value.status == 400
+        assert "groupName" in error_body(caught.value)["message"]
+
+
+class TestAssociations:
+    """Associations v4 and inline associations on create."""
+
+    def test_contacts_have_primary_company(self, hs: HubSpot, served: Sandbox) -> None:
+        """batch/read gives each contact's company with Primary (1) and unlabelled (279) types."""
+        ids = contact_ids(served)[:3]
+        result = hs.crm.associations.v4.batch_api.get_page(
+            "contacts", "companies", {"inputs": [{"id": i} for i in ids]}
+        )
+        assert sorted(r._from.id for r in result.results) == sorted(ids)
+        for item in result.results:
+            (company,) = item.to
+            assert sorted(t.type_id for t in company.association_types) == [1, 279]
+            assert {t.label for t in company.association_types} == {"Primary", None}
+            assert served.hubspot.associated_ids("companies", company.to_object_id, "contacts")
+
+    def test_no_associations_is_a_207_error(self, hs: HubSpot, served: Sandbox) -> None:
+        """An id with no associations is reported in errors, not silently dropped."""
+        result = hs.crm.associations.v4.batch_api.get_page(
+            "contacts", "tasks", {"inputs": [{"id": contact_ids(served)[0]}]}
+        )
+        assert result.results == []
+        assert result.errors[0].sub_category == "crm.associations.NO_ASSOCIATIONS_FOUND"
+
+    def test_create_labelled_and_default(self, hs: HubSpot, served: Sandbox) -> None:
+        """batch/create and batch/associate/default link records in both directions."""
+        company = served.hubspot.records("companies")[0]["hs_object_id"]
+        contact = contact_ids(served)[0]
+        created = hs.crm.associations.v4.batch_api.create(
+            "companies",
+            "contacts",
+            {
+                "inputs": [
+                    {
+                        "from": {"id": company},
+                        "to": {"id": contact},
+                        "types": [
+                            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 2}
+                        ],
+                    }
+                ]
+            },
+        )
+        assert created.results[0].labels == ["Primary"]
+        assert created.results[0].from_object_type_id == "0-2"
+        default = hs.crm.associations.v4.batch_api.create_default(
+            "contacts", "companies", {"inputs": [{"from": {"id": contact}, "to": {"id": company}}]}
+        )
+        assert default.results[0].association_spec.association_type_id == 279
+        assert contact in served.hubspot.associated_ids("companies", company, "contacts")
+
+    @pytest.mark.parametrize(
+        ("from_type", "to_type", "type_ids"),
+        [
+            pytest.param("contacts", "companies", {1, 279}, id="contact-company"),
+            pytest.param("companies", "contacts", {2, 280}, id="company-contact"),
+            pytest.param("tickets", "contacts", {16}, id="ticket-contact"),
+            pytest.param("contacts", "tickets", {15}, id="contact-ticket"),
+            pytest.param("deals", "companies", {5, 341}, id="deal-company"),
+            pytest.param("tasks", "contacts", {204}, id="task-contact"),
+            pytest.param("tasks", "companies", {192}, id="task-company"),
+            pytest.param("notes", "contacts", {202}, id="note-contact"),
+            pytest.param("notes", "companies", {190}, id="note-company"),
+        ],
+    )
+    def test_labels_list_hubspot_defined_types(
+        self, hs: HubSpot, from_type: str, to_type: str, type_ids: set[int]
+    ) -> None:
+        """The labels endpoint lists HubSpot's default type ids for each pair."""
+        result = hs.crm.associations.v4.schema.definitions_api.get_all(from_type, to_type)
+        assert {t.type_id for t in result.results} == type_ids
+        assert {t.category for t in result.results} == {"HUBSPOT_DEFINED"}
+
+
+class TestEngagements:
+    """Tasks and notes through client.crm.objects.*."""
+
+    def test_task_with_inline_association_then_completed(
+        self, hs: HubSpot, served: Sandbox
+    ) -> None:
+        """A task created with an inline contact association is open until a rep completes it."""
+        contact = contact_ids(served)[0]
+        task = hs.crm.objects.tasks.basic_api.create(
+            {
+                "properties": {
+                    "hs_timestamp": iso_ms(START + timedelta(days=1)),
+                    "hs_task_subject": "Call back detractor",
+                    "hs_task_status": "NOT_STARTED",
+                    "hs_task_priority": "HIGH",
+                    "hubspot_owner_id": served.hubspot.record("contacts", contact)[
+                        "hubspot_owner_id"
+                    ],
+                },
+                "associations": [
+                    {
+                        "to": {"id": contact},
+                        "types": [
+                            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}
+                        ],
+                    }
+                ],
+            }
+        )
+        assert served.hubspot.associated_ids("contacts", contact, "tasks") == [task.id]
+        assert served.hubspot.open_task_ids() == [task.id]
+        served.hubspot.complete_task(task.id, START + timedelta(days=2))
+        read = hs.crm.objects.tasks.basic_api.get_by_id(
+            task.id, properties=["hs_task_status", "hs_task_completion_date"]
+        )
+        assert read.properties["hs_task_status"] == "COMPLETED"
+        assert read.properties["hs_lastmodifieddate"] == iso_ms(START + timedelta(days=2))
+        assert served.hubspot.open_task_ids() == []
+
+    def test_task_needs_a_timestamp(self, hs: HubSpot) -> None:
+        """hs_timestamp is required on a task."""
+        from hubspot.crm.objects.tasks import ApiException
+
+        with pytest.raises(ApiException) as caught:
+            hs.crm.objects.tasks.basic_api.create({"properties": {"hs_task_subject": "x"}})
+        assert caught.value.status == 400
+
+    def test_note_on_a_company(self, hs: HubSpot, served: Sandbox) -> None:
+        """A note can be created against a company with type 190."""
+        company = served.hubspot.records("companies")[0]["hs_object_id"]
+        note = hs.crm.objects.notes.basic_api.create(
+            {
+                "properties": {
+                    "hs_timestamp": iso_ms(START),
+                    "hs_note_body": "NPS 3: slow support",
+                },
+                "associations": [
+                    {
+                        "to": {"id": company},
+                        "types": [
+                            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 190}
+                        ],
+                    }
+                ],
+            }
+        )
+        assert served.hubspot.associated_ids("companies", company, "notes") == [note.id]
+
+
+class TestOwners:
+    """GET /crm/v3/owners."""
+
+    def test_owners_come_from_world_users(self, hs: HubSpot) -> None:
+        """Owners list with email, names, userId and a team; one is found by id and by email."""
+        page = hs.crm.owners.owners_api.get_page(limit=500)
+        assert page.results
+        first = page.results[0]
+        assert first.email
+        assert first.first_name
+        assert first.last_name
+        assert first.user_id > 0
+        assert first.teams[0].primary
+        assert hs.crm.owners.owners_api.get_by_id(first.id).email == first.email
+        assert [o.id for o in hs.crm.owners.owners_api.get_page(email=first.email).results] == [
+            first.id
+        ]
+
+    def test_records_point_at_owners(self, hs: HubSpot, served: Sandbox) -> None:
+        """Every company's hubspot_owner_id is an existing owner."""
+        owners = {o.id for o in hs.crm.owners.owners_api.get_page(limit=500).results}
+        companies = served.hubspot.records("companies")
+        assert companies
+        assert {c["hubspot_owner_id"] for c in companies} <= owners
+
+
+class TestActivity:
+    """The time machine's ActivityTarget operations, observed through the API."""
+
+    def test_close_and_open_cases(self, hs: HubSpot, served: Sandbox) -> None:
+        """Closing moves a ticket to stage 4 with closed_date; opening adds an associated ticket."""
+        at = START + timedelta(hours=5)
+        ticket = served.hubspot.open_case_ids()[0]
+        served.hubspot.close_case(ticket, at)
+        read = hs.crm.tickets.basic_api.get_by_id(ticket, properties=["closed_date"])
+        assert read.properties["closed_date"] == iso_ms(at)
+        assert read.properties["hs_lastmodifieddate"] == iso_ms(at)
+        assert ticket not in served.hubspot.open_case_ids()
+        contact = contact_ids(served)[0]
+        opened = served.hubspot.open_case(contact, "Export is broken", at)
+        assert opened in served.hubspot.open_case_ids()
+        assert served.hubspot.associated_ids("tickets", opened, "contacts") == [contact]
+
+    def test_complete_onboarding(self, hs: HubSpot, served: Sandbox) -> None:
+        """Completing onboarding sets the status and stamps the modification date at `at`."""
+        at = START + timedelta(days=2)
+        company = served.hubspot.records("companies")[0]["hs_object_id"]
+        hs.crm.companies.basic_api.update(
+            company, {"properties": {"onboarding_status": "In Progress"}}
+        )
+        assert company in served.hubspot.onboarding_in_progress_account_ids()
+        served.hubspot.complete_onboarding(company, at)
+        read = hs.crm.companies.basic_api.get_by_id(company, properties=["onboarding_status"])
+        assert read.properties["onboarding_status"] == "Completed"
+        assert read.properties["hs_lastmodifieddate"] == iso_ms(at)
+        assert company not in served.hubspot.onboarding_in_progress_account_ids()

@@ -1,0 +1,124 @@
+"""The time machine's activity simulation, driven against an in-memory CRM."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from worker.sandbox.activity import ActivitySummary, simulate
+
+START = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
+
+
+class MemoryCrm:
+    """An ActivityTarget that records every write with its timestamp."""
+
+    def __init__(self, contacts: int, open_cases: int, onboarding: int, tasks: int) -> None:
+        self.contacts = [f"c{i}" for i in range(contacts)]
+        self.cases = {f"case{i}": "Working" for i in range(open_cases)}
+        self.accounts = {f"a{i}": "In Progress" for i in range(onboarding)}
+        self.tasks = {f"t{i}": "Not Started" for i in range(tasks)}
+        self.writes: list[tuple[datetime, str, str]] = []
+
+    def open_case_ids(self) -> list[str]:
+        return [key for key, status in self.cases.items() if status != "Closed"]
+
+    def close_case(self, case_id: str, at: datetime) -> None:
+        self.cases[case_id] = "Closed"
+        self.writes.append((at, "close_case", case_id))
+
+    def contact_ids(self) -> list[str]:
+        return list(self.contacts)
+
+    def open_case(self, contact_id: str, subject: str, at: datetime) -> str:
+        case_id = f"case{len(self.cases)}"
+        self.cases[case_id] = "New"
+        self.writes.append((at, "open_case", contact_id))
+        return case_id
+
+    def onboarding_in_progress_account_ids(self) -> list[str]:
+        return [key for key, status in self.accounts.items() if status == "In Progress"]
+
+    def complete_onboarding(self, account_id: str, at: datetime) -> None:
+        self.accounts[account_id] = "Completed"
+        self.writes.append((at, "complete_onboarding", account_id))
+
+    def open_task_ids(self) -> list[str]:
+        return [key for key, status in self.tasks.items() if status != "Completed"]
+
+    def complete_task(self, task_id: str, at: datetime) -> None:
+        self.tasks[task_id] = "Completed"
+        self.writes.append((at, "complete_task", task_id))
+
+
+def _month(seed: int) -> tuple[MemoryCrm, ActivitySummary]:
+    crm = MemoryCrm(contacts=1_000, open_cases=60, onboarding=20, tasks=40)
+    summary = simulate(crm, random.Random(seed), START, START + timedelta(days=30))
+    return crm, summary
+
+
+class TestSimulate:
+    def test_a_month_closes_cases_completes_onboarding_and_tasks(self) -> None:
+        """Thirty days close most open cases, finish most onboarding and tasks, open new cases."""
+        crm, summary = _month(1)
+        assert summary.cases_closed >= 60
+        assert summary.onboardings_completed >= 10
+        assert summary.tasks_completed >= 35
+        assert 40 <= summary.cases_opened <= 150
+        assert summary.cases_closed == sum(1 for _, kind, _ in crm.writes if kind == "close_case")
+
+    def test_every_write_is_stamped_inside_the_interval_in_time_order(self) -> None:
+        """Writes carry times in (start, end], and are applied in time order."""
+        crm, _ = _month(2)
+        times = [at for at, _, _ in crm.writes]
+        assert times == sorted(times)
+        assert all(START < at <= START + timedelta(days=30) for at in times)
+
+    def test_same_seed_replays_the_same_activity(self) -> None:
+        """The same RNG seed on the same state yields the same writes at the same times."""
+        assert _month(3)[0].writes == _month(3)[0].writes
+        assert _month(3)[0].writes != _month(4)[0].writes
+
+    @pytest.mark.parametrize(
+        "delta",
+        [pytest.param(timedelta(0), id="empty"), pytest.param(timedelta(-1), id="backwards")],
+    )
+    def test_an_empty_interval_does_nothing(self, delta: timedelta) -> None:
+        """No time passing means no activity."""
+        crm = MemoryCrm(contacts=100, open_cases=10, onboarding=5, tasks=5)
+        summary = simulate(crm, random.Random(0), START, START + delta)
+        assert summary == ActivitySummary()
+        assert crm.writes == []
+
+    def test_an_hour_does_far_less_than_a_day(self) -> None:
+        """Probabilities scale with the interval: an hour closes few of many open cases."""
+        hour = MemoryCrm(contacts=0, open_cases=2_000, onboarding=0, tasks=0)
+        day = MemoryCrm(contacts=0, open_cases=2_000, onboarding=0, tasks=0)
+        closed_in_hour = simulate(hour, random.Random(5), START, START + timedelta(hours=1))
+        closed_in_day = simulate(day, random.Random(5), START, START + timedelta(days=1))
+        assert closed_in_hour.cases_closed * 10 < closed_in_day.cases_closed
+
+    def test_no_contacts_means_no_new_cases(self) -> None:
+        """Without contacts nobody can open a case."""
+        crm = MemoryCrm(contacts=0, open_cases=0, onboarding=0, tasks=0)
+        summary = simulate(crm, random.Random(0), START, START + timedelta(days=10))
+        assert summary.cases_opened == 0
+
+    def test_naive_bounds_are_refused(self) -> None:
+        """The interval must be timezone-aware."""
+        crm = MemoryCrm(contacts=1, open_cases=0, onboarding=0, tasks=0)
+        with pytest.raises(ValueError, match="timezone-aware"):
+            simulate(crm, random.Random(0), datetime(2025, 6, 2), START)  # noqa: DTZ001
+
+
+class TestActivitySummary:
+    def test_summaries_add_up_field_by_field(self) -> None:
+        """`+` sums each count, so both CRMs' activity reads as one summary."""
+        total = ActivitySummary(1, 2, 3, 4) + ActivitySummary(10, 20, 30, 40)
+        assert total == ActivitySummary(11, 22, 33, 44)
+        assert total.to_dict() == {
+            "cases_opened": 11,
+            "cases_closed": 22,
+            "onboardings_completed": 33,
+            "tasks_completed": 44,
+        }

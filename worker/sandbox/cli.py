@@ -1,0 +1,72 @@
+"""The body of `nps-worker sandbox`: serve the CRM emulator in the foreground until stopped."""
+
+import signal
+import sys
+import threading
+from types import FrameType
+
+import structlog
+
+from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
+from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
+from worker.sandbox.server import Sandbox
+
+log = structlog.get_logger(__name__)
+
+
+def serve(port: int, seed: int, size: int, host: str = "127.0.0.1") -> int:
+    """Run the sandbox on `host:port`, print how to connect, and serve until SIGINT/SIGTERM."""
+    try:
+        sandbox = Sandbox(seed=seed, size=size, host=host, port=port).start()
+    except (RuntimeError, ValueError) as error:
+        print(f"sandbox: cannot start: {error}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        print(connection_help(sandbox), flush=True)
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sandbox.stop()
+    print("sandbox: stopped", flush=True)
+    return 0
+
+
+def connection_help(sandbox: Sandbox) -> str:
+    """What a person needs to point the worker or an SDK at a running sandbox."""
+    base = sandbox.base_url
+    world = sandbox.world
+    creds = DEFAULT_CREDENTIALS
+    return "\n".join(
+        [
+            f"CRM sandbox: {len(world.people)} contacts at {len(world.companies)} companies "
+            f"(seed {sandbox.seed}) at {base}",
+            f"  CA bundle to trust:  {sandbox.ca_path}",
+            "",
+            f"  Salesforce REST:     {base}/services/data/   OAuth: {base}/services/oauth2/token",
+            "    simple-salesforce logs in at https://<domain>.salesforce.com: route those hosts",
+            f"    to {base} (in-process: Sandbox.requests_session() does it).",
+            f"    crm.salesforce.domain: {SANDBOX_MY_DOMAIN}   (auth.method: client_credentials)",
+            f"    SALESFORCE_CONSUMER_KEY={creds.consumer_key}",
+            f"    SALESFORCE_CONSUMER_SECRET={creds.consumer_secret}",
+            f"    or auth.method password: SALESFORCE_USERNAME={creds.username}",
+            f"      SALESFORCE_PASSWORD={creds.password}",
+            f"      SALESFORCE_SECURITY_TOKEN={creds.security_token}",
+            "",
+            f"  HubSpot CRM v3:      {base}/crm/v3/   (SDK: HubSpot(host=BASE, ssl_ca_cert=CA))",
+            "    HUBSPOT_ACCESS_TOKEN=<any value>",
+            "",
+            f'  Time machine:        POST {base}/_sandbox/advance   {{"days": 1}}',
+            f'  Clock:               GET|POST {base}/_sandbox/clock   {{"now": "<ISO 8601>"}}',
+            f'  Faults:              GET|POST {base}/_sandbox/faults   {{"rules": [...]}}',
+            f"  Request log:         GET {base}/_sandbox/requests?crm=&method=&path=",
+            "Stop with Ctrl-C or SIGTERM.",
+        ]
+    )

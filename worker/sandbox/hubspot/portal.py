@@ -1,0 +1,405 @@
+"""One emulated HubSpot portal: records, properties, associations, owners and rate limits."""
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+import structlog
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+
+from worker.sandbox.clock import SandboxClock
+from worker.sandbox.hubspot import associations as assoc
+from worker.sandbox.hubspot.catalog import TICKET_CLOSED_STAGE, TICKET_PIPELINE, default_catalogs
+from worker.sandbox.hubspot.errors import (
+    HubSpotError,
+    PropertyProblem,
+    invalid_properties,
+    new_correlation_id,
+    not_found,
+    validation_error,
+)
+from worker.sandbox.hubspot.limits import Exceeded, RateLimiter, RateLimits
+from worker.sandbox.hubspot.objects import (
+    COMPANIES,
+    CONTACTS,
+    TASKS,
+    TICKETS,
+    ObjectType,
+    object_type,
+)
+from worker.sandbox.hubspot.owners import Owner
+from worker.sandbox.hubspot.properties import Option, PropertyCatalog, PropertyDef
+from worker.sandbox.hubspot.store import Record, RecordStore
+from worker.sandbox.hubspot.timefmt import iso_ms
+from worker.sandbox.world import World
+
+log = structlog.get_logger(__name__)
+
+PORTAL_ID = 24_681_357
+_REQUIRED_ON_CREATE: dict[str, tuple[str, ...]] = {
+    "tasks": ("hs_timestamp",),
+    "notes": ("hs_timestamp",),
+}
+_RATE_LIMIT_MESSAGES = {
+    "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
+    "DAILY": "You have reached your daily limit.",
+    "SECONDLY": "You have reached your secondly limit.",
+}
+
+
+class HubSpotPortal:
+    """An emulated HubSpot account that the real hubspot-api-client talks HTTP to.
+
+    Implements the sandbox's ActivityTarget (tickets are cases, companies are accounts).
+    """
+
+    def __init__(
+        self,
+        clock: SandboxClock,
+        *,
+        tier: int = 190,
+        daily_limit: int = 1_000_000,
+        search_per_second: int = 5,
+        enforce_rate_limits: bool = True,
+        preinstall_nps_properties: bool = True,
+        access_tokens: Iterable[str] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.monotonic = monotonic
+        self.limiter = RateLimiter(
+            RateLimits(tier, daily_limit, search_per_second, enforce_rate_limits), monotonic()
+        )
+        self.access_tokens = frozenset(access_tokens) if access_tokens is not None else None
+        self.store = RecordStore()
+        self.graph = assoc.AssociationGraph()
+        self.catalogs: dict[str, PropertyCatalog] = default_catalogs(
+            clock.now(), with_nps=preinstall_nps_properties
+        )
+        self.owners: dict[str, Owner] = {}
+        self.world_ids: dict[tuple[str, int], str] = {}
+
+    # --- setup -------------------------------------------------------------------------------
+
+    def load(self, world: World) -> None:
+        """Project the neutral world into companies, contacts, tickets, deals and owners."""
+        from worker.sandbox.hubspot.projection import project
+
+        with self.lock:
+            project(self, world)
+        log.info(
+            "hubspot_portal_loaded",
+            companies=len(world.companies),
+            contacts=len(world.people),
+            tickets=len(world.cases),
+            deals=len(world.renewals),
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        """The HTTP routes (`/crm/v3/...`, `/crm/v4/associations/...`, `/crm/v3/owners`)."""
+        from worker.sandbox.hubspot.routes import build_routes
+
+        return build_routes(self)
+
+    def set_rate_limits(
+        self,
+        *,
+        tier: int | None = None,
+        daily_limit: int | None = None,
+        search_per_second: int | None = None,
+        enforce: bool | None = None,
+    ) -> None:
+        """Retune the rate limits of a running portal (benchmarks, tests)."""
+        current = self.limiter.limits
+        self.limiter.configure(
+            RateLimits(
+                current.per_ten_seconds if tier is None else tier,
+                current.daily if daily_limit is None else daily_limit,
+                current.search_per_second if search_per_second is None else search_per_second,
+                current.enforce if enforce is None else enforce,
+            )
+        )
+
+    def reset_rate_limits(self, monotonic: Callable[[], float] | None = None) -> None:
+        """Empty the rate-limit windows, optionally switching the monotonic time source."""
+        if monotonic is not None:
+            self.monotonic = monotonic
+        self.limiter = RateLimiter(self.limiter.limits, self.monotonic())
+
+    def set_owners(self, owners: Iterable[Owner]) -> None:
+        """Replace the owners and the `hubspot_owner_id` options that point at them."""
+        self.owners = {owner.id: owner for owner in owners}
+        options = tuple(
+            Option(f"{owner.first_name} {owner.last_name}", owner.id, order)
+            for order, owner in enumerate(self.owners.values())
+        )
+        for catalog in self.catalogs.values():
+            prop = catalog.properties.get("hubspot_owner_id")
+            if prop is not None:
+                catalog.add(prop.with_options(options))
+
+    # --- errors --------------------------------------------------------------------------------
+
+    def error_response(self, status: int, *, retry_after_s: int | None = None) -> Response:
+        """A HubSpot-format error body for an injected fault (429 is a ten-secondly refusal)."""
+        if status == 429:
+            return self.rate_limited(
+                Exceeded("TEN_SECONDLY_ROLLING", retry_after_s or 1), search=False
+            )
+        categories = {500: "INTERNAL_ERROR", 502: "BAD_GATEWAY", 503: "SERVICE_UNAVAILABLE"}
+        error = HubSpotError(
+            status,
+            categories.get(status, "ERROR"),
+            "The service is temporarily unavailable; please retry."
+            if status >= 500
+            else "The request failed.",
+        )
+        headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+        return error.response(headers)
+
+    def rate_limited(self, exceeded: Exceeded, *, search: bool) -> Response:
+        """The 429 HubSpot returns when a rate-limit policy refuses a call.
+
+        Body as HubSpot sends it (no `category`; `errorType` and `policyName` instead):
+        https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details#error-responses
+        """
+        group = "search" if search else "private-app"
+        body = {
+            "status": "error",
+            "message": _RATE_LIMIT_MESSAGES[exceeded.policy],
+            "errorType": "RATE_LIMIT",
+            "correlationId": new_correlation_id(),
+            "policyName": exceeded.policy,
+            "groupName": f"publicapi:{group}:{exceeded.policy.lower()}:{PORTAL_ID}",
+        }
+        headers = {"Retry-After": str(exceeded.retry_after_s)}
+        if not search:
+            headers.update(self.limiter.headers(self.monotonic()))
+        return JSONResponse(body, 429, headers=headers)
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def catalog(self, kind: ObjectType) -> PropertyCatalog:
+        """The property definitions of an object type."""
+        return self.catalogs[kind.name]
+
+    def prop(self, kind: ObjectType, name: str) -> PropertyDef | None:
+        """One live property definition, or None."""
+        found = self.catalogs[kind.name].properties.get(name)
+        return found if found is not None and not found.archived else None
+
+    def find(
+        self, kind: ObjectType, key: str, *, id_property: str | None = None, archived: bool = False
+    ) -> Record | None:
+        """The record with this id (or this unique `id_property` value), archived or live."""
+        if id_property and id_property != "hs_object_id":
+            prop = self.prop(kind, id_property)
+            if prop is None or not prop.has_unique_value:
+                raise validation_error(
+                    f"Unable to perform lookup by non-unique {kind.type_id} property "
+                    f"{id_property} in portal ID {PORTAL_ID}",
+                    idProperty=[id_property],
+                )
+            found = self.store.find_by(kind, id_property, key)
+        else:
+            found = self.store.get(kind, key)
+        if found is None or found.archived != archived:
+            return None
+        return found
+
+    def record(self, object_name: str, record_id: str) -> dict[str, str]:
+        """A copy of one record's stored property values (test helper)."""
+        with self.lock:
+            found = self.store.get(object_type(object_name), record_id)
+            if found is None:
+                raise KeyError(f"{object_name} {record_id} does not exist")
+            return dict(found.properties)
+
+    def records(self, object_name: str) -> list[dict[str, str]]:
+        """Copies of every live record's property values of one object type (test helper)."""
+        with self.lock:
+            kind = object_type(object_name)
+            return [dict(r.properties) for r in self.store.all(kind) if not r.archived]
+
+    def associated_ids(self, from_name: str, record_id: str, to_name: str) -> list[str]:
+        """Ids of `to_name` records associated with one record (test helper)."""
+        with self.lock:
+            return [
+                to_id
+                for to_id, _ in self.graph.targets(
+                    object_type(from_name).name, record_id, object_type(to_name).name
+                )
+            ]
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def validate(self, kind: ObjectType, properties: object, *, creating: bool) -> dict[str, str]:
+        """Written values normalised to HubSpot's stored strings, or a VALIDATION_ERROR."""
+        if not isinstance(properties, dict):
+            raise validation_error("`properties` must be an object of property names to values.")
+        problems: list[PropertyProblem] = []
+        clean: dict[str, str] = {}
+        for name, raw in properties.items():
+            prop = self.prop(kind, str(name))
+            if prop is None:
+                problems.append(
+                    PropertyProblem(
+                        str(name), "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist'
+                    )
+                )
+                continue
+            normalized = prop.normalize(raw)
+            if isinstance(normalized, PropertyProblem):
+                problems.append(normalized)
+            else:
+                clean[prop.name] = normalized
+        if creating:
+            for name in _REQUIRED_ON_CREATE.get(kind.name, ()):
+                if not clean.get(name):
+                    problems.append(
+                        PropertyProblem(name, "REQUIRED", f"{name} is a required property")
+                    )
+        if problems:
+            raise invalid_properties(problems)
+        return clean
+
+    def create(
+        self, kind: ObjectType, properties: object, associations: object, at: datetime
+    ) -> Record:
+        """Validate and create one record, with inline associations."""
+        clean = self.validate(kind, properties, creating=True)
+        links = self._inline_associations(kind, associations)
+        record = self.store.insert(kind, clean, at)
+        for link, to_id in links:
+            self.graph.add(link, record.id, to_id)
+        return record
+
+    def update(self, kind: ObjectType, record: Record, properties: object, at: datetime) -> None:
+        """Validate and apply a write to one record (bumps its modification stamps)."""
+        clean = self.validate(kind, properties, creating=False)
+        self.store.update(kind, record, clean, at)
+
+    def archive(self, kind: ObjectType, record: Record, at: datetime) -> None:
+        """Archive one record and drop its associations."""
+        self.store.archive(kind, record, at)
+        self.graph.remove_record(kind.name, record.id)
+
+    def _inline_associations(
+        self, kind: ObjectType, raw: object
+    ) -> list[tuple[assoc.AssociationType, str]]:
+        """Parse `associations: [{to: {id}, types: [...]}]` of a create request."""
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise validation_error("`associations` must be a list.")
+        links: list[tuple[assoc.AssociationType, str]] = []
+        for entry in raw:
+            to = entry.get("to") if isinstance(entry, dict) else None
+            types = entry.get("types") if isinstance(entry, dict) else None
+            if not isinstance(to, dict) or not isinstance(types, list) or not types:
+                raise validation_error("Each association needs `to.id` and `types`.")
+            to_id = str(to.get("id", ""))
+            for spec in types:
+                if not isinstance(spec, dict):
+                    raise validation_error("Each association type is an object.")
+                link = assoc.lookup(
+                    int(spec.get("associationTypeId", -1)),
+                    kind.name,
+                    str(spec.get("associationCategory", "")),
+                )
+                target = self.store.get(object_type(link.to_type), to_id)
+                if target is None or target.archived:
+                    raise HubSpotError(
+                        400,
+                        "VALIDATION_ERROR",
+                        f"{link.to_type} {to_id} does not exist; cannot associate to it.",
+                        context={"toObjectId": [to_id]},
+                    )
+                links.append((link, to_id))
+        return links
+
+    # --- ActivityTarget ------------------------------------------------------------------------
+
+    def open_case_ids(self) -> list[str]:
+        """Tickets not in the closed stage."""
+        with self.lock:
+            return [
+                record.id
+                for record in self.store.all(TICKETS)
+                if not record.archived
+                and record.properties.get("hs_pipeline_stage") != TICKET_CLOSED_STAGE
+            ]
+
+    def close_case(self, case_id: str, at: datetime) -> None:
+        """Move a ticket to the closed stage and stamp `closed_date`."""
+        with self.lock:
+            record = self._require(TICKETS, case_id)
+            values = {"hs_pipeline_stage": TICKET_CLOSED_STAGE, "closed_date": iso_ms(at)}
+            self.store.update(TICKETS, record, values, at)
+
+    def contact_ids(self) -> list[str]:
+        """Live contacts."""
+        with self.lock:
+            return [record.id for record in self.store.all(CONTACTS) if not record.archived]
+
+    def open_case(self, contact_id: str, subject: str, at: datetime) -> str:
+        """Open a new ticket for a contact (associated to it and its primary company)."""
+        with self.lock:
+            contact = self._require(CONTACTS, contact_id)
+            values = {
+                "subject": subject,
+                "hs_pipeline": TICKET_PIPELINE,
+                "hs_pipeline_stage": "1",
+                "hs_ticket_priority": "MEDIUM",
+            }
+            owner = contact.properties.get("hubspot_owner_id")
+            if owner:
+                values["hubspot_owner_id"] = owner
+            ticket = self.store.insert(TICKETS, values, at)
+            self.graph.add(assoc.ASSOCIATION_TYPES[16], ticket.id, contact.id)
+            company_id = contact.properties.get("associatedcompanyid")
+            if company_id:
+                self.graph.add(assoc.ASSOCIATION_TYPES[26], ticket.id, company_id)
+            return ticket.id
+
+    def onboarding_in_progress_account_ids(self) -> list[str]:
+        """Companies whose onboarding is in progress."""
+        with self.lock:
+            return [
+                record.id
+                for record in self.store.all(COMPANIES)
+                if not record.archived
+                and record.properties.get("onboarding_status") == "In Progress"
+            ]
+
+    def complete_onboarding(self, account_id: str, at: datetime) -> None:
+        """Mark a company's onboarding completed at `at`."""
+        with self.lock:
+            record = self._require(COMPANIES, account_id)
+            values = {"onboarding_status": "Completed", "onboarding_completed_at": iso_ms(at)}
+            self.store.update(COMPANIES, record, values, at)
+
+    def open_task_ids(self) -> list[str]:
+        """Tasks not completed."""
+        with self.lock:
+            return [
+                record.id
+                for record in self.store.all(TASKS)
+                if not record.archived and record.properties.get("hs_task_status") != "COMPLETED"
+            ]
+
+    def complete_task(self, task_id: str, at: datetime) -> None:
+        """Complete a task as a rep would (`hs_task_status` COMPLETED)."""
+        with self.lock:
+            record = self._require(TASKS, task_id)
+            values = {"hs_task_status": "COMPLETED", "hs_task_completion_date": iso_ms(at)}
+            self.store.update(TASKS, record, values, at)
+
+    def _require(self, kind: ObjectType, record_id: str) -> Record:
+        record = self.store.get(kind, record_id)
+        if record is None or record.archived:
+            raise not_found(f"{kind.upper} {record_id} does not exist", id=[record_id])
+        return record

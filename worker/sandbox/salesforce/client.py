@@ -1,0 +1,28 @@
+"""The one place that builds a simple-salesforce client for the sandbox org."""
+
+from typing import Any
+
+import requests
+from simple_salesforce.api import Salesforce
+
+from worker.sandbox.salesforce.org import DEFAULT_CREDENTIALS
+
+# Client credentials need a My Domain (simple-salesforce refuses 'login'/'test' for that flow);
+# the sandbox's transport adapter sends every *.salesforce.com host to the sandbox.
+SANDBOX_MY_DOMAIN = "northstar-sandbox.my"
+
+
+def client_for(session: requests.Session, **auth: Any) -> Salesforce:
+    """A client logged in through the org's real login endpoints (client credentials by default).
+
+    `session` must route *.salesforce.com to the sandbox (`Sandbox.requests_session()`); `auth`
+    takes simple-salesforce's own keyword arguments to pick another flow (username + password +
+    security_token for the SOAP login, username + consumer_key + privatekey for the JWT bearer
+    flow, ...).
+    """
+    options = auth or {
+        "consumer_key": DEFAULT_CREDENTIALS.consumer_key,
+        "consumer_secret": DEFAULT_CREDENTIALS.consumer_secret,
+        "domain": SANDBOX_MY_DOMAIN,
+    }
+    return Salesforce(session=session, **options)

@@ -1,0 +1,180 @@
+"""Projects the neutral sandbox world into Salesforce records (User, Account, Contact, Case,
+Opportunity), the way an org that has used Salesforce for years would hold that book of business.
+"""
+
+from datetime import datetime
+
+from worker.sandbox.salesforce.store import RecordStore
+from worker.sandbox.world import World
+
+INTEGRATION_USERNAME = "integration@northstar-saas.example"
+
+
+def create_integration_user(store: RecordStore, *, at: datetime) -> str:
+    """Insert the API-only user every login runs as; returns its id."""
+    with store.lock:
+        record = store.insert(
+            "User",
+            {
+                "Username": INTEGRATION_USERNAME,
+                "FirstName": "Integration",
+                "LastName": "User",
+                "Email": INTEGRATION_USERNAME,
+                "Title": "API integration",
+                "IsActive": True,
+            },
+            at=at,
+            by=None,
+        )
+        return str(record["Id"])
+
+
+def load_world(store: RecordStore, world: World, *, by: str, at: datetime) -> None:
+    """Insert the world's records, as loaded by the user `by` (the integration user)."""
+    with store.lock:
+        users = _load_users(store, world, by, at)
+        accounts = _load_accounts(store, world, users)
+        contacts = _load_contacts(store, world, accounts, users)
+        _load_cases(store, world, accounts, contacts)
+        _load_renewals(store, world, accounts, users)
+
+
+def _load_users(store: RecordStore, world: World, by: str, at: datetime) -> dict[int, str]:
+    ids: dict[int, str] = {}
+    for user in world.users:
+        record = store.insert(
+            "User",
+            {
+                "Username": user.email,
+                "FirstName": user.first_name,
+                "LastName": user.last_name,
+                "Email": user.email,
+                "Title": user.title,
+                "IsActive": True,
+                "LanguageLocaleKey": "ja" if user.language == "ja" else "en_US",
+                "CreatedDate": at,
+                "LastModifiedDate": at,
+            },
+            at=at,
+            by=by,
+        )
+        ids[user.key] = record["Id"]
+    for user in world.users:
+        if user.manager_key is not None:
+            store.table("User")[ids[user.key]]["ManagerId"] = ids[user.manager_key]
+    return ids
+
+
+def _load_accounts(store: RecordStore, world: World, users: dict[int, str]) -> dict[int, str]:
+    ids: dict[int, str] = {}
+    for company in world.companies:
+        completed = company.onboarding_completed_at
+        record = store.insert(
+            "Account",
+            {
+                "Name": company.name,
+                "Type": "Customer - Direct",
+                "Industry": company.industry,
+                "BillingCountry": company.country,
+                "Website": f"https://{company.domain}",
+                "OwnerId": users[company.owner_key],
+                "Plan__c": company.plan,
+                "ARR__c": float(company.arr),
+                "AnnualRevenue": float(company.arr),
+                "Onboarding_Status__c": company.onboarding_status,
+                "Onboarding_Completed_Date__c": completed.date() if completed else None,
+                "Renewal_Date__c": company.renewal_date,
+                "CreatedDate": company.created_at,
+                "LastModifiedDate": company.modified_at,
+            },
+            at=company.modified_at,
+            by=users[company.owner_key],
+        )
+        ids[company.key] = record["Id"]
+    return ids
+
+
+def _load_contacts(
+    store: RecordStore,
+    world: World,
+    accounts: dict[int, str],
+    users: dict[int, str],
+) -> dict[int, str]:
+    owners = {company.key: users[company.owner_key] for company in world.companies}
+    ids: dict[int, str] = {}
+    for person in world.people:
+        record = store.insert(
+            "Contact",
+            {
+                "FirstName": person.first_name,
+                "LastName": person.last_name,
+                "Email": person.email,
+                "AccountId": accounts[person.company_key],
+                "OwnerId": owners[person.company_key],
+                "Title": person.role,
+                "HasOptedOutOfEmail": person.opted_out,
+                "Language__c": person.language,
+                "Time_Zone__c": person.time_zone,
+                "CreatedDate": person.created_at,
+                "LastModifiedDate": person.modified_at,
+            },
+            at=person.modified_at,
+            by=owners[person.company_key],
+        )
+        ids[person.key] = record["Id"]
+    return ids
+
+
+def _load_cases(
+    store: RecordStore,
+    world: World,
+    accounts: dict[int, str],
+    contacts: dict[int, str],
+) -> None:
+    owners = {
+        company.key: store.table("Account")[accounts[company.key]]["OwnerId"]
+        for company in world.companies
+    }
+    for case in world.cases:
+        store.insert(
+            "Case",
+            {
+                "Subject": case.subject,
+                "Status": case.status,
+                "Priority": case.priority,
+                "ContactId": contacts[case.person_key],
+                "AccountId": accounts[case.company_key],
+                "OwnerId": owners[case.company_key],
+                "ClosedDate": case.closed_at,
+                "CreatedDate": case.opened_at,
+                "LastModifiedDate": case.modified_at,
+            },
+            at=case.modified_at,
+            by=owners[case.company_key],
+        )
+
+
+def _load_renewals(
+    store: RecordStore,
+    world: World,
+    accounts: dict[int, str],
+    users: dict[int, str],
+) -> None:
+    for renewal in world.renewals:
+        store.insert(
+            "Opportunity",
+            {
+                "Name": renewal.name,
+                "StageName": renewal.stage,
+                "Amount": float(renewal.amount),
+                "CloseDate": renewal.close_date,
+                "AccountId": accounts[renewal.company_key],
+                "OwnerId": users[renewal.owner_key],
+                "Type": "Renewal",
+                "Renewal_Date__c": renewal.close_date,
+                "CreatedDate": renewal.created_at,
+                "LastModifiedDate": renewal.modified_at,
+            },
+            at=renewal.modified_at,
+            by=users[renewal.owner_key],
+        )

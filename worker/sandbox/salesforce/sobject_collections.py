@@ -1,0 +1,180 @@
+"""sObject Collections: create, update or upsert up to 200 records in one call.
+
+REST API Developer Guide, "sObject Collections" (resources_composite_sobjects_collections.htm,
+..._create.htm, ..._update.htm, ..._upsert.htm): one SaveResult per record, in request order
+(UpsertResults add `created`); `allOrNone` defaults to false; with it, any failure rolls back
+every record and the others report ALL_OR_NONE_OPERATION_ROLLED_BACK. More than 200 records:
+400 EXCEEDED_ID_LIMIT. Upsert matches records of the URL's sObject on its external id field.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from worker.sandbox.salesforce.errors import RecordError, SalesforceApiError
+from worker.sandbox.salesforce.schema import FieldDef, SObjectDef, sobject
+from worker.sandbox.salesforce.store import Record, RecordStore
+from worker.sandbox.salesforce.writes import RecordRejected, Writer
+
+MAX_RECORDS = 200
+ROLLED_BACK = RecordError(
+    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "Record rolled back because not all records were valid and the request was using "
+    "AllOrNone header",
+)
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """Upsert mode: match records of one sObject on one of its external id fields."""
+
+    definition: SObjectDef
+    field: FieldDef
+
+
+Mode = Literal["create", "update"] | Upsert
+
+
+def save_records(
+    store: RecordStore,
+    writer: Writer,
+    body: Any,
+    *,
+    mode: Mode,
+    at: datetime,
+    user_id: str,
+    force_all_or_none: bool = False,
+) -> list[dict[str, Any]]:
+    """Run one collections request body in `mode`; returns the SaveResult list."""
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        raise SalesforceApiError(
+            400, "JSON_PARSER_ERROR", "The request body must be an object with a records array"
+        )
+    records: list[Any] = body["records"]
+    if len(records) > MAX_RECORDS:
+        raise SalesforceApiError(
+            400,
+            "EXCEEDED_ID_LIMIT",
+            f"record limit reached. cannot submit more than {MAX_RECORDS} records into this call",
+        )
+    all_or_none = force_all_or_none or body.get("allOrNone") is True
+    with store.lock, store.savepoint() as savepoint:
+        results = [
+            _save_one(store, writer, raw, mode=mode, at=at, user_id=user_id) for raw in records
+        ]
+        if all_or_none and not all(result["success"] for result in results):
+            savepoint.rollback()
+            results = [_rolled_back(result) for result in results]
+    return results
+
+
+def _save_one(
+    store: RecordStore, writer: Writer, raw: Any, *, mode: Mode, at: datetime, user_id: str
+) -> dict[str, Any]:
+    record_id = _id_of(raw) if mode == "update" else None
+    created: bool | None = None
+    try:
+        definition = _type_of(raw)
+        if mode == "create":
+            saved = writer.create(definition, raw, at=at, user_id=user_id)
+        elif mode == "update":
+            saved = writer.update(definition, record_id, raw, at=at, user_id=user_id)
+        else:
+            saved, created = _upsert_one(
+                store, writer, raw, definition, mode, at=at, user_id=user_id
+            )
+    except RecordRejected as rejected:
+        result: dict[str, Any] = {
+            "success": False,
+            "errors": [e.as_save_error() for e in rejected.errors],
+        }
+        if record_id is not None:
+            result = {"id": record_id, **result}
+        return result
+    result = {"id": saved["Id"], "success": True, "errors": []}
+    if created is not None:
+        result["created"] = created
+    return result
+
+
+def _upsert_one(
+    store: RecordStore,
+    writer: Writer,
+    raw: dict[str, Any],
+    definition: SObjectDef,
+    upsert: Upsert,
+    *,
+    at: datetime,
+    user_id: str,
+) -> tuple[Record, bool]:
+    if definition is not upsert.definition:
+        raise RecordRejected(
+            [
+                RecordError(
+                    "INVALID_TYPE",
+                    f"sObject type '{definition.name}' does not match the upsert's "
+                    f"'{upsert.definition.name}'",
+                )
+            ]
+        )
+    name = upsert.field.name
+    key = next((v for k, v in raw.items() if k.lower() == name.lower()), None)
+    if key in (None, ""):
+        raise RecordRejected([RecordError("MISSING_ARGUMENT", f"{name} not specified")])
+    matches = [
+        record
+        for record in store.table(definition.name).values()
+        if not record["IsDeleted"] and _same_key(record[name], key)
+    ]
+    if len(matches) > 1:
+        ids = ", ".join(record["Id"] for record in matches)
+        raise RecordRejected(
+            [
+                RecordError(
+                    "DUPLICATE_EXTERNAL_ID",
+                    f"{upsert.field.label}: more than one record found for external id field: "
+                    f"[{ids}]",
+                    (name,),
+                )
+            ]
+        )
+    if matches:
+        return writer.update(definition, matches[0]["Id"], raw, at=at, user_id=user_id), False
+    return writer.create(definition, raw, at=at, user_id=user_id), True
+
+
+def _same_key(stored: Any, key: Any) -> bool:
+    """External ids match case-insensitively (the field is deployed with caseSensitive false)."""
+    if isinstance(stored, str) and isinstance(key, str):
+        return stored.casefold() == key.casefold()
+    return bool(stored == key)
+
+
+def _rolled_back(result: dict[str, Any]) -> dict[str, Any]:
+    if not result["success"]:
+        return result
+    return {"success": False, "errors": [ROLLED_BACK.as_save_error()]}
+
+
+def _type_of(raw: Any) -> SObjectDef:
+    attributes = raw.get("attributes") if isinstance(raw, dict) else None
+    type_name = attributes.get("type") if isinstance(attributes, dict) else None
+    definition = sobject(type_name) if isinstance(type_name, str) else None
+    if definition is None:
+        raise RecordRejected(
+            [
+                RecordError(
+                    "INVALID_TYPE",
+                    "Must send a concrete entity type."
+                    if type_name is None
+                    else f"sObject type '{type_name}' is not supported.",
+                )
+            ]
+        )
+    return definition
+
+
+def _id_of(raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        return None
+    return next((value for key, value in raw.items() if key.lower() == "id"), None)

@@ -1,0 +1,173 @@
+"""The org's records: a table per sObject, system and derived fields, undo for rollbacks."""
+
+import itertools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from worker.sandbox.salesforce.ids import IdFactory
+from worker.sandbox.salesforce.schema import (
+    CLOSED_CASE_STATUSES,
+    CLOSED_STAGES,
+    CLOSED_TASK_STATUSES,
+    SCHEMA,
+    SObjectDef,
+    sobject_for_id,
+)
+
+Record = dict[str, Any]
+_FIRST_CASE_NUMBER = 1000
+
+
+class RecordStore:
+    """All records of the org, keyed by sObject and id; every write stamps the audit fields.
+
+    Callers hold `lock` around any read-modify-write sequence; `savepoint()` lets a caller undo
+    everything written since it began (allOrNone rollbacks).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.ids = IdFactory()
+        self._tables: dict[str, dict[str, Record]] = {name: {} for name in SCHEMA}
+        self._case_numbers = itertools.count(_FIRST_CASE_NUMBER)
+        self._journal: list[tuple[str, str, Record | None]] = []
+        self._savepoints = 0
+
+    def table(self, sobject: str) -> dict[str, Record]:
+        """The live records of one sObject, by id, in creation order (soft-deleted included)."""
+        return self._tables[sobject]
+
+    def find(self, record_id: str) -> tuple[SObjectDef, Record] | None:
+        """The record with an 18-character id, whatever its type, if it exists."""
+        definition = sobject_for_id(record_id)
+        if definition is None:
+            return None
+        record = self._tables[definition.name].get(record_id)
+        return None if record is None else (definition, record)
+
+    def insert(self, sobject: str, values: Record, *, at: datetime, by: str | None) -> Record:
+        """Store a new record from already-validated values; returns it with system fields set."""
+        definition = SCHEMA[sobject]
+        record: Record = {f.name: None for f in definition.fields}
+        for field in definition.fields:
+            if field.default_value is not None:
+                record[field.name] = field.default_value
+        record.update(values)
+        record_id = self.ids.next_id(definition.key_prefix)
+        record.update(
+            Id=record_id,
+            IsDeleted=False,
+            CreatedDate=values.get("CreatedDate", at),
+            CreatedById=by,
+            LastModifiedDate=values.get("LastModifiedDate", at),
+            LastModifiedById=by,
+            SystemModstamp=values.get("SystemModstamp", values.get("LastModifiedDate", at)),
+        )
+        if sobject == "Case":
+            record["CaseNumber"] = f"{next(self._case_numbers):08d}"
+        _derive(sobject, record, {}, at)
+        self._remember(sobject, record_id, None)
+        self._tables[sobject][record_id] = record
+        return record
+
+    def change(
+        self, sobject: str, record: Record, values: Record, *, at: datetime, by: str | None
+    ) -> None:
+        """Apply already-validated values to a record and stamp it modified at `at`."""
+        self._remember(sobject, record["Id"], record)
+        before = dict(record)
+        record.update(values)
+        record.update(LastModifiedDate=at, SystemModstamp=at, LastModifiedById=by)
+        _derive(sobject, record, before, at)
+
+    def soft_delete(self, sobject: str, record: Record, *, at: datetime, by: str | None) -> None:
+        """Move a record to the recycle bin: queryAll still returns it, with IsDeleted true."""
+        self._remember(sobject, record["Id"], record)
+        record.update(IsDeleted=True, LastModifiedDate=at, SystemModstamp=at, LastModifiedById=by)
+
+    @contextmanager
+    def savepoint(self) -> Iterator["Savepoint"]:
+        """Collect undo information for writes made inside the block (nests)."""
+        with self.lock:
+            savepoint = Savepoint(self, len(self._journal))
+            self._savepoints += 1
+            try:
+                yield savepoint
+            finally:
+                self._savepoints -= 1
+                if self._savepoints == 0:
+                    self._journal.clear()
+
+    def _remember(self, sobject: str, record_id: str, record: Record | None) -> None:
+        if self._savepoints:
+            self._journal.append((sobject, record_id, None if record is None else dict(record)))
+
+    def _undo_to(self, mark: int) -> None:
+        while len(self._journal) > mark:
+            sobject, record_id, previous = self._journal.pop()
+            table = self._tables[sobject]
+            if previous is None:
+                del table[record_id]
+            else:
+                table[record_id].clear()
+                table[record_id].update(previous)
+
+
+class Savepoint:
+    """A point in the store's history that a caller can roll back to."""
+
+    def __init__(self, store: RecordStore, mark: int) -> None:
+        self._store = store
+        self._mark = mark
+
+    def rollback(self) -> None:
+        """Undo every write made since the savepoint began."""
+        self._store._undo_to(self._mark)
+
+
+def _derive(sobject: str, record: Record, before: Record, at: datetime) -> None:
+    """Recompute the read-only fields Salesforce maintains (Name, IsClosed, ClosedDate...)."""
+    if sobject in {"Contact", "User"}:
+        record["Name"] = " ".join(p for p in (record["FirstName"], record["LastName"]) if p)
+    elif sobject == "Case":
+        _derive_closed(
+            record,
+            before,
+            closed_values=CLOSED_CASE_STATUSES,
+            status_field="Status",
+            closed_at_field="ClosedDate",
+            at=at,
+        )
+    elif sobject == "Task":
+        _derive_closed(
+            record,
+            before,
+            closed_values=CLOSED_TASK_STATUSES,
+            status_field="Status",
+            closed_at_field="CompletedDateTime",
+            at=at,
+        )
+    elif sobject == "Opportunity":
+        record["IsClosed"] = record["StageName"] in CLOSED_STAGES
+        record["IsWon"] = record["StageName"] == "Closed Won"
+
+
+def _derive_closed(
+    record: Record,
+    before: Record,
+    *,
+    closed_values: frozenset[str],
+    status_field: str,
+    closed_at_field: str,
+    at: datetime,
+) -> None:
+    closed = record[status_field] in closed_values
+    was_closed = bool(before.get("IsClosed"))
+    record["IsClosed"] = closed
+    if closed and not was_closed and record[closed_at_field] is None:
+        record[closed_at_field] = at
+    elif not closed:
+        record[closed_at_field] = None
