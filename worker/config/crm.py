@@ -8,7 +8,14 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from worker.config.base import Section
 from worker.config.errors import invalid
-from worker.config.values import Duration, EnvVarName, FieldName, duration_between, pattern
+from worker.config.values import (
+    Duration,
+    EnvVarName,
+    FieldName,
+    HttpUrl,
+    duration_between,
+    pattern,
+)
 
 
 class BudgetShare(Section):
@@ -207,9 +214,16 @@ class HubSpotConfig(Section):
 
 
 class CrmConfig(Section):
-    """The CRM this worker serves; both sub-sections may be present, `kind` picks one."""
+    """The CRM this worker serves; both sub-sections may be present, `kind` picks one.
+
+    `endpoint` sends every CRM request to another base URL (the sandbox emulator, or an egress
+    proxy) instead of the vendor's hosts; `ca_bundle` names extra certificate authorities to
+    trust for it.
+    """
 
     kind: Literal["salesforce", "hubspot"]
+    endpoint: HttpUrl | None = None
+    ca_bundle: str | None = Field(None, min_length=1)
     salesforce: SalesforceConfig = Field(default_factory=SalesforceConfig)
     hubspot: HubSpotConfig = Field(default_factory=HubSpotConfig)
 

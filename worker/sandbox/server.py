@@ -18,13 +18,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import structlog
 import trustme
 import uvicorn
-from requests.adapters import HTTPAdapter
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -44,6 +42,7 @@ from worker.sandbox.faults import (
 from worker.sandbox.hubspot import HubSpotPortal
 from worker.sandbox.salesforce import SalesforceOrg
 from worker.sandbox.world import World, generate_world
+from worker.sync.endpoint import endpoint_session
 
 log = structlog.get_logger(__name__)
 
@@ -191,11 +190,8 @@ class Sandbox:
         self.stop()
 
     def requests_session(self) -> requests.Session:
-        """A session that trusts the sandbox CA and sends *.salesforce.com traffic to it."""
-        session = requests.Session()
-        session.verify = str(self.ca_path)
-        session.mount("https://", SandboxAdapter(self.base_url, self.ca_path))
-        return session
+        """A session that trusts the sandbox CA and sends Salesforce/HubSpot traffic to it."""
+        return endpoint_session(self.base_url, self.ca_path)
 
     def advance(self, delta: timedelta) -> ActivitySummary:
         """Move the clock forward by `delta` and simulate what users do in both CRMs meanwhile.
@@ -357,37 +353,6 @@ class _TlsMaterial:
         authority.cert_pem.write_to_path(str(self.ca_path))
         self.certfile.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
         cert.private_key_pem.write_to_path(str(self.keyfile))
-
-
-class SandboxAdapter(HTTPAdapter):
-    """Sends *.salesforce.com requests (login, test, My Domain) to the sandbox, trusting its CA.
-
-    simple-salesforce builds its token and SOAP login URLs from `domain` + ".salesforce.com";
-    rewriting scheme, host and port (path and query kept) lets that code run unchanged. The CA
-    is set per request because requests lets `REQUESTS_CA_BUNDLE` override `Session.verify`
-    (psf/requests issue 3829).
-    """
-
-    def __init__(self, base_url: str, ca_path: Path) -> None:
-        super().__init__()
-        target = urlsplit(base_url)
-        self._scheme = target.scheme
-        self._netloc = target.netloc
-        self._ca = str(ca_path)
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        """Rewrite the URL when it names a Salesforce host, then send as usual."""
-        parts = urlsplit(request.url or "")
-        host = (parts.hostname or "").lower()
-        if host == "salesforce.com" or host.endswith(".salesforce.com"):
-            request = request.copy()
-            request.url = urlunsplit(
-                (self._scheme, self._netloc, parts.path, parts.query, parts.fragment)
-            )
-            parts = urlsplit(request.url)
-        if parts.netloc == self._netloc:
-            kwargs["verify"] = self._ca
-        return super().send(request, **kwargs)
 
 
 def _tracked_h11_protocol(
