@@ -36,7 +36,7 @@ def load_world(store: RecordStore, world: World, *, by: str, at: datetime) -> No
         accounts = _load_accounts(store, world, users)
         contacts = _load_contacts(store, world, accounts, users)
         _load_cases(store, world, accounts, contacts)
-        _load_renewals(store, world, accounts, users)
+        _load_renewals(store, world, accounts, users, _primary_contacts(world, contacts))
 
 
 def _load_users(store: RecordStore, world: World, by: str, at: datetime) -> dict[int, str]:
@@ -154,11 +154,21 @@ def _load_cases(
         )
 
 
+def _primary_contacts(world: World, contacts: dict[int, str]) -> dict[int, str]:
+    """Each company's first person with an e-mail address: the renewal's primary contact."""
+    primary: dict[int, str] = {}
+    for person in world.people:
+        if person.email and person.company_key not in primary:
+            primary[person.company_key] = contacts[person.key]
+    return primary
+
+
 def _load_renewals(
     store: RecordStore,
     world: World,
     accounts: dict[int, str],
     users: dict[int, str],
+    primary_contacts: dict[int, str],
 ) -> None:
     for renewal in world.renewals:
         store.insert(
@@ -169,6 +179,7 @@ def _load_renewals(
                 "Amount": float(renewal.amount),
                 "CloseDate": renewal.close_date,
                 "AccountId": accounts[renewal.company_key],
+                "ContactId": primary_contacts.get(renewal.company_key),
                 "OwnerId": users[renewal.owner_key],
                 "Type": "Renewal",
                 "Renewal_Date__c": renewal.close_date,

@@ -353,6 +353,8 @@ def _opportunity() -> SObjectDef:
             _number("Amount", "Amount", "currency"),
             FieldDef("CloseDate", "Close Date", "date", nillable=False),
             _reference("AccountId", "Account ID", ("Account",), "Account"),
+            # The primary contact role's contact (API 46.0+): set on create, then read-only.
+            _reference("ContactId", "Contact ID", ("Contact",), "Contact", updateable=False),
             _owner(),
             _picklist("Type", "Opportunity Type", ("New Business", "Existing Business", "Renewal")),
             _calculated("IsClosed", "Closed", "boolean", nillable=False),

@@ -59,8 +59,10 @@ def save_records(
         )
     all_or_none = force_all_or_none or body.get("allOrNone") is True
     with store.lock, store.savepoint() as savepoint:
+        index = _external_index(store, mode) if isinstance(mode, Upsert) else {}
         results = [
-            _save_one(store, writer, raw, mode=mode, at=at, user_id=user_id) for raw in records
+            _save_one(store, writer, raw, mode=mode, at=at, user_id=user_id, index=index)
+            for raw in records
         ]
         if all_or_none and not all(result["success"] for result in results):
             savepoint.rollback()
@@ -68,8 +70,25 @@ def save_records(
     return results
 
 
+def _external_index(store: RecordStore, upsert: Upsert) -> dict[Any, list[Record]]:
+    """Live records of the upsert's sObject by external id, built once per request."""
+    index: dict[Any, list[Record]] = {}
+    for record in store.table(upsert.definition.name).values():
+        value = record[upsert.field.name]
+        if value not in (None, "") and not record["IsDeleted"]:
+            index.setdefault(_key(value), []).append(record)
+    return index
+
+
 def _save_one(
-    store: RecordStore, writer: Writer, raw: Any, *, mode: Mode, at: datetime, user_id: str
+    store: RecordStore,
+    writer: Writer,
+    raw: Any,
+    *,
+    mode: Mode,
+    at: datetime,
+    user_id: str,
+    index: dict[Any, list[Record]],
 ) -> dict[str, Any]:
     record_id = _id_of(raw) if mode == "update" else None
     created: bool | None = None
@@ -81,7 +100,7 @@ def _save_one(
             saved = writer.update(definition, record_id, raw, at=at, user_id=user_id)
         else:
             saved, created = _upsert_one(
-                store, writer, raw, definition, mode, at=at, user_id=user_id
+                writer, raw, definition, mode, at=at, user_id=user_id, index=index
             )
     except RecordRejected as rejected:
         result: dict[str, Any] = {
@@ -98,7 +117,6 @@ def _save_one(
 
 
 def _upsert_one(
-    store: RecordStore,
     writer: Writer,
     raw: dict[str, Any],
     definition: SObjectDef,
@@ -106,6 +124,7 @@ def _upsert_one(
     *,
     at: datetime,
     user_id: str,
+    index: dict[Any, list[Record]],
 ) -> tuple[Record, bool]:
     if definition is not upsert.definition:
         raise RecordRejected(
@@ -121,11 +140,7 @@ def _upsert_one(
     key = next((v for k, v in raw.items() if k.lower() == name.lower()), None)
     if key in (None, ""):
         raise RecordRejected([RecordError("MISSING_ARGUMENT", f"{name} not specified")])
-    matches = [
-        record
-        for record in store.table(definition.name).values()
-        if not record["IsDeleted"] and _same_key(record[name], key)
-    ]
+    matches = [record for record in index.get(_key(key), []) if not record["IsDeleted"]]
     if len(matches) > 1:
         ids = ", ".join(record["Id"] for record in matches)
         raise RecordRejected(
@@ -140,14 +155,14 @@ def _upsert_one(
         )
     if matches:
         return writer.update(definition, matches[0]["Id"], raw, at=at, user_id=user_id), False
-    return writer.create(definition, raw, at=at, user_id=user_id), True
+    created = writer.create(definition, raw, at=at, user_id=user_id)
+    index.setdefault(_key(key), []).append(created)
+    return created, True
 
 
-def _same_key(stored: Any, key: Any) -> bool:
+def _key(value: Any) -> Any:
     """External ids match case-insensitively (the field is deployed with caseSensitive false)."""
-    if isinstance(stored, str) and isinstance(key, str):
-        return stored.casefold() == key.casefold()
-    return bool(stored == key)
+    return value.casefold() if isinstance(value, str) else value
 
 
 def _rolled_back(result: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,15 @@ Record = dict[str, Any]
 _FIRST_CASE_NUMBER = 1000
 
 
+def whole_second(moment: datetime) -> datetime:
+    """Salesforce keeps datetimes to the second (API values always end in `.000`)."""
+    return moment.replace(microsecond=0)
+
+
+def _to_seconds(values: Record) -> Record:
+    return {k: whole_second(v) if isinstance(v, datetime) else v for k, v in values.items()}
+
+
 class RecordStore:
     """All records of the org, keyed by sObject and id; every write stamps the audit fields.
 
@@ -50,6 +59,8 @@ class RecordStore:
 
     def insert(self, sobject: str, values: Record, *, at: datetime, by: str | None) -> Record:
         """Store a new record from already-validated values; returns it with system fields set."""
+        at = whole_second(at)
+        values = _to_seconds(values)
         definition = SCHEMA[sobject]
         record: Record = {f.name: None for f in definition.fields}
         for field in definition.fields:
@@ -60,11 +71,13 @@ class RecordStore:
         record.update(
             Id=record_id,
             IsDeleted=False,
-            CreatedDate=values.get("CreatedDate", at),
+            CreatedDate=whole_second(values.get("CreatedDate", at)),
             CreatedById=by,
-            LastModifiedDate=values.get("LastModifiedDate", at),
+            LastModifiedDate=whole_second(values.get("LastModifiedDate", at)),
             LastModifiedById=by,
-            SystemModstamp=values.get("SystemModstamp", values.get("LastModifiedDate", at)),
+            SystemModstamp=whole_second(
+                values.get("SystemModstamp") or values.get("LastModifiedDate") or at
+            ),
         )
         if sobject == "Case":
             record["CaseNumber"] = f"{next(self._case_numbers):08d}"
@@ -77,6 +90,8 @@ class RecordStore:
         self, sobject: str, record: Record, values: Record, *, at: datetime, by: str | None
     ) -> None:
         """Apply already-validated values to a record and stamp it modified at `at`."""
+        at = whole_second(at)
+        values = _to_seconds(values)
         self._remember(sobject, record["Id"], record)
         before = dict(record)
         record.update(values)
@@ -85,6 +100,7 @@ class RecordStore:
 
     def soft_delete(self, sobject: str, record: Record, *, at: datetime, by: str | None) -> None:
         """Move a record to the recycle bin: queryAll still returns it, with IsDeleted true."""
+        at = whole_second(at)
         self._remember(sobject, record["Id"], record)
         record.update(IsDeleted=True, LastModifiedDate=at, SystemModstamp=at, LastModifiedById=by)
 

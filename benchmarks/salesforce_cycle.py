@@ -1,0 +1,297 @@
+"""Salesforce connector cycles against the sandbox: API calls next to the floor, time, memory.
+
+    .venv/bin/python benchmarks/salesforce_cycle.py --size 10000 --size 100000
+
+Per size, three cycles run through the real client: a full cycle (first pull of accounts,
+contacts, cases and opportunities, then one answer write-back per contact and one follow-up
+task per detractor, about a fifth), the echo cycle after it (our own writes come back: pulled,
+compared, nothing written), and a no-op cycle.
+The floor (DESIGN.md section 11): pull sum(ceil(n/2000)) per object, at least one query per
+object; write ceil(N/1000) per kind of write with Composite, ceil(N/200) with plain sObject
+Collections.
+The sandbox runs in a child process, so the peak RSS printed is the worker's alone; calls are
+counted by a response hook on the client's session and checked against the sandbox's log.
+"""
+
+import argparse
+import math
+import multiprocessing as mp
+import resource
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from worker.domain import Category, ContactWriteback
+from worker.mappers.salesforce import SalesforceMapping, contact_update
+from worker.sync.base import Cursor, FieldUpdate, Priority, TaskPriority, TaskSpec
+from worker.sync.endpoint import endpoint_session
+from worker.sync.salesforce import (
+    ClientCredentialsAuth,
+    SalesforceClient,
+    SalesforceSettings,
+    make_salesforce_client,
+)
+
+PULL_PAGE = 2000
+COMPOSITE_RECORDS = 1000
+COLLECTION_RECORDS = 200
+MY_DOMAIN = "benchmark.my"
+MAPPING = SalesforceMapping()
+WRITTEN = tuple(
+    name
+    for name in (
+        MAPPING.contact_writeback.last_score,
+        MAPPING.contact_writeback.last_category,
+        MAPPING.contact_writeback.last_response_at,
+    )
+    if name
+)
+
+
+def serve_sandbox(size: int, seed: int, pipe: Connection) -> None:
+    """Child process: run the sandbox, report where it is, stop on request with its call count."""
+    from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
+    from worker.sandbox.server import Sandbox
+
+    sandbox = Sandbox(size=size, seed=seed).start()
+    pipe.send(
+        (
+            sandbox.base_url,
+            str(sandbox.ca_path),
+            DEFAULT_CREDENTIALS.consumer_key,
+            DEFAULT_CREDENTIALS.consumer_secret,
+        )
+    )
+    pipe.recv()
+    sandbox.stop()
+    pipe.send(sandbox.log.count(crm="salesforce"))
+
+
+@dataclass
+class CallCounter:
+    """Counts the client's HTTP responses: a hook on its session, independent of its code."""
+
+    pulls: int = 0
+    writes: int = 0
+    other: int = 0
+
+    def __call__(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+        path = response.request.path_url
+        if "/query" in path:
+            self.pulls += 1
+        elif "/composite" in path:
+            self.writes += 1
+        else:
+            self.other += 1
+
+    def total(self) -> int:
+        """Every response seen."""
+        return self.pulls + self.writes + self.other
+
+
+@dataclass
+class Row:
+    """One cycle's measurements."""
+
+    cycle: str
+    pulled: int
+    pull_calls: int
+    pull_floor: int
+    written: int
+    tasks: int
+    write_calls: int
+    seconds: float
+    peak_rss_mb: float
+
+    @property
+    def write_floor(self) -> int:
+        """ceil(N/1000) per kind of write: five collections of 200 per Composite call."""
+        return math.ceil(self.written / COMPOSITE_RECORDS) + math.ceil(
+            self.tasks / COMPOSITE_RECORDS
+        )
+
+    @property
+    def plain_floor(self) -> int:
+        """ceil(N/200) per kind of write: one sObject Collections call per 200 records."""
+        return math.ceil(self.written / COLLECTION_RECORDS) + math.ceil(
+            self.tasks / COLLECTION_RECORDS
+        )
+
+    @property
+    def ratio(self) -> float:
+        """Calls made over the floor (1.00 is the floor)."""
+        floor = self.pull_floor + self.write_floor
+        return (self.pull_calls + self.write_calls) / floor if floor else 1.0
+
+
+class Mirror:
+    """The worker's local copy, reduced to what a cycle compares: cursors and known values."""
+
+    def __init__(self) -> None:
+        self.cursors: dict[str, Cursor] = {}
+        self.known: dict[str, dict[str, dict[str, Any]]] = {}
+        self.followed_up: set[str] = set()
+
+    def pull(self, client: SalesforceClient) -> tuple[int, int]:
+        """Pull every mapped object from its cursor; returns (records, floor calls)."""
+        pulled = floor = 0
+        for sobject, fields in MAPPING.read_fields().items():
+            selected = (*fields, *WRITTEN) if sobject == "Contact" else fields
+            rows = self.known.setdefault(sobject, {})
+            count = 0
+            for page in client.pull(sobject, selected, self.cursors.get(sobject, Cursor())):
+                for record in page.records:
+                    rows[record.id] = dict(record.fields)
+                count += len(page.records)
+                self.cursors[sobject] = page.cursor
+            pulled += count
+            floor += max(1, math.ceil(count / PULL_PAGE))
+        return pulled, floor
+
+    def writebacks(self, answered: datetime) -> list[FieldUpdate]:
+        """One answer per contact (a score derived from its id), minus values already held."""
+        updates = []
+        for contact_id, known in self.known.get("Contact", {}).items():
+            score = _score(contact_id)
+            writeback = ContactWriteback(
+                last_score=score,
+                last_category=Category.of_score(score),
+                last_response_at=answered,
+            )
+            update = contact_update(contact_id, writeback, known, MAPPING, f"bench:{contact_id}")
+            if update is not None:
+                updates.append(update)
+        return updates
+
+    def followups(self, answered: datetime) -> list[TaskSpec]:
+        """A task for each detractor answer not followed up yet."""
+        tasks = []
+        for contact_id, known in self.known.get("Contact", {}).items():
+            detractor = Category.of_score(_score(contact_id)) is Category.DETRACTOR
+            if not detractor or contact_id in self.followed_up:
+                continue
+            tasks.append(
+                TaskSpec(
+                    dedup_key=f"followup:{contact_id}",
+                    subject="Call back: NPS detractor",
+                    body="Benchmark follow-up.",
+                    due_at=answered,
+                    priority=TaskPriority.HIGH,
+                    owner_id=known.get("OwnerId"),
+                    contact_id=contact_id,
+                    account_id=known.get("AccountId"),
+                )
+            )
+        return tasks
+
+
+def _score(contact_id: str) -> int:
+    """A deterministic answer: about half promoters, a third passives, a fifth detractors."""
+    bucket = sum(contact_id.encode()) * 7919 % 100
+    if bucket < 50:
+        return 9 + bucket % 2
+    if bucket < 80:
+        return 7 + bucket % 2
+    return bucket % 7
+
+
+def _peak_rss_mb() -> float:
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / scale / 1024
+
+
+@contextmanager
+def _sandbox(size: int, seed: int) -> Iterator[tuple[requests.Session, Mapping[str, str], Any]]:
+    parent, child = mp.Pipe()
+    process = mp.get_context("spawn").Process(target=serve_sandbox, args=(size, seed, child))
+    process.start()
+    base_url, ca_path, key, secret = parent.recv()
+    session = endpoint_session(base_url, Path(ca_path))
+    try:
+        yield session, {"SF_KEY": key, "SF_SECRET": secret}, parent
+    finally:
+        process.join(timeout=60)
+
+
+def run(size: int, seed: int) -> tuple[list[Row], int, int]:
+    """Run the three cycles on a fresh sandbox; returns rows and (client, sandbox) call totals."""
+    with _sandbox(size, seed) as (session, environ, control):
+        counter = CallCounter()
+        session.hooks["response"].append(counter)
+        settings = SalesforceSettings(auth=ClientCredentialsAuth("SF_KEY", "SF_SECRET", MY_DOMAIN))
+        client = make_salesforce_client(settings, session=session, environ=environ)
+        mirror = Mirror()
+        answered = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        rows = []
+        for cycle in ("full", "echo", "no-op"):
+            before = (counter.pulls, counter.writes)
+            started = time.perf_counter()
+            pulled, floor = mirror.pull(client)
+            updates = mirror.writebacks(answered)
+            results = client.update(updates, Priority.ESSENTIAL) if updates else []
+            failed = [r for r in results if not r.ok]
+            if failed:
+                raise SystemExit(f"{len(failed)} writes failed, first: {failed[0].error}")
+            for update in updates:
+                mirror.known["Contact"][update.record_id].update(update.fields)
+            tasks = mirror.followups(answered)
+            opened = client.create_tasks(tasks) if tasks else []
+            failed = [r for r in opened if not r.ok]
+            if failed:
+                raise SystemExit(f"{len(failed)} tasks failed, first: {failed[0].error}")
+            mirror.followed_up.update(t.contact_id for t in tasks if t.contact_id)
+            rows.append(
+                Row(
+                    cycle=cycle,
+                    pulled=pulled,
+                    pull_calls=counter.pulls - before[0],
+                    pull_floor=floor,
+                    written=len(updates),
+                    tasks=len(tasks),
+                    write_calls=counter.writes - before[1],
+                    seconds=time.perf_counter() - started,
+                    peak_rss_mb=_peak_rss_mb(),
+                )
+            )
+        control.send("stop")
+        logged = int(control.recv())
+        return rows, counter.total(), logged
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print one table per size."""
+    parser = argparse.ArgumentParser(description="Salesforce connector cycles on the sandbox.")
+    parser.add_argument(
+        "--size", type=int, action="append", help="contacts (repeatable; default 1000)"
+    )
+    parser.add_argument("--seed", type=int, default=11, help="sandbox data seed")
+    args = parser.parse_args(argv)
+    header = (
+        f"{'N':>7} {'cycle':<6} {'pulled':>7} {'pull':>5} {'floor':>5} {'updates':>7} "
+        f"{'tasks':>6} {'write':>5} {'floor':>5} {'no-comp':>7} {'ratio':>5} {'wall s':>7} "
+        f"{'peak MB':>8}"
+    )
+    for size in args.size or [1000]:
+        rows, seen, logged = run(size, args.seed)
+        print(header)
+        for row in rows:
+            print(
+                f"{size:>7} {row.cycle:<6} {row.pulled:>7} {row.pull_calls:>5} "
+                f"{row.pull_floor:>5} {row.written:>7} {row.tasks:>6} {row.write_calls:>5} "
+                f"{row.write_floor:>5} {row.plain_floor:>7} "
+                f"{row.ratio:>5.2f} {row.seconds:>7.2f} {row.peak_rss_mb:>8.1f}"
+            )
+        print(f"{'':>7} calls seen by the client {seen}, logged by the sandbox {logged}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Pure translations between CRM records and domain values, one module per CRM; no I/O."""

@@ -1,0 +1,180 @@
+"""First syncs of large objects through Bulk API 2.0 query jobs, as pages like the REST pull's.
+
+Bulk API 2.0 Developer Guide, "Understanding Bulk API 2.0 Query" (queries.htm): a job runs the
+SOQL asynchronously and its results are read as CSV, `maxRecords` a request, following the
+`Sforce-Locator` header. ORDER BY disables PK chunking and is advised against, so the results
+are unordered: every page but the last carries the cursor the job started from, and the last
+one the greatest (SystemModstamp, Id) of the whole job, which is then safe to commit.
+CSV has no types: values are typed back from the object's describe (booleans, numbers, empty
+as null) and datetimes rewritten in the REST format, so bulk and REST pulls compare equal.
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC
+from typing import Any
+
+import requests
+from simple_salesforce.api import Salesforce
+from simple_salesforce.util import exception_handler
+
+from worker.sync.base import (
+    CrmRecord,
+    Cursor,
+    FieldInfo,
+    FieldType,
+    NotFound,
+    Page,
+    Priority,
+    Unavailable,
+)
+from worker.sync.salesforce import soql
+from worker.sync.salesforce.errors import CRM
+from worker.sync.salesforce.transport import Transport
+
+JOB_COMPLETE = "JobComplete"
+JOB_FAILED = frozenset({"Failed", "Aborted"})
+_REDIRECT = 300
+
+
+class BulkUnavailable(Exception):
+    """The org refused to create the query job (no Bulk API 2.0): nothing was read from it."""
+
+
+def typed(value: str, info: FieldInfo | None) -> Any:
+    """One CSV cell as the REST API would have returned it."""
+    if value == "":
+        return None
+    kind = info.type if info else FieldType.OTHER
+    if kind is FieldType.BOOLEAN:
+        return value.lower() == "true"
+    if kind is FieldType.NUMBER:
+        return float(value)
+    if kind is FieldType.DATETIME:
+        moment = soql.parse_datetime(value.replace("Z", "+0000"))
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+            f"{moment.microsecond // 1000:03d}+0000"
+        )
+    return value
+
+
+def nested(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted CSV columns (`Owner.Name`) as the nested objects REST returns."""
+    result: dict[str, Any] = {}
+    for column, value in row.items():
+        *parents, leaf = column.split(".")
+        target = result
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    return result
+
+
+class BulkPull:
+    """Runs one Bulk API 2.0 query job per large first sync and yields its result pages.
+
+    Each step (create, status, one results page) is one retryable call through `Transport`.
+    """
+
+    def __init__(
+        self,
+        sf: Salesforce,
+        transport: Transport,
+        describe: Callable[[str], Mapping[str, FieldInfo]],
+        *,
+        max_records: int,
+        poll_s: float,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self._sf = sf
+        self._transport = transport
+        self._describe = describe
+        self._max_records = max_records
+        self._poll_s = poll_s
+        self._sleep = sleep
+
+    def pages(self, object_name: str, fields: Sequence[str], since: Cursor) -> Iterator[Page]:
+        """Records of `object_name` after `since`, in result pages of the bulk job.
+
+        Raises `BulkUnavailable` before yielding anything when the job cannot be created.
+        """
+        infos = {name.lower(): info for name, info in self._describe(object_name).items()}
+        query = soql.incremental(object_name, fields, since, deleted=False, ordered=False)
+        body = {"operation": "query", "query": query}
+        try:
+            job = self._transport.call(
+                "bulk_create",
+                Priority.NORMAL,
+                lambda: self._sf.restful("jobs/query", method="POST", json=body),
+            )
+        except NotFound as error:
+            raise BulkUnavailable(object_name) from error
+        if not job:
+            raise Unavailable(CRM, "BULK_JOB_NOT_CREATED", "no job in the response")
+        job_id = str(job["id"])
+        self._wait(job_id)
+        cursor = since
+        locator: str | None = None
+        while True:
+            text, locator = self._results(job_id, locator)
+            parsed = (self._record(object_name, row, infos) for row in _rows(text))
+            records = [r for r in parsed if soql.is_after(r.modified_at, r.id, since)]
+            for record in records:
+                if soql.is_after(record.modified_at, record.id, cursor):
+                    cursor = Cursor(record.modified_at, record.id)
+            yield Page(records=records, cursor=since if locator else cursor)
+            if not locator:
+                return
+
+    def _wait(self, job_id: str) -> None:
+        """Poll the job until it completes (UploadComplete, InProgress, then JobComplete)."""
+        while True:
+            info = self._transport.call(
+                "bulk_status",
+                Priority.NORMAL,
+                lambda: self._sf.restful(f"jobs/query/{job_id}", method="GET"),
+            )
+            info = info or {}
+            state = str(info.get("state"))
+            if state == JOB_COMPLETE:
+                return
+            if state in JOB_FAILED:
+                raise Unavailable(CRM, f"BULK_JOB_{state.upper()}", str(info.get("errorMessage")))
+            self._sleep(self._poll_s)
+
+    def _results(self, job_id: str, locator: str | None) -> tuple[str, str | None]:
+        """One page of CSV results and the locator of the next (None after the last)."""
+        params: dict[str, str | int] = {"maxRecords": self._max_records}
+        if locator:
+            params["locator"] = locator
+        url = f"{self._sf.base_url}jobs/query/{job_id}/results"
+        headers = {**self._sf.headers, "Accept": "text/csv"}
+
+        def fetch() -> requests.Response:
+            response = self._sf.session.get(url, headers=headers, params=params)
+            if response.status_code >= _REDIRECT:
+                exception_handler(response, name="bulk_results")
+            return response
+
+        response = self._transport.call("bulk_results", Priority.NORMAL, fetch)
+        following = response.headers.get("Sforce-Locator")
+        return response.text, None if following in (None, "", "null") else following
+
+    @staticmethod
+    def _record(
+        object_name: str, row: Mapping[str, str], infos: Mapping[str, FieldInfo]
+    ) -> CrmRecord:
+        values = nested(
+            {name: typed(value, infos.get(name.lower())) for name, value in row.items()}
+        )
+        return CrmRecord(
+            object=object_name,
+            id=str(values["Id"]),
+            modified_at=soql.parse_datetime(str(values[soql.MODSTAMP])),
+            fields=values,
+        )
+
+
+def _rows(chunk: str) -> Iterator[dict[str, str]]:
+    yield from csv.DictReader(io.StringIO(chunk))

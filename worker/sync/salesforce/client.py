@@ -1,0 +1,345 @@
+"""`CrmClient` for Salesforce through simple-salesforce: pulls, batched writes, tasks, metadata.
+
+Every request goes through `Transport` (budget, usage, retries) and every vendor failure leaves
+as a `CrmError` (`errors.translate`). Pages carry the cursor of their last record, which is what
+the caller may commit once the page is stored (promise 7).
+Echo loop: our own write-backs bump SystemModstamp, so those records come back on the next pull,
+but the mapping selects no write-back field, so they map to the values already mirrored and
+nothing reads them as a change.
+"""
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC
+from functools import partial
+from typing import Any
+
+import requests
+import structlog
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceError
+
+from worker.sync.base import (
+    ApiUsage,
+    CrmRecord,
+    Cursor,
+    FieldInfo,
+    FieldUpdate,
+    NoteSpec,
+    NotFound,
+    Page,
+    Priority,
+    RecordError,
+    Rejected,
+    TaskPriority,
+    TaskSpec,
+    TaskState,
+    TaskStatus,
+    WriteResult,
+)
+from worker.sync.budget import ApiBudget
+from worker.sync.salesforce import soql, writes
+from worker.sync.salesforce.bulk import BulkPull, BulkUnavailable
+from worker.sync.salesforce.errors import CRM, translate
+from worker.sync.salesforce.metadata import fields_of
+from worker.sync.salesforce.settings import SalesforceSettings
+from worker.sync.salesforce.transport import Transport
+
+log = structlog.get_logger(__name__)
+
+TASK = "Task"
+SUBJECT_MAX = 255
+IDS_PER_QUERY = 200
+TASK_FIELDS = ("Status", "IsClosed", "OwnerId", "CompletedDateTime")
+COMPLETED = "Completed"
+_TASK_PRIORITIES = {
+    TaskPriority.LOW: "Low",
+    TaskPriority.NORMAL: "Normal",
+    TaskPriority.HIGH: "High",
+}
+
+Item = tuple[Mapping[str, Any], tuple[str, ...]]
+
+
+class SalesforceClient:
+    """The worker's view of one Salesforce org."""
+
+    name = CRM
+
+    def __init__(
+        self,
+        sf: Salesforce,
+        transport: Transport,
+        settings: SalesforceSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._sf = sf
+        self._transport = transport
+        self._settings = settings
+        self._bulk = BulkPull(
+            sf,
+            transport,
+            self.describe,
+            max_records=settings.bulk_page_records,
+            poll_s=settings.bulk_poll_s,
+            sleep=sleep,
+        )
+
+    def pull(self, object_name: str, fields: Sequence[str], since: Cursor) -> Iterator[Page]:
+        """Records of `object_name` changed after `since`, oldest first, one page per response."""
+        query = soql.incremental(object_name, fields, since, deleted=False)
+        yield from self._paged(object_name, query, since, bulk_fields=fields)
+
+    def pull_deleted(self, object_name: str, since: Cursor) -> Iterator[Page]:
+        """Records deleted after `since`, through queryAll (resources_queryall.htm)."""
+        query = soql.incremental(object_name, (), since, deleted=True)
+        yield from self._paged(object_name, query, since, bulk_fields=None)
+
+    def _paged(
+        self, object_name: str, query: str, since: Cursor, *, bulk_fields: Sequence[str] | None
+    ) -> Iterator[Page]:
+        """Pages of a REST query; a large first sync moves on to Bulk API 2.0 after page one.
+
+        `bulk_fields` is None for deletions, which stay on queryAll. When the org refuses the
+        bulk job, paging simply continues through REST from the first page.
+        """
+        deleted = bulk_fields is None
+        cursor = since
+        results = self._query_results(query, include_deleted=deleted, priority=Priority.NORMAL)
+        for number, result in enumerate(results):
+            parsed = (_record(object_name, r, deleted=deleted) for r in result["records"])
+            records = [r for r in parsed if soql.is_after(r.modified_at, r.id, since)]
+            if records:
+                cursor = Cursor(records[-1].modified_at, records[-1].id)
+                yield Page(records=records, cursor=cursor)
+            if number == 0 and bulk_fields is not None and self._bulk_worth_it(since, result):
+                try:
+                    yield from self._bulk.pages(object_name, bulk_fields, cursor)
+                except BulkUnavailable:
+                    log.warning("salesforce_bulk_unavailable", object=object_name)
+                else:
+                    return
+
+    def _bulk_worth_it(self, since: Cursor, first: Mapping[str, Any]) -> bool:
+        """A first sync whose first REST page announces more records than the bulk threshold."""
+        threshold = self._settings.bulk_threshold
+        return (
+            threshold is not None
+            and since.modified_at is None
+            and not first.get("done", True)
+            and int(first.get("totalSize", 0)) > threshold
+        )
+
+    def _query_results(
+        self, query: str, *, include_deleted: bool, priority: Priority
+    ) -> Iterator[dict[str, Any]]:
+        """Each response of a query, following `nextRecordsUrl` (resources_query.htm)."""
+        result = self._transport.call(
+            "query", priority, lambda: self._sf.query(query, include_deleted=include_deleted)
+        )
+        while True:
+            yield result
+            if result.get("done", True):
+                return
+            result = self._transport.call(
+                "query_more",
+                priority,
+                partial(self._sf.query_more, str(result["nextRecordsUrl"]), identifier_is_url=True),
+            )
+
+    def update(
+        self, updates: Sequence[FieldUpdate], priority: Priority = Priority.NORMAL
+    ) -> list[WriteResult]:
+        """Apply updates in sObject Collections of 200, five collections per Composite call.
+
+        Updates of one record are merged (later values win), since a collection may not name
+        a record twice; each dedup key still gets its own result.
+        """
+        merged: dict[tuple[str, str], tuple[dict[str, Any], list[str]]] = {}
+        for update in updates:
+            fields, keys = merged.setdefault((update.object, update.record_id), ({}, []))
+            fields.update(update.fields)
+            keys.append(update.dedup_key)
+        by_object: dict[str, list[Item]] = {}
+        for (sobject, record_id), (fields, keys) in merged.items():
+            by_object.setdefault(sobject, []).append(
+                (writes.record(sobject, fields, record_id), tuple(keys))
+            )
+        collections = [
+            collection
+            for sobject, items in by_object.items()
+            for collection in writes.chunk_collections(sobject, items)
+        ]
+        return _in_order([u.dedup_key for u in updates], self._send(collections, priority))
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
+        """Open follow-up tasks, upserted on the dedup field so a retry never opens a second one."""
+        items: list[Item] = [
+            (
+                self._task_record(
+                    task.dedup_key,
+                    Subject=task.subject[:SUBJECT_MAX],
+                    Description=task.body,
+                    ActivityDate=task.due_at.astimezone(UTC).date(),
+                    Priority=_TASK_PRIORITIES[task.priority],
+                    OwnerId=task.owner_id,
+                    WhoId=task.contact_id,
+                    WhatId=task.account_id,
+                ),
+                (task.dedup_key,),
+            )
+            for task in tasks
+        ]
+        return self._upsert_tasks(items, [t.dedup_key for t in tasks])
+
+    def create_notes(self, notes: Sequence[NoteSpec]) -> list[WriteResult]:
+        """Log each response as a completed Task (the activity timeline reps already read)."""
+        items: list[Item] = [
+            (
+                self._task_record(
+                    note.dedup_key,
+                    Subject=self._settings.note_subject,
+                    Description=note.body,
+                    ActivityDate=note.at.astimezone(UTC).date(),
+                    Status=COMPLETED,
+                    WhoId=note.contact_id,
+                    WhatId=note.account_id,
+                ),
+                (note.dedup_key,),
+            )
+            for note in notes
+        ]
+        return self._upsert_tasks(items, [n.dedup_key for n in notes])
+
+    def _task_record(self, dedup_key: str, **fields: Any) -> dict[str, Any]:
+        values = {name: value for name, value in fields.items() if value is not None}
+        values[self._settings.task_dedup_field] = dedup_key
+        return writes.record(TASK, values)
+
+    def _upsert_tasks(self, items: Sequence[Item], keys: Sequence[str]) -> list[WriteResult]:
+        collections = writes.chunk_collections(TASK, items, self._settings.task_dedup_field)
+        return _in_order(keys, self._send(collections, Priority.ESSENTIAL))
+
+    def _send(
+        self, collections: Sequence[writes.Collection], priority: Priority
+    ) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for group in writes.calls(collections):
+            try:
+                results.extend(self._send_call(group, priority))
+            except (Rejected, NotFound) as error:
+                failure = RecordError(error.code, error.message)
+                results.extend(
+                    WriteResult(key, error=failure)
+                    for collection in group
+                    for keys in collection.keys
+                    for key in keys
+                )
+        failed = sum(1 for r in results if not r.ok)
+        if failed:
+            log.warning("salesforce_records_rejected", failed=failed, total=len(results))
+        return results
+
+    def _send_call(
+        self, group: Sequence[writes.Collection], priority: Priority
+    ) -> list[WriteResult]:
+        if len(group) == 1:
+            collection = group[0]
+            body = self._transport.call(
+                "collections",
+                priority,
+                lambda: self._sf.restful(collection.path, method="PATCH", json=collection.body()),
+            )
+            return writes.collection_results(collection, body)
+        request = writes.composite_body(group, self._settings.api_version)
+        body = self._transport.call(
+            "composite",
+            priority,
+            lambda: self._sf.restful("composite", method="POST", json=request),
+        )
+        return writes.composite_results(group, body)
+
+    def task_statuses(self, task_ids: Sequence[str]) -> list[TaskStatus]:
+        """Tasks' state read 200 ids a query; ids the org no longer returns count as deleted."""
+        found: dict[str, TaskStatus] = {}
+        for start in range(0, len(task_ids), IDS_PER_QUERY):
+            query = soql.by_ids(TASK, TASK_FIELDS, task_ids[start : start + IDS_PER_QUERY])
+            for result in self._query_results(
+                query, include_deleted=False, priority=Priority.NORMAL
+            ):
+                for task in result["records"]:
+                    found[task["Id"]] = _task_status(task)
+        return [
+            found.get(task_id, TaskStatus(task_id, TaskState.DELETED, None, None, None))
+            for task_id in task_ids
+        ]
+
+    def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
+        """The org's field metadata for one object (resources_sobject_describe.htm)."""
+        path = f"sobjects/{soql.api_name(object_name)}/describe"
+        body = self._transport.call(
+            "describe", Priority.NORMAL, lambda: self._sf.restful(path, method="GET")
+        )
+        return fields_of(body or {})
+
+    def usage(self) -> ApiUsage | None:
+        """API usage as Salesforce last reported it."""
+        return self._transport.budget.usage
+
+
+def _record(object_name: str, raw: Mapping[str, Any], *, deleted: bool) -> CrmRecord:
+    fields = {name: value for name, value in raw.items() if name != "attributes"}
+    return CrmRecord(
+        object=object_name,
+        id=str(raw["Id"]),
+        modified_at=soql.parse_datetime(str(raw[soql.MODSTAMP])),
+        fields=fields,
+        deleted=deleted,
+    )
+
+
+def _task_status(raw: Mapping[str, Any]) -> TaskStatus:
+    completed = raw.get("CompletedDateTime")
+    return TaskStatus(
+        task_id=str(raw["Id"]),
+        state=TaskState.COMPLETED if raw.get("IsClosed") else TaskState.OPEN,
+        owner_id=raw.get("OwnerId"),
+        completed_at=soql.parse_datetime(completed) if completed else None,
+        modified_at=soql.parse_datetime(str(raw[soql.MODSTAMP])),
+    )
+
+
+def _in_order(keys: Sequence[str], results: Sequence[WriteResult]) -> list[WriteResult]:
+    by_key = {result.dedup_key: result for result in results}
+    return [by_key[key] for key in keys]
+
+
+def make_salesforce_client(
+    settings: SalesforceSettings,
+    *,
+    session: requests.Session,
+    environ: Mapping[str, str] | None = None,
+    budget: ApiBudget | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SalesforceClient:
+    """Log in with the configured flow over `session` and return the client.
+
+    The session is the client's own: a response hook on it reads `Sforce-Limit-Info`.
+    """
+    budget = budget or ApiBudget(CRM, settings.normal_share, settings.essential_share)
+    transport = Transport(session, budget, retry=settings.retry, sleep=sleep)
+    credentials: dict[str, Any] = settings.auth.sdk_kwargs(
+        os.environ if environ is None else environ
+    )
+
+    def login() -> Salesforce:
+        return Salesforce(session=session, version=settings.api_version, **credentials)
+
+    try:
+        sf = transport.call("login", Priority.ESSENTIAL, login)
+    except SalesforceError as error:
+        raise translate(error, budget.usage) from error
+    log.info("salesforce_connected", auth=type(settings.auth).__name__, instance=sf.sf_instance)
+    return SalesforceClient(sf, transport, settings, sleep=sleep)

@@ -1,0 +1,107 @@
+"""Every Salesforce call goes through here: budget check, usage reading, transient retries.
+
+The usage of each response (`Sforce-Limit-Info: api-usage=used/limit`, REST API Developer Guide,
+"Limit Info Header", headers_api_usage.htm) is read by a response hook on the injected
+`requests.Session`, so error responses count as much as successes. Only failures that may pass
+on their own are retried (connection errors, 5xx, the concurrent-request limit), with capped
+exponential backoff; the daily limit stops the work instead.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+import structlog
+from prometheus_client import Counter
+from simple_salesforce.exceptions import SalesforceError
+
+from worker.sync.base import Priority
+from worker.sync.budget import ApiBudget
+from worker.sync.salesforce.errors import CRM, is_transient, translate
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+API_CALLS = Counter("nps_crm_api_calls", "CRM API requests sent", ["crm", "status"])
+_LIMIT_INFO = re.compile(r"(?:^|[;\s])api-usage=(\d+)/(\d+)")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently transient failures are retried."""
+
+    attempts: int = 4
+    first_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number `attempt` (1-based)."""
+        return float(min(self.max_delay_s, self.first_delay_s * 2 ** (attempt - 1)))
+
+
+def parse_limit_info(header: str) -> tuple[int, int] | None:
+    """(used, limit) from a `Sforce-Limit-Info` header value, or None if it has no api-usage."""
+    match = _LIMIT_INFO.search(header)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+class Transport:
+    """Runs SDK calls under the API budget, retrying only what is known to be transient."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        budget: ApiBudget,
+        *,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.budget = budget
+        self._retry = retry
+        self._sleep = sleep
+        self._retry_after: float | None = None
+        self._reported_tenth = -1
+        session.hooks["response"].append(self._observe)
+
+    def _observe(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+        API_CALLS.labels(CRM, str(response.status_code)).inc()
+        header = response.headers.get("Sforce-Limit-Info")
+        usage = parse_limit_info(header) if header else None
+        if usage is not None:
+            self.budget.observe(*usage)
+            self._report(*usage)
+        retry_after = response.headers.get("Retry-After")
+        self._retry_after = float(retry_after) if retry_after and retry_after.isdigit() else None
+
+    def _report(self, used: int, limit: int) -> None:
+        if limit <= 0:
+            return
+        tenth = used * 10 // limit
+        if tenth != self._reported_tenth:
+            self._reported_tenth = tenth
+            log.info("salesforce_api_usage", used=used, limit=limit, share=round(used / limit, 3))
+
+    def call(self, operation: str, priority: Priority, fn: Callable[[], T]) -> T:
+        """Run `fn` (one API request) once the budget allows it; retry transient failures."""
+        attempt = 1
+        while True:
+            self.budget.check(priority)
+            try:
+                return fn()
+            except (requests.RequestException, SalesforceError) as error:
+                usage = self.budget.usage
+                if attempt >= self._retry.attempts or not is_transient(error, usage):
+                    raise translate(error, usage) from error
+                delay = self._retry_after or self._retry.delay(attempt)
+                log.warning(
+                    "salesforce_retry",
+                    operation=operation,
+                    attempt=attempt,
+                    delay_s=delay,
+                    error=type(error).__name__,
+                )
+                self._sleep(delay)
+                attempt += 1
