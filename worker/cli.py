@@ -14,6 +14,9 @@ import structlog
 
 from worker.config import Config, ConfigError, load_config
 from worker.logs import configure_logging
+from worker.sync.base import Unavailable
+from worker.sync.factory import SALESFORCE_SETUP, connect, field_problems, set_up_fields
+from worker.sync.hubspot import HubSpotClient
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -44,10 +47,48 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate the config file and its rules."""
+    """Validate the config file and its rules, then the mapped fields against the CRM."""
     config = _load(args)
     path = resolve_config_path(args.config)
     print(f"{path}: ok — {config.summary()}")
+    if args.offline:
+        return EXIT_OK
+    problems = _crm_field_problems(config)
+    if problems is None:
+        return EXIT_OK
+    for problem in problems:
+        print(f"crm: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
+    print(f"crm: every mapped {config.crm.kind} field exists with the expected type")
+    return EXIT_OK
+
+
+def _crm_field_problems(config: Config) -> list[str] | None:
+    """Mapped-field problems per the CRM, or None (said on stdout) when it cannot be asked."""
+    try:
+        return field_problems(config, connect(config, interactive=True))
+    except ConfigError as error:
+        print(f"crm: not checked — {error.errors[0].message}")
+    except Unavailable as error:
+        print(f"crm: not reachable — {error.message}")
+    return None
+
+
+def cmd_setup_crm(args: argparse.Namespace) -> int:
+    """Create the custom fields or properties the mapping needs, where the CRM's API allows."""
+    config = _load(args)
+    client = connect(config, interactive=True)
+    if not isinstance(client, HubSpotClient):
+        print(SALESFORCE_SETUP)
+        problems = field_problems(config, client)
+        for problem in problems:
+            print(f"crm: {problem}")
+        return EXIT_FAILURE if problems else EXIT_OK
+    created = set_up_fields(config, client)
+    for name in created:
+        print(f"created {name}")
+    print(f"crm: {len(created)} created; the mapping's properties are in place")
     return EXIT_OK
 
 
@@ -83,7 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", parents=[common], help=cmd_check.__doc__)
+    check.add_argument(
+        "--offline", action="store_true", help="validate the file only; do not call the CRM"
+    )
     check.set_defaults(handler=cmd_check)
+
+    setup = commands.add_parser("setup-crm", parents=[common], help=cmd_setup_crm.__doc__)
+    setup.set_defaults(handler=cmd_setup_crm)
 
     migrate = commands.add_parser("migrate", parents=[common], help=cmd_migrate.__doc__)
     migrate.set_defaults(handler=cmd_migrate)

@@ -728,3 +728,34 @@ class TestLoadConfig:
         path.write_text("crm:\n  kind: sales\n", encoding="utf-8")
         with pytest.raises(ConfigError, match=rf"^{path}:2:3: crm\.kind: "):
             load_config(path, env={})
+
+
+class TestProgramFields:
+    """Sync reads exactly the fields enabled programs test, by CRM object."""
+
+    def test_fields_from_triggers_and_audiences(self) -> None:
+        """Trigger conditions, date fields and audience fields are gathered per object."""
+        text = SF + (
+            "programs:\n"
+            "  closed:\n"
+            "    touchpoint: support\n"
+            "    audience: {contact.Title: {not_in: [Intern]}}\n"
+            "    trigger:\n"
+            "      record_change: {object: Case, when: {Status: {changed_to: Closed}}}\n"
+            "  renewal:\n"
+            "    touchpoint: renewal\n"
+            "    exclude: [{account.Type: Partner}]\n"
+            "    trigger:\n"
+            "      date_offset: {object: Opportunity, field: CloseDate, offset: -30d}\n"
+            "  off:\n"
+            "    enabled: false\n"
+            "    touchpoint: x\n"
+            "    trigger:\n"
+            "      record_change: {object: Case, when: {Origin: {changed_to: Web}}}\n"
+        )
+        assert parse_config(text, env={}).program_fields() == {
+            "Case": frozenset({"Status"}),
+            "Contact": frozenset({"Title"}),
+            "Opportunity": frozenset({"CloseDate"}),
+            "Account": frozenset({"Type"}),
+        }

@@ -60,6 +60,27 @@ class Config(Section):
             data["survey"] = {"base_url": public_url, **(survey or {})}
         return data
 
+    def program_fields(self) -> dict[str, frozenset[str]]:
+        """Fields the enabled programs test, by CRM object, so sync reads exactly those."""
+        active = self.crm.salesforce if self.crm.kind == "salesforce" else self.crm.hubspot
+        record_objects = {"contact": active.contact.object, "account": active.account.object}
+        fields: dict[str, set[str]] = {}
+        for program in self.programs.values():
+            if not program.enabled:
+                continue
+            trigger = program.trigger
+            if trigger.kind == "record_change":
+                fields.setdefault(trigger.object, set()).update(trigger.when.fields)
+            elif trigger.kind == "date_offset":
+                fields.setdefault(trigger.object, set()).update(
+                    {trigger.field, *trigger.when.fields}
+                )
+            for condition in (program.audience, *program.exclude):
+                for qualified in condition.fields:
+                    record, name = qualified.split(".", 1)
+                    fields.setdefault(record_objects[record], set()).add(name)
+        return {name: frozenset(names) for name, names in fields.items() if names}
+
     def summary(self) -> str:
         """One line saying what this configuration will do, for `nps-worker check`."""
         enabled = [name for name, program in self.programs.items() if program.enabled]

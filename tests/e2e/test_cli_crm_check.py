@@ -1,0 +1,99 @@
+"""`check` and `setup-crm` against a running sandbox reached through `crm.endpoint`."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.sandbox import SandboxFactory
+from worker.cli import main
+from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
+from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
+from worker.sandbox.server import Sandbox
+
+pytestmark = pytest.mark.e2e
+
+
+def _config(tmp_path: Path, sandbox: Sandbox, kind: str, extra: str = "") -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""\
+database:
+  url: sqlite:///{tmp_path}/nps.db
+crm:
+  kind: {kind}
+  endpoint: {sandbox.base_url}
+  ca_bundle: {sandbox.ca_path}
+  salesforce:
+    domain: {SANDBOX_MY_DOMAIN}
+    auth: {{method: client_credentials}}
+    triggers:
+      Case: {{contact_field: ContactId, account_field: AccountId, fields: [Status]}}
+{extra}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def crm_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The credentials the sandbox accepts, in the variables the config names."""
+    monkeypatch.setenv("SALESFORCE_CONSUMER_KEY", DEFAULT_CREDENTIALS.consumer_key)
+    monkeypatch.setenv("SALESFORCE_CONSUMER_SECRET", DEFAULT_CREDENTIALS.consumer_secret)
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "sandbox-token")
+
+
+@pytest.mark.usefixtures("crm_env")
+class TestCheckAgainstTheCrm:
+    """The mapping is validated against the CRM's own metadata."""
+
+    def test_salesforce_mapping_matches_the_org(
+        self, sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Every default field exists in an org with the NPS fields deployed: exit 0."""
+        config = _config(tmp_path, sandbox, "salesforce")
+
+        assert main(["check", "--config", str(config)]) == 0
+        assert "every mapped salesforce field exists" in capsys.readouterr().out
+        assert sandbox.log.count(crm="salesforce", path_pattern="/describe") >= 3
+
+    def test_a_mistyped_field_is_named(
+        self, sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A write-back mapped onto a field that does not exist is reported by object and name."""
+        extra = "writeback:\n  contact:\n    last_score: NPS_Score_Typo__c\n"
+        config = _config(tmp_path, sandbox, "salesforce", extra)
+
+        assert main(["check", "--config", str(config)]) == 2
+        err = capsys.readouterr().err
+        assert "NPS_Score_Typo__c" in err
+        assert "Contact" in err
+
+    def test_hubspot_setup_creates_what_check_finds_missing(
+        self, sandbox_factory: SandboxFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A portal without NPS properties fails check; setup-crm creates them; check passes."""
+        sandbox = sandbox_factory(
+            size=20, seed=3, hubspot_rate_limits=False, hubspot_nps_properties=False
+        )
+        config = _config(tmp_path, sandbox, "hubspot")
+
+        assert main(["check", "--config", str(config)]) == 2
+        assert "nps_last_score" in capsys.readouterr().err
+
+        assert main(["setup-crm", "--config", str(config)]) == 0
+        created = capsys.readouterr().out
+        assert "contacts.nps_last_score" in created
+
+        assert main(["setup-crm", "--config", str(config)]) == 0
+        assert "crm: 0 created" in capsys.readouterr().out
+        assert main(["check", "--config", str(config)]) == 0
+
+    def test_unreachable_crm_is_reported_not_fatal(
+        self, sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """With the CRM down, check still validates the file, says so, and exits 0."""
+        config = _config(tmp_path, sandbox, "hubspot")
+        sandbox.stop()
+
+        assert main(["check", "--config", str(config)]) == 0
+        assert "crm: not reachable" in capsys.readouterr().out

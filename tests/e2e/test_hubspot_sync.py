@@ -1,0 +1,253 @@
+"""The HubSpot connector against the sandbox portal over real HTTPS, through the real SDK.
+
+Big pulls past the search cap, 429/5xx/drop storms, kill-and-resume, idempotent task creation,
+write-back without echo, and setup/check on a live property catalog.
+"""
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.fixtures.sandbox import SandboxFactory
+from worker.config import parse_config
+from worker.domain import ContactWriteback
+from worker.mappers.hubspot import (
+    HubSpotMapping,
+    contact_update,
+    mapping_from_config,
+    pull_properties,
+    to_contact,
+)
+from worker.sandbox.faults import FaultRule
+from worker.sandbox.hubspot.catalog import NPS_REASON_TAGS
+from worker.sandbox.hubspot.objects import CONTACTS
+from worker.sandbox.server import Sandbox
+from worker.sync.base import CrmRecord, Cursor, FieldUpdate, Page, TaskPriority, TaskSpec
+from worker.sync.hubspot import (
+    HubSpotClient,
+    HubSpotSettings,
+    RetryPolicy,
+    build_client,
+    check_properties,
+    setup_properties,
+)
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "sandbox-token"
+SEARCH = r"/crm/v3/objects/contacts/search$"
+MAPPING = HubSpotMapping(contact_writeback={"last_score": "nps_last_score"})
+FIELDS = pull_properties(MAPPING, "contacts")
+
+
+@dataclass
+class Waits:
+    """A clock that jumps over the waits the client asks for, recording them, instead of sleeping.
+
+    Used where the sandbox's own rate limits are off, so skipping a wait cannot cause a 429.
+    """
+
+    seconds: list[float] = field(default_factory=list)
+    skipped: float = 0.0
+
+    def clock(self) -> float:
+        """Real monotonic time plus every wait skipped so far."""
+        return time.monotonic() + self.skipped
+
+    def sleep(self, seconds: float) -> None:
+        """Record one wait and jump the clock over it."""
+        self.seconds.append(seconds)
+        self.skipped += seconds
+
+
+def connect(
+    sandbox: Sandbox,
+    *,
+    search_per_second: float = 1_000.0,
+    sleep: Waits | None = None,
+    retry: RetryPolicy | None = None,
+    **overrides: object,
+) -> HubSpotClient:
+    """A connector pointed at the sandbox, built by the production factory."""
+    settings = HubSpotSettings(
+        base_url=sandbox.base_url, tier=190, search_per_second=search_per_second, **overrides
+    )
+    if sleep is None:
+        return build_client(
+            settings, env={settings.token_env: TOKEN}, session=sandbox.requests_session()
+        )
+    return build_client(
+        settings,
+        env={settings.token_env: TOKEN},
+        session=sandbox.requests_session(),
+        clock=sleep.clock,
+        sleep=sleep.sleep,
+        retry=retry,
+    )
+
+
+def ids(pages: list[Page]) -> list[str]:
+    """Every record id the pages hold, in order."""
+    return [record.id for page in pages for record in page.records]
+
+
+def contact_ids(sandbox: Sandbox) -> set[str]:
+    """Ids of every live contact in the portal."""
+    return {record["hs_object_id"] for record in sandbox.hubspot.records("contacts")}
+
+
+INSTANT = datetime(2026, 1, 15, 8, 30, 0, 123_000, tzinfo=UTC)
+
+
+def clustered(sandbox: Sandbox, first: int, count: int) -> Sandbox:
+    """Stamp `count` contacts (from the `first`-th by id) with one modification millisecond."""
+    portal = sandbox.hubspot
+    with portal.lock:
+        records = sorted(portal.store.all(CONTACTS), key=lambda r: int(r.id))
+        for record in records[first : first + count]:
+            portal.update(CONTACTS, record, {}, INSTANT)
+    return sandbox
+
+
+class TestBigPull:
+    """Pulling past the 10,000-result search cap, and resuming after a kill."""
+
+    def test_25k_contacts_with_12k_in_one_instant(self, sandbox_factory: SandboxFactory) -> None:
+        """Every contact arrives exactly once, no query pages past the cap, calls near the floor."""
+        sandbox = sandbox_factory(size=25_000, seed=3, hubspot_rate_limits=False)
+        clustered(sandbox, 5_000, 12_000)
+        sandbox.log.clear()
+        pages = list(connect(sandbox).pull("contacts", FIELDS, Cursor()))
+        pulled = ids(pages)
+        assert len(pulled) == len(set(pulled)) == 25_000
+        assert set(pulled) == contact_ids(sandbox)
+        searches = sandbox.log.entries(path_pattern=SEARCH)
+        assert all(entry.status == 200 for entry in searches)
+        assert len(searches) <= 1.05 * math.ceil(25_000 / 200) + 2
+        assert any(page.cursor.modified_at == INSTANT and page.cursor.last_id for page in pages)
+
+    def test_kill_inside_the_instant_and_resume(self, sandbox_factory: SandboxFactory) -> None:
+        """Stop mid-instant (cursor carries an id), resume from the committed cursor: no loss."""
+        sandbox = clustered(
+            sandbox_factory(size=3_000, seed=4, hubspot_rate_limits=False), 500, 1_500
+        )
+        first: list[str] = []
+        committed = Cursor()
+        for page in connect(sandbox).pull("contacts", FIELDS, Cursor()):
+            first.extend(record.id for record in page.records)
+            committed = page.cursor
+            if committed.modified_at == INSTANT and committed.last_id is not None:
+                break
+        assert committed.last_id is not None
+        second = ids(list(connect(sandbox).pull("contacts", FIELDS, committed)))
+        assert len(second) == len(set(second))
+        assert set(first) | set(second) == contact_ids(sandbox)
+
+
+class TestStorms:
+    """429, 5xx and dropped connections on every HubSpot path."""
+
+    def test_pull_and_write_through_a_storm(self, sandbox_factory: SandboxFactory) -> None:
+        """Rate-limit and server-error storms cost retries (waits as HubSpot asks), not data."""
+        sandbox = sandbox_factory(size=600, seed=11, hubspot_rate_limits=False)
+        setup_properties(connect(sandbox), MAPPING)
+        sandbox.faults.add(FaultRule("hubspot", r"^/crm/", "429", 0.35))
+        sandbox.faults.add(FaultRule("hubspot", r"^/crm/", "503", 0.1))
+        sandbox.faults.add(FaultRule("hubspot", r"^/crm/", "drop", 0.05))
+        waits = Waits()
+        client = connect(sandbox, sleep=waits, retry=RetryPolicy(max_attempts=14))
+        pulled = ids(list(client.pull("contacts", FIELDS, Cursor())))
+        assert sorted(pulled) == sorted(contact_ids(sandbox))
+        updates = [FieldUpdate("contacts", cid, {"nps_last_score": "7"}, cid) for cid in pulled]
+        assert all(result.ok for result in client.update(updates))
+        due = datetime(2026, 2, 1, tzinfo=UTC)
+        tasks = [
+            TaskSpec(f"fu-{cid}", "Call", "NPS 2", due, TaskPriority.HIGH, None, cid, None)
+            for cid in pulled[:40]
+        ]
+        first = client.create_tasks(tasks)
+        again = client.create_tasks(tasks)
+        sandbox.faults.clear()
+        assert all(result.ok for result in first)
+        assert [r.crm_id for r in again] == [r.crm_id for r in first]
+        made = [t for t in sandbox.hubspot.records("tasks") if t.get("nps_dedup_key")]
+        assert len(made) == len({t["nps_dedup_key"] for t in made}) == 40
+        assert all(sandbox.hubspot.record("contacts", c)["nps_last_score"] == "7" for c in pulled)
+        statuses = [entry.status for entry in sandbox.log.entries(crm="hubspot")]
+        assert statuses.count(429) > 0
+        assert 1.0 in waits.seconds  # the injected 429s say Retry-After: 1
+
+    def test_real_rate_limits_are_not_hit(self, sandbox_factory: SandboxFactory) -> None:
+        """With the portal's limits on, client-side pacing keeps every response a 2xx."""
+        sandbox = sandbox_factory(size=1_200, seed=5)
+        client = connect(sandbox, search_per_second=4)
+        pulled = ids(list(client.pull("contacts", FIELDS, Cursor())))
+        updates = [FieldUpdate("contacts", cid, {"nps_last_score": "9"}, cid) for cid in pulled]
+        assert all(result.ok for result in client.update(updates))
+        assert {entry.status for entry in sandbox.log.entries(crm="hubspot")} <= {200, 201, 207}
+
+
+class TestWritebackLoop:
+    """Write-backs land once, and our own writes do not come back as changes."""
+
+    def test_no_echo_and_no_rewrite(self, sandbox: Sandbox) -> None:
+        """After a write-back, the next pull maps to the same contacts and nothing is rewritten."""
+        client = connect(sandbox)
+        setup_properties(client, MAPPING)
+        before = [r for p in client.pull("contacts", FIELDS, Cursor()) for r in p.records]
+        writeback = ContactWriteback(last_score=4)
+        updates = [
+            u
+            for record in before
+            if (u := contact_update(record.id, writeback, record.fields, MAPPING, record.id))
+        ]
+        assert all(result.ok for result in client.update(updates))
+        cursor = max((r.modified_at for r in before), default=None)
+        after = {
+            r.id: r for p in client.pull("contacts", FIELDS, Cursor(cursor)) for r in p.records
+        }
+        assert set(after) == {record.id for record in before}
+        assert [_domain(after[r.id]) for r in before] == [_domain(r) for r in before]
+        sandbox.log.clear()
+        rewrites = [
+            contact_update(r.id, writeback, r.fields, MAPPING, r.id) for r in after.values()
+        ]
+        assert rewrites == [None] * len(after)
+        assert client.update([u for u in rewrites if u is not None]) == []
+        assert sandbox.log.count(crm="hubspot") == 0
+
+    def test_archived_contacts_are_pulled_as_deletions(self, sandbox: Sandbox) -> None:
+        """A contact archived in HubSpot comes back from `pull_deleted` after the cursor."""
+        portal = sandbox.hubspot
+        at = sandbox.clock.now()
+        with portal.lock:
+            victim = sorted(portal.store.all(CONTACTS), key=lambda r: int(r.id))[3]
+            portal.archive(CONTACTS, victim, at)
+        pages = list(connect(sandbox).pull_deleted("contacts", Cursor(at - timedelta(seconds=1))))
+        assert [(r.id, r.deleted) for p in pages for r in p.records] == [(victim.id, True)]
+
+
+def _domain(record: CrmRecord) -> object:
+    contact = to_contact(record, MAPPING)
+    return (contact.email, contact.account_crm_id, contact.opted_out, contact.time_zone)
+
+
+class TestSetupAndCheck:
+    """`setup-crm` then `check` on the sandbox's live property catalog."""
+
+    def test_setup_is_idempotent_and_check_is_clean(self, sandbox: Sandbox) -> None:
+        """The config's mapping: setup creates what is missing once, then check finds nothing."""
+        mapping = replace(
+            mapping_from_config(parse_config("crm:\n  kind: hubspot\n", "config.yaml", {})),
+            # The sandbox preinstalls `nps_reason_tags` with its own option ids and serves no
+            # property PATCH (which setup uses to add options), so its taxonomy is used here.
+            reason_tags=NPS_REASON_TAGS,
+        )
+        client = connect(sandbox)
+        created = setup_properties(client, mapping)
+        assert "tasks.nps_dedup_key" in created
+        assert setup_properties(client, mapping) == []
+        assert check_properties(client, mapping) == []

@@ -1,0 +1,68 @@
+"""Build the configured CRM's client, and check or set up its mapped fields.
+
+The one place that turns `crm.kind` into a vendor: everything above it holds a `CrmClient`.
+"""
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+
+from worker.config import Config
+from worker.mappers import hubspot as hubspot_mapping
+from worker.mappers import salesforce as salesforce_mapping
+from worker.sync import hubspot, salesforce
+from worker.sync.base import CrmClient
+from worker.sync.endpoint import endpoint_session
+from worker.sync.hubspot.settings import HUBSPOT_API
+from worker.sync.salesforce.check import check_fields
+
+SALESFORCE_SETUP = (
+    "Salesforce fields are created by deploying the metadata in salesforce/ with the "
+    "Salesforce CLI: sf project deploy start --source-dir force-app (see salesforce/README.md)"
+)
+
+
+def connect(
+    config: Config, env: Mapping[str, str] | None = None, *, interactive: bool = False
+) -> CrmClient:
+    """Log in to the configured CRM (or `crm.endpoint`) and return its client.
+
+    `interactive` clients (a person waiting at `check`) give up on an unreachable CRM after
+    one quick retry; the daemon's clients keep backing off, since the next cycle can wait.
+    """
+    ca_bundle = Path(config.crm.ca_bundle) if config.crm.ca_bundle else None
+    session = endpoint_session(config.crm.endpoint, ca_bundle)
+    if config.crm.kind == "salesforce":
+        settings = salesforce.settings_from_config(config.crm.salesforce)
+        if interactive:
+            quick = salesforce.RetryPolicy(attempts=2, first_delay_s=0.5, max_delay_s=0.5)
+            settings = dataclasses.replace(settings, retry=quick)
+        return salesforce.make_salesforce_client(settings, session=session, environ=env)
+    hubspot_settings = hubspot.settings_from_config(
+        config, base_url=config.crm.endpoint or HUBSPOT_API
+    )
+    retry = (
+        hubspot.RetryPolicy(max_attempts=2, backoff_base_s=0.5, backoff_max_s=0.5)
+        if interactive
+        else None
+    )
+    return hubspot.build_client(hubspot_settings, env=env, session=session, retry=retry)
+
+
+def field_problems(config: Config, client: CrmClient) -> list[str]:
+    """Each mapped field that the CRM's metadata says is missing, read-only or mistyped."""
+    if isinstance(client, salesforce.SalesforceClient):
+        mapping = salesforce_mapping.mapping_from_config(config, config.program_fields())
+        dedup_field = salesforce.settings_from_config(config.crm.salesforce).task_dedup_field
+        return check_fields(client, salesforce_mapping.expected_fields(mapping, dedup_field))
+    if isinstance(client, hubspot.HubSpotClient):
+        return hubspot.check_properties(client, hubspot_mapping.mapping_from_config(config))
+    raise TypeError(f"no field check for {type(client).__name__}")
+
+
+def set_up_fields(config: Config, client: hubspot.HubSpotClient) -> list[str]:
+    """Create the HubSpot property group and properties the mapping needs; what was created.
+
+    Salesforce fields are metadata, deployed from `salesforce/` (`SALESFORCE_SETUP`).
+    """
+    return hubspot.setup_properties(client, hubspot_mapping.mapping_from_config(config))

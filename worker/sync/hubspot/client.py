@@ -1,0 +1,553 @@
+"""`HubSpotClient`: the `CrmClient` for HubSpot, on hubspot-api-client, and its one factory.
+
+Reads use CRM search (keyset windows, see `windows.py`), associations v4 batch reads and
+property definitions; writes use `batch/update` and `batch/create` (100 inputs a call).
+https://developers.hubspot.com/docs/api/crm/search, /crm/associations, /crm/properties,
+/crm/tasks, /crm/notes; batch limits: https://developers.hubspot.com/docs/api/usage-details
+"""
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import requests
+import structlog
+from hubspot import HubSpot
+from hubspot.crm.associations.v4.models import (
+    BatchInputPublicFetchAssociationsBatchRequest,
+    PublicFetchAssociationsBatchRequest,
+)
+from hubspot.crm.objects.models import (
+    BatchInputSimplePublicObjectBatchInput,
+    BatchInputSimplePublicObjectBatchInputForCreate,
+    BatchReadInputSimplePublicObjectId,
+    PublicObjectSearchRequest,
+    SimplePublicObjectBatchInput,
+    SimplePublicObjectBatchInputForCreate,
+    SimplePublicObjectId,
+)
+from hubspot.crm.properties.models import PropertyCreate, PropertyGroupCreate, PropertyUpdate
+
+from worker.config import read_secret
+from worker.mappers.hubspot import (
+    CONTACTS,
+    NOTES,
+    TASK_READ_PROPERTIES,
+    TASKS,
+    PropertySpec,
+    field_info,
+    note_input,
+    parse_instant,
+    task_input,
+    task_status,
+)
+from worker.sync.base import (
+    ApiUsage,
+    CrmRecord,
+    Cursor,
+    FieldInfo,
+    FieldUpdate,
+    NoteSpec,
+    NotFound,
+    Page,
+    Priority,
+    RecordError,
+    Rejected,
+    TaskSpec,
+    TaskState,
+    TaskStatus,
+    Unavailable,
+    WriteResult,
+)
+from worker.sync.budget import ApiBudget
+from worker.sync.hubspot.errors import CRM
+from worker.sync.hubspot.pacing import Clock, RollingWindow, Sleep, Spacing
+from worker.sync.hubspot.settings import HubSpotSettings
+from worker.sync.hubspot.transport import RetryPolicy, SessionTransport
+from worker.sync.hubspot.windows import PAGE_SIZE, Window, truncate_ms, walk
+
+log = structlog.get_logger(__name__)
+
+BATCH_SIZE = 100  # batch read/create/update inputs per call
+ASSOCIATION_BATCH = 1_000  # v4 association batch read inputs per call (limit since 2025-02)
+LIST_PAGE = 100  # list (GET) page size, used for archived records
+CREATE_ATTEMPTS = 3
+T = TypeVar("T")
+
+
+def modified_property(object_name: str) -> str:
+    """The last-modified property search sorts on: contacts differ from every other object."""
+    return "lastmodifieddate" if object_name == CONTACTS else "hs_lastmodifieddate"
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class HubSpotClient:
+    """HubSpot behind the `CrmClient` Protocol: incremental pulls, batched writes, metadata."""
+
+    name = CRM
+
+    def __init__(
+        self, sdk: HubSpot, transport: SessionTransport, settings: HubSpotSettings, sleep: Sleep
+    ) -> None:
+        self.sdk = sdk
+        self.transport = transport
+        self.settings = settings
+        self._sleep = sleep
+        crm = sdk.crm
+        self._search_api = crm.objects.search_api
+        self._batch_api = crm.objects.batch_api
+        self._basic_api = crm.objects.basic_api
+        self._associations_api = crm.associations.v4.batch_api
+        self._properties_api = crm.properties.core_api
+        self._groups_api = crm.properties.groups_api
+
+    def _call(self, priority: Priority, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one SDK call and read HubSpot's JSON as documented (camelCase keys)."""
+        body, _ = self._call_timed(priority, call, *args, **kwargs)
+        return body
+
+    def _call_timed(
+        self, priority: Priority, call: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> tuple[Any, datetime | None]:
+        """`_call`, plus the server's time of the answer from its `Date` header.
+
+        The SDK builds and sends the request; its response models are skipped
+        (`_preload_content=False`): building them costs as much CPU as the HTTP call itself.
+        """
+        with self.transport.priority(priority):
+            response = call(*args, _preload_content=False, **kwargs)
+        body = json.loads(response.data) if response.data else {}
+        return body, _http_date(response.getheader("Date"))
+
+    # Reads ------------------------------------------------------------------------------
+
+    def pull(self, object_name: str, fields: Sequence[str], since: Cursor) -> Iterator[Page]:
+        """Records of `object_name` modified at or after `since`, oldest first, with links.
+
+        Within one pull no record version is yielded twice. Across pulls some come again and
+        the store upserts them: those at the cursor's own instant, and those changed within the
+        look-back before the previous read (search-index lag; see `windows.py`).
+        """
+        pages = self._search_pages(object_name, fields, since)
+        links = self.settings.associations.get(object_name, ())
+        if links:
+            pages = self._with_associations(object_name, links, pages)
+        yield from pages
+
+    def _search_pages(
+        self, object_name: str, fields: Sequence[str], since: Cursor
+    ) -> Iterator[Page]:
+        modified = modified_property(object_name)
+        properties = tuple(dict.fromkeys([*fields, modified]))
+
+        def fetch(window: Window) -> tuple[list[CrmRecord], datetime | None]:
+            """One search page for `window`, and when HubSpot answered."""
+            request = PublicObjectSearchRequest(**_search_kwargs(window, modified, properties))
+            body, answered_at = self._call_timed(
+                Priority.NORMAL, self._search_api.do_search, object_name, request
+            )
+            records = [_record(object_name, raw, modified) for raw in body.get("results", [])]
+            return records, answered_at
+
+        for records, cursor in walk(fetch, since, self.settings.lookback):
+            yield Page(records, cursor)
+
+    def _with_associations(
+        self, object_name: str, links: Sequence[str], pages: Iterable[Page]
+    ) -> Iterator[Page]:
+        """Attach associations read in batches of up to 1,000 ids spanning several pages."""
+        buffered: list[Page] = []
+        for page in pages:
+            buffered.append(page)
+            if sum(len(held.records) for held in buffered) >= ASSOCIATION_BATCH - PAGE_SIZE:
+                yield from self._linked(object_name, links, buffered)
+                buffered = []
+        if buffered:
+            yield from self._linked(object_name, links, buffered)
+
+    def _linked(self, object_name: str, links: Sequence[str], pages: list[Page]) -> list[Page]:
+        ids = list(dict.fromkeys(record.id for page in pages for record in page.records))
+        found = {target: self.associated(object_name, target, ids) for target in links}
+        return [
+            Page(
+                [
+                    replace(
+                        record,
+                        associations={t: found[t].get(record.id, ()) for t in links},
+                    )
+                    for record in page.records
+                ],
+                page.cursor,
+            )
+            for page in pages
+        ]
+
+    def associated(
+        self, from_type: str, to_type: str, ids: Sequence[str]
+    ) -> dict[str, tuple[str, ...]]:
+        """Associated record ids per record, read with v4 batch reads (1,000 ids a call)."""
+        linked: dict[str, list[str]] = {}
+        for chunk in _chunks(ids, ASSOCIATION_BATCH):
+            inputs = [PublicFetchAssociationsBatchRequest(id=record_id) for record_id in chunk]
+            while inputs:
+                request = BatchInputPublicFetchAssociationsBatchRequest(inputs=inputs)
+                body = self._call(
+                    Priority.NORMAL, self._associations_api.get_page, from_type, to_type, request
+                )
+                inputs = []
+                for result in body.get("results", []):
+                    source = str(result["from"]["id"])
+                    targets = linked.setdefault(source, [])
+                    targets.extend(str(item["toObjectId"]) for item in result.get("to", []))
+                    after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                    if after:
+                        inputs.append(PublicFetchAssociationsBatchRequest(id=source, after=after))
+        return {source: tuple(dict.fromkeys(targets)) for source, targets in linked.items()}
+
+    def pull_deleted(self, object_name: str, since: Cursor) -> Iterator[Page]:
+        """Records archived after `since`, oldest first (HubSpot keeps them for 90 days).
+
+        The list endpoint cannot filter by archive time, so every archived record is listed
+        (100 a call) and those at or before the cursor are dropped here.
+        """
+        modified = modified_property(object_name)
+        archived: list[CrmRecord] = []
+        after: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": LIST_PAGE, "archived": True}
+            kwargs["properties"] = [modified]
+            if after:
+                kwargs["after"] = after
+            body = self._call(Priority.NORMAL, self._basic_api.get_page, object_name, **kwargs)
+            for raw in body.get("results", []):
+                at = parse_instant(raw.get("archivedAt")) or parse_instant(raw.get("updatedAt"))
+                if at is None:
+                    continue
+                record = CrmRecord(object_name, str(raw["id"]), truncate_ms(at), {}, deleted=True)
+                if _after_cursor(record, since):
+                    archived.append(record)
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                break
+        archived.sort(key=lambda record: (record.modified_at, int(record.id)))
+        for chunk in _chunks(archived, LIST_PAGE):
+            last = chunk[-1]
+            yield Page(list(chunk), Cursor(last.modified_at, last.id))
+
+    def task_statuses(self, task_ids: Sequence[str]) -> list[TaskStatus]:
+        """Task states by batch read (100 a call); a task HubSpot no longer has is DELETED."""
+        found: dict[str, TaskStatus] = {}
+        for chunk in _chunks(list(dict.fromkeys(task_ids)), BATCH_SIZE):
+            request = BatchReadInputSimplePublicObjectId(
+                properties=list(TASK_READ_PROPERTIES),
+                inputs=[SimplePublicObjectId(id=task_id) for task_id in chunk],
+            )
+            body = self._call(Priority.NORMAL, self._batch_api.read, TASKS, request)
+            for raw in body.get("results", []):
+                status = task_status(str(raw["id"]), raw.get("properties") or {})
+                found[status.task_id] = status
+        return [
+            found.get(task_id) or TaskStatus(task_id, TaskState.DELETED, None, None, None)
+            for task_id in task_ids
+        ]
+
+    def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
+        """Property definitions of one object type, by property name."""
+        body = self._call(Priority.NORMAL, self._properties_api.get_all, object_name)
+        infos = [field_info(definition) for definition in body.get("results", [])]
+        return {info.name: info for info in infos}
+
+    def property_groups(self, object_name: str) -> set[str]:
+        """Names of the property groups an object type has."""
+        body = self._call(Priority.NORMAL, self._groups_api.get_all, object_name)
+        return {str(group["name"]) for group in body.get("results", [])}
+
+    def create_property_group(self, object_name: str, name: str, label: str) -> None:
+        """Create a property group on one object type."""
+        request = PropertyGroupCreate(name=name, label=label, display_order=-1)
+        self._call(Priority.NORMAL, self._groups_api.create, object_name, request)
+
+    def create_property(self, spec: PropertySpec, group: str) -> None:
+        """Create one custom property (both `type` and `fieldType`, in its own group)."""
+        options = [
+            {"label": label, "value": value, "displayOrder": order, "hidden": False}
+            for order, (value, label) in enumerate(spec.options)
+        ]
+        request = PropertyCreate(
+            name=spec.name,
+            label=spec.label,
+            type=spec.type,
+            field_type=spec.field_type,
+            group_name=group,
+            options=options or None,
+        )
+        self._call(Priority.NORMAL, self._properties_api.create, spec.object, request)
+
+    def add_options(self, spec: PropertySpec, values: Sequence[str]) -> None:
+        """Append options of `spec` named by `values` to an existing enumeration property.
+
+        A PATCH replaces the whole option list, so the current options are read first and kept.
+        """
+        current = self._call(
+            Priority.NORMAL, self._properties_api.get_by_name, spec.object, spec.name
+        )
+        options = list(current.get("options") or [])
+        labels = dict(spec.options)
+        options += [
+            {
+                "label": labels[value],
+                "value": value,
+                "displayOrder": len(options) + n,
+                "hidden": False,
+            }
+            for n, value in enumerate(values)
+        ]
+        request = PropertyUpdate(options=options)
+        self._call(Priority.NORMAL, self._properties_api.update, spec.object, spec.name, request)
+
+    def usage(self) -> ApiUsage | None:
+        """The daily usage HubSpot last reported in `X-HubSpot-RateLimit-Daily*` headers."""
+        return self.transport.budget.usage
+
+    # Writes -----------------------------------------------------------------------------
+
+    def update(
+        self, updates: Sequence[FieldUpdate], priority: Priority = Priority.NORMAL
+    ) -> list[WriteResult]:
+        """Batch updates, 100 records a call; updates of one record in one call are merged."""
+        results: dict[str, WriteResult] = {}
+        by_object: dict[str, dict[str, dict[str, Any]]] = {}
+        keys: dict[tuple[str, str], list[str]] = {}
+        for change in updates:
+            merged = by_object.setdefault(change.object, {}).setdefault(change.record_id, {})
+            merged.update(change.fields)
+            keys.setdefault((change.object, change.record_id), []).append(change.dedup_key)
+        for object_name, records in by_object.items():
+            record_ids = list(records)
+            for chunk in _chunks(record_ids, BATCH_SIZE):
+                outcome = self._update_batch(
+                    object_name, {rid: records[rid] for rid in chunk}, priority
+                )
+                for record_id, error in outcome.items():
+                    for key in keys[(object_name, record_id)]:
+                        results[key] = WriteResult(key, record_id if error is None else None, error)
+        return [results[change.dedup_key] for change in updates]
+
+    def _update_batch(
+        self, object_name: str, records: Mapping[str, Mapping[str, Any]], priority: Priority
+    ) -> dict[str, RecordError | None]:
+        """Per-record errors of one batch update; a rejected batch is split to find culprits."""
+        request = BatchInputSimplePublicObjectBatchInput(
+            inputs=[
+                SimplePublicObjectBatchInput(id=record_id, properties=dict(values))
+                for record_id, values in records.items()
+            ]
+        )
+        try:
+            body = self._call(priority, self._batch_api.update, object_name, request)
+        except (Rejected, NotFound) as error:
+            if len(records) == 1:
+                ((record_id, values),) = records.items()
+                return {record_id: RecordError(error.code, error.message, tuple(values))}
+            ids = list(records)
+            half = len(ids) // 2
+            return {
+                **self._update_batch(object_name, {i: records[i] for i in ids[:half]}, priority),
+                **self._update_batch(object_name, {i: records[i] for i in ids[half:]}, priority),
+            }
+        done = {str(raw["id"]) for raw in body.get("results", [])}
+        errors = body.get("errors", [])
+        return {
+            record_id: None if record_id in done else _error_for(record_id, errors)
+            for record_id in records
+        }
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
+        """Open follow-up tasks; a task whose `dedup_key` HubSpot already holds is not re-made."""
+        dedup = self.settings.dedup_property
+        return self._create_once(
+            TASKS, [(task.dedup_key, task_input(task, dedup)) for task in tasks]
+        )
+
+    def create_notes(self, notes: Sequence[NoteSpec]) -> list[WriteResult]:
+        """Record responses as notes on contact and company, once per `dedup_key`."""
+        dedup = self.settings.dedup_property
+        return self._create_once(
+            NOTES, [(note.dedup_key, note_input(note, dedup)) for note in notes]
+        )
+
+    def _create_once(
+        self, object_name: str, items: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[WriteResult]:
+        """Create records idempotently: look up dedup keys first, create only what is missing.
+
+        HubSpot has no idempotency key on create, so the key is stored in a property and looked
+        up before each attempt; after an interrupted call (5xx, dropped connection) the lookup
+        waits out the search-index lag so a record created by that call is found, not doubled.
+        """
+        results: dict[str, WriteResult] = {}
+        unique = list(dict(items).items())
+        for chunk in _chunks(unique, BATCH_SIZE):
+            pending = dict(chunk)
+            for attempt in range(1, CREATE_ATTEMPTS + 1):
+                existing = self._find_by_dedup(object_name, list(pending))
+                for key, crm_id in existing.items():
+                    results[key] = WriteResult(key, crm_id)
+                    pending.pop(key)
+                if not pending:
+                    break
+                try:
+                    results.update(self._create_batch(object_name, pending))
+                    break
+                except Unavailable:
+                    if attempt == CREATE_ATTEMPTS:
+                        raise
+                    log.warning("hubspot_create_interrupted", object=object_name, attempt=attempt)
+                    self._sleep(self.settings.index_lag_s)
+        return [results[key] for key, _ in items]
+
+    def _find_by_dedup(self, object_name: str, keys: Sequence[str]) -> dict[str, str]:
+        dedup = self.settings.dedup_property
+        request = PublicObjectSearchRequest(
+            filter_groups=[
+                {"filters": [{"propertyName": dedup, "operator": "IN", "values": keys}]}
+            ],
+            properties=[dedup],
+            limit=PAGE_SIZE,
+        )
+        body = self._call(Priority.ESSENTIAL, self._search_api.do_search, object_name, request)
+        found: dict[str, str] = {}
+        for raw in body.get("results", []):
+            key = (raw.get("properties") or {}).get(dedup)
+            if key and key not in found:
+                found[key] = str(raw["id"])
+        return found
+
+    def _create_batch(
+        self, object_name: str, pending: Mapping[str, dict[str, Any]]
+    ) -> dict[str, WriteResult]:
+        dedup = self.settings.dedup_property
+        request = BatchInputSimplePublicObjectBatchInputForCreate(
+            inputs=[
+                SimplePublicObjectBatchInputForCreate(object_write_trace_id=key, **payload)
+                for key, payload in pending.items()
+            ]
+        )
+        try:
+            body = self._call(Priority.ESSENTIAL, self._batch_api.create, object_name, request)
+        except Rejected as error:
+            if len(pending) == 1:
+                (key,) = pending
+                return {key: WriteResult(key, None, RecordError(error.code, error.message))}
+            keys = list(pending)
+            half = len(keys) // 2
+            return {
+                **self._create_batch(object_name, {k: pending[k] for k in keys[:half]}),
+                **self._create_batch(object_name, {k: pending[k] for k in keys[half:]}),
+            }
+        created = {
+            str((raw.get("properties") or {}).get(dedup)): str(raw["id"])
+            for raw in body.get("results", [])
+        }
+        errors = body.get("errors", [])
+        return {
+            key: WriteResult(key, created[key])
+            if key in created
+            else WriteResult(key, None, _error_for(key, errors))
+            for key in pending
+        }
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _search_kwargs(window: Window, modified: str, properties: Sequence[str]) -> dict[str, Any]:
+    body = window.search_body(modified, properties)
+    return {
+        "filter_groups": body["filterGroups"],
+        "sorts": body["sorts"],
+        "properties": body["properties"],
+        "limit": body["limit"],
+    }
+
+
+def _record(object_name: str, raw: Mapping[str, Any], modified: str) -> CrmRecord:
+    properties: Mapping[str, Any] = raw.get("properties") or {}
+    at = parse_instant(properties.get(modified)) or parse_instant(raw.get("updatedAt"))
+    if at is None:
+        raise Unavailable(CRM, "MISSING_MODIFIED_DATE", f"{object_name} record without {modified}")
+    return CrmRecord(object_name, str(raw["id"]), truncate_ms(at), dict(properties))
+
+
+def _after_cursor(record: CrmRecord, since: Cursor) -> bool:
+    if since.modified_at is None:
+        return True
+    if record.modified_at != since.modified_at:
+        return record.modified_at > since.modified_at
+    return since.last_id is None or int(record.id) > int(since.last_id)
+
+
+def _error_for(key: str, errors: Sequence[Mapping[str, Any]]) -> RecordError:
+    """The batch error naming `key` in its context, else the batch's only error, else unknown."""
+    for error in errors:
+        context = error.get("context") or {}
+        if any(key in (values or ()) for values in context.values()):
+            return RecordError(str(error.get("category")), str(error.get("message")))
+    if len(errors) == 1:
+        return RecordError(str(errors[0].get("category")), str(errors[0].get("message")))
+    return RecordError("NOT_APPLIED", "HubSpot returned no result for this record")
+
+
+def build_client(
+    settings: HubSpotSettings,
+    *,
+    env: Mapping[str, str] | None = None,
+    session: requests.Session | None = None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+    retry: RetryPolicy | None = None,
+) -> HubSpotClient:
+    """The one way to build the client: token from the env var the config names, session in.
+
+    A missing token is a `ConfigError` naming the variable (`read_secret`, which also registers
+    the token for log redaction).
+
+    Every generated API of hubspot-api-client gets its `Configuration` (host, bearer token)
+    from here and sends through the same `SessionTransport`, so pacing and budget are shared.
+    """
+    token = read_secret(settings.token_env, env).get_secret_value()
+    transport = SessionTransport(
+        session or requests.Session(),
+        budget=ApiBudget(CRM, settings.normal_share, settings.essential_share),
+        window=RollingWindow(settings.tier, 10.0, clock, sleep),
+        search_pace=Spacing(settings.search_per_second, clock, sleep),
+        sleep=sleep,
+        retry=retry,
+        timeout_s=settings.timeout_s,
+    )
+
+    def api_factory(package: Any, api_name: str, config: Mapping[str, Any]) -> Any:
+        """The SDK's hook for building each generated API: our host, token and transport."""
+        configuration = package.Configuration(host=settings.base_url.rstrip("/"))
+        configuration.access_token = token
+        api_client = package.ApiClient(configuration=configuration)
+        api_client.rest_client = transport
+        api_client.user_agent = "nps-worker (hubspot-api-client)"
+        return getattr(package, api_name)(api_client=api_client)
+
+    sdk = HubSpot(access_token=token, api_factory=api_factory)
+    return HubSpotClient(sdk, transport, settings, sleep)
