@@ -14,7 +14,7 @@ import structlog
 
 from worker.config import Config, ConfigError, load_config
 from worker.logs import configure_logging
-from worker.sync.base import Unavailable
+from worker.sync.base import AuthFailed, Unavailable
 from worker.sync.factory import SALESFORCE_SETUP, connect, field_problems, set_up_fields
 from worker.sync.hubspot import HubSpotClient
 
@@ -72,6 +72,8 @@ def _crm_field_problems(config: Config) -> list[str] | None:
         print(f"crm: not checked — {error.errors[0].message}")
     except Unavailable as error:
         print(f"crm: not reachable — {error.message}")
+    except AuthFailed as error:
+        raise UsageError(f"crm: login refused — {error.code}: {error.message}") from error
     return None
 
 

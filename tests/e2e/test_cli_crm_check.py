@@ -97,3 +97,18 @@ class TestCheckAgainstTheCrm:
 
         assert main(["check", "--config", str(config)]) == 0
         assert "crm: not reachable" in capsys.readouterr().out
+
+
+def test_refused_credentials_fail_check_with_the_crm_code(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Wrong credentials are an admin's mistake to fix: exit 2, naming the CRM's error code."""
+    monkeypatch.setenv("SALESFORCE_CONSUMER_KEY", DEFAULT_CREDENTIALS.consumer_key)
+    monkeypatch.setenv("SALESFORCE_CONSUMER_SECRET", "not-the-secret")
+    config = _config(tmp_path, sandbox, "salesforce")
+
+    assert main(["check", "--config", str(config)]) == 2
+    assert "crm: login refused" in capsys.readouterr().err

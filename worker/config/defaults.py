@@ -35,7 +35,7 @@ _WRITEBACK: dict[Kind, dict[str, dict[str, str]]] = {
             "survey_url": "nps_survey_url",
         },
         "account": {
-            "nps_score": "nps_score",
+            "nps_score": "nps_account_score",
             "response_count": "nps_response_count",
             "promoters": "nps_promoters",
             "passives": "nps_passives",

@@ -9,12 +9,13 @@ a detractor their follow-up.
 import threading
 
 import structlog
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 
 from worker.sync.base import ApiUsage, BudgetExhausted, Priority
 
 log = structlog.get_logger(__name__)
 
+API_CALLS = Counter("nps_crm_api_calls", "CRM API requests sent", ["crm", "status"])
 API_USED = Gauge("nps_crm_api_calls_used", "API calls used in the CRM's daily window", ["crm"])
 API_LIMIT = Gauge("nps_crm_api_calls_limit", "API calls allowed in the CRM's daily window", ["crm"])
 

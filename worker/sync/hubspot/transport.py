@@ -29,8 +29,8 @@ import requests
 import structlog
 
 from worker.sync.base import CrmError, Priority
-from worker.sync.budget import ApiBudget
-from worker.sync.hubspot.errors import connection_failed, parse_error, translate
+from worker.sync.budget import API_CALLS, ApiBudget
+from worker.sync.hubspot.errors import CRM, connection_failed, parse_error, translate
 from worker.sync.hubspot.pacing import RollingWindow, Sleep, Spacing
 
 log = structlog.get_logger(__name__)
@@ -191,6 +191,7 @@ class SessionTransport:
         self._sleep(wait)
 
     def _observe(self, response: requests.Response) -> None:
+        API_CALLS.labels(CRM, str(response.status_code)).inc()
         headers = response.headers
         remaining = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
         if remaining is not None:

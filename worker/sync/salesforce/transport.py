@@ -14,18 +14,16 @@ from typing import Any, TypeVar
 
 import requests
 import structlog
-from prometheus_client import Counter
 from simple_salesforce.exceptions import SalesforceError
 
 from worker.sync.base import Priority
-from worker.sync.budget import ApiBudget
+from worker.sync.budget import API_CALLS, ApiBudget
 from worker.sync.salesforce.errors import CRM, is_transient, translate
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-API_CALLS = Counter("nps_crm_api_calls", "CRM API requests sent", ["crm", "status"])
 _LIMIT_INFO = re.compile(r"(?:^|[;\s])api-usage=(\d+)/(\d+)")
 
 

@@ -1,0 +1,41 @@
+"""The benchmarks run at a small size on every CI run, so they cannot rot unnoticed."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _run(script: str, *args: str) -> str:
+    completed = subprocess.run(  # noqa: S603 - this interpreter, a script of this repo
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return completed.stdout
+
+
+def test_salesforce_cycle_benchmark_runs() -> None:
+    """It prints a full, an echo and a no-op cycle; the no-op cycle writes nothing."""
+    out = _run("salesforce_cycle.py", "--size", "300")
+    rows = {
+        line.split()[1]: line.split() for line in out.splitlines() if line.startswith("    300")
+    }
+    assert set(rows) == {"full", "echo", "no-op"}
+    updates, tasks, write_calls = rows["no-op"][5:8]
+    assert (updates, tasks, write_calls) == ("0", "0", "0")
+
+
+def test_hubspot_cycle_benchmark_runs() -> None:
+    """The HubSpot benchmark runs its cycles with the real rate limits and reports throughput."""
+    out = _run("hubspot_cycle.py", "--size", "200", "--lookback", "1")
+    assert "no-op cycle (N=200)" in out
+    assert "records/s" in out
