@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from worker.config import Config
-from worker.domain import Account, AccountRollup, Contact, ContactWriteback, TriggerRecord
-from worker.sync.base import (
+from worker.crm_types import (
     CrmRecord,
     FieldInfo,
     FieldType,
@@ -25,6 +24,7 @@ from worker.sync.base import (
     TaskState,
     TaskStatus,
 )
+from worker.domain import Account, AccountRollup, Contact, ContactWriteback, TriggerRecord
 
 CRM = "hubspot"
 CONTACTS = "contacts"

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from worker.config import Config
+from worker.crm_types import CrmRecord, FieldInfo, FieldType, FieldUpdate
 from worker.domain import Account, AccountRollup, Category, Contact, ContactWriteback, TriggerRecord
-from worker.sync.base import CrmRecord, FieldInfo, FieldType, FieldUpdate
 
 CRM = "salesforce"
 ACCOUNT = "Account"
