@@ -17,7 +17,6 @@ counted by a response hook on the client's session.
 
 import argparse
 import math
-import multiprocessing as mp
 import resource
 import sys
 import time
@@ -26,14 +25,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import requests
+from sandbox_process import SandboxProcess
 
 from worker.domain import Category, ContactWriteback
 from worker.mappers.hubspot import HubSpotMapping, contact_update, pull_properties
+from worker.sandbox.server import Sandbox
 from worker.sync.base import CrmRecord, Cursor, FieldUpdate, Priority
 from worker.sync.endpoint import endpoint_session
 from worker.sync.hubspot import HubSpotClient, HubSpotSettings, build_client, setup_properties
@@ -53,20 +53,24 @@ OBJECTS = ("companies", "contacts")
 ANSWERED_AT = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 
 
-def serve_sandbox(size: int, seed: int, tier: int, pipe: Connection) -> None:
-    """Child process: run the sandbox with rate limits on, report where it is, stop on request."""
-    from worker.sandbox.server import Sandbox
+class RateLimited:
+    """Child process: switch the portal's real rate limits on at the benchmark's tier."""
 
-    sandbox = Sandbox(size=size, seed=seed, hubspot_rate_limits=True)
-    sandbox.hubspot.set_rate_limits(tier=tier, search_per_second=PORTAL_SEARCHES_PER_SECOND)
-    sandbox.start()
-    pipe.send((sandbox.base_url, str(sandbox.ca_path)))
-    pipe.recv()
+    def __init__(self, tier: int) -> None:
+        self.tier = tier
+
+    def __call__(self, sandbox: Sandbox) -> None:
+        sandbox.hubspot.set_rate_limits(
+            tier=self.tier, search_per_second=PORTAL_SEARCHES_PER_SECOND
+        )
+
+
+def portal_summary(sandbox: Sandbox) -> tuple[dict[int, int], float]:
+    """Child process: HTTP statuses the portal answered, and its mean time per search."""
     entries = sandbox.log.entries(crm="hubspot")
     searches = [entry.duration_ms for entry in entries if entry.path.endswith("/search")]
     statuses = Counter(entry.status for entry in entries)
-    pipe.send((dict(statuses), sum(searches) / max(len(searches), 1)))
-    sandbox.stop()
+    return dict(statuses), sum(searches) / max(len(searches), 1)
 
 
 @dataclass
@@ -175,15 +179,33 @@ def report(size: int, name: str, phases: dict[str, Phase], search_rate: float) -
 
 def bench(size: int, seed: int, tier: int, search_rate: float, lookback_s: float) -> None:
     """Run the three cycles for one size against a fresh sandbox in a child process."""
-    parent, child = mp.Pipe()
-    server = mp.get_context("spawn").Process(
-        target=serve_sandbox, args=(size, seed, tier, child), daemon=True
-    )
     started = time.monotonic()
-    server.start()
-    base_url, ca_path = parent.recv()
+    sandbox = SandboxProcess(
+        portal_summary, RateLimited(tier), size=size, seed=seed, hubspot_rate_limits=True
+    )
+    with sandbox:
+        _bench(
+            sandbox,
+            started=started,
+            size=size,
+            tier=tier,
+            search_rate=search_rate,
+            lookback_s=lookback_s,
+        )
+
+
+def _bench(
+    sandbox: SandboxProcess,
+    *,
+    started: float,
+    size: int,
+    tier: int,
+    search_rate: float,
+    lookback_s: float,
+) -> None:
+    base_url = sandbox.base_url
     print(f"\nsandbox with {size:,} contacts up in {time.monotonic() - started:.1f}s at {base_url}")
-    session = endpoint_session(base_url, Path(ca_path))
+    session = endpoint_session(base_url, sandbox.ca_path)
     counter = CallCounter()
     session.hooks["response"].append(counter.hook)
     settings = HubSpotSettings(
@@ -204,9 +226,7 @@ def bench(size: int, seed: int, tier: int, search_rate: float, lookback_s: float
         phases = run_cycle(client, counter, cursors, mirror)
         report(size, name, phases, search_rate)
         print(f"  wall time {time.monotonic() - cycle_start:.1f}s")
-    parent.send("stop")
-    statuses, search_ms = parent.recv()
-    server.join(timeout=30)
+    statuses, search_ms = sandbox.stop()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\n  HTTP statuses seen by the portal: {statuses}")
     print(

@@ -15,22 +15,20 @@ counted by a response hook on the client's session and checked against the sandb
 
 import argparse
 import math
-import multiprocessing as mp
 import resource
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import requests
+from sandbox_process import SandboxProcess
 
 from worker.domain import Category, ContactWriteback
 from worker.mappers.salesforce import SalesforceMapping, contact_update
+from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
+from worker.sandbox.server import Sandbox
 from worker.sync.base import Cursor, FieldUpdate, Priority, TaskPriority, TaskSpec
 from worker.sync.endpoint import endpoint_session
 from worker.sync.salesforce import (
@@ -56,23 +54,9 @@ WRITTEN = tuple(
 )
 
 
-def serve_sandbox(size: int, seed: int, pipe: Connection) -> None:
-    """Child process: run the sandbox, report where it is, stop on request with its call count."""
-    from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
-    from worker.sandbox.server import Sandbox
-
-    sandbox = Sandbox(size=size, seed=seed).start()
-    pipe.send(
-        (
-            sandbox.base_url,
-            str(sandbox.ca_path),
-            DEFAULT_CREDENTIALS.consumer_key,
-            DEFAULT_CREDENTIALS.consumer_secret,
-        )
-    )
-    pipe.recv()
-    sandbox.stop()
-    pipe.send(sandbox.log.count(crm="salesforce"))
+def salesforce_calls(sandbox: Sandbox) -> int:
+    """Child process: the Salesforce calls the sandbox logged."""
+    return sandbox.log.count(crm="salesforce")
 
 
 @dataclass
@@ -208,22 +192,14 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / scale / 1024
 
 
-@contextmanager
-def _sandbox(size: int, seed: int) -> Iterator[tuple[requests.Session, Mapping[str, str], Any]]:
-    parent, child = mp.Pipe()
-    process = mp.get_context("spawn").Process(target=serve_sandbox, args=(size, seed, child))
-    process.start()
-    base_url, ca_path, key, secret = parent.recv()
-    session = endpoint_session(base_url, Path(ca_path))
-    try:
-        yield session, {"SF_KEY": key, "SF_SECRET": secret}, parent
-    finally:
-        process.join(timeout=60)
-
-
 def run(size: int, seed: int) -> tuple[list[Row], int, int]:
     """Run the three cycles on a fresh sandbox; returns rows and (client, sandbox) call totals."""
-    with _sandbox(size, seed) as (session, environ, control):
+    with SandboxProcess(salesforce_calls, size=size, seed=seed) as sandbox:
+        session = endpoint_session(sandbox.base_url, sandbox.ca_path)
+        environ = {
+            "SF_KEY": DEFAULT_CREDENTIALS.consumer_key,
+            "SF_SECRET": DEFAULT_CREDENTIALS.consumer_secret,
+        }
         counter = CallCounter()
         session.hooks["response"].append(counter)
         settings = SalesforceSettings(auth=ClientCredentialsAuth("SF_KEY", "SF_SECRET", MY_DOMAIN))
@@ -261,8 +237,7 @@ def run(size: int, seed: int) -> tuple[list[Row], int, int]:
                     peak_rss_mb=_peak_rss_mb(),
                 )
             )
-        control.send("stop")
-        logged = int(control.recv())
+        logged = int(sandbox.stop())
         return rows, counter.total(), logged
 
 

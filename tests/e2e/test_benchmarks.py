@@ -39,3 +39,13 @@ def test_hubspot_cycle_benchmark_runs() -> None:
     out = _run("hubspot_cycle.py", "--size", "200", "--lookback", "1")
     assert "no-op cycle (N=200)" in out
     assert "records/s" in out
+
+
+def test_a_sandbox_that_dies_stops_the_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crashed sandbox child ends the benchmark with its exit code instead of a hang."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from sandbox_process import SandboxProcess
+
+    broken = SandboxProcess(repr, size=10, no_such_option=True)
+    with pytest.raises(SystemExit, match=r"the sandbox process died \(exit code 1\)"), broken:
+        pass
