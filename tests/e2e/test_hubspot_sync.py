@@ -6,7 +6,7 @@ write-back without echo, and setup/check on a live property catalog.
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +22,6 @@ from worker.mappers.hubspot import (
     to_contact,
 )
 from worker.sandbox.faults import FaultRule
-from worker.sandbox.hubspot.catalog import NPS_REASON_TAGS
 from worker.sandbox.hubspot.objects import CONTACTS
 from worker.sandbox.server import Sandbox
 from worker.sync.base import CrmRecord, Cursor, FieldUpdate, Page, TaskPriority, TaskSpec
@@ -240,12 +239,7 @@ class TestSetupAndCheck:
 
     def test_setup_is_idempotent_and_check_is_clean(self, sandbox: Sandbox) -> None:
         """The config's mapping: setup creates what is missing once, then check finds nothing."""
-        mapping = replace(
-            mapping_from_config(parse_config("crm:\n  kind: hubspot\n", "config.yaml", {})),
-            # The sandbox preinstalls `nps_reason_tags` with its own option ids and serves no
-            # property PATCH (which setup uses to add options), so its taxonomy is used here.
-            reason_tags=NPS_REASON_TAGS,
-        )
+        mapping = mapping_from_config(parse_config("crm:\n  kind: hubspot\n", "config.yaml", {}))
         client = connect(sandbox)
         created = setup_properties(client, mapping)
         assert "tasks.nps_dedup_key" in created

@@ -1,15 +1,21 @@
 """Contract tests: the real hubspot-api-client against the sandbox HubSpot portal over TLS."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 import pytest
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
+from worker.config import parse_config
+from worker.mappers.hubspot import mapping_from_config, required_properties
 from worker.sandbox.hubspot import client_for
+from worker.sandbox.hubspot.objects import CONTACTS
+from worker.sandbox.hubspot.plan import execute
+from worker.sandbox.hubspot.search import parse_query, scan
 from worker.sandbox.hubspot.timefmt import epoch_ms, iso_ms, parse_instant
 from worker.sandbox.server import Sandbox
 
@@ -528,6 +534,145 @@ class TestSearch:
         assert caught.value.status == 400
 
 
+STAMP = START - timedelta(days=2)  # one instant shared by many contacts, as after a bulk update
+TICK = timedelta(milliseconds=1)
+Body = Callable[[list[str]], dict[str, Any]]
+
+
+def _by(name: str, direction: str = "ASCENDING") -> list[dict[str, str]]:
+    return [{"propertyName": name, "direction": direction}]
+
+
+def _where(name: str, operator: str, value: str, **more: Any) -> dict[str, Any]:
+    return {"propertyName": name, "operator": operator, "value": value, **more}
+
+
+class TestSearchIndexes:
+    """Searches answered from sorted indexes give exactly what reading every record gives."""
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            pytest.param(
+                lambda ids: {"sorts": _by("lastmodifieddate"), "limit": 10, "after": 20},
+                id="first-pull-page",
+            ),
+            pytest.param(
+                lambda ids: {
+                    "filterGroups": [
+                        {"filters": [_where("lastmodifieddate", "GTE", str(epoch_ms(STAMP)))]}
+                    ],
+                    "sorts": _by("lastmodifieddate"),
+                    "limit": 200,
+                },
+                id="keyset-from-an-instant",
+            ),
+            pytest.param(
+                lambda ids: {
+                    "filterGroups": [
+                        {"filters": [_where("lastmodifieddate", "GT", iso_ms(STAMP))]},
+                        {
+                            "filters": [
+                                _where("lastmodifieddate", "EQ", str(epoch_ms(STAMP))),
+                                {
+                                    "propertyName": "hs_object_id",
+                                    "operator": "NOT_IN",
+                                    "values": ids[:3],
+                                },
+                            ]
+                        },
+                    ],
+                    "sorts": _by("lastmodifieddate"),
+                    "limit": 200,
+                },
+                id="keyset-past-ids-read-in-the-instant",
+            ),
+            pytest.param(
+                lambda ids: {
+                    "filterGroups": [
+                        {
+                            "filters": [
+                                _where("lastmodifieddate", "EQ", str(epoch_ms(STAMP))),
+                                _where("hs_object_id", "GT", ids[4]),
+                            ]
+                        }
+                    ],
+                    "sorts": _by("hs_object_id"),
+                    "limit": 5,
+                },
+                id="one-instant-by-id",
+            ),
+            pytest.param(
+                lambda ids: {
+                    "sorts": _by("lastmodifieddate", "DESCENDING"), "limit": 7, "after": 3
+                },
+                id="descending-through-ties",
+            ),
+            pytest.param(
+                lambda ids: {"sorts": _by("nps_last_score"), "limit": 10, "after": 15},
+                id="sparse-sort-reaches-records-without-a-value",
+            ),
+            pytest.param(
+                lambda ids: {"sorts": _by("nps_last_score", "DESCENDING"), "limit": 20},
+                id="sparse-sort-descending",
+            ),
+            pytest.param(
+                lambda ids: {
+                    "filterGroups": [
+                        {"filters": [{"propertyName": "hs_object_id", "operator": "IN",
+                                      "values": [*ids[5:9], ids[31], "1"]}]}
+                    ],
+                },
+                id="ids-in-a-list-archived-and-unknown-left-out",
+            ),
+            pytest.param(
+                lambda ids: {
+                    "filterGroups": [
+                        {
+                            "filters": [
+                                _where("lastmodifieddate", "BETWEEN", str(epoch_ms(STAMP)),
+                                       highValue=iso_ms(STAMP + TICK)),
+                                _where("nps_last_score", "GTE", "5"),
+                            ]
+                        },
+                        {"filters": [_where("hs_language", "EQ", "JA")]},
+                    ],
+                    "sorts": _by("createdate", "DESCENDING"),
+                    "limit": 50,
+                },
+                id="groups-read-from-different-indexes",
+            ),
+            pytest.param(
+                lambda ids: {
+                    "filterGroups": [{"filters": [HAS_EMAIL]}],
+                    "sorts": _by("lastmodifieddate"),
+                    "limit": 30,
+                },
+                id="unindexable-group-scans",
+            ),
+        ],
+    )  # fmt: skip
+    def test_indexed_answer_equals_a_full_scan(self, served: Sandbox, body: Body) -> None:
+        """Same page, total and next `after` as the scan, with indexes kept through writes."""
+        portal = served.hubspot
+        known = partial(portal.prop, CONTACTS)
+        with portal.lock:
+            records = sorted(portal.store.all(CONTACTS), key=lambda record: int(record.id))
+            ids = [record.id for record in records]
+            execute(portal.store, CONTACTS, parse_query(body(ids), known), known, ())
+            for n, record in enumerate(records[:30]):
+                values = {"nps_last_score": str(n % 11)} if n % 3 else {}
+                portal.update(CONTACTS, record, values, STAMP + TICK * (n % 5 == 0))
+            portal.archive(CONTACTS, records[31], STAMP)
+            portal.create(CONTACTS, {"email": "new@example.com"}, None, STAMP)
+            query = parse_query(body(ids), known)
+            expected = scan(portal.store.all(CONTACTS), query, known, ())
+            got = execute(portal.store, CONTACTS, query, known, ())
+        assert [r.id for r in got[0]] == [r.id for r in expected[0]]
+        assert got[1:] == expected[1:]
+        assert expected[0], "each shape selects something"
+
+
 class TestRateLimits:
     """Ten-secondly, daily and search-per-second limits (on a hand-moved monotonic clock)."""
 
@@ -676,6 +821,106 @@ class TestProperties:
         assert error_body(duplicate.value)["category"] == "OBJECT_ALREADY_EXISTS"
         hs.crm.contacts.basic_api.update(contact, {"properties": {"nps_last_score": "7"}})
         assert bare.hubspot.record("contacts", contact)["nps_last_score"] == "7"
+
+    def test_preinstalled_nps_properties_are_what_setup_creates(self, hs: HubSpot) -> None:
+        """The default config's contact and company properties, with its labels and options."""
+        mapping = mapping_from_config(parse_config("crm:\n  kind: hubspot\n", "config.yaml", {}))
+        wanted = {
+            (spec.object, spec.name): (spec.label, spec.type, spec.field_type, spec.options)
+            for spec in required_properties(mapping)
+            if spec.object in {"contacts", "companies"}
+        }
+        found = {
+            (name, prop.name): (
+                prop.label,
+                prop.type,
+                prop.field_type,
+                tuple((option.value, option.label) for option in prop.options),
+            )
+            for name in ("contacts", "companies")
+            for prop in hs.crm.properties.core_api.get_all(name).results
+            if prop.group_name == "nps"
+        }
+        assert found == wanted
+
+    def test_update_replaces_options_and_keeps_what_was_not_sent(
+        self, hs: HubSpot, served: Sandbox
+    ) -> None:
+        """PATCH overwrites only the fields sent; a new option can then be written."""
+        from hubspot.crm.properties import OptionInput, PropertyUpdate
+
+        api = hs.crm.properties.core_api
+        before = api.get_by_name("contacts", "nps_reason_tags")
+        options = [
+            OptionInput(label=o.label, value=o.value, display_order=o.display_order, hidden=False)
+            for o in before.options
+        ]
+        options.append(OptionInput(label="Security", value="security", display_order=99))
+        served.hubspot.clock.set(START + timedelta(days=1))
+        updated = api.update("contacts", "nps_reason_tags", PropertyUpdate(options=options))
+        assert [o.value for o in updated.options] == [
+            *(o.value for o in before.options),
+            "security",
+        ]
+        kept = ("label", "type", "field_type", "group_name", "description", "hubspot_defined")
+        assert [getattr(updated, key) for key in kept] == [getattr(before, key) for key in kept]
+        assert updated.updated_at >= START + timedelta(days=1) > before.updated_at
+        assert api.get_by_name("contacts", "nps_reason_tags").options == updated.options
+        contact = contact_ids(served)[0]
+        hs.crm.contacts.basic_api.update(
+            contact, {"properties": {"nps_reason_tags": "security;support"}}
+        )
+        assert served.hubspot.record("contacts", contact)["nps_reason_tags"] == "security;support"
+        relabelled = api.update(
+            "contacts", "nps_reason_tags", PropertyUpdate(label="Reasons", options=options[:2])
+        )
+        assert relabelled.label == "Reasons"
+        assert [o.value for o in relabelled.options] == [o.value for o in before.options[:2]]
+
+    def test_type_changes_only_while_no_record_holds_a_value(
+        self, hs: HubSpot, served: Sandbox
+    ) -> None:
+        """An unused property can change type; one with values cannot (400)."""
+        from hubspot.crm.properties import ApiException, PropertyUpdate
+
+        api = hs.crm.properties.core_api
+        changed = api.update(
+            "contacts", "nps_survey_url", PropertyUpdate(type="number", field_type="number")
+        )
+        assert (changed.type, changed.field_type) == ("number", "number")
+        contact = contact_ids(served)[0]
+        hs.crm.contacts.basic_api.update(contact, {"properties": {"nps_last_comment": "Great"}})
+        with pytest.raises(ApiException) as caught:
+            api.update("contacts", "nps_last_comment", PropertyUpdate(type="number"))
+        assert caught.value.status == 400
+        assert error_body(caught.value)["category"] == "VALIDATION_ERROR"
+        assert api.get_by_name("contacts", "nps_last_comment").type == "string"
+
+    @pytest.mark.parametrize(
+        ("name", "update", "status"),
+        [
+            pytest.param("nps_nope", {"label": "X"}, 404, id="unknown-property"),
+            pytest.param("email", {"label": "E-mail"}, 400, id="hubspot-defined-is-read-only"),
+            pytest.param(
+                "nps_last_category", {"options": []}, 400, id="enumeration-without-options"
+            ),
+            pytest.param("nps_last_score", {"group_name": "nope"}, 400, id="unknown-group"),
+        ],
+    )  # fmt: skip
+    def test_update_errors(
+        self, hs: HubSpot, name: str, update: dict[str, Any], status: int
+    ) -> None:
+        """Updates the portal cannot apply are refused and change nothing."""
+        from hubspot.crm.properties import ApiException, PropertyUpdate
+
+        api = hs.crm.properties.core_api
+        with pytest.raises(ApiException) as caught:
+            api.update("contacts", name, PropertyUpdate(**update))
+        assert caught.value.status == status
+        if status == 400:
+            assert error_body(caught.value)["category"] == "VALIDATION_ERROR"
+            found = api.get_by_name("contacts", name)
+            assert found.updated_at == found.created_at
 
     def test_create_needs_the_required_fields(self, hs: HubSpot) -> None:
         """A property without type/fieldType/groupName is a 400 naming what is missing."""

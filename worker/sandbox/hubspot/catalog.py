@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from worker.config.defaults import writeback_defaults
+from worker.config.tags import default_taxonomy
 from worker.sandbox.hubspot.objects import (
     ALL_TYPES,
     COMPANIES,
@@ -52,18 +54,21 @@ LANGUAGES: tuple[tuple[str, str], ...] = (
 ONBOARDING_STATUSES = ("Not Started", "In Progress", "Completed")
 PLANS = ("Starter", "Growth", "Enterprise")
 
+# The NPS properties a portal has once `nps-worker setup-crm` ran with the default config: names
+# from the config's write-back defaults, reason-tag options from its default taxonomy (first
+# label of each tag), and the category and follow-up options the values and labels the
+# connector's setup writes (worker/mappers/hubspot.py, `required_properties`).
 NPS_GROUP = PropertyGroup("nps", "NPS", 10)
-NPS_CATEGORIES = ("promoter", "passive", "detractor")
-NPS_REASON_TAGS: tuple[tuple[str, str], ...] = (
-    ("feature_value", "Feature value"),
-    ("usability", "Usability"),
-    ("quality", "Quality / incidents"),
-    ("onboarding", "Onboarding"),
-    ("support", "Support"),
-    ("price", "Price / contract"),
-    ("integrations", "Integrations"),
+NPS_CATEGORIES: tuple[tuple[str, str], ...] = tuple(
+    (value, value.capitalize()) for value in ("promoter", "passive", "detractor")
 )
-NPS_FOLLOWUP_STATUSES = ("none", "open", "in_progress", "done", "escalated")
+NPS_REASON_TAGS: tuple[tuple[str, str], ...] = tuple(
+    (tag.id, next(iter(tag.labels.values()))) for tag in default_taxonomy()
+)
+NPS_FOLLOWUP_STATUSES: tuple[tuple[str, str], ...] = tuple(
+    (value, value.replace("_", " "))
+    for value in ("none", "open", "in_progress", "done", "escalated")
+)
 
 
 def _options(pairs: tuple[tuple[str, str], ...]) -> tuple[Option, ...]:
@@ -395,61 +400,47 @@ def _note(created_at: datetime) -> list[PropertyDef]:
     ]
 
 
+# Per write-back attribute of the config (`writeback.contact` / `writeback.account`): label,
+# type, fieldType and options; the property names are the config's HubSpot defaults.
+_NPS_CONTACT: dict[str, tuple[str, str, str, tuple[tuple[str, str], ...]]] = {
+    "last_score": ("Last NPS score", "number", "number", ()),
+    "last_category": ("Last NPS category", "enumeration", "select", NPS_CATEGORIES),
+    "last_comment": ("Last NPS comment", "string", "textarea", ()),
+    "reason_tags": ("NPS reason tags", "enumeration", "checkbox", NPS_REASON_TAGS),
+    "last_response_at": ("Last NPS response at", "datetime", "date", ()),
+    "followup_status": ("NPS follow-up status", "enumeration", "select", NPS_FOLLOWUP_STATUSES),
+    "survey_url": ("NPS survey URL", "string", "text", ()),
+}
+_NPS_ACCOUNT: dict[str, tuple[str, str, str, tuple[tuple[str, str], ...]]] = {
+    "nps_score": ("Account NPS", "number", "number", ()),
+    "response_count": ("NPS responses", "number", "number", ()),
+    "promoters": ("NPS promoters", "number", "number", ()),
+    "passives": ("NPS passives", "number", "number", ()),
+    "detractors": ("NPS detractors", "number", "number", ()),
+    "last_response_at": ("Last NPS response at", "datetime", "date", ()),
+}
+
+
 def nps_properties(object_name: str, created_at: datetime) -> list[PropertyDef]:
     """The NPS properties the default field mapping writes, for contacts and companies."""
-
-    def custom(
-        name: str, label: str, type_: str, field_type: str, options: tuple[Option, ...] = ()
-    ) -> PropertyDef:
-        return PropertyDef(
-            name,
+    sections = {CONTACTS.name: ("contact", _NPS_CONTACT), COMPANIES.name: ("account", _NPS_ACCOUNT)}
+    if object_name not in sections:
+        return []
+    section, specs = sections[object_name]
+    names = writeback_defaults("hubspot")[section]
+    return [
+        PropertyDef(
+            names[attribute],
             label,
             type_,
             field_type,
             NPS_GROUP.name,
             created_at,
-            options,
+            _options(options),
             hubspot_defined=False,
         )
-
-    if object_name == CONTACTS.name:
-        return [
-            custom("nps_last_score", "Last NPS score", "number", "number"),
-            custom(
-                "nps_last_category",
-                "Last NPS category",
-                "enumeration",
-                "select",
-                _options(_same(NPS_CATEGORIES)),
-            ),
-            custom("nps_last_comment", "Last NPS comment", "string", "textarea"),
-            custom(
-                "nps_reason_tags",
-                "NPS reason tags",
-                "enumeration",
-                "checkbox",
-                _options(NPS_REASON_TAGS),
-            ),
-            custom("nps_last_response_at", "Last NPS response at", "datetime", "date"),
-            custom(
-                "nps_followup_status",
-                "NPS follow-up status",
-                "enumeration",
-                "select",
-                _options(_same(NPS_FOLLOWUP_STATUSES)),
-            ),
-            custom("nps_survey_url", "NPS survey URL", "string", "text"),
-        ]
-    if object_name == COMPANIES.name:
-        return [
-            custom("nps_account_score", "Account NPS", "number", "number"),
-            custom("nps_response_count", "NPS responses", "number", "number"),
-            custom("nps_promoters", "NPS promoters", "number", "number"),
-            custom("nps_passives", "NPS passives", "number", "number"),
-            custom("nps_detractors", "NPS detractors", "number", "number"),
-            custom("nps_last_response_at", "Last NPS response at", "datetime", "date"),
-        ]
-    return []
+        for attribute, (label, type_, field_type, options) in specs.items()
+    ]
 
 
 _BUILDERS = {

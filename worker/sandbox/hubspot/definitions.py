@@ -1,5 +1,7 @@
 """Creating property and group definitions through the properties API, with its checks."""
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from worker.sandbox.hubspot.errors import HubSpotError, validation_error
@@ -56,6 +58,66 @@ def new_property(catalog: PropertyCatalog, body: dict[str, object], at: datetime
         display_order=int(str(body.get("displayOrder", -1))),
         has_unique_value=bool(body.get("hasUniqueValue", False)),
         form_field=bool(body.get("formField", False)),
+    )
+
+
+def updated_property(
+    catalog: PropertyCatalog,
+    prop: PropertyDef,
+    body: dict[str, object],
+    at: datetime,
+    in_use: Callable[[], bool],
+) -> PropertyDef:
+    """A property changed by an update request (only the fields sent), or the error for it.
+
+    PATCH /crm/v3/properties/{objectType}/{propertyName} takes a PropertyUpdate: "Perform a
+    partial update of a property identified by {propertyName}. Provided fields will be
+    overwritten." (properties OpenAPI spec in HubSpot/HubSpot-public-api-spec-collection;
+    https://developers.hubspot.com/docs/api/crm/properties). So `options`, when sent,
+    replaces the whole option list. `in_use` says whether any record holds a value (asked
+    only when the type changes).
+    """
+    if prop.hubspot_defined:
+        # Our catalog marks HubSpot-defined properties `readOnlyDefinition` (properties.py).
+        raise validation_error(
+            f"{prop.name} is a HubSpot-defined property; its definition is read-only.",
+            name=[prop.name],
+        )
+    type_ = str(body.get("type") or prop.type)
+    field_type = str(body.get("fieldType") or prop.field_type)
+    group = str(body.get("groupName") or prop.group_name)
+    if type_ not in PROPERTY_TYPES:
+        raise validation_error(f"Unknown property type {type_!r}.", type=[type_])
+    if field_type not in FIELD_TYPES:
+        raise validation_error(f"Unknown fieldType {field_type!r}.", fieldType=[field_type])
+    if group not in catalog.groups:
+        raise validation_error(f"Property group {group!r} does not exist.", groupName=[group])
+    if type_ != prop.type and in_use():
+        raise validation_error(
+            f"Cannot change the type of {prop.name} from {prop.type} to {type_}: "
+            "records hold values for it.",
+            type=[type_],
+        )
+    options = _options(body["options"]) if "options" in body else prop.options
+    if type_ == "enumeration" and not options:
+        raise validation_error(
+            f"Enumeration property {prop.name!r} needs options.", name=[prop.name]
+        )
+    label = body.get("label", prop.label)
+    if not label:
+        raise validation_error(f"Property {prop.name!r} needs a label.", label=[""])
+    return replace(
+        prop,
+        label=str(label),
+        type=type_,
+        field_type=field_type,
+        group_name=group,
+        options=options if type_ == "enumeration" else (),
+        description=str(body.get("description", prop.description) or ""),
+        display_order=int(str(body.get("displayOrder", prop.display_order))),
+        form_field=bool(body.get("formField", prop.form_field)),
+        hidden=bool(body.get("hidden", prop.hidden)),
+        updated_at=at,
     )
 
 

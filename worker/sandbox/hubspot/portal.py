@@ -210,6 +210,12 @@ class HubSpotPortal:
             return None
         return found
 
+    def holds_values(self, kind: ObjectType, name: str) -> bool:
+        """Whether any live record has a value for property `name`."""
+        return any(
+            record.properties.get(name) for record in self.store.all(kind) if not record.archived
+        )
+
     def record(self, object_name: str, record_id: str) -> dict[str, str]:
         """A copy of one record's stored property values (test helper)."""
         with self.lock:

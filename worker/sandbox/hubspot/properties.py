@@ -66,6 +66,7 @@ class PropertyDef:
     form_field: bool = False
     updated_at: datetime | None = None
     archived: bool = False
+    hidden: bool = False
 
     @property
     def multi_valued(self) -> bool:
@@ -90,7 +91,7 @@ class PropertyDef:
             "calculated": False,
             "externalOptions": False,
             "hasUniqueValue": self.has_unique_value,
-            "hidden": False,
+            "hidden": self.hidden,
             "hubspotDefined": self.hubspot_defined,
             "formField": self.form_field,
             "archived": self.archived,

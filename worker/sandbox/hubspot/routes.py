@@ -6,6 +6,7 @@ that hubspot-api-client is generated from, so its models parse every reply.
 
 import json
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -13,11 +14,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from worker.sandbox.hubspot import associations as assoc
-from worker.sandbox.hubspot.definitions import new_group, new_property
+from worker.sandbox.hubspot.definitions import new_group, new_property, updated_property
 from worker.sandbox.hubspot.errors import HubSpotError, not_found, unauthenticated, validation_error
 from worker.sandbox.hubspot.objects import ObjectType, object_type
+from worker.sandbox.hubspot.plan import execute
 from worker.sandbox.hubspot.render import batch_json, paging_json, record_json, written_json
-from worker.sandbox.hubspot.search import parse_query, run
+from worker.sandbox.hubspot.search import parse_query
 from worker.sandbox.hubspot.store import Record
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ def build_routes(portal: "HubSpotPortal") -> list[BaseRoute]:
         Route(properties, api(_list_properties), methods=["GET"]),
         Route(properties, api(_create_property, body=True), methods=["POST"]),
         Route(f"{properties}/{{name}}", api(_get_property), methods=["GET"]),
+        Route(f"{properties}/{{name}}", api(_update_property, body=True), methods=["PATCH"]),
         Route(f"{pair}/batch/read", api(_associations_read, body=True), methods=["POST"]),
         Route(f"{pair}/batch/create", api(_associations_create, body=True), methods=["POST"]),
         Route(
@@ -369,13 +372,9 @@ def _batch_archive(portal: "HubSpotPortal", request: Request, payload: object) -
 
 def _search(portal: "HubSpotPortal", request: Request, payload: object) -> Response:
     kind = _kind(request)
-    query = parse_query(_body(payload), lambda name: portal.prop(kind, name))
-    page, total, following = run(
-        portal.store.all(kind),
-        query,
-        lambda name: portal.prop(kind, name),
-        kind.default_properties,
-    )
+    known = partial(portal.prop, kind)
+    query = parse_query(_body(payload), known)
+    page, total, following = execute(portal.store, kind, query, known, kind.default_properties)
     results = [record_json(kind, record, portal.catalog(kind), query.properties) for record in page]
     request.state.records_out = len(results)
     after = None if following is None else str(following)
@@ -401,6 +400,21 @@ def _get_property(portal: "HubSpotPortal", request: Request, _: object) -> Respo
         raise not_found(f"Property {name} does not exist for {kind.name}.", name=[name])
     request.state.records_out = 1
     return JSONResponse(prop.to_json())
+
+
+def _update_property(portal: "HubSpotPortal", request: Request, payload: object) -> Response:
+    kind = _kind(request)
+    name = request.path_params["name"]
+    prop = portal.prop(kind, name)
+    if prop is None:
+        raise not_found(f"Property {name} does not exist for {kind.name}.", name=[name])
+    catalog = portal.catalog(kind)
+    changed = updated_property(
+        catalog, prop, _body(payload), portal.clock.now(), lambda: portal.holds_values(kind, name)
+    )
+    catalog.add(changed)
+    request.state.records_in = 1
+    return JSONResponse(changed.to_json())
 
 
 def _create_property(portal: "HubSpotPortal", request: Request, payload: object) -> Response:

@@ -1,13 +1,12 @@
 """CRM search semantics: filter groups (OR of ANDs), one sort, paging and the 10,000 cap."""
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from worker.sandbox.hubspot.errors import validation_error
+from worker.sandbox.hubspot.keys import Key, sort_key
 from worker.sandbox.hubspot.properties import PropertyDef
 from worker.sandbox.hubspot.store import Record
-from worker.sandbox.hubspot.timefmt import iso_ms, parse_instant
 
 # Limits from the search guide, https://developers.hubspot.com/docs/api/crm/search
 # ("Limitations"): up to 5 filterGroups of up to 6 filters, 18 filters in total; one sort;
@@ -166,13 +165,17 @@ def _sort(raw: object, known: Callable[[str], PropertyDef | None]) -> tuple[str 
     return name, descending
 
 
-def run(
+def scan(
     records: Sequence[Record],
     query: SearchQuery,
     known: Callable[[str], PropertyDef | None],
     searchable: Sequence[str],
 ) -> tuple[list[Record], int, int | None]:
-    """The page of matching records, the total number of matches, and the next `after`."""
+    """The page of matching records, the total number of matches, and the next `after`.
+
+    Reads every record: the reference semantics, and the way any query runs that the sorted
+    indexes cannot answer (see plan.py).
+    """
     matching = [
         record
         for record in records
@@ -203,7 +206,7 @@ def _matches_groups(
 ) -> bool:
     if not groups:
         return True
-    return any(all(_matches(record, one, known) for one in group) for group in groups)
+    return any(all(matches(record, one, known) for one in group) for group in groups)
 
 
 def _matches_text(record: Record, text: str | None, searchable: Sequence[str]) -> bool:
@@ -213,7 +216,8 @@ def _matches_text(record: Record, text: str | None, searchable: Sequence[str]) -
     return any(needle in record.properties.get(name, "").lower() for name in searchable)
 
 
-def _matches(record: Record, condition: Filter, known: Callable[[str], PropertyDef | None]) -> bool:
+def matches(record: Record, condition: Filter, known: Callable[[str], PropertyDef | None]) -> bool:
+    """Whether one record satisfies one filter."""
     stored = record.properties.get(condition.property_name, "")
     test = _TESTS[condition.operator]
     return test(known(condition.property_name), stored, condition)
@@ -300,28 +304,6 @@ def _compare(
     return checks[operator]
 
 
-def _sort_key(prop: PropertyDef | None, raw: str) -> tuple[float, str]:
+def _sort_key(prop: PropertyDef | None, raw: str) -> Key:
     """Numbers compare as numbers, dates and datetimes in time order, everything else as text."""
-    kind = prop.type if prop is not None else "string"
-    if kind == "number":
-        return float(raw), ""
-    if kind == "datetime":
-        return 0.0, _canonical_instant(raw)
-    if kind == "date":
-        return 0.0, _canonical_instant(raw)[:10]
-    return 0.0, raw.lower()
-
-
-def _canonical_instant(raw: str) -> str:
-    """Epoch milliseconds or ISO as the stored ISO-with-ms-Z form, which sorts in time order."""
-    if len(raw) == _ISO_MS_LENGTH and raw[10] == "T" and raw.endswith("Z"):
-        return raw  # stored values are already canonical (properties.py normalises writes)
-    return _parse_to_canonical(raw)
-
-
-_ISO_MS_LENGTH = len("2025-01-01T00:00:00.000Z")
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_to_canonical(raw: str) -> str:
-    return iso_ms(parse_instant(raw))
+    return sort_key(prop.type if prop is not None else "string", raw)
