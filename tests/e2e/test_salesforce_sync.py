@@ -6,15 +6,10 @@ the floor of DESIGN.md section 11, computed from the org's actual record counts.
 """
 
 import math
-import multiprocessing as mp
-import signal
-import sqlite3
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -38,7 +33,6 @@ from worker.sync.base import (
     TaskSpec,
     Unavailable,
 )
-from worker.sync.endpoint import endpoint_session
 from worker.sync.salesforce import (
     ClientCredentialsAuth,
     RetryPolicy,
@@ -100,61 +94,6 @@ class Mirror:
         fields = MAPPING.read_fields()[object_name]
         for page in client.pull(object_name, fields, self.cursors.get(object_name, Cursor())):
             self.store(page)
-
-
-class SqliteMirror:
-    """A durable stand-in for the store: a page's rows and its cursor commit in one transaction.
-
-    `inserts` logs every row write, so a record stored twice shows up as a repeat.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.executescript(
-            "CREATE TABLE IF NOT EXISTS rows (id TEXT PRIMARY KEY, object TEXT);"
-            "CREATE TABLE IF NOT EXISTS inserts (n INTEGER PRIMARY KEY, id TEXT);"
-            "CREATE TABLE IF NOT EXISTS cursors (object TEXT PRIMARY KEY, at TEXT, last_id TEXT);"
-        )
-
-    def cursor(self, object_name: str) -> Cursor:
-        """The committed cursor of one object."""
-        row = self._db.execute(
-            "SELECT at, last_id FROM cursors WHERE object = ?", (object_name,)
-        ).fetchone()
-        return Cursor(datetime.fromisoformat(row[0]), row[1]) if row else Cursor()
-
-    def sync(self, client: SalesforceClient, object_name: str) -> None:
-        """Pull one object from its committed cursor, committing page by page."""
-        fields = MAPPING.read_fields()[object_name]
-        for page in client.pull(object_name, fields, self.cursor(object_name)):
-            self._db.execute("BEGIN")
-            for record in page.records:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO rows VALUES (?, ?)", (record.id, object_name)
-                )
-                self._db.execute("INSERT INTO inserts (id) VALUES (?)", (record.id,))
-            at = page.cursor.modified_at.isoformat() if page.cursor.modified_at else None
-            self._db.execute(
-                "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?)",
-                (object_name, at, page.cursor.last_id),
-            )
-            self._db.execute("COMMIT")
-
-    def count(self, table: str) -> int:
-        """Rows in one of the mirror's tables."""
-        return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
-
-    def ids(self) -> set[str]:
-        """Every stored record id."""
-        return {row[0] for row in self._db.execute("SELECT id FROM rows")}
-
-
-def pull_contacts_until_killed(db_path: str, base_url: str, ca_path: str) -> None:
-    """Body of the worker process the crash test kills: pull contacts into SQLite."""
-    session = endpoint_session(base_url, Path(ca_path))
-    settings = SalesforceSettings(auth=ClientCredentialsAuth("SF_KEY", "SF_SECRET", MY_DOMAIN))
-    client = make_salesforce_client(settings, session=session, environ=ENV)
-    SqliteMirror(Path(db_path)).sync(client, "Contact")
 
 
 @pytest.fixture
@@ -220,31 +159,6 @@ class TestPull:
         for contact_id, record in through_rest.rows["Contact"].items():
             bulk_record = through_bulk.rows["Contact"][contact_id]
             assert to_contact(bulk_record, MAPPING.contact) == to_contact(record, MAPPING.contact)
-
-    def test_killed_process_resumes_without_loss_or_repeat(
-        self, org: "Sandbox", tmp_path: Path
-    ) -> None:
-        """A worker process killed (SIGKILL) mid-pull loses nothing and repeats nothing."""
-        db_path = tmp_path / "mirror.sqlite"
-        mirror = SqliteMirror(db_path)
-        org.faults.add(FaultRule("salesforce", QUERY_PATHS, "slow", 1.0, delay_s=0.3))
-        worker = mp.get_context("spawn").Process(
-            target=pull_contacts_until_killed,
-            args=(str(db_path), org.base_url, str(org.ca_path)),
-        )
-        worker.start()
-        deadline = time.monotonic() + 30
-        while mirror.count("rows") < 2 * PAGE and time.monotonic() < deadline:
-            time.sleep(0.05)
-        worker.kill()
-        worker.join(timeout=10)
-        assert worker.exitcode == -signal.SIGKILL
-        stored_before_kill = mirror.count("rows")
-        assert 2 * PAGE <= stored_before_kill < SIZE
-        org.faults.clear()
-        mirror.sync(connect(org), "Contact")
-        assert mirror.ids() == {r["Id"] for r in org.salesforce.records("Contact")}
-        assert mirror.count("inserts") == SIZE
 
     def test_changes_and_deletions_after_the_cursor(self, org: "Sandbox") -> None:
         """After a full pull only records changed since come back, and deletions via queryAll."""
