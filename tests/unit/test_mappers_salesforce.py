@@ -164,7 +164,7 @@ ALL_WRITTEN = {
     "NPS_Last_Category__c": "Detractor",
     "NPS_Last_Comment__c": "Too slow",
     "NPS_Reason_Tags__c": "quality;support",
-    "NPS_Last_Response_At__c": datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+    "NPS_Last_Response_At__c": "2026-01-05T09:00:00.000+0000",  # as Salesforce's JSON takes it
 }
 
 
@@ -193,7 +193,7 @@ class TestWritebacks:
             ),
             pytest.param(
                 ALL_WRITTEN | {"NPS_Last_Response_At__c": "2026-01-04T09:00:00.000+0000"},
-                {"NPS_Last_Response_At__c": datetime(2026, 1, 5, 9, 0, tzinfo=UTC)},
+                {"NPS_Last_Response_At__c": "2026-01-05T09:00:00.000+0000"},
                 id="older-answer-time",
             ),
         ],

@@ -192,6 +192,7 @@ def to_account(record: CrmRecord, mapping: HubSpotMapping) -> Account:
         owner_id=_optional(values, mapping.company_owner),
         modified_at=record.modified_at,
         segments={name: values.get(name) for name in mapping.company_segments},
+        crm_values={name: values.get(name) for name in mapping.account_writeback.values()},
         deleted=record.deleted,
     )
 
@@ -215,6 +216,7 @@ def to_contact(record: CrmRecord, mapping: HubSpotMapping) -> Contact:
         opted_out=parse_bool(values.get(mapping.contact_opted_out or "")),
         modified_at=record.modified_at,
         segments={name: values.get(name) for name in mapping.contact_segments},
+        crm_values={name: values.get(name) for name in mapping.contact_writeback.values()},
         deleted=record.deleted,
     )
 

@@ -363,7 +363,15 @@ def _update(
     }
     if not changed:
         return None
-    return FieldUpdate(object=sobject, record_id=record_id, fields=changed, dedup_key=dedup_key)
+    fields = {name: _wire(value) for name, value in changed.items()}
+    return FieldUpdate(object=sobject, record_id=record_id, fields=fields, dedup_key=dedup_key)
+
+
+def _wire(value: Any) -> Any:
+    """A value as Salesforce's JSON takes it, so a queued write can be stored as JSON."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return value
 
 
 def _as_datetime(value: Any) -> datetime | None:

@@ -52,8 +52,31 @@ def _existing(
     return {row.crm_id: row for row in session.scalars(query)}
 
 
-def _fields(segments: Any, crm_values: Any) -> dict[str, Any]:
-    return {"segments": dict(segments), "crm_values": dict(crm_values)}
+def _fields(known: dict[str, Any] | None, segments: Any, crm_values: Any) -> dict[str, Any]:
+    """Segments as pulled; CRM values merged, since a pull may carry only some of them."""
+    previous = (known or {}).get("crm_values", {})
+    return {"segments": dict(segments), "crm_values": {**previous, **crm_values}}
+
+
+def _mirrored(session: Session, crm: str, kind: str, crm_id: str) -> Account | Contact | None:
+    if kind == "account":
+        return _existing(session, Account, crm, [crm_id]).get(crm_id)
+    return _existing(session, Contact, crm, [crm_id]).get(crm_id)
+
+
+def remember_written(
+    session: Session, crm: str, kind: str, crm_id: str, values: dict[str, Any]
+) -> None:
+    """Record values the CRM confirmed writing, so an equal write is never queued again."""
+    row = _mirrored(session, crm, kind, crm_id)
+    if row is not None:
+        row.fields = _fields(row.fields, row.fields.get("segments", {}), values)
+
+
+def known_values(session: Session, crm: str, kind: str, crm_id: str) -> dict[str, Any]:
+    """The last CRM values known for the write-back fields of one mirrored record."""
+    row = _mirrored(session, crm, kind, crm_id)
+    return dict(row.fields.get("crm_values", {})) if row is not None else {}
 
 
 def upsert_accounts(session: Session, accounts: Sequence[domain.Account], now: datetime) -> None:
@@ -70,7 +93,7 @@ def upsert_accounts(session: Session, accounts: Sequence[domain.Account], now: d
             known[account.crm_id] = row
         row.name = account.name
         row.owner_crm_id = account.owner_id
-        row.fields = _fields(account.segments, account.crm_values)
+        row.fields = _fields(row.fields, account.segments, account.crm_values)
         row.modified_at = account.modified_at
         row.deleted = account.deleted
         row.synced_at = now
@@ -105,7 +128,7 @@ def upsert_contacts(session: Session, contacts: Sequence[domain.Contact], now: d
         row.language = contact.language
         row.time_zone = contact.time_zone
         row.opted_out = contact.opted_out
-        row.fields = _fields(contact.segments, contact.crm_values)
+        row.fields = _fields(row.fields, contact.segments, contact.crm_values)
         row.modified_at = contact.modified_at
         row.deleted = contact.deleted
         row.synced_at = now

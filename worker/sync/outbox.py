@@ -7,7 +7,7 @@ with exponential backoff; a record the CRM refuses is kept as `failed` with the 
 never dropped silently.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from worker.store.mirror import remember_written
 from worker.store.models import Crm, FollowUp, FollowUpStatus, OutboxEntry, OutboxState
 from worker.sync.base import (
     AuthFailed,
@@ -216,14 +217,23 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Outbox:
-    """Drains one CRM's queued writes through its client."""
+    """Drains one CRM's queued writes through its client.
+
+    `mirrored` names the CRM objects the mirror keeps, by kind ("contact", "account"): values
+    the CRM confirms writing there become the mirror's last known values (promise 6).
+    """
 
     def __init__(
-        self, client: CrmClient, sessions: sessionmaker[Session], now: Callable[[], datetime]
+        self,
+        client: CrmClient,
+        sessions: sessionmaker[Session],
+        now: Callable[[], datetime],
+        mirrored: Mapping[str, str] | None = None,
     ) -> None:
         self._client = client
         self._sessions = sessions
         self._now = now
+        self._mirrored = dict(mirrored or {})
 
     def _claim(self) -> list[OutboxEntry]:
         """Take due rows (and rows whose claim lapsed) for this drainer, oldest first."""
@@ -327,6 +337,7 @@ class Outbox:
                     current.result_crm_id = result.crm_id
                     current.last_error = None
                     _link_followup(session, current, result.crm_id)
+                    self._remember(session, current)
                 else:
                     error = result.error
                     fields = f" ({', '.join(error.fields)})" if error.fields else ""
@@ -345,6 +356,12 @@ class Outbox:
                             code=error.code,
                         )
                 row.state = current.state
+
+    def _remember(self, session: Session, row: OutboxEntry) -> None:
+        """A confirmed update of a mirrored record becomes its last known CRM values."""
+        kind = self._mirrored.get(row.object)
+        if row.op == Op.UPDATE and kind is not None and row.record_crm_id:
+            remember_written(session, row.crm.value, kind, row.record_crm_id, dict(row.fields))
 
     def _retry(self, rows: list[OutboxEntry], now: datetime, error: CrmError) -> None:
         """A transient whole-request failure: back off per row, fail rows out of attempts."""
