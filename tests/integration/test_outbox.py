@@ -1,14 +1,11 @@
 """The outbox: queued CRM writes survive failures and reach the CRM in batches (promise 4)."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.store.engine import make_engine, session_factory
-from worker.store.migrate import upgrade
 from worker.store.models import (
     Category,
     Contact,
@@ -81,15 +78,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a freshly migrated database."""
-    upgrade(db_url)
-    engine = make_engine(db_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def _queue_updates(sessions: sessionmaker[Session], count: int, *, essential: bool) -> None:

@@ -9,8 +9,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from worker import domain
 from worker.store import mirror
-from worker.store.engine import make_engine, session_factory
-from worker.store.migrate import upgrade
 from worker.store.models import Contact, SyncCursor
 from worker.sync.base import CrmRecord, Cursor, FieldInfo, Page
 from worker.sync.pull import PullTarget, pull_into_mirror
@@ -90,15 +88,6 @@ def _records(count: int) -> list[CrmRecord]:
         )
         for i in range(count)
     ]
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a freshly migrated database."""
-    upgrade(db_url)
-    engine = make_engine(db_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 class TestPullIntoMirror:
