@@ -157,7 +157,7 @@ class TestStorms:
         sandbox.faults.add(FaultRule("hubspot", r"^/crm/", "503", 0.1))
         sandbox.faults.add(FaultRule("hubspot", r"^/crm/", "drop", 0.05))
         waits = Waits()
-        client = connect(sandbox, sleep=waits, retry=RetryPolicy(max_attempts=14))
+        client = connect(sandbox, sleep=waits, retry=RetryPolicy(attempts=14))
         pulled = ids(list(client.pull("contacts", FIELDS, Cursor())))
         assert sorted(pulled) == sorted(contact_ids(sandbox))
         updates = [FieldUpdate("contacts", cid, {"nps_last_score": "7"}, cid) for cid in pulled]

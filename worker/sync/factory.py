@@ -14,6 +14,7 @@ from worker.sync import hubspot, salesforce
 from worker.sync.base import CrmClient
 from worker.sync.endpoint import endpoint_session
 from worker.sync.hubspot.settings import HUBSPOT_API
+from worker.sync.retry import QUICK
 from worker.sync.salesforce.check import check_fields
 
 SALESFORCE_SETUP = (
@@ -35,17 +36,12 @@ def connect(
     if config.crm.kind == "salesforce":
         settings = salesforce.settings_from_config(config.crm.salesforce)
         if interactive:
-            quick = salesforce.RetryPolicy(attempts=2, first_delay_s=0.5, max_delay_s=0.5)
-            settings = dataclasses.replace(settings, retry=quick)
+            settings = dataclasses.replace(settings, retry=QUICK)
         return salesforce.make_salesforce_client(settings, session=session, environ=env)
     hubspot_settings = hubspot.settings_from_config(
         config, base_url=config.crm.endpoint or HUBSPOT_API
     )
-    retry = (
-        hubspot.RetryPolicy(max_attempts=2, backoff_base_s=0.5, backoff_max_s=0.5)
-        if interactive
-        else None
-    )
+    retry = QUICK if interactive else None
     return hubspot.build_client(hubspot_settings, env=env, session=session, retry=retry)
 
 

@@ -3,7 +3,7 @@
 from worker.sync.hubspot.client import HubSpotClient, build_client, modified_property
 from worker.sync.hubspot.settings import HubSpotSettings, settings_from_config
 from worker.sync.hubspot.setup import check_properties, setup_properties
-from worker.sync.hubspot.transport import RetryPolicy
+from worker.sync.retry import RetryPolicy
 
 __all__ = [
     "HubSpotClient",

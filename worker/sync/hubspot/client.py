@@ -67,8 +67,9 @@ from worker.sync.budget import ApiBudget
 from worker.sync.hubspot.errors import CRM
 from worker.sync.hubspot.pacing import Clock, RollingWindow, Sleep, Spacing
 from worker.sync.hubspot.settings import HubSpotSettings
-from worker.sync.hubspot.transport import RetryPolicy, SessionTransport
+from worker.sync.hubspot.transport import SessionTransport
 from worker.sync.hubspot.windows import PAGE_SIZE, Window, truncate_ms, walk
+from worker.sync.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
 

@@ -21,7 +21,6 @@ import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +31,7 @@ from worker.sync.base import CrmError, Priority
 from worker.sync.budget import API_CALLS, ApiBudget
 from worker.sync.hubspot.errors import CRM, connection_failed, parse_error, translate
 from worker.sync.hubspot.pacing import RollingWindow, Sleep, Spacing
+from worker.sync.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -39,19 +39,6 @@ _SEARCH_PATH = re.compile(r"/search$")
 _REPEATABLE_POST = re.compile(r"/(search|batch/read|batch/update|batch/upsert)$")
 _POLICY_INTERVAL_S = {"SECONDLY": 1.0, "TEN_SECONDLY_ROLLING": 10.0}
 _DEFAULT_INTERVAL_S = 10.0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry transient failures."""
-
-    max_attempts: int = 8
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 30.0
-
-    def backoff(self, attempt: int) -> float:
-        """Exponential back-off before retry number `attempt` (1-based) of a 5xx or reset."""
-        return float(min(self.backoff_base_s * 2 ** (attempt - 1), self.backoff_max_s))
 
 
 class SdkResponse:
@@ -128,7 +115,7 @@ class SessionTransport:
         repeatable = method != "POST" or bool(_REPEATABLE_POST.search(path))
         is_search = bool(_SEARCH_PATH.search(path))
         data = None if body is None else json.dumps(body)
-        for attempt in range(1, self.retry.max_attempts + 1):
+        for attempt in range(1, self.retry.attempts + 1):
             self.budget.check(self._priority())
             if is_search:
                 self.search_pace.acquire()
@@ -148,9 +135,9 @@ class SessionTransport:
                 raise connection_failed(error) from error
             except (requests.ConnectionError, requests.Timeout) as error:
                 dropped = connection_failed(error)
-                if not repeatable or attempt == self.retry.max_attempts:
+                if not repeatable or attempt == self.retry.attempts:
                     raise dropped from error
-                self._wait(dropped, method, path, attempt, self.retry.backoff(attempt))
+                self._wait(dropped, method, path, attempt, self.retry.delay(attempt))
                 continue
             self._observe(response)
             if response.status_code < 300:
@@ -169,13 +156,13 @@ class SessionTransport:
         retry_after = _retry_after(response)
         body = parse_error(status, response.text)
         failure = translate(status, body, retry_after)
-        if attempt == self.retry.max_attempts:
+        if attempt == self.retry.attempts:
             return None, failure
         if status == 429 and body.policy != "DAILY":
             interval = _interval_s(response, body.policy)
             return (retry_after if retry_after is not None else interval), failure
         if status >= 500 and repeatable:
-            backoff = self.retry.backoff(attempt)
+            backoff = self.retry.delay(attempt)
             return (retry_after if retry_after is not None else backoff), failure
         return None, failure
 

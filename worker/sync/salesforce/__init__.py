@@ -1,5 +1,6 @@
 """The Salesforce connector: `make_salesforce_client` builds the `CrmClient` (simple-salesforce)."""
 
+from worker.sync.retry import RetryPolicy
 from worker.sync.salesforce.auth import (
     ClientCredentialsAuth,
     JwtBearerAuth,
@@ -8,7 +9,6 @@ from worker.sync.salesforce.auth import (
 )
 from worker.sync.salesforce.client import SalesforceClient, make_salesforce_client
 from worker.sync.salesforce.settings import SalesforceSettings, settings_from_config
-from worker.sync.salesforce.transport import RetryPolicy
 
 __all__ = [
     "ClientCredentialsAuth",

@@ -1,17 +1,19 @@
 """What the Salesforce connector needs to know beyond the field mapping."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from worker.config.crm import SalesforceConfig
+from worker.sync.retry import RetryPolicy
 from worker.sync.salesforce.auth import (
     ClientCredentialsAuth,
     JwtBearerAuth,
     PasswordAuth,
     SalesforceAuth,
 )
-from worker.sync.salesforce.transport import RetryPolicy
 
 DEFAULT_API_VERSION = "59.0"
+SALESFORCE_RETRY = RetryPolicy(attempts=4, max_delay_s=8.0)
+"""A few quick retries: simple-salesforce calls are synchronous and the budget is daily."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class SalesforceSettings:
     bulk_page_records: int = 50_000
     bulk_poll_s: float = 2.0
     note_subject: str = "NPS response"
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = SALESFORCE_RETRY
 
 
 def auth_from_config(config: SalesforceConfig) -> SalesforceAuth:

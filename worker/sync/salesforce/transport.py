@@ -9,7 +9,6 @@ exponential backoff; the daily limit stops the work instead.
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
@@ -18,6 +17,7 @@ from simple_salesforce.exceptions import SalesforceError
 
 from worker.sync.base import Priority
 from worker.sync.budget import API_CALLS, ApiBudget
+from worker.sync.retry import RetryPolicy
 from worker.sync.salesforce.errors import CRM, is_transient, translate
 
 log = structlog.get_logger(__name__)
@@ -25,19 +25,6 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 _LIMIT_INFO = re.compile(r"(?:^|[;\s])api-usage=(\d+)/(\d+)")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently transient failures are retried."""
-
-    attempts: int = 4
-    first_delay_s: float = 0.5
-    max_delay_s: float = 8.0
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before retry number `attempt` (1-based)."""
-        return float(min(self.max_delay_s, self.first_delay_s * 2 ** (attempt - 1)))
 
 
 def parse_limit_info(header: str) -> tuple[int, int] | None:
