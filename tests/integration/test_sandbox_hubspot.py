@@ -673,6 +673,99 @@ class TestSearchIndexes:
         assert expected[0], "each shape selects something"
 
 
+LAG_S = 0.3
+
+
+@pytest.fixture
+def lagging(sandbox_factory: Any, ticks: FakeMonotonic) -> Sandbox:
+    """A sandbox whose search index lags writes by LAG_S seconds of `ticks`."""
+    sandbox = cast(
+        Sandbox,
+        sandbox_factory(
+            size=50, seed=7, start=START, hubspot_rate_limits=False, hubspot_index_lag_s=LAG_S
+        ),
+    )
+    sandbox.hubspot.reset_rate_limits(ticks)
+    return sandbox
+
+
+def _found(sdk: HubSpot, body: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Search results: id to returned properties."""
+    result = sdk.crm.contacts.search_api.do_search({**body, "limit": 200})
+    assert result.total == len(result.results)
+    return {r.id: r.properties for r in result.results}
+
+
+def _named(value: str) -> dict[str, Any]:
+    return {"filterGroups": [{"filters": [_where("firstname", "EQ", value)]}]}
+
+
+LAGGED_SEARCHES = [
+    pytest.param(_named, id="indexed-filter"),
+    pytest.param(lambda value: {"query": value}, id="full-scan-query"),
+]
+
+
+class TestIndexLag:
+    """Search sees a write only after the index lag; reads by id see it at once."""
+
+    @pytest.mark.parametrize("search", LAGGED_SEARCHES)
+    def test_update_reaches_search_after_the_lag(
+        self, lagging: Sandbox, ticks: FakeMonotonic, search: Callable[[str], dict[str, Any]]
+    ) -> None:
+        """Until the lag passes, search finds the old value and not the new; GET sees the new."""
+        sdk = client(lagging)
+        target = contact_ids(lagging)[4]
+        old = sdk.crm.contacts.basic_api.get_by_id(target, properties=["firstname"])
+        old_name = old.properties["firstname"]
+        assert old_name
+        assert target in _found(sdk, search(old_name))
+        sdk.crm.contacts.basic_api.update(target, {"properties": {"firstname": "Zebulonlag"}})
+        by_id = sdk.crm.contacts.basic_api.get_by_id(target, properties=["firstname"])
+        read = sdk.crm.contacts.batch_api.read(
+            {"inputs": [{"id": target}], "properties": ["firstname"]}
+        )
+        assert by_id.properties["firstname"] == "Zebulonlag"
+        assert read.results[0].properties["firstname"] == "Zebulonlag"
+        ticks.now += LAG_S - 0.01
+        assert target not in _found(sdk, search("Zebulonlag"))
+        assert _found(sdk, search(old_name))[target]["firstname"] == old_name
+        ticks.now += 0.02
+        assert _found(sdk, search("Zebulonlag"))[target]["firstname"] == "Zebulonlag"
+        assert target not in _found(sdk, search(old_name))
+
+    def test_create_update_archive_arrive_in_order(
+        self, lagging: Sandbox, ticks: FakeMonotonic
+    ) -> None:
+        """Writes within one lag reach search one by one, each version after its own lag."""
+        sdk = client(lagging)
+        everyone = sdk.crm.contacts.search_api.do_search({"limit": 1}).total
+        created_at = ticks.now
+        created = sdk.crm.contacts.basic_api.create({"properties": {"firstname": "Firstlag"}})
+        ticks.now += LAG_S / 2
+        sdk.crm.contacts.basic_api.update(created.id, {"properties": {"firstname": "Secondlag"}})
+        steps: list[tuple[set[str], set[str], int]] = []
+        for moment in (LAG_S * 0.9, LAG_S * 1.4, LAG_S * 1.6):
+            ticks.now = created_at + moment
+            steps.append(
+                (
+                    set(_found(sdk, _named("Firstlag"))),
+                    set(_found(sdk, _named("Secondlag"))),
+                    sdk.crm.contacts.search_api.do_search({"limit": 1}).total,
+                )
+            )
+        sdk.crm.contacts.basic_api.archive(created.id)
+        still = set(_found(sdk, _named("Secondlag")))
+        ticks.now += LAG_S
+        gone = set(_found(sdk, _named("Secondlag")))
+        assert steps == [
+            (set(), set(), everyone),
+            ({created.id}, set(), everyone + 1),
+            (set(), {created.id}, everyone + 1),
+        ]
+        assert (still, gone) == ({created.id}, set())
+
+
 class TestRateLimits:
     """Ten-secondly, daily and search-per-second limits (on a hand-moved monotonic clock)."""
 

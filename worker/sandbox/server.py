@@ -74,6 +74,7 @@ class Sandbox:
         port: int = 0,
         hubspot_rate_limits: bool = True,
         hubspot_nps_properties: bool = True,
+        hubspot_index_lag_s: float = 0.0,
     ) -> None:
         begin = start if start is not None else datetime.now(UTC).replace(microsecond=0)
         self.seed = seed
@@ -88,6 +89,7 @@ class Sandbox:
             self.clock,
             enforce_rate_limits=hubspot_rate_limits,
             preinstall_nps_properties=hubspot_nps_properties,
+            index_lag_s=hubspot_index_lag_s,
         )
         self.salesforce.load(self.world)
         self.hubspot.load(self.world)

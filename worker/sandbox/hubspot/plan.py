@@ -7,7 +7,8 @@ the sort property's index: a group of range filters on the sort property is a ra
 any other group reads the smallest range one of its filters selects in that filter's own index
 and checks the group's filters on just those records. Queries neither shape fits (free-text
 `query`, a group without an EQ/IN/range filter on an orderable property, multi-checkbox sorts)
-run as the reference scan in search.py.
+run as the reference scan in search.py. Both read the records as search sees them: a write
+within the portal's index lag is not searchable yet (store.py).
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -48,9 +49,10 @@ def execute(
     searchable: Sequence[str],
 ) -> Result:
     """The page of matching records, the total number of matches, and the next `after`."""
+    store.publish_due()
     found = _matches(store, kind, query, known)
     if found is None:
-        return scan(store.all(kind), query, known, searchable)
+        return scan(store.searchable(kind), query, known, searchable)
     with_value = found.sorted_count
     total = with_value + found.unsorted_count
     start, stop = query.after, query.after + query.limit
@@ -60,7 +62,8 @@ def execute(
         ids = (_descending if query.descending else _ascending)(found.order, found.runs, start, end)
     if stop > with_value and found.unsorted_count:
         ids += found.unsorted()[max(0, start - with_value) : stop - with_value]
-    page = [record for record_id in ids if (record := store.get(kind, str(record_id)))]
+    found_ids = (store.searchable_record(kind, str(record_id)) for record_id in ids)
+    page = [record for record in found_ids if record is not None]
     return page, total, stop if stop < total else None
 
 
@@ -78,7 +81,7 @@ def _matches(
             order,
             [(0, len(order))] if len(order) else [],
             lambda: _without(store, kind, order_name),
-            store.live_count(kind) - len(order),
+            store.searchable_count(kind) - len(order),
         )
     runs: list[Span] = []
     picked: set[int] = set()
@@ -140,7 +143,7 @@ def _checked(
     found: set[int] = set()
     for span in spans:
         for record_id in index.ids(span):
-            record = store.get(kind, str(record_id))
+            record = store.searchable_record(kind, str(record_id))
             if record is not None and all(matches(record, one, known) for one in group):
                 found.add(record_id)
     return found
@@ -157,10 +160,10 @@ def _merged(spans: list[Span]) -> list[Span]:
 
 
 def _without(store: RecordStore, kind: ObjectType, name: str) -> list[int]:
-    """Ids of live records with no value for `name`, in id order."""
+    """Ids of searchable live records with no value for `name`, in id order."""
     return [
         int(record.id)
-        for record in store.all(kind)
+        for record in store.searchable(kind)
         if not record.archived and record.properties.get(name, "") == ""
     ]
 

@@ -53,6 +53,8 @@ class HubSpotPortal:
     """An emulated HubSpot account that the real hubspot-api-client talks HTTP to.
 
     Implements the sandbox's ActivityTarget (tickets are cases, companies are accounts).
+    With `index_lag_s`, a write reaches search that many seconds (of `monotonic`) after it is
+    made, as HubSpot's search index lags its writes; reads by id see it at once.
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class HubSpotPortal:
         preinstall_nps_properties: bool = True,
         access_tokens: Iterable[str] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        index_lag_s: float = 0.0,
     ) -> None:
         self.clock = clock
         self.lock = threading.RLock()
@@ -74,7 +77,7 @@ class HubSpotPortal:
             RateLimits(tier, daily_limit, search_per_second, enforce_rate_limits), monotonic()
         )
         self.access_tokens = frozenset(access_tokens) if access_tokens is not None else None
-        self.store = RecordStore()
+        self.store = RecordStore(index_lag_s=index_lag_s, monotonic=monotonic)
         self.graph = assoc.AssociationGraph()
         self.catalogs: dict[str, PropertyCatalog] = default_catalogs(
             clock.now(), with_nps=preinstall_nps_properties
@@ -90,6 +93,7 @@ class HubSpotPortal:
 
         with self.lock:
             project(self, world)
+            self.store.publish_all()  # the world was written long before anyone searches it
         log.info(
             "hubspot_portal_loaded",
             companies=len(world.companies),
@@ -124,8 +128,14 @@ class HubSpotPortal:
         )
 
     def reset_rate_limits(self, monotonic: Callable[[], float] | None = None) -> None:
-        """Empty the rate-limit windows, optionally switching the monotonic time source."""
+        """Empty the rate-limit windows, optionally switching the monotonic time source.
+
+        That source also times the index lag; writes pending on the old one become searchable.
+        """
         if monotonic is not None:
+            with self.lock:
+                self.store.publish_all()
+                self.store.monotonic = monotonic
             self.monotonic = monotonic
         self.limiter = RateLimiter(self.limiter.limits, self.monotonic())
 

@@ -2,7 +2,10 @@
 
 import bisect
 import itertools
-from dataclasses import dataclass, field
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from worker.sandbox.hubspot.index import SortedIndex
@@ -23,19 +26,45 @@ class Record:
     touched: set[str] = field(default_factory=set)  # properties changed by the last write
 
 
+@dataclass
+class _Write:
+    """A write search cannot see yet: it becomes searchable at `due` (monotonic seconds)."""
+
+    due: float
+    kind: ObjectType
+    record: Record
+    names: frozenset[str] | None  # the properties it changed; None for a create or an archive
+    version: Record | None = None  # the record as this write left it, once a later write changed it
+
+
 class RecordStore:
     """Every record of every object type, keyed by type name then id (ids in creation order).
 
     Sorted indexes over the properties searches filter and sort on are built on first use and
-    kept current by every write here.
+    kept current. They hold what search sees: with an index lag, a write reaches them (and
+    search) only `index_lag_s` seconds after it is made, when a search publishes it; until then
+    search sees the record as it was. Reads by id see every write at once.
     """
 
-    def __init__(self, first_id: int = 1001) -> None:
+    def __init__(
+        self,
+        first_id: int = 1001,
+        *,
+        index_lag_s: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.index_lag_s = index_lag_s
+        self.monotonic = monotonic
         self._ids = itertools.count(first_id)
         self._records: dict[str, dict[str, Record]] = {kind.name: {} for kind in ALL_TYPES}
         self._order: dict[str, list[int]] = {kind.name: [] for kind in ALL_TYPES}
-        self._live: dict[str, int] = {kind.name: 0 for kind in ALL_TYPES}
+        self._live: dict[str, int] = {kind.name: 0 for kind in ALL_TYPES}  # as search sees them
         self._indexes: dict[str, dict[str, SortedIndex]] = {kind.name: {} for kind in ALL_TYPES}
+        # What search shows of records with a pending write (None: not searchable yet), the
+        # pending writes in the order they become due, and each record's latest pending write.
+        self._shown: dict[str, dict[str, Record | None]] = {kind.name: {} for kind in ALL_TYPES}
+        self._pending: deque[_Write] = deque()
+        self._latest: dict[tuple[str, str], _Write] = {}
 
     def new_id(self) -> str:
         """The next record id: numeric strings, unique across the portal."""
@@ -58,15 +87,14 @@ class RecordStore:
         self._stamp(kind, record, modified_at or at)
         self._records[kind.name][new_id] = record
         self._order[kind.name].append(int(new_id))
-        self._live[kind.name] += 1
-        self._reindex(kind, record, list(self._indexes[kind.name].values()))
+        self._written(kind, record, None, None)
         return record
 
     def update(
         self, kind: ObjectType, record: Record, properties: dict[str, str], at: datetime
     ) -> None:
         """Apply written values (an empty string clears) and bump the modification stamps."""
-        stale = self._unindex(kind, record, {*properties, *_stamped(kind)})
+        was_live = self._before_write(kind, record)
         for key, value in properties.items():
             if value == "":
                 record.properties.pop(key, None)
@@ -74,16 +102,15 @@ class RecordStore:
                 record.properties[key] = value
         record.touched = set(properties)
         self._stamp(kind, record, at)
-        self._reindex(kind, record, stale)
+        self._written(kind, record, was_live, frozenset({*properties, *_stamped(kind)}))
 
     def archive(self, kind: ObjectType, record: Record, at: datetime) -> None:
         """Soft-delete a record (archived reads still find it)."""
-        if not record.archived:
-            self._live[kind.name] -= 1
-        self._unindex(kind, record, set(self._indexes[kind.name]))
+        was_live = self._before_write(kind, record)
         record.archived = True
         record.archived_at = at
         self._stamp(kind, record, at)
+        self._written(kind, record, was_live, None)
 
     def get(self, kind: ObjectType, record_id: str) -> Record | None:
         """The record with this id, archived or not."""
@@ -109,12 +136,43 @@ class RecordStore:
             found.append(record)
         return found, None
 
-    def live_count(self, kind: ObjectType) -> int:
-        """How many records of a type are not archived."""
+    # --- what search sees ---------------------------------------------------------------------
+
+    def publish_due(self) -> None:
+        """Make searchable every write whose index lag has passed (searches call this first)."""
+        now = self.monotonic()
+        while self._pending and self._pending[0].due <= now:
+            self._publish(self._pending.popleft())
+
+    def publish_all(self) -> None:
+        """Make every write searchable now (a loaded world has long been indexed)."""
+        while self._pending:
+            self._publish(self._pending.popleft())
+
+    def searchable(self, kind: ObjectType) -> list[Record]:
+        """Every record of a type as search sees it, archived included, in id order."""
+        shown = self._shown[kind.name]
+        if not shown:
+            return self.all(kind)
+        return [
+            seen
+            for record in self._records[kind.name].values()
+            if (seen := shown.get(record.id, record)) is not None
+        ]
+
+    def searchable_record(self, kind: ObjectType, record_id: str) -> Record | None:
+        """One record as search sees it (None when search does not know it yet)."""
+        shown = self._shown[kind.name]
+        if record_id in shown:
+            return shown[record_id]
+        return self._records[kind.name].get(record_id)
+
+    def searchable_count(self, kind: ObjectType) -> int:
+        """How many records of a type search sees as not archived."""
         return self._live[kind.name]
 
     def index(self, kind: ObjectType, name: str, property_type: str) -> SortedIndex | None:
-        """The sorted index over one property's live values, built on first use.
+        """The sorted index over one property's searchable live values, built on first use.
 
         None when some stored value cannot be ordered as `property_type` (searches then scan).
         """
@@ -124,7 +182,7 @@ class RecordStore:
             return found
         values = (
             (int(record.id), record.properties.get(name, ""))
-            for record in self._records[kind.name].values()
+            for record in self.searchable(kind)
             if not record.archived
         )
         try:
@@ -135,22 +193,67 @@ class RecordStore:
         indexes[name] = built
         return built
 
-    def _unindex(self, kind: ObjectType, record: Record, names: set[str]) -> list[SortedIndex]:
-        """Take a record out of the indexes over `names` (before they change); those indexes."""
-        stale = [index for name, index in self._indexes[kind.name].items() if name in names]
-        for index in stale:
-            index.remove(int(record.id))
-        return stale
+    def _before_write(self, kind: ObjectType, record: Record) -> bool:
+        """Whether search sees the record live; with a lag, keep what search shows of it."""
+        if self.index_lag_s > 0:
+            latest = self._latest.get((kind.name, record.id))
+            if latest is not None:
+                latest.version = _copy(record)  # that write is no longer the record's latest
+            else:
+                self._shown[kind.name][record.id] = _copy(record)
+        return not record.archived
 
-    def _reindex(self, kind: ObjectType, record: Record, indexes: list[SortedIndex]) -> None:
-        """Put a live record's current values into `indexes`; drop an index it cannot enter."""
-        if record.archived:
+    def _written(
+        self,
+        kind: ObjectType,
+        record: Record,
+        was_live: bool | None,
+        names: frozenset[str] | None,
+    ) -> None:
+        """Index a write now, or with a lag queue it (`was_live` None: a new record)."""
+        if self.index_lag_s <= 0:
+            self._show(kind, record, bool(was_live), names)
             return
-        for index in indexes:
+        if was_live is None:
+            self._shown[kind.name][record.id] = None
+        write = _Write(self.monotonic() + self.index_lag_s, kind, record, names)
+        self._pending.append(write)
+        self._latest[(kind.name, record.id)] = write
+
+    def _publish(self, write: _Write) -> None:
+        """Show search the version one pending write left."""
+        kind, record_id = write.kind, write.record.id
+        shown = self._shown[kind.name]
+        before = shown[record_id]
+        version = write.version
+        if version is None:  # the record's latest write: search now sees the record itself
+            version = write.record
+            del shown[record_id]
+            del self._latest[(kind.name, record_id)]
+        else:
+            shown[record_id] = version
+        self._show(kind, version, before is not None and not before.archived, write.names)
+
+    def _show(
+        self, kind: ObjectType, version: Record, was_live: bool, names: frozenset[str] | None
+    ) -> None:
+        """Put one record version into the indexes over `names` (all when None), and count it.
+
+        An index the version cannot enter (a value of the wrong type) is dropped.
+        """
+        indexes = self._indexes[kind.name]
+        record_id = int(version.id)
+        for name, index in list(indexes.items()):
+            if names is not None and name not in names:
+                continue
+            index.remove(record_id)
+            if version.archived:
+                continue
             try:
-                index.add(int(record.id), record.properties.get(index.name, ""))
+                index.add(record_id, version.properties.get(name, ""))
             except ValueError:
-                self._indexes[kind.name].pop(index.name, None)
+                indexes.pop(name, None)
+        self._live[kind.name] += int(not version.archived) - int(was_live)
 
     def find_by(self, kind: ObjectType, name: str, value: str) -> Record | None:
         """The first live record whose property `name` equals `value` (for `idProperty`)."""
@@ -168,6 +271,11 @@ class RecordStore:
         record.properties[kind.modified_property] = stamp
         if kind is CONTACTS:
             record.properties["hs_lastmodifieddate"] = stamp
+
+
+def _copy(record: Record) -> Record:
+    """A record version that later writes to `record` leave alone."""
+    return replace(record, properties=dict(record.properties), touched=set(record.touched))
 
 
 def _stamped(kind: ObjectType) -> tuple[str, ...]:
