@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -95,6 +96,19 @@ class TestServer:
         sandbox = sandbox_factory(size=10, seed=1, start=START)
         assert START <= sandbox.clock.now() < START + timedelta(minutes=1)
         assert all(p.created_at <= START for p in sandbox.world.people)
+
+    def test_responses_are_dated_by_the_sandbox_clock(
+        self, sandbox_factory: SandboxFactory
+    ) -> None:
+        """Each CRM's `Date` header tells the sandbox's time, as a real CRM tells its own."""
+        sandbox = sandbox_factory(size=10, seed=1, start=START)
+        session = sandbox.requests_session()
+        for path in ("/crm/v3/owners", "/services/data/"):
+            response = session.get(
+                sandbox.base_url + path, headers={"Authorization": "Bearer x"}, timeout=10
+            )
+            dated = parsedate_to_datetime(response.headers["Date"])
+            assert START <= dated < START + timedelta(minutes=1)
 
 
 class TestControlEndpoints:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from email.utils import formatdate
 from typing import Any, Literal, Protocol, get_args
 
 import structlog
@@ -235,7 +236,9 @@ ConnectionAborter = Callable[[Scope], bool]
 class SandboxMiddleware:
     """ASGI middleware: injects faults before the CRM routes run and logs every API request.
 
-    Control requests (`/_sandbox/...`) pass through unlogged and never fail.
+    Control requests (`/_sandbox/...`) pass through unlogged and never fail. Every response's
+    `Date` header tells the sandbox clock's time, as a CRM's tells its own: clients that bound
+    their cursors by the server's `Date` (HubSpot's look-back) see the time the data lives in.
     """
 
     def __init__(
@@ -255,7 +258,17 @@ class SandboxMiddleware:
         self._error_responders = error_responders
         self._abort_connection = abort_connection
 
+    def _dated(self, send: Send) -> Send:
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stamp = formatdate(self._clock.now().timestamp(), usegmt=True).encode("latin-1")
+                message = {**message, "headers": [*message.get("headers", []), (b"date", stamp)]}
+            await send(message)
+
+        return dated
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        send = self._dated(send)
         if scope["type"] != "http" or str(scope["path"]).startswith(CONTROL_PREFIX):
             await self._app(scope, receive, send)
             return

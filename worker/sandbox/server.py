@@ -143,6 +143,7 @@ class Sandbox:
             log_config=None,
             log_level="warning",
             access_log=False,
+            date_header=False,  # SandboxMiddleware sends the sandbox clock's date
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
         self._server = uvicorn.Server(config)
