@@ -1,6 +1,6 @@
 """Pulling into the mirror commits each page with its cursor (promise 7): crash, resume, no loss."""
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker import domain
 from worker.store import mirror
 from worker.store.models import Contact, SyncCursor
-from worker.sync.base import CrmRecord, Cursor, FieldInfo, Page
+from worker.sync.base import CrmRecord, Cursor, Page
 from worker.sync.pull import PullTarget, pull_into_mirror
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -50,10 +50,6 @@ class ScriptedCrm:
     def pull_deleted(self, object_name: str, since: Cursor) -> Iterator[Page]:
         """This CRM deletes nothing."""
         return iter(())
-
-    def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
-        """Not needed by the pull."""
-        raise NotImplementedError
 
 
 def _contact(record: CrmRecord) -> domain.Contact:
