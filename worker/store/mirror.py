@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +11,8 @@ from worker import domain
 from worker.store.models import Account, Contact, Crm, SyncCursor, TriggerRecord
 
 Row = TypeVar("Row", Account, Contact, TriggerRecord)
+MirrorKind = Literal["account", "contact", "trigger"]
+"""Which mirror table a CRM object lands in."""
 
 
 def read_cursor(session: Session, crm: str, object_name: str) -> tuple[datetime | None, str | None]:
@@ -58,14 +60,16 @@ def _fields(known: dict[str, Any] | None, segments: Any, crm_values: Any) -> dic
     return {"segments": dict(segments), "crm_values": {**previous, **crm_values}}
 
 
-def _mirrored(session: Session, crm: str, kind: str, crm_id: str) -> Account | Contact | None:
+def _mirrored(
+    session: Session, crm: str, kind: MirrorKind, crm_id: str
+) -> Account | Contact | None:
     if kind == "account":
         return _existing(session, Account, crm, [crm_id]).get(crm_id)
     return _existing(session, Contact, crm, [crm_id]).get(crm_id)
 
 
 def remember_written(
-    session: Session, crm: str, kind: str, crm_id: str, values: dict[str, Any]
+    session: Session, crm: str, kind: MirrorKind, crm_id: str, values: dict[str, Any]
 ) -> None:
     """Record values the CRM confirmed writing, so an equal write is never queued again."""
     row = _mirrored(session, crm, kind, crm_id)
@@ -73,7 +77,7 @@ def remember_written(
         row.fields = _fields(row.fields, row.fields.get("segments", {}), values)
 
 
-def known_values(session: Session, crm: str, kind: str, crm_id: str) -> dict[str, Any]:
+def known_values(session: Session, crm: str, kind: MirrorKind, crm_id: str) -> dict[str, Any]:
     """The last CRM values known for the write-back fields of one mirrored record."""
     row = _mirrored(session, crm, kind, crm_id)
     return dict(row.fields.get("crm_values", {})) if row is not None else {}
@@ -159,7 +163,7 @@ def upsert_trigger_records(
 def mark_deleted(
     session: Session,
     crm: str,
-    kind: str,
+    kind: MirrorKind,
     object_name: str,
     *,
     crm_ids: Sequence[str],

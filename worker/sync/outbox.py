@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.store.mirror import remember_written
+from worker.store.mirror import MirrorKind, remember_written
 from worker.store.models import Crm, FollowUp, FollowUpStatus, OutboxEntry, OutboxState
 from worker.sync.base import (
     AuthFailed,
@@ -228,7 +228,7 @@ class Outbox:
         client: CrmClient,
         sessions: sessionmaker[Session],
         now: Callable[[], datetime],
-        mirrored: Mapping[str, str] | None = None,
+        mirrored: Mapping[str, MirrorKind] | None = None,
     ) -> None:
         self._client = client
         self._sessions = sessions

@@ -7,18 +7,17 @@ resumes from the last stored page: nothing is lost, and nothing stored is fetche
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker import domain
 from worker.store import mirror
+from worker.store.mirror import MirrorKind
 from worker.sync.base import CrmClient, CrmRecord, Cursor, Page
 
 log = structlog.get_logger(__name__)
 
-MirrorKind = Literal["account", "contact", "trigger"]
 DomainRow = domain.Account | domain.Contact | domain.TriggerRecord
 DELETED_SUFFIX = "#deleted"
 
