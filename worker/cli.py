@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 import structlog
@@ -50,6 +51,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate the config file and its rules, then the mapped fields against the CRM."""
     config = _load(args)
     path = resolve_config_path(args.config)
+    from worker.surveys.render import Templates
+
+    Templates.from_config(config.survey).check()
     print(f"{path}: ok — {config.summary()}")
     if args.offline:
         return EXIT_OK
@@ -105,11 +109,79 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Erase a person's personal data and never survey them again; recorded in the audit log."""
+    from datetime import UTC, datetime
+
+    from worker.privacy import InvalidAddress
+    from worker.privacy.command import forget_command
+
+    config = _load(args)
+    try:
+        erasure = forget_command(config, args.email, actor=args.actor, now=datetime.now(UTC))
+    except InvalidAddress as error:
+        raise UsageError(f"forget: {error}") from None
+    print(erasure)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The outer loop: NPS by slice with intervals, themes, KPIs; as a table, JSON, CSV or HTML."""
+    from datetime import UTC, datetime
+
+    from worker.analytics.command import ReportUsageError, run, window
+
+    config = _load(args)
+    now = datetime.now(UTC)
+    try:
+        run(
+            config,
+            period=window(args.since, args.until, now),
+            fmt=args.format,
+            language=args.language,
+            out=args.out,
+            backlog_path=args.backlog,
+            now=now,
+        )
+    except ReportUsageError as error:
+        raise UsageError(f"report: {error}") from None
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Bring in answers collected elsewhere from a CSV file, deduplicated; bad rows reported."""
+    from datetime import UTC, datetime
+
+    from worker.surveys.import_command import import_command
+
+    config = _load(args)
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"{path}: file not found")
+    result = import_command(config, path, dry_run=args.dry_run, now=datetime.now(UTC))
+    for issue in result.issues:
+        print(issue, file=sys.stderr)
+    verb = "would import" if args.dry_run else "imported"
+    print(
+        f"{path}: {verb} {result.imported}, {result.duplicates} already imported,"
+        f" {len(result.issues)} not imported"
+    )
+    return EXIT_FAILURE if result.issues else EXIT_OK
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Serve the CRM emulator until interrupted."""
     from worker.sandbox.cli import serve
 
     return serve(port=args.port, seed=args.seed, size=args.size, host=args.host)
+
+
+def _date(text: str) -> date:
+    """A YYYY-MM-DD argument."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid date '{text}' (use YYYY-MM-DD)") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,6 +215,27 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=1, help="seed of the generated data")
     sandbox.add_argument("--size", type=int, default=1000, help="number of contacts")
     sandbox.set_defaults(handler=cmd_sandbox)
+
+    forget = commands.add_parser("forget", parents=[common], help=cmd_forget.__doc__)
+    forget.add_argument("email", help="the address of the person to erase")
+    forget.add_argument("--actor", default="cli", help="who asked, for the audit log")
+    forget.set_defaults(handler=cmd_forget)
+
+    report = commands.add_parser("report", parents=[common], help=cmd_report.__doc__)
+    report.add_argument("--since", type=_date, help="first day (YYYY-MM-DD, UTC; default: all)")
+    report.add_argument("--until", type=_date, help="last day, included (default: up to now)")
+    report.add_argument("--format", choices=("table", "json", "csv", "html"), default="table")
+    report.add_argument("--out", type=Path, metavar="FILE", help="write here instead of stdout")
+    report.add_argument("--language", choices=("en", "ja"), default="en", help="report language")
+    report.add_argument(
+        "--backlog", type=Path, metavar="FILE", help="also export top themes (.csv or .json)"
+    )
+    report.set_defaults(handler=cmd_report)
+
+    imports = commands.add_parser("import", parents=[common], help=cmd_import.__doc__)
+    imports.add_argument("file", metavar="FILE.csv", help="columns email or crm_id, date, score")
+    imports.add_argument("--dry-run", action="store_true", help="report only; store nothing")
+    imports.set_defaults(handler=cmd_import)
     return parser
 
 

@@ -117,9 +117,13 @@ class WriteResult:
 
 
 class TaskState(StrEnum):
-    """Follow-up task state as the worker needs it, whatever the CRM's picklist says."""
+    """Follow-up task state as the worker needs it, whatever the CRM's picklist says.
+
+    IN_PROGRESS is a rep having started on the task: the follow-up counts as "contacted".
+    """
 
     OPEN = "open"
+    IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     DELETED = "deleted"
 

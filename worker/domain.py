@@ -29,6 +29,21 @@ class Category(StrEnum):
         return cls.DETRACTOR
 
 
+class FollowupStage(StrEnum):
+    """Where the follow-up on a contact's latest answer stands, as reps see it in the CRM.
+
+    new (task queued) -> assigned (task in the CRM) -> contacted (rep started) -> closed;
+    overdue when the SLA passed before first contact; none when the answer needs no task.
+    """
+
+    NONE = "none"
+    NEW = "new"
+    ASSIGNED = "assigned"
+    CONTACTED = "contacted"
+    CLOSED = "closed"
+    OVERDUE = "overdue"
+
+
 @dataclass(frozen=True)
 class Account:
     """A customer account (Salesforce Account, HubSpot company) as mirrored locally.
@@ -99,6 +114,8 @@ class ContactWriteback:
     last_response_at: datetime | None = None
     followup_status: str | None = None
     survey_url: str | None = None
+    survey_count: int | None = None
+    """How many NPS surveys this contact has answered, over all programs."""
 
 
 @dataclass(frozen=True)
@@ -111,3 +128,5 @@ class AccountRollup:
     passives: int
     detractors: int
     last_response_at: datetime | None
+    nps_trend: float | None = None
+    """Account NPS now minus the NPS of the previous window, in points (None: no previous)."""

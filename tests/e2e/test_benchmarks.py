@@ -41,6 +41,25 @@ def test_hubspot_cycle_benchmark_runs() -> None:
     assert "records/s" in out
 
 
+def test_analytics_benchmark_runs() -> None:
+    """The report over a generated history equals the reference implementation's numbers."""
+    out = _run("analytics.py", "--size", "3000")
+    row = out.splitlines()[-1].split()
+    assert int(row[0]) == 3000
+    assert row[-1] == "equal"
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_web_answers_benchmark_runs(backend: str) -> None:
+    """Every answer the web app thanked for is in the database; rate and latency are printed."""
+    out = _run("web_answers.py", "--backend", backend, "--answers", "40", "--concurrency", "4")
+    row = out.splitlines()[-1].split()
+    assert row[1:3] == ["40", "4"]
+    assert row[-1] == "40/40"
+
+
 def test_a_sandbox_that_dies_stops_the_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
     """A crashed sandbox child ends the benchmark with its exit code instead of a hang."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))

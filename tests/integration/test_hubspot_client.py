@@ -518,7 +518,12 @@ class TestTasksAndNotes:
                             "hs_task_completion_date": "2026-03-02T09:00:00.000Z",
                         },
                         **_times(),
-                    }
+                    },
+                    {
+                        "id": "3",
+                        "properties": {"hs_task_status": "WAITING", "hubspot_owner_id": "77"},
+                        **_times(),
+                    },
                 ],
                 [
                     {
@@ -530,7 +535,7 @@ class TestTasksAndNotes:
                 ],
             ),
         )
-        statuses = make_client(fake).task_statuses(["1", "2"])
+        statuses = make_client(fake).task_statuses(["1", "2", "3"])
         assert sent(mocked.calls[0]) == {
             "properties": [
                 "hs_task_status",
@@ -538,9 +543,13 @@ class TestTasksAndNotes:
                 "hs_task_completion_date",
                 "hs_lastmodifieddate",
             ],
-            "inputs": [{"id": "1"}, {"id": "2"}],
+            "inputs": [{"id": "1"}, {"id": "2"}, {"id": "3"}],
         }
-        assert [s.state for s in statuses] == [TaskState.COMPLETED, TaskState.DELETED]
+        assert [s.state for s in statuses] == [
+            TaskState.COMPLETED,
+            TaskState.DELETED,
+            TaskState.IN_PROGRESS,
+        ]
         assert statuses[0].completed_at == datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 

@@ -196,6 +196,21 @@ class TestDrain:
         assert (first, again) == (True, False)
         assert len(_rows(sessions)) == 1
 
+    def test_pending_updates_to_one_record_coalesce(self, sessions: sessionmaker[Session]) -> None:
+        """Two changes before a drain become one write with the newer value of each field."""
+        first = FieldUpdate("Contact", "003A", {"NPS_Last_Score__c": 3, "A__c": 1}, "answer-1")
+        second = FieldUpdate("Contact", "003A", {"NPS_Last_Score__c": 9}, "answer-2")
+        other = FieldUpdate("Contact", "003B", {"NPS_Last_Score__c": 5}, "answer-3")
+        with sessions.begin() as session:
+            for update in (first, second, other):
+                outbox.enqueue_update(session, "salesforce", update, essential=True, now=NOW)
+
+        rows = {row.record_crm_id: dict(row.fields) for row in _rows(sessions)}
+        assert rows == {
+            "003A": {"NPS_Last_Score__c": 9, "A__c": 1},
+            "003B": {"NPS_Last_Score__c": 5},
+        }
+
 
 def _followup(session: Session) -> FollowUp:
     contact = Contact(

@@ -714,21 +714,49 @@ class TestTasks:
                         "OwnerId": _id("005", 2),
                         "CompletedDateTime": None,
                     },
+                    {
+                        "Id": "00T000000000004AAA",
+                        "SystemModstamp": _stamp(2),
+                        "Status": "Waiting on someone else",
+                        "IsClosed": False,
+                        "OwnerId": _id("005", 2),
+                        "CompletedDateTime": None,
+                    },
                 ],
             },
         )
-        ids = ["00T000000000001AAA", "00T000000000002AAA", "00T000000000003AAA"]
+        ids = [
+            "00T000000000001AAA",
+            "00T000000000002AAA",
+            "00T000000000003AAA",
+            "00T000000000004AAA",
+        ]
         statuses = client.task_statuses(ids)
         assert [s.state for s in statuses] == [
             TaskState.COMPLETED,
             TaskState.OPEN,
             TaskState.DELETED,
+            TaskState.IN_PROGRESS,
         ]
         assert statuses[0].completed_at == datetime(2026, 1, 5, 10, 0, 5, tzinfo=UTC)
         assert _soql(rsps.calls[1]) == (
             "SELECT Id, SystemModstamp, Status, IsClosed, OwnerId, CompletedDateTime FROM Task "
-            "WHERE Id IN ('00T000000000001AAA', '00T000000000002AAA', '00T000000000003AAA')"
+            "WHERE Id IN ('00T000000000001AAA', '00T000000000002AAA', '00T000000000003AAA', "
+            "'00T000000000004AAA')"
         )
+
+    def test_managers_of_active_users(
+        self, rsps: responses.RequestsMock, client: SalesforceClient
+    ) -> None:
+        """One query of active users; a manager outside it (inactive) and the VP drop out."""
+        rep, lead, vp, gone = (_id("005", n) for n in (1, 2, 3, 4))
+        users = [(rep, lead), (lead, vp), (vp, None), (_id("005", 5), gone)]
+        rsps.get(
+            f"{API}/query/",
+            json={"done": True, "records": [{"Id": u, "ManagerId": m} for u, m in users]},
+        )
+        assert client.managers() == {rep: lead, lead: vp}
+        assert _soql(rsps.calls[1]) == "SELECT Id, ManagerId FROM User WHERE IsActive = true"
 
 
 class TestFailures:

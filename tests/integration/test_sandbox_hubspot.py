@@ -1105,10 +1105,11 @@ class TestAssociations:
 class TestEngagements:
     """Tasks and notes through client.crm.objects.*."""
 
-    def test_task_with_inline_association_then_completed(
+    def test_task_with_inline_association_then_started_and_completed(
         self, hs: HubSpot, served: Sandbox
     ) -> None:
-        """A task created with an inline contact association is open until a rep completes it."""
+        """A task created with an inline contact association is open until a rep starts it
+        (IN_PROGRESS) and then completes it."""
         contact = contact_ids(served)[0]
         task = hs.crm.objects.tasks.basic_api.create(
             {
@@ -1132,14 +1133,18 @@ class TestEngagements:
             }
         )
         assert served.hubspot.associated_ids("contacts", contact, "tasks") == [task.id]
-        assert served.hubspot.open_task_ids() == [task.id]
+        assert [(t.id, t.started) for t in served.hubspot.open_tasks()] == [(task.id, False)]
+        served.hubspot.start_task(task.id, START + timedelta(days=1))
+        started = hs.crm.objects.tasks.basic_api.get_by_id(task.id, properties=["hs_task_status"])
+        assert started.properties["hs_task_status"] == "IN_PROGRESS"
+        assert [(t.id, t.started) for t in served.hubspot.open_tasks()] == [(task.id, True)]
         served.hubspot.complete_task(task.id, START + timedelta(days=2))
         read = hs.crm.objects.tasks.basic_api.get_by_id(
             task.id, properties=["hs_task_status", "hs_task_completion_date"]
         )
         assert read.properties["hs_task_status"] == "COMPLETED"
         assert read.properties["hs_lastmodifieddate"] == iso_ms(START + timedelta(days=2))
-        assert served.hubspot.open_task_ids() == []
+        assert served.hubspot.open_tasks() == []
 
     def test_task_needs_a_timestamp(self, hs: HubSpot) -> None:
         """hs_timestamp is required on a task."""

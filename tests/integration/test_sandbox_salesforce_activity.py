@@ -22,8 +22,8 @@ def _soql_time(sandbox: Sandbox, delta: timedelta = timedelta(0)) -> str:
 def test_activity_operations_are_stamped_with_the_simulated_moment(
     sf: Salesforce, sandbox: Sandbox
 ) -> None:
-    """Closing a case, completing onboarding and tasks, opening a case: each write carries `at`
-    as its modstamp and the owner as its last modifier."""
+    """Closing a case, completing onboarding, starting and completing tasks, opening a case: each
+    write carries `at` as its modstamp and the owner as its last modifier."""
     org = sandbox.salesforce
     at = sandbox.clock.now() + timedelta(days=2)
     case_id = org.open_case_ids()[0]
@@ -31,6 +31,17 @@ def test_activity_operations_are_stamped_with_the_simulated_moment(
     contact_id = org.contact_ids()[0]
     new_case = org.open_case(contact_id, "Printer on fire", at)
     task = sf.Task.create({"Subject": "Call back", "WhoId": contact_id})["id"]
+    assert [t.started for t in org.open_tasks() if t.id == task] == [False]
+    started_at = at - timedelta(hours=5)
+    org.start_task(task, started_at)
+    started = org.record(task)
+    assert started is not None
+    assert (started["Status"], started["IsClosed"], started["SystemModstamp"]) == (
+        "In Progress",
+        False,
+        started_at.replace(microsecond=0),
+    )
+    assert [t.started for t in org.open_tasks() if t.id == task] == [True]
     org.complete_task(task, at)
     account_id = org.records("Account")[0]["Id"]
     org.update("Account", account_id, {"Onboarding_Status__c": "In Progress"})
@@ -52,7 +63,7 @@ def test_activity_operations_are_stamped_with_the_simulated_moment(
     )
     assert opened["LastModifiedById"] == opened["OwnerId"]
     assert new_case in org.open_case_ids()
-    assert task not in org.open_task_ids()
+    assert task not in {t.id for t in org.open_tasks()}
     done = org.record(task)
     assert done is not None
     assert (done["Status"], done["CompletedDateTime"]) == ("Completed", at.replace(microsecond=0))

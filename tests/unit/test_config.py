@@ -320,6 +320,13 @@ BROKEN = [
     pytest.param(
         "- crm\n- survey\n", "1:1", "", "the file must be a mapping of sections", id="not-a-mapping"
     ),
+    pytest.param(
+        HS + "followup:\n  managers:\n    '70000003': Bob\n",
+        "5:5",
+        "followup.managers.70000003",
+        "invalid CRM user id 'Bob'",
+        id="manager-not-a-user-id",
+    ),
 ]
 
 
@@ -759,3 +766,24 @@ class TestProgramFields:
             "Opportunity": frozenset({"CloseDate"}),
             "Account": frozenset({"Type"}),
         }
+
+
+class TestManagers:
+    """`followup.managers` and `fallback_manager`: who "manager" escalations reach."""
+
+    def test_ids_are_kept_as_text(self) -> None:
+        """Quoted HubSpot owner ids and Salesforce user ids load as the CRM's id strings."""
+        config = parse_config(
+            HS + "followup:\n  managers:\n    '70000003': '70000001'\n"
+            "  fallback_manager: 70000000\n",
+            "config.yaml",
+            env={},
+        )
+        assert config.followup.managers == {"70000003": "70000001"}
+        assert config.followup.fallback_manager == "70000000"
+
+    def test_none_by_default(self) -> None:
+        """Without the keys, escalation relies on the CRM's own hierarchy alone."""
+        config = parse_config(SF, "config.yaml", env={})
+        assert config.followup.managers == {}
+        assert config.followup.fallback_manager is None

@@ -22,6 +22,7 @@ from worker.mappers.hubspot import (
     pull_properties,
     required_properties,
     task_input,
+    task_owner_update,
     task_status,
     to_account,
     to_contact,
@@ -31,6 +32,7 @@ from worker.sync.base import (
     CrmRecord,
     FieldInfo,
     FieldType,
+    FieldUpdate,
     NoteSpec,
     TaskPriority,
     TaskSpec,
@@ -217,6 +219,30 @@ class TestWritebacks:
         writeback = ContactWriteback(last_comment="great", followup_status="open")
         assert contact_update("1", writeback, {}, MAPPING, "k") is None
 
+    def test_survey_count_and_trend(self) -> None:
+        """The answered-survey count and the signed, one-decimal NPS trend as HubSpot numbers."""
+        mapping = mapping_from_config(parse_config("crm:\n  kind: hubspot\n", "c.yaml", {}))
+        update = contact_update("1", ContactWriteback(survey_count=4), {}, mapping, "k")
+        assert update is not None
+        assert update.fields == {"nps_survey_count": "4"}
+        assert (
+            contact_update(
+                "1", ContactWriteback(survey_count=4), {"nps_survey_count": "4.0"}, mapping, "k"
+            )
+            is None
+        )
+        rollup = AccountRollup(25.0, 8, 4, 2, 2, None, nps_trend=-12.53)
+        known = {
+            "nps_account_score": "25",
+            "nps_response_count": "8",
+            "nps_promoters": "4",
+            "nps_passives": "2",
+            "nps_detractors": "2",
+        }
+        update = account_update("1015", rollup, known, mapping, "roll-1")
+        assert update is not None
+        assert update.fields == {"nps_account_trend": "-12.5"}
+
     def test_account_rollup(self) -> None:
         """Roll-ups write the mapped company properties; equal ones are skipped."""
         rollup = AccountRollup(25.0, 8, 4, 2, 2, AT)
@@ -270,11 +296,14 @@ class TestEngagements:
         [
             pytest.param("COMPLETED", TaskState.COMPLETED, id="completed"),
             pytest.param("NOT_STARTED", TaskState.OPEN, id="not-started"),
-            pytest.param("WAITING", TaskState.OPEN, id="waiting"),
+            pytest.param("DEFERRED", TaskState.OPEN, id="deferred-is-untouched"),
+            pytest.param(None, TaskState.OPEN, id="no-status"),
+            pytest.param("IN_PROGRESS", TaskState.IN_PROGRESS, id="in-progress"),
+            pytest.param("WAITING", TaskState.IN_PROGRESS, id="waiting-on-customer"),
         ],
     )
-    def test_task_status(self, status: str, state: TaskState) -> None:
-        """HubSpot task states fold into open / completed."""
+    def test_task_status(self, status: str | None, state: TaskState) -> None:
+        """HubSpot task states fold into open / in progress (contacted) / completed."""
         read = task_status(
             "9",
             {
@@ -284,6 +313,12 @@ class TestEngagements:
             },
         )
         assert (read.task_id, read.state, read.owner_id) == ("9", state, "77")
+
+    def test_task_owner_update(self) -> None:
+        """Reassigning a task is a batch update of the task's `hubspot_owner_id`."""
+        assert task_owner_update("9", "70000003", "fu-1:owner") == FieldUpdate(
+            "tasks", "9", {"hubspot_owner_id": "70000003"}, "fu-1:owner"
+        )
 
 
 class TestCheck:
@@ -374,6 +409,8 @@ def test_mapping_from_config() -> None:
     mapping = mapping_from_config(config)
     assert mapping.contact_email == "email"
     assert mapping.contact_writeback["last_score"] == "nps_last_score"
+    assert mapping.contact_writeback["survey_count"] == "nps_survey_count"
+    assert mapping.account_writeback["nps_trend"] == "nps_account_trend"
     assert mapping.property_group == "nps"
     assert set(mapping.triggers) == {"tickets", "deals"}
     assert ("support", "Support") in mapping.reason_tags
@@ -386,3 +423,5 @@ def test_mapping_from_config() -> None:
         "checkbox",
         mapping.reason_tags,
     )
+    assert specs[("contacts", "nps_survey_count")].kind == FieldType.NUMBER
+    assert specs[("companies", "nps_account_trend")].kind == FieldType.NUMBER

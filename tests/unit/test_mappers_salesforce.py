@@ -19,11 +19,13 @@ from worker.mappers.salesforce import (
     field_problems,
     mapping_from_config,
     same_value,
+    task_owner_update,
+    task_state,
     to_account,
     to_contact,
     to_trigger,
 )
-from worker.sync.base import CrmRecord, FieldInfo, FieldType
+from worker.sync.base import CrmRecord, FieldInfo, FieldType, FieldUpdate, TaskState
 
 MODIFIED = datetime(2026, 1, 5, 10, 0, 1, tzinfo=UTC)
 
@@ -234,6 +236,45 @@ class TestWritebacks:
             "NPS_Detractors__c": 0,
         }
 
+    @pytest.mark.parametrize(
+        ("known", "expected"),
+        [
+            pytest.param({}, {"NPS_Survey_Count__c": 4}, id="first-count"),
+            pytest.param({"NPS_Survey_Count__c": 4.0}, None, id="same-count-as-a-double"),
+            pytest.param({"NPS_Survey_Count__c": 3}, {"NPS_Survey_Count__c": 4}, id="one-more"),
+        ],
+    )
+    def test_survey_count(self, known: dict[str, Any], expected: dict[str, Any] | None) -> None:
+        """The contact's answered-survey count goes to NPS_Survey_Count__c when it changed."""
+        update = contact_update(
+            "003A", ContactWriteback(survey_count=4), known, SalesforceMapping(), "c:1"
+        )
+        assert (dict(update.fields) if update else None) == expected
+
+    @pytest.mark.parametrize(
+        ("trend", "known", "written"),
+        [
+            pytest.param(-12.5, {}, {"NPS_Trend__c": -12.5}, id="falling"),
+            pytest.param(0.0, {"NPS_Trend__c": 3.0}, {"NPS_Trend__c": 0.0}, id="flat-is-a-value"),
+            pytest.param(3.0, {"NPS_Trend__c": 3}, {}, id="unchanged"),
+            pytest.param(None, {"NPS_Trend__c": 3}, {}, id="no-previous-window"),
+        ],
+    )
+    def test_nps_trend(
+        self, trend: float | None, known: dict[str, Any], written: dict[str, Any]
+    ) -> None:
+        """The trend is written in points when known and changed; an unknown one is left alone."""
+        rollup = AccountRollup(40.0, 5, 3, 1, 1, None, nps_trend=trend)
+        counts = {
+            "NPS_Score__c": 40,
+            "NPS_Response_Count__c": 5,
+            "NPS_Promoters__c": 3,
+            "NPS_Passives__c": 1,
+            "NPS_Detractors__c": 1,
+        }
+        update = account_update("001A", rollup, counts | known, SalesforceMapping(), "r")
+        assert (dict(update.fields) if update else {}) == written
+
     def test_account_rollup_equal_to_mirror_is_skipped(self) -> None:
         """An unchanged roll-up yields no update at all."""
         rollup = AccountRollup(40.0, 5, 3, 1, 1, None)
@@ -344,6 +385,39 @@ class TestFieldProblems:
         assert expected["Contact"]["HasOptedOutOfEmail"].types == frozenset({FieldType.BOOLEAN})
         assert expected["Case"]["Status"] == FieldExpectation()
         assert expected["Task"]["NPS_Dedup_Key__c"].updateable
+        number = FieldExpectation(frozenset({FieldType.NUMBER}), updateable=True)
+        assert expected["Contact"]["NPS_Survey_Count__c"] == number
+        assert expected["Account"]["NPS_Trend__c"] == number
+
+
+class TestTasks:
+    """Follow-up Tasks: their state as the loop reads it, and reassignment."""
+
+    @pytest.mark.parametrize(
+        ("status", "closed", "state"),
+        [
+            pytest.param("Not Started", False, TaskState.OPEN, id="not-started"),
+            pytest.param("Open", False, TaskState.OPEN, id="renamed-not-started"),
+            pytest.param("Deferred", False, TaskState.OPEN, id="deferred-is-untouched"),
+            pytest.param(None, False, TaskState.OPEN, id="no-status"),
+            pytest.param("In Progress", False, TaskState.IN_PROGRESS, id="in-progress"),
+            pytest.param(
+                "Waiting on someone else", False, TaskState.IN_PROGRESS, id="waiting-on-customer"
+            ),
+            pytest.param("Call Scheduled", False, TaskState.IN_PROGRESS, id="org-own-open-status"),
+            pytest.param("Completed", True, TaskState.COMPLETED, id="completed"),
+            pytest.param("Resolved", True, TaskState.COMPLETED, id="org-own-closed-status"),
+        ],
+    )
+    def test_task_state(self, status: str | None, closed: bool, state: TaskState) -> None:
+        """IsClosed means completed; a started open status means the rep made contact."""
+        assert task_state(status, closed) is state
+
+    def test_task_owner_update(self) -> None:
+        """Reassigning a task is an ordinary field update of Task.OwnerId."""
+        assert task_owner_update("00TA", "005B", "fu-1:owner") == FieldUpdate(
+            "Task", "00TA", {"OwnerId": "005B"}, "fu-1:owner"
+        )
 
 
 CONFIG = """
@@ -384,6 +458,8 @@ class TestMappingFromConfig:
         assert mapping.contact.segments == {"role": "Title"}
         assert mapping.contact_writeback.last_comment is None
         assert mapping.contact_writeback.last_score == "NPS_Last_Score__c"
+        assert mapping.contact_writeback.survey_count == "NPS_Survey_Count__c"
+        assert mapping.account_rollup.nps_trend == "NPS_Trend__c"
 
     def test_program_fields_are_read_too(self) -> None:
         """Fields programs test are added; on the account itself they form a trigger on Id."""

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from worker.sandbox.activity import ActivitySummary, simulate
+from worker.sandbox.activity import ActivitySummary, OpenTask, TaskHabits, simulate
 
 START = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 
@@ -18,6 +18,7 @@ class MemoryCrm:
         self.cases = {f"case{i}": "Working" for i in range(open_cases)}
         self.accounts = {f"a{i}": "In Progress" for i in range(onboarding)}
         self.tasks = {f"t{i}": "Not Started" for i in range(tasks)}
+        self.opened = START - timedelta(hours=1)
         self.writes: list[tuple[datetime, str, str]] = []
 
     def open_case_ids(self) -> list[str]:
@@ -43,12 +44,30 @@ class MemoryCrm:
         self.accounts[account_id] = "Completed"
         self.writes.append((at, "complete_onboarding", account_id))
 
-    def open_task_ids(self) -> list[str]:
-        return [key for key, status in self.tasks.items() if status != "Completed"]
+    def open_tasks(self) -> list[OpenTask]:
+        return [
+            OpenTask(key, self.opened, status != "Not Started")
+            for key, status in self.tasks.items()
+            if status != "Completed"
+        ]
+
+    def start_task(self, task_id: str, at: datetime) -> None:
+        assert self.tasks[task_id] == "Not Started"
+        self.tasks[task_id] = "In Progress"
+        self.writes.append((at, "start_task", task_id))
 
     def complete_task(self, task_id: str, at: datetime) -> None:
+        assert self.tasks[task_id] == "In Progress", "a rep starts a task before completing it"
         self.tasks[task_id] = "Completed"
         self.writes.append((at, "complete_task", task_id))
+
+    def first(self, kind: str) -> dict[str, datetime]:
+        """When each task was first written as `kind`."""
+        found: dict[str, datetime] = {}
+        for at, written, key in self.writes:
+            if written == kind:
+                found.setdefault(key, at)
+        return found
 
 
 def _month(seed: int) -> tuple[MemoryCrm, ActivitySummary]:
@@ -63,7 +82,8 @@ class TestSimulate:
         crm, summary = _month(1)
         assert summary.cases_closed >= 60
         assert summary.onboardings_completed >= 10
-        assert summary.tasks_completed >= 35
+        assert summary.tasks_started >= 35
+        assert summary.tasks_completed >= 30
         assert 40 <= summary.cases_opened <= 150
         assert summary.cases_closed == sum(1 for _, kind, _ in crm.writes if kind == "close_case")
 
@@ -111,14 +131,66 @@ class TestSimulate:
             simulate(crm, random.Random(0), datetime(2025, 6, 2), START)  # noqa: DTZ001
 
 
+NO_HOLIDAYS = TaskHabits(ignored_share=0.0)
+
+
+def _tasks_only(count: int, days: int, habits: TaskHabits, seed: int = 1) -> MemoryCrm:
+    crm = MemoryCrm(contacts=0, open_cases=0, onboarding=0, tasks=count)
+    simulate(crm, random.Random(seed), START, START + timedelta(days=days), habits)
+    return crm
+
+
+class TestTaskHabits:
+    """Reps start a task (first contact), later complete it, and sometimes are away."""
+
+    def test_every_completed_task_was_started_earlier(self) -> None:
+        """In Progress comes first, Completed strictly later, both inside the interval."""
+        crm = _tasks_only(500, 30, NO_HOLIDAYS)
+        started, completed = crm.first("start_task"), crm.first("complete_task")
+        assert len(completed) > 400
+        assert all(started[key] < at for key, at in completed.items())
+
+    def test_first_contact_and_close_take_realistic_times(self) -> None:
+        """About half the tasks are started within a day; closing takes a few days more."""
+        crm = _tasks_only(2_000, 30, NO_HOLIDAYS)
+        started, completed = crm.first("start_task"), crm.first("complete_task")
+        within_a_day = sum(1 for at in started.values() if at <= START + timedelta(days=1))
+        assert 0.42 <= within_a_day / 2_000 <= 0.58
+        work = sorted((completed[key] - started[key]) for key in completed)
+        median = work[len(work) // 2]
+        assert timedelta(days=1) <= median <= timedelta(days=3)
+
+    def test_ignored_tasks_sit_untouched_for_the_holiday(self) -> None:
+        """A task whose owner is away gets no write until `ignored_for` after it was opened."""
+        away = TaskHabits(ignored_share=1.0, ignored_for=timedelta(days=5))
+        crm = _tasks_only(200, 10, away)
+        back = crm.opened + timedelta(days=5)
+        assert crm.writes
+        assert min(at for at, _, _ in crm.writes) > back
+
+    def test_about_one_task_in_seven_is_ignored_always_the_same(self) -> None:
+        """The default share is near 15 %, and the choice is stable per task id."""
+        habits = TaskHabits()
+        ignored = [key for key in (f"00T{i:015d}" for i in range(5_000)) if habits.ignored(key)]
+        assert 0.13 <= len(ignored) / 5_000 <= 0.17
+        assert all(TaskHabits().ignored(key) for key in ignored)
+
+    def test_holidays_leave_tasks_open_past_a_two_day_sla(self) -> None:
+        """With the default habits, a share of tasks is still not started after two days."""
+        crm = _tasks_only(1_000, 2, TaskHabits())
+        untouched = sum(1 for status in crm.tasks.values() if status == "Not Started")
+        assert untouched >= 300  # ~15 % away, plus a quarter of the rest (0.5 ** 2): ~360
+
+
 class TestActivitySummary:
     def test_summaries_add_up_field_by_field(self) -> None:
         """`+` sums each count, so both CRMs' activity reads as one summary."""
-        total = ActivitySummary(1, 2, 3, 4) + ActivitySummary(10, 20, 30, 40)
-        assert total == ActivitySummary(11, 22, 33, 44)
+        total = ActivitySummary(1, 2, 3, 4, 5) + ActivitySummary(10, 20, 30, 40, 50)
+        assert total == ActivitySummary(11, 22, 33, 44, 55)
         assert total.to_dict() == {
             "cases_opened": 11,
             "cases_closed": 22,
             "onboardings_completed": 33,
-            "tasks_completed": 44,
+            "tasks_started": 44,
+            "tasks_completed": 55,
         }

@@ -2,6 +2,8 @@
 
 A condition is a mapping of field -> test, all of which must hold:
 `{Status: {changed_to: Closed}, Priority: High, Type: {in: [A, B]}, Amount: {gte: 1000}}`.
+The reserved keys `any` and `all` take a list of conditions: one of them (`any`) or every one
+of them (`all`) must hold as well, e.g. `{any: [{Priority: High}, {Amount: {gte: 1000}}]}`.
 """
 
 import difflib
@@ -12,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator
+from pydantic_core import PydanticCustomError
 
 from worker.config.errors import invalid
 
@@ -30,12 +33,14 @@ class Operator(StrEnum):
     GTE = "gte"
     LT = "lt"
     LTE = "lte"
+    IS_NULL = "is_null"
 
 
 _LISTS = frozenset({Operator.IN, Operator.NOT_IN})
 _ORDERED = frozenset({Operator.GT, Operator.GTE, Operator.LT, Operator.LTE})
 _BARE_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _QUALIFIED_FIELD = re.compile(r"(contact|account)\.[A-Za-z][A-Za-z0-9_]*")
+_GROUPS = ("any", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +54,28 @@ class Clause:
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """Clauses that must all hold; no clauses means the condition always holds."""
+    """Clauses that must all hold, plus groups; an empty condition always holds.
+
+    `any_of`: at least one of these sub-conditions must hold (when there are any);
+    `all_of`: every one must hold (lets several `any` groups be combined).
+    """
 
     clauses: tuple[Clause, ...] = ()
+    any_of: tuple["Condition", ...] = ()
+    all_of: tuple["Condition", ...] = ()
 
     @property
     def fields(self) -> frozenset[str]:
         """Every field the condition reads, so sync can select exactly those."""
-        return frozenset(clause.field for clause in self.clauses)
+        own = frozenset(clause.field for clause in self.clauses)
+        return own.union(*(group.fields for group in (*self.any_of, *self.all_of)))
 
     @property
     def watches_change(self) -> bool:
         """Whether some clause needs the previous value of a record (`changed_to`)."""
-        return any(clause.operator is Operator.CHANGED_TO for clause in self.clauses)
+        return any(clause.operator is Operator.CHANGED_TO for clause in self.clauses) or any(
+            group.watches_change for group in (*self.any_of, *self.all_of)
+        )
 
 
 def _parse(value: Any, *, qualified: bool, allow_change: bool, required: bool) -> Condition:
@@ -74,7 +88,11 @@ def _parse(value: Any, *, qualified: bool, allow_change: bool, required: bool) -
     if required and not value:
         raise invalid("condition must test at least one field")
     clauses: list[Clause] = []
+    groups: dict[str, tuple[Condition, ...]] = {}
     for field, test in value.items():
+        if field in _GROUPS:
+            groups[field] = _group(field, test, qualified=qualified, allow_change=allow_change)
+            continue
         _check_field(field, qualified=qualified)
         if isinstance(test, Mapping):
             if not test:
@@ -86,7 +104,29 @@ def _parse(value: Any, *, qualified: bool, allow_change: bool, required: bool) -
             raise invalid("a bare list is ambiguous; write {in: [...]} or {not_in: [...]}", field)
         else:
             clauses.append(Clause(field, Operator.EQUALS, test))
-    return Condition(tuple(clauses))
+    return Condition(tuple(clauses), groups.get("any", ()), groups.get("all", ()))
+
+
+def _group(key: str, items: Any, *, qualified: bool, allow_change: bool) -> tuple[Condition, ...]:
+    if not isinstance(items, list) or not items:
+        raise invalid(
+            f"'{key}' takes a non-empty list of conditions, e.g. [{{A: 1}}, {{B: 2}}]", key
+        )
+    parsed = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append(
+                _parse(item, qualified=qualified, allow_change=allow_change, required=True)
+            )
+        except PydanticCustomError as error:
+            context = error.context or {}
+            raise invalid(
+                str(context.get("message", error.message())),
+                key,
+                index,
+                *context.get("subpath", ()),
+            ) from None
+    return tuple(parsed)
 
 
 def _check_field(field: str, *, qualified: bool) -> None:
@@ -108,6 +148,10 @@ def _clause(field: str, name: str, operand: Any, allow_change: bool) -> Clause:
         raise invalid(f"unknown operator '{name}'{hint}", field, name) from None
     if operator is Operator.CHANGED_TO and not allow_change:
         raise invalid("changed_to only applies to a record_change trigger's 'when'", field, name)
+    if operator is Operator.IS_NULL:
+        if not isinstance(operand, bool):
+            raise invalid("'is_null' takes true or false", field, name)
+        return Clause(field, operator, operand)
     if operator in _LISTS:
         if not isinstance(operand, list) or not operand:
             raise invalid(f"'{name}' takes a non-empty list, e.g. [A, B]", field, name)
@@ -125,12 +169,15 @@ def _check_scalar(value: Any, field: str, name: str) -> None:
         raise invalid(f"'{name}' takes a single value, not a list or mapping", field, name)
 
 
-def _as_mapping(condition: Condition) -> dict[str, dict[str, Any]]:
+def _as_mapping(condition: Condition) -> dict[str, Any]:
     """The condition in the YAML shape it is written in."""
-    shape: dict[str, dict[str, Any]] = {}
+    shape: dict[str, Any] = {}
     for clause in condition.clauses:
         value = list(clause.value) if isinstance(clause.value, tuple) else clause.value
         shape.setdefault(clause.field, {})[clause.operator.value] = value
+    for key, groups in (("any", condition.any_of), ("all", condition.all_of)):
+        if groups:
+            shape[key] = [_as_mapping(group) for group in groups]
     return shape
 
 

@@ -14,6 +14,7 @@ _WRITEBACK: dict[Kind, dict[str, dict[str, str]]] = {
             "last_response_at": "NPS_Last_Response_At__c",
             "followup_status": "NPS_Followup_Status__c",
             "survey_url": "NPS_Survey_URL__c",
+            "survey_count": "NPS_Survey_Count__c",
         },
         "account": {
             "nps_score": "NPS_Score__c",
@@ -22,6 +23,7 @@ _WRITEBACK: dict[Kind, dict[str, dict[str, str]]] = {
             "passives": "NPS_Passives__c",
             "detractors": "NPS_Detractors__c",
             "last_response_at": "NPS_Last_Response_At__c",
+            "nps_trend": "NPS_Trend__c",
         },
     },
     "hubspot": {
@@ -33,6 +35,7 @@ _WRITEBACK: dict[Kind, dict[str, dict[str, str]]] = {
             "last_response_at": "nps_last_response_at",
             "followup_status": "nps_followup_status",
             "survey_url": "nps_survey_url",
+            "survey_count": "nps_survey_count",
         },
         "account": {
             "nps_score": "nps_account_score",
@@ -41,6 +44,7 @@ _WRITEBACK: dict[Kind, dict[str, dict[str, str]]] = {
             "passives": "nps_passives",
             "detractors": "nps_detractors",
             "last_response_at": "nps_last_response_at",
+            "nps_trend": "nps_account_trend",
         },
     },
 }

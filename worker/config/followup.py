@@ -12,7 +12,15 @@ from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, mod
 from worker.config.base import Section
 from worker.config.conditions import AudienceCondition, Condition
 from worker.config.errors import invalid
-from worker.config.values import HttpUrl, PositiveDuration, duration_between
+from worker.config.values import (
+    Duration,
+    HttpUrl,
+    Identifier,
+    PositiveDuration,
+    TimeOfDay,
+    TimeZoneName,
+    duration_between,
+)
 
 _USER_ID = re.compile(r"[A-Za-z0-9]{15}|[A-Za-z0-9]{18}|\d{1,12}")
 _ROLES = ("account_owner", "contact_owner", "manager")
@@ -55,6 +63,20 @@ Recipient = Annotated[Person, _person(_ROLES), _as_text]
 """Who an escalation notifies: `manager` (of the task owner), an owner role or a user id."""
 
 
+def _user_id(value: Any) -> str:
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not _USER_ID.fullmatch(text):
+        raise invalid(
+            f"invalid CRM user id {value!r} (a Salesforce user id of 18 characters"
+            " or a HubSpot owner id in digits)"
+        )
+    return text
+
+
+UserId = Annotated[str, PlainValidator(_user_id)]
+"""One CRM user: a Salesforce User id or a HubSpot owner id (YAML may read it as a number)."""
+
+
 def _template(text: str) -> str:
     try:
         jinja2.Environment(autoescape=True).parse(text)
@@ -78,6 +100,27 @@ class TaskRule(Section):
     body: Template = "{{ response.comment }}\n\nReasons: {{ response.tags | join(', ') }}"
     priority: Literal["low", "normal", "high"] = "high"
     sla: Sla = dt.timedelta(hours=24)
+    business_hours: bool = False
+    """Count `sla` in working hours only (see `followup.business_hours`)."""
+
+
+DETRACTOR_BODY = """Score {{ response.score }}{% if response.severity %} ({{ response.severity }})\
+{% endif %} from {{ contact.name }}{% if account.name %} at {{ account.name }}{% endif %}.
+Comment: {{ response.comment or "(none)" }}
+Reasons: {{ response.tags | join(", ") or "(none)" }}
+
+Checklist:
+1. Confirm the facts: call the customer and restate what happened in their words.
+2. Confirm expectations: agree what a good outcome looks like and by when.
+3. Interim action: do what can be done now and tell the customer.
+4. Permanent fix: open a ticket for the root cause and link it here.
+"""
+
+
+class DetractorTaskRule(TaskRule):
+    """Detractor task: always on; its default body carries the four-step recovery checklist."""
+
+    body: Template = DETRACTOR_BODY
 
 
 class PassiveTaskRule(TaskRule):
@@ -102,13 +145,38 @@ class EscalationTier(Section):
     level: int = Field(ge=1, le=9)
     after: PositiveDuration | None = None
     when: AudienceCondition | None = None
+    severity: tuple[Identifier, ...] = ()
+    """Only for responses in these severity bands (empty: any)."""
     notify: Recipient
 
     @model_validator(mode="after")
     def _has_reason(self) -> "EscalationTier":
-        if self.after is None and self.when is None:
-            raise invalid("an escalation tier needs 'after', 'when' or both", "level")
+        if self.after is None and self.when is None and not self.severity:
+            raise invalid("an escalation tier needs 'after', 'when' or 'severity'", "level")
         return self
+
+
+class SeverityBand(Section):
+    """A named score range (e.g. 0-4 = severe) that escalation tiers and templates can use."""
+
+    name: Identifier
+    min_score: int = Field(ge=0, le=10)
+    max_score: int = Field(ge=0, le=10)
+    priority: Literal["low", "normal", "high"] | None = None
+    sla: Sla | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SeverityBand":
+        if self.min_score > self.max_score:
+            raise invalid("min_score is above max_score", "max_score")
+        return self
+
+
+def _default_bands() -> tuple[SeverityBand, ...]:
+    return (
+        SeverityBand(name="severe", min_score=0, max_score=4),
+        SeverityBand(name="moderate", min_score=5, max_score=6),
+    )
 
 
 def _default_owner_chain() -> tuple[Person, ...]:
@@ -132,14 +200,33 @@ Escalation = Annotated[tuple[EscalationTier, ...], AfterValidator(_increasing_le
 class DetractorFollowup(Section):
     """Detractors (0 to 6): a task for every one (promise 5), escalated when ignored or big."""
 
-    task: TaskRule = Field(default_factory=TaskRule)
+    task: DetractorTaskRule = Field(default_factory=DetractorTaskRule)
     owner: tuple[Owner, ...] = Field(default_factory=_default_owner_chain, min_length=1)
     escalation: Escalation = Field(default_factory=_default_escalation)
+    severity: tuple[SeverityBand, ...] = Field(default_factory=_default_bands)
 
     @model_validator(mode="after")
     def _task_required(self) -> "DetractorFollowup":
         if not self.task.enabled:
             raise invalid("every detractor gets a follow-up task; it cannot be disabled", "task")
+        names = [band.name for band in self.severity]
+        for index, band in enumerate(self.severity):
+            if band.max_score > 6:
+                raise invalid("detractor scores are 0 to 6", "severity", index, "max_score")
+            if any(
+                other.min_score <= band.max_score and band.min_score <= other.max_score
+                for other in self.severity[:index]
+            ):
+                raise invalid("score ranges overlap", "severity", index, "min_score")
+        for index, tier in enumerate(self.escalation):
+            for name in tier.severity:
+                if name not in names:
+                    raise invalid(
+                        f"unknown severity '{name}' (bands: {', '.join(names) or 'none'})",
+                        "escalation",
+                        index,
+                        "severity",
+                    )
         return self
 
 
@@ -158,6 +245,12 @@ class PromoterAsk(Section):
     min_score: int = Field(9, ge=9, le=10)
     when: AudienceCondition = Field(default_factory=Condition)
     url: HttpUrl | None = None
+    min_tenure: Duration | None = None
+    """Only when the account has been a customer at least this long."""
+    no_high_priority_case_within: Duration | None = None
+    """Only when no high-priority case was open at the account within this long."""
+    not_asked_within: Duration = dt.timedelta(days=180)
+    """Never ask the same contact for this kind of favour twice within this long."""
 
     @model_validator(mode="after")
     def _review_has_url(self) -> "PromoterAsk":
@@ -175,9 +268,62 @@ class PromoterFollowup(Section):
     asks: tuple[PromoterAsk, ...] = ()
 
 
+class BusinessHours(Section):
+    """Working hours SLAs are counted in when a task rule sets `business_hours: true`."""
+
+    start: TimeOfDay = dt.time(9, 0)
+    end: TimeOfDay = dt.time(18, 0)
+    time_zone: TimeZoneName = "UTC"
+    weekdays_only: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "BusinessHours":
+        if self.start >= self.end:
+            raise invalid("end must be later than start on the same day", "end")
+        return self
+
+
+NON_RESPONSE_BODY = (
+    "{{ contact.name }} ({{ contact.role }}) did not answer the {{ program }} survey sent"
+    " {{ survey.sent_at }}. Reach out before the renewal."
+)
+
+
+class NonResponseAlert(Section):
+    """A task for the account owner when a key contact leaves a pre-renewal survey unanswered."""
+
+    enabled: bool = False
+    programs: tuple[Identifier, ...] = ()
+    key_contacts: AudienceCondition = Field(default_factory=Condition)
+    role_field: str | None = None
+    """Contact field shown as the contact's role in the task (e.g. Title)."""
+    subject: Template = "No NPS answer from {{ contact.name }} before renewal"
+    body: Template = NON_RESPONSE_BODY
+    priority: Literal["low", "normal", "high"] = "normal"
+    sla: Sla = dt.timedelta(hours=72)
+    owner: tuple[Owner, ...] = Field(
+        default_factory=lambda: (Person(role="account_owner"),), min_length=1
+    )
+
+    @model_validator(mode="after")
+    def _has_programs(self) -> "NonResponseAlert":
+        if self.enabled and not self.programs:
+            raise invalid(
+                "name the programs whose surveys count (e.g. renewal_upcoming)", "programs"
+            )
+        return self
+
+
 class FollowupConfig(Section):
     """Follow-up rules per NPS category."""
 
     detractor: DetractorFollowup = Field(default_factory=DetractorFollowup)
     passive: PassiveFollowup = Field(default_factory=PassiveFollowup)
     promoter: PromoterFollowup = Field(default_factory=PromoterFollowup)
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    non_response: NonResponseAlert = Field(default_factory=NonResponseAlert)
+    managers: dict[UserId, UserId] = Field(default_factory=dict)
+    """Task owner -> their manager, for `notify: manager`. HubSpot owners carry no manager, so
+    on HubSpot this is the only source; on Salesforce entries override `User.ManagerId`."""
+    fallback_manager: UserId | None = None
+    """Who `notify: manager` reaches when the task owner has no (active) manager."""

@@ -5,11 +5,14 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from worker.config.analytics import AnalyticsConfig
 from worker.config.base import Section, suggest
+from worker.config.conditions import Condition
 from worker.config.crm import CrmConfig
 from worker.config.defaults import program_defaults, segment_defaults, writeback_defaults
 from worker.config.errors import invalid
 from worker.config.followup import FollowupConfig
+from worker.config.privacy import PrivacyConfig
 from worker.config.programs import Program
 from worker.config.sections import (
     DatabaseConfig,
@@ -36,6 +39,8 @@ class Config(Section):
     writeback: WritebackConfig = Field(default_factory=WritebackConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @model_validator(mode="before")
     @classmethod
@@ -69,13 +74,17 @@ class Config(Section):
             if not program.enabled:
                 continue
             trigger = program.trigger
-            if trigger.kind == "record_change":
-                fields.setdefault(trigger.object, set()).update(trigger.when.fields)
-            elif trigger.kind == "date_offset":
-                fields.setdefault(trigger.object, set()).update(
-                    {trigger.field, *trigger.when.fields}
-                )
-            for condition in (program.audience, *program.exclude):
+            selectors: tuple[Condition, ...] = ()
+            if trigger.kind != "schedule":
+                own = fields.setdefault(trigger.object, set())
+                own.update(trigger.when.fields)
+                if trigger.kind == "date_offset":
+                    own.add(trigger.field)
+                if trigger.contact.field is not None:
+                    own.add(trigger.contact.field)
+                if trigger.contact.account_contacts is not None:
+                    selectors = (trigger.contact.account_contacts,)
+            for condition in (program.audience, *program.exclude, *selectors):
                 for qualified in condition.fields:
                     record, name = qualified.split(".", 1)
                     fields.setdefault(record_objects[record], set()).add(name)
@@ -95,7 +104,23 @@ class Config(Section):
         self._check_programs()
         self._check_tags()
         self._check_writeback()
+        self._check_theme_tags()
         return self
+
+    def _check_theme_tags(self) -> None:
+        known = [tag.id for tag in self.tags]
+        themes = self.analytics.themes
+        for key, ids in (("structural", themes.structural), ("owners", tuple(themes.owners))):
+            for index, tag_id in enumerate(ids):
+                if tag_id not in known:
+                    where = (index,) if key == "structural" else (tag_id,)
+                    raise invalid(
+                        f"unknown tag '{tag_id}'{suggest(tag_id, known)}",
+                        "analytics",
+                        "themes",
+                        key,
+                        *where,
+                    )
 
     def _check_programs(self) -> None:
         objects = sorted(self.crm.object_names)

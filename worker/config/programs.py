@@ -18,6 +18,22 @@ from worker.config.values import (
 )
 
 
+class ContactPath(Section):
+    """Who is surveyed for a trigger record: the contact a field points to, or account contacts.
+
+    Neither key: the contact the CRM mapping links to the record (`crm.<kind>.triggers`).
+    """
+
+    field: FieldName | None = None
+    account_contacts: AudienceCondition | None = None
+
+    @model_validator(mode="after")
+    def _one_path(self) -> "ContactPath":
+        if self.field is not None and self.account_contacts is not None:
+            raise invalid("set either 'field' or 'account_contacts', not both", "account_contacts")
+        return self
+
+
 class RecordChangeTrigger(Section):
     """Fire when a record of `object` starts to satisfy `when` (e.g. Case Status -> Closed)."""
 
@@ -26,6 +42,7 @@ class RecordChangeTrigger(Section):
     object: FieldName
     when: RecordCondition
     delay: Annotated[Duration, duration_between("0s", "30d")] = dt.timedelta(0)
+    contact: ContactPath = Field(default_factory=ContactPath)
 
 
 class DateOffsetTrigger(Section):
@@ -37,6 +54,7 @@ class DateOffsetTrigger(Section):
     field: FieldName
     offset: Annotated[SignedDuration, duration_between("-365d", "365d")]
     when: ObjectFilter = Field(default_factory=Condition)
+    contact: ContactPath = Field(default_factory=ContactPath)
 
 
 class ScheduleTrigger(Section):
@@ -46,6 +64,8 @@ class ScheduleTrigger(Section):
     kind: Literal["schedule"] = "schedule"
     cron: str
     time_zone: TimeZoneName = "UTC"
+    window: Annotated[Duration, duration_between("0s", "30d")] = dt.timedelta(0)
+    """Send times are spread evenly over this long after each cron fire time."""
 
     @model_validator(mode="after")
     def _valid_cron(self) -> "ScheduleTrigger":
@@ -73,3 +93,5 @@ class Program(Section):
     audience: AudienceCondition = Field(default_factory=Condition)
     exclude: tuple[AudienceCondition, ...] = ()
     min_interval: Duration | None = None
+    sample: float = Field(100.0, gt=0, le=100)
+    """Percentage of eligible candidates surveyed, chosen by a stable hash of the event."""

@@ -1,13 +1,22 @@
 """The small sections: database, server, logging, segments and CRM write-back fields."""
 
+import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr
 
 from worker.config.base import Section
 from worker.config.errors import invalid
-from worker.config.values import FieldName, HttpUrl, Identifier, pattern
+from worker.config.values import (
+    Duration,
+    EnvVarName,
+    FieldName,
+    HttpUrl,
+    Identifier,
+    duration_between,
+    pattern,
+)
 
 _DATABASE_SCHEMES = re.compile(r"(sqlite|postgresql(\+psycopg)?)://.*", re.DOTALL)
 
@@ -28,12 +37,26 @@ class DatabaseConfig(Section):
     url: Annotated[SecretStr, BeforeValidator(_database_url)] = SecretStr("sqlite:///./data/nps.db")
 
 
+class RateLimit(Section):
+    """Per client IP: a bucket of `burst` requests refilled at `per_minute`; over it, 429."""
+
+    per_minute: int = Field(60, ge=1, le=100_000)
+    burst: int = Field(20, ge=1, le=100_000)
+
+
 class ServerConfig(Section):
     """The web endpoint that serves survey pages and receives answers."""
 
     host: str = Field("127.0.0.1", min_length=1)
     port: int = Field(8080, ge=1, le=65535)
     public_base_url: HttpUrl = "http://localhost:8080"
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
+    """Proxies whose X-Forwarded-For names the client; from anyone else the header is ignored."""
+    rate_limit: RateLimit = Field(default_factory=RateLimit)
+    max_body_bytes: int = Field(16_384, ge=1_024, le=1_048_576)
+    """Larger request bodies are refused with 413 before they are read."""
+    hooks_secret_env: EnvVarName = "NPS_HOOKS_SECRET"  # noqa: S105 (a variable name, not a secret)
+    """Env var NAME of the HMAC secret that signs `POST /hooks/answers` imports."""
 
 
 class LoggingConfig(Section):
@@ -71,6 +94,8 @@ class ContactWriteback(Section):
     last_response_at: FieldName | None = None
     followup_status: FieldName | None = None
     survey_url: FieldName | None = None
+    survey_count: FieldName | None = None
+    """Number of NPS surveys the contact has answered."""
 
 
 class AccountWriteback(Section):
@@ -82,6 +107,8 @@ class AccountWriteback(Section):
     passives: FieldName | None = None
     detractors: FieldName | None = None
     last_response_at: FieldName | None = None
+    nps_trend: FieldName | None = None
+    """Account NPS now minus the previous window's, in points."""
 
 
 class WritebackConfig(Section):
@@ -90,3 +117,5 @@ class WritebackConfig(Section):
     contact: ContactWriteback = Field(default_factory=ContactWriteback)
     account: AccountWriteback = Field(default_factory=AccountWriteback)
     property_group: Identifier = "nps"
+    account_window: Annotated[Duration, duration_between("7d", "730d")] = dt.timedelta(days=180)
+    """Account roll-ups count each contact's latest answer within this trailing window."""

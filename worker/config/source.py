@@ -58,6 +58,15 @@ def read_source(text: str, name: str, env: Mapping[str, str]) -> Source:
         raise ConfigError([_syntax_issue(error, name)]) from None
     except YAMLError as error:
         raise ConfigError([ConfigIssue(name, 1, 1, "", f"invalid YAML: {error}")]) from None
+    except RecursionError:
+        raise ConfigError(
+            [ConfigIssue(name, 1, 1, "", "invalid YAML: nested too deeply")]
+        ) from None
+    except ValueError as error:  # an integer longer than Python converts (sys.int_info)
+        raise ConfigError([ConfigIssue(name, 1, 1, "", f"invalid YAML: {error}")]) from None
+    except (AttributeError, TypeError, KeyError, IndexError):  # ruamel on e.g. `key: !!set`
+        problem = "invalid YAML: a tag or structure that cannot be read (e.g. !!set on a scalar)"
+        raise ConfigError([ConfigIssue(name, 1, 1, "", problem)]) from None
     if document is None:
         document = CommentedMap()
     if not isinstance(document, CommentedMap):
@@ -69,7 +78,10 @@ def read_source(text: str, name: str, env: Mapping[str, str]) -> Source:
             ]
         )
     builder = _Builder(name, env)
-    data = builder.build(document, (), (document.lc.line + 1, document.lc.col + 1))
+    try:
+        data = builder.build(document, (), _start(document))
+    except _TooLarge as error:
+        raise ConfigError([error.issue]) from None
     if builder.issues:
         raise ConfigError(builder.issues)
     return Source(name, data, builder.positions, frozenset(builder.interpolated))
@@ -90,6 +102,21 @@ def _syntax_issue(error: MarkedYAMLError, name: str) -> ConfigIssue:
     return ConfigIssue(name, line, column, "", f"invalid YAML: {problem}")
 
 
+MAX_DEPTH = 32
+"""Deeper nesting than any real configuration; refused before it reaches validation."""
+
+MAX_NODES = 100_000
+"""Values in the document once aliases are expanded; bounds `&a [*b, *b, ...]` blow-ups."""
+
+
+class _TooLarge(Exception):
+    """The document nests too deeply or expands to too many values; carries the located issue."""
+
+    def __init__(self, issue: ConfigIssue) -> None:
+        super().__init__(str(issue))
+        self.issue = issue
+
+
 class _Builder:
     """Walks the round-trip tree once, copying values out and collecting positions and issues."""
 
@@ -99,9 +126,17 @@ class _Builder:
         self.positions: dict[Path, tuple[int, int]] = {}
         self.interpolated: set[Path] = set()
         self.issues: list[ConfigIssue] = []
+        self.nodes = 0
 
     def build(self, node: Any, path: Path, position: tuple[int, int]) -> Any:
         self.positions[path] = position
+        self.nodes += 1
+        if len(path) > MAX_DEPTH:
+            problem = f"nested more than {MAX_DEPTH} levels deep"
+            raise _TooLarge(ConfigIssue(self.name, *position, format_path(path), problem))
+        if self.nodes > MAX_NODES:
+            problem = f"more than {MAX_NODES} values once aliases are expanded"
+            raise _TooLarge(ConfigIssue(self.name, *position, format_path(path), problem))
         if isinstance(node, CommentedMap):
             return self._mapping(node, path, position)
         if isinstance(node, CommentedSeq):
@@ -167,6 +202,13 @@ class _Builder:
 
     def _issue(self, position: tuple[int, int], path: Path, message: str) -> None:
         self.issues.append(ConfigIssue(self.name, *position, format_path(path), message))
+
+
+def _start(document: CommentedMap) -> tuple[int, int]:
+    """1-based position of the document's root; an empty document (no mark) starts at 1:1."""
+    if document.lc.line is None:
+        return (1, 1)
+    return (document.lc.line + 1, document.lc.col + 1)
 
 
 def _mark(lookup: Any, key: Any, fallback: tuple[int, int]) -> tuple[int, int]:

@@ -42,12 +42,22 @@ class QuietHours(Section):
     end: TimeOfDay = dt.time(8, 0)
     weekdays_only: bool = True
     default_time_zone: TimeZoneName = "UTC"
+    holidays: tuple[dt.date, ...] = ()
+    """Dates (YYYY-MM-DD) on which nothing is sent, like weekends with `weekdays_only`."""
 
     @model_validator(mode="after")
     def _window_not_empty(self) -> "QuietHours":
         if self.enabled and self.start == self.end:
             raise invalid("start and end are equal; set enabled: false for no quiet hours", "end")
         return self
+
+
+class AccountCap(Section):
+    """At most `count` surveys per account within `per`, across programs (B2B accounts)."""
+
+    enabled: bool = True
+    count: int = Field(5, ge=1)
+    per: PositiveDuration = dt.timedelta(days=7)
 
 
 class SmtpTransport(Section):
@@ -57,7 +67,9 @@ class SmtpTransport(Section):
     port: int = Field(587, ge=1, le=65535)
     username_env: EnvVarName | None = None
     password_env: EnvVarName | None = None
-    starttls: bool = True
+    tls: Literal["starttls", "implicit", "none"] = "starttls"
+    """`starttls` upgrades a plain connection (port 587), `implicit` is TLS from the start (465)."""
+    timeout: Annotated[PositiveDuration, duration_between("1s", "5m")] = dt.timedelta(seconds=30)
 
 
 class DirectoryTransport(Section):
@@ -84,6 +96,9 @@ class Webhook(Section):
 
     url: HttpUrl | None = None
     secret_env: EnvVarName = "NPS_WEBHOOK_SECRET"  # noqa: S105 (a variable name, not a secret)
+    timeout: Annotated[PositiveDuration, duration_between("1s", "2m")] = dt.timedelta(seconds=10)
+    retries: int = Field(3, ge=0, le=10)
+    """Further attempts after a 5xx answer, timeout or connection failure, with backoff."""
 
 
 class SurveyConfig(Section):
@@ -91,6 +106,10 @@ class SurveyConfig(Section):
 
     base_url: HttpUrl = "http://localhost:8080"
     sender: Sender = Field(default_factory=Sender)
+    company_name: str | None = Field(None, min_length=1, max_length=100)
+    """Named in the survey question; without it the mail asks about "us"."""
+    templates_dir: str | None = Field(None, min_length=1)
+    """A folder of Jinja2 templates replacing the built-in ones of the same name."""
     languages: tuple[LanguageCode, ...] = Field(("en", "ja"), min_length=1)
     default_language: LanguageCode = "en"
     min_interval: Duration = dt.timedelta(days=90)
@@ -98,11 +117,16 @@ class SurveyConfig(Section):
     expiry: Annotated[PositiveDuration, duration_between("1h", "90d")] = dt.timedelta(days=14)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     daily_cap: int = Field(1000, ge=1)
+    account_cap: AccountCap = Field(default_factory=AccountCap)
     channel: Literal["email", "crm_field", "webhook"] = "email"
     mail: MailConfig = Field(default_factory=MailConfig)
     webhook: Webhook = Field(default_factory=Webhook)
     token_secret_env: EnvVarName = "NPS_TOKEN_SECRET"  # noqa: S105 (a variable name, not a secret)
     backfill_window: Duration = dt.timedelta(days=7)
+    provisional_after: Annotated[PositiveDuration, duration_between("1m", "30d")] = dt.timedelta(
+        hours=24
+    )
+    """A score from an e-mail button that nobody confirms counts after this, unless a scanner."""
 
     @model_validator(mode="after")
     def _consistent(self) -> "SurveyConfig":

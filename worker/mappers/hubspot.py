@@ -41,12 +41,16 @@ NOTE_TO_COMPANY = 190
 
 # Task properties: https://developers.hubspot.com/docs/api/crm/tasks
 _TASK_PRIORITY = {TaskPriority.LOW: "LOW", TaskPriority.NORMAL: "MEDIUM", TaskPriority.HIGH: "HIGH"}
+TASK_OWNER = "hubspot_owner_id"
 TASK_READ_PROPERTIES = (
     "hs_task_status",
-    "hubspot_owner_id",
+    TASK_OWNER,
     "hs_task_completion_date",
     "hs_lastmodifieddate",
 )
+# hs_task_status values a rep sets once work has begun (NOT_STARTED stays open; DEFERRED is put
+# aside untouched): the follow-up reads them as "contacted".
+_STARTED_TASK_STATUSES = frozenset({"IN_PROGRESS", "WAITING"})
 
 FOLLOWUP_STATUSES = ("none", "open", "in_progress", "done", "escalated")
 CATEGORIES = ("promoter", "passive", "detractor")
@@ -280,6 +284,7 @@ _CONTACT_KINDS: dict[str, FieldType] = {
     "last_response_at": FieldType.DATETIME,
     "followup_status": FieldType.ENUM,
     "survey_url": FieldType.STRING,
+    "survey_count": FieldType.NUMBER,
 }
 _ACCOUNT_KINDS: dict[str, FieldType] = {
     "nps_score": FieldType.NUMBER,
@@ -288,6 +293,7 @@ _ACCOUNT_KINDS: dict[str, FieldType] = {
     "passives": FieldType.NUMBER,
     "detractors": FieldType.NUMBER,
     "last_response_at": FieldType.DATETIME,
+    "nps_trend": FieldType.NUMBER,
 }
 
 
@@ -394,13 +400,18 @@ def task_input(task: TaskSpec, dedup_property: str) -> dict[str, Any]:
         dedup_property: task.dedup_key,
     }
     if task.owner_id:
-        properties["hubspot_owner_id"] = task.owner_id
+        properties[TASK_OWNER] = task.owner_id
     return {
         "properties": properties,
         "associations": _associations(
             task.contact_id, task.account_id, TASK_TO_CONTACT, TASK_TO_COMPANY
         ),
     }
+
+
+def task_owner_update(task_id: str, owner_id: str, dedup_key: str) -> FieldUpdate:
+    """Reassign a follow-up task to another owner (escalation, owner left), via the outbox."""
+    return FieldUpdate(TASKS, task_id, {TASK_OWNER: owner_id}, dedup_key)
 
 
 def note_input(note: NoteSpec, dedup_property: str) -> dict[str, Any]:
@@ -417,13 +428,21 @@ def note_input(note: NoteSpec, dedup_property: str) -> dict[str, Any]:
     }
 
 
+def task_state(status: str | None) -> TaskState:
+    """`hs_task_status` as the worker's task state."""
+    if status == "COMPLETED":
+        return TaskState.COMPLETED
+    if status in _STARTED_TASK_STATUSES:
+        return TaskState.IN_PROGRESS
+    return TaskState.OPEN
+
+
 def task_status(task_id: str, properties: Mapping[str, Any]) -> TaskStatus:
     """A task read back from HubSpot as the worker's task status."""
-    completed = properties.get("hs_task_status") == "COMPLETED"
     return TaskStatus(
         task_id=task_id,
-        state=TaskState.COMPLETED if completed else TaskState.OPEN,
-        owner_id=properties.get("hubspot_owner_id") or None,
+        state=task_state(properties.get("hs_task_status")),
+        owner_id=properties.get(TASK_OWNER) or None,
         completed_at=parse_instant(properties.get("hs_task_completion_date")),
         modified_at=parse_instant(properties.get("hs_lastmodifieddate")),
     )
@@ -467,6 +486,7 @@ _CONTACT_SPECS: dict[str, tuple[str, str, str]] = {
     "last_response_at": ("Last NPS response at", "datetime", "date"),
     "followup_status": ("NPS follow-up status", "enumeration", "select"),
     "survey_url": ("NPS survey URL", "string", "text"),
+    "survey_count": ("NPS surveys answered", "number", "number"),
 }
 _ACCOUNT_SPECS: dict[str, tuple[str, str, str]] = {
     "nps_score": ("Account NPS", "number", "number"),
@@ -475,6 +495,7 @@ _ACCOUNT_SPECS: dict[str, tuple[str, str, str]] = {
     "passives": ("NPS passives", "number", "number"),
     "detractors": ("NPS detractors", "number", "number"),
     "last_response_at": ("Last NPS response at", "datetime", "date"),
+    "nps_trend": ("Account NPS trend", "number", "number"),
 }
 
 

@@ -12,13 +12,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from worker.config import Config
-from worker.crm_types import CrmRecord, FieldInfo, FieldType, FieldUpdate
+from worker.crm_types import CrmRecord, FieldInfo, FieldType, FieldUpdate, TaskState
 from worker.domain import Account, AccountRollup, Category, Contact, ContactWriteback, TriggerRecord
 
 CRM = "salesforce"
 ACCOUNT = "Account"
 CONTACT = "Contact"
 TASK = "Task"
+TASK_OWNER = "OwnerId"
+# Open Task statuses that mean no work has begun: the default picklist's first value, the "Open"
+# many orgs rename it to, and "Deferred" (put aside untouched, as HubSpot's DEFERRED). Any other
+# open status ("In Progress", "Waiting on someone else", an org's own) is a rep at work.
+NOT_STARTED_TASK_STATUSES = frozenset({"Not Started", "Open", "Deferred"})
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class ContactWritebackFields:
     last_response_at: str | None = "NPS_Last_Response_At__c"
     followup_status: str | None = "NPS_Followup_Status__c"
     survey_url: str | None = "NPS_Survey_URL__c"
+    survey_count: str | None = "NPS_Survey_Count__c"
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,7 @@ class AccountRollupFields:
     passives: str | None = "NPS_Passives__c"
     detractors: str | None = "NPS_Detractors__c"
     last_response_at: str | None = "NPS_Last_Response_At__c"
+    nps_trend: str | None = "NPS_Trend__c"
 
 
 def _default_triggers() -> tuple[TriggerFields, ...]:
@@ -206,6 +213,7 @@ def mapping_from_config(
             last_response_at=writeback.last_response_at,
             followup_status=writeback.followup_status,
             survey_url=writeback.survey_url,
+            survey_count=writeback.survey_count,
         ),
         account_rollup=AccountRollupFields(
             nps_score=rollup.nps_score,
@@ -214,6 +222,7 @@ def mapping_from_config(
             passives=rollup.passives,
             detractors=rollup.detractors,
             last_response_at=rollup.last_response_at,
+            nps_trend=rollup.nps_trend,
         ),
     )
 
@@ -309,6 +318,7 @@ def contact_update(
         target.last_response_at: writeback.last_response_at,
         target.followup_status: writeback.followup_status,
         target.survey_url: writeback.survey_url,
+        target.survey_count: writeback.survey_count,
     }
     return _update(
         mapping.contact.object,
@@ -329,7 +339,8 @@ def account_update(
 ) -> FieldUpdate | None:
     """The Account roll-up fields to write, minus values `known` already holds.
 
-    Counts are always written (zero is a value); the score and last answer time only when known.
+    Counts are always written (zero is a value); the score, trend and last answer time only
+    when known.
     """
     target = mapping.account_rollup
     values: dict[str | None, Any] = {
@@ -339,8 +350,30 @@ def account_update(
         target.passives: rollup.passives,
         target.detractors: rollup.detractors,
         target.last_response_at: rollup.last_response_at,
+        target.nps_trend: rollup.nps_trend,
     }
     return _update(mapping.account.object, account_id, values, known, dedup_key=dedup_key)
+
+
+def task_owner_update(task_id: str, owner_id: str, dedup_key: str) -> FieldUpdate:
+    """Reassign a follow-up Task to another user (escalation, owner left), via the outbox."""
+    return FieldUpdate(
+        object=TASK, record_id=task_id, fields={TASK_OWNER: owner_id}, dedup_key=dedup_key
+    )
+
+
+def task_state(status: str | None, closed: bool) -> TaskState:
+    """A Task's `Status` and `IsClosed` as the worker's task state.
+
+    `IsClosed` decides completion, whatever the org calls its closed statuses; an open Task whose
+    status is not a not-started one has been picked up by a rep, which the follow-up reads as
+    "contacted".
+    """
+    if closed:
+        return TaskState.COMPLETED
+    if status is None or status in NOT_STARTED_TASK_STATUSES:
+        return TaskState.OPEN
+    return TaskState.IN_PROGRESS
 
 
 def _update(
@@ -434,6 +467,7 @@ _WRITEBACK_TYPES: Mapping[str, frozenset[FieldType]] = {
     "last_response_at": frozenset({FieldType.DATETIME}),
     "followup_status": frozenset({FieldType.ENUM, *_TEXTUAL}),
     "survey_url": frozenset({FieldType.URL, *_TEXTUAL}),
+    "survey_count": frozenset({FieldType.NUMBER}),
 }
 _ROLLUP_TYPES: Mapping[str, frozenset[FieldType]] = {
     "nps_score": frozenset({FieldType.NUMBER}),
@@ -442,6 +476,7 @@ _ROLLUP_TYPES: Mapping[str, frozenset[FieldType]] = {
     "passives": frozenset({FieldType.NUMBER}),
     "detractors": frozenset({FieldType.NUMBER}),
     "last_response_at": frozenset({FieldType.DATETIME}),
+    "nps_trend": frozenset({FieldType.NUMBER}),
 }
 _REFERENCE = frozenset({FieldType.REFERENCE, FieldType.ID})
 

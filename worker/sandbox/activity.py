@@ -1,5 +1,5 @@
 """What people do in a CRM while simulated days pass: cases open and close, onboarding finishes,
-reps complete their tasks.
+reps start their follow-up tasks and later complete them (or, on holiday, leave them for days).
 
 `simulate` drives one emulated CRM through the narrow `ActivityTarget` protocol, one day (or
 less) at a time, applying each slice's events in time order with timestamps inside the slice.
@@ -7,6 +7,7 @@ less) at a time, applying each slice's events in time order with timestamps insi
 
 import math
 import random
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -20,9 +21,20 @@ DAY = timedelta(days=1)
 # through a follow-up task in a few days, and a few customers a day open a new case.
 CASE_CLOSE_PER_DAY = 0.25
 ONBOARDING_COMPLETE_PER_DAY = 0.06
-TASK_COMPLETE_PER_DAY = 0.3
 NEW_CASES_PER_CONTACT_PER_DAY = 0.003
+# A rep picks up half of their new follow-up tasks within a day (the first call), and closes a
+# started one in about three days (median 1.6: calls back, agrees a fix, writes it up), so
+# time to first contact and time to close both have a spread an SLA report can show.
+TASK_START_PER_DAY = 0.5
+TASK_COMPLETE_PER_DAY = 0.35
+# Some reps are away: about one task in seven sits untouched for five days after it is opened,
+# long enough to miss a 24-48 h SLA and to reach the escalation tiers within a simulated week.
+TASK_IGNORED_SHARE = 0.15
+TASK_IGNORED_FOR = timedelta(days=5)
 _POISSON_EXACT_LIMIT = 30.0
+
+Event = tuple[datetime, Callable[[datetime], object]]
+"""A write to apply to the CRM at a simulated moment."""
 
 CASE_SUBJECTS = (
     "Cannot log in after SSO change",
@@ -65,13 +77,44 @@ class ActivityTarget(Protocol):
         """Mark an account's onboarding completed at `at`."""
         ...
 
-    def open_task_ids(self) -> list[str]:
-        """Ids of tasks not yet completed."""
+    def open_tasks(self) -> list["OpenTask"]:
+        """Tasks not yet completed, started or not."""
+        ...
+
+    def start_task(self, task_id: str, at: datetime) -> None:
+        """Move a task to in progress at `at` (the rep's first contact)."""
         ...
 
     def complete_task(self, task_id: str, at: datetime) -> None:
         """Mark a task completed at `at`."""
         ...
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """A task a rep has still to finish: when it was opened, and whether work has begun."""
+
+    id: str
+    created_at: datetime
+    started: bool
+
+
+@dataclass(frozen=True)
+class TaskHabits:
+    """How reps treat follow-up tasks: daily hazards to start and to complete, and holidays.
+
+    A task is ignored (untouched for `ignored_for` after it was opened) when a stable hash of
+    its id falls in `ignored_share`, so the same task is ignored on every replay.
+    """
+
+    start_per_day: float = TASK_START_PER_DAY
+    complete_per_day: float = TASK_COMPLETE_PER_DAY
+    ignored_share: float = TASK_IGNORED_SHARE
+    ignored_for: timedelta = TASK_IGNORED_FOR
+
+    def ignored(self, task_id: str) -> bool:
+        """Whether this task's owner is away when it arrives."""
+        return zlib.crc32(task_id.encode()) / 2**32 < self.ignored_share
 
 
 @dataclass(frozen=True)
@@ -81,6 +124,7 @@ class ActivitySummary:
     cases_opened: int = 0
     cases_closed: int = 0
     onboardings_completed: int = 0
+    tasks_started: int = 0
     tasks_completed: int = 0
 
     def __add__(self, other: "ActivitySummary") -> "ActivitySummary":
@@ -88,6 +132,7 @@ class ActivitySummary:
             cases_opened=self.cases_opened + other.cases_opened,
             cases_closed=self.cases_closed + other.cases_closed,
             onboardings_completed=self.onboardings_completed + other.onboardings_completed,
+            tasks_started=self.tasks_started + other.tasks_started,
             tasks_completed=self.tasks_completed + other.tasks_completed,
         )
 
@@ -101,33 +146,84 @@ class ActivitySummary:
 
 
 def simulate(
-    target: ActivityTarget, rng: random.Random, start: datetime, end: datetime
+    target: ActivityTarget,
+    rng: random.Random,
+    start: datetime,
+    end: datetime,
+    habits: TaskHabits | None = None,
 ) -> ActivitySummary:
     """Play the interval (start, end] on `target`; every write is stamped inside it."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("simulate needs timezone-aware start and end")
+    habits = habits or TaskHabits()
     summary = ActivitySummary()
     slice_start = start
     while slice_start < end:
         slice_end = min(slice_start + DAY, end)
-        summary += _simulate_slice(target, rng, slice_start, slice_end)
+        summary += _simulate_slice(target, rng, slice_start, slice_end, habits)
         slice_start = slice_end
     return summary
 
 
+def _happens(rng: random.Random, per_day: float, span: timedelta) -> bool:
+    """A daily hazard over `span`: the chance it happens at least once in that time."""
+    return rng.random() < 1.0 - float((1.0 - per_day) ** (span / DAY))
+
+
+def _within(rng: random.Random, start: datetime, end: datetime) -> datetime:
+    """A moment in (start, end]."""
+    return start + (end - start) * (1.0 - rng.random())
+
+
+def _task_events(
+    tasks: list[OpenTask],
+    target: ActivityTarget,
+    rng: random.Random,
+    window: tuple[datetime, datetime],
+    habits: TaskHabits,
+) -> tuple[list[Event], int, int]:
+    """Starts and completions of open tasks within `window`, with how many of each.
+
+    A task is worked on only once it exists and, if ignored, once its owner is back; one started
+    in this slice may also be completed later in it.
+    """
+    start, end = window
+    events: list[Event] = []
+    started = completed = 0
+    for task in tasks:
+        away = habits.ignored_for if habits.ignored(task.id) else timedelta(0)
+        begin = max(start, task.created_at + away)
+        if begin >= end:
+            continue
+        if not task.started:
+            if not _happens(rng, habits.start_per_day, end - begin):
+                continue
+            begin = _within(rng, begin, end)
+            events.append((begin, partial(target.start_task, task.id)))
+            started += 1
+        if _happens(rng, habits.complete_per_day, end - begin):
+            events.append((_within(rng, begin, end), partial(target.complete_task, task.id)))
+            completed += 1
+    return events, started, completed
+
+
 def _simulate_slice(
-    target: ActivityTarget, rng: random.Random, start: datetime, end: datetime
+    target: ActivityTarget,
+    rng: random.Random,
+    start: datetime,
+    end: datetime,
+    habits: TaskHabits,
 ) -> ActivitySummary:
     span = end - start
     fraction = span / DAY
 
     def moment() -> datetime:
-        return start + span * (1.0 - rng.random())
+        return _within(rng, start, end)
 
     def happens(per_day: float) -> bool:
-        return rng.random() < 1.0 - float((1.0 - per_day) ** fraction)
+        return _happens(rng, per_day, span)
 
-    events: list[tuple[datetime, Callable[[datetime], object]]] = []
+    events: list[Event] = []
     closes = [case_id for case_id in target.open_case_ids() if happens(CASE_CLOSE_PER_DAY)]
     events += [(moment(), partial(target.close_case, case_id)) for case_id in closes]
     onboardings = [
@@ -136,8 +232,10 @@ def _simulate_slice(
         if happens(ONBOARDING_COMPLETE_PER_DAY)
     ]
     events += [(moment(), partial(target.complete_onboarding, key)) for key in onboardings]
-    tasks = [task_id for task_id in target.open_task_ids() if happens(TASK_COMPLETE_PER_DAY)]
-    events += [(moment(), partial(target.complete_task, task_id)) for task_id in tasks]
+    task_events, started, completed = _task_events(
+        target.open_tasks(), target, rng, (start, end), habits
+    )
+    events += task_events
     contacts = target.contact_ids()
     new_count = _poisson(rng, NEW_CASES_PER_CONTACT_PER_DAY * len(contacts) * fraction)
     new_cases = [
@@ -151,7 +249,8 @@ def _simulate_slice(
         cases_opened=len(new_cases),
         cases_closed=len(closes),
         onboardings_completed=len(onboardings),
-        tasks_completed=len(tasks),
+        tasks_started=started,
+        tasks_completed=completed,
     )
 
 

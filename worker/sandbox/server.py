@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from worker.sandbox.activity import ActivitySummary, simulate
+from worker.sandbox.activity import ActivitySummary, TaskHabits, simulate
 from worker.sandbox.clock import SandboxClock
 from worker.sandbox.faults import (
     CONTROL_PREFIX,
@@ -63,6 +63,8 @@ class Sandbox:
     faults: FaultInjector
     log: RequestLog
     world: World
+    task_habits: TaskHabits
+    """How reps treat follow-up tasks as time passes (default: with holidays, see TaskHabits)."""
 
     def __init__(
         self,
@@ -75,6 +77,7 @@ class Sandbox:
         hubspot_rate_limits: bool = True,
         hubspot_nps_properties: bool = True,
         hubspot_index_lag_s: float = 0.0,
+        task_habits: TaskHabits | None = None,
     ) -> None:
         begin = start if start is not None else datetime.now(UTC).replace(microsecond=0)
         self.seed = seed
@@ -93,6 +96,7 @@ class Sandbox:
         )
         self.salesforce.load(self.world)
         self.hubspot.load(self.world)
+        self.task_habits = task_habits or TaskHabits()
         self._activity_rngs = {
             crm: random.Random(f"activity:{seed}:{crm}")  # noqa: S311 - reproducible, not secret
             for crm in ("salesforce", "hubspot")
@@ -206,8 +210,9 @@ class Sandbox:
     def _advance(self, delta: timedelta) -> ActivitySummary:
         start = self.clock.now()
         end = self.clock.advance(delta)
-        summary = simulate(self.salesforce, self._activity_rngs["salesforce"], start, end)
-        summary += simulate(self.hubspot, self._activity_rngs["hubspot"], start, end)
+        rngs, habits = self._activity_rngs, self.task_habits
+        summary = simulate(self.salesforce, rngs["salesforce"], start, end, habits)
+        summary += simulate(self.hubspot, rngs["hubspot"], start, end, habits)
         log.info(
             "sandbox.advanced", start=start.isoformat(), end=end.isoformat(), **summary.counts()
         )

@@ -140,14 +140,20 @@ def upsert_contacts(session: Session, contacts: Sequence[domain.Contact], now: d
 
 def upsert_trigger_records(
     session: Session, records: Sequence[domain.TriggerRecord], now: datetime
-) -> None:
-    """Insert or update mirrored trigger-object records of one pulled page."""
+) -> list[dict[str, Any] | None]:
+    """Insert or update mirrored trigger-object records of one pulled page.
+
+    Returns, per record, the values mirrored before this page (None for a record not seen
+    before), so the caller can tell which conditions just became true.
+    """
     if not records:
-        return
+        return []
     crm, object_name = records[0].crm, records[0].object
     known = _existing(session, TriggerRecord, crm, (r.crm_id for r in records), object_name)
+    previous: list[dict[str, Any] | None] = []
     for record in records:
         row = known.get(record.crm_id)
+        previous.append(dict(row.values) if row is not None and not row.deleted else None)
         if row is None:
             row = TriggerRecord(crm=Crm(crm), object=object_name, crm_id=record.crm_id)
             session.add(row)
@@ -158,6 +164,7 @@ def upsert_trigger_records(
         row.modified_at = record.modified_at
         row.deleted = record.deleted
         row.synced_at = now
+    return previous
 
 
 def mark_deleted(

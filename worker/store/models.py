@@ -222,6 +222,9 @@ class CrmEvent(Base):
         Identifier, ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime]
+    program: Mapped[str | None] = mapped_column(String(64))
+    fire_at: Mapped[datetime | None]
+    planned_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Survey(Base):
@@ -253,10 +256,17 @@ class Survey(Base):
     reminder_count: Mapped[int] = mapped_column(SmallInteger, default=0)
     expires_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
+    scanner_seen_at: Mapped[datetime | None]
+    """When a link scanner was first seen opening this survey's links (e.g. the honeypot)."""
 
 
 class Response(Base):
-    """The answer to a survey; a provisional one (scanner click) is replaced by a human one."""
+    """The answer to a survey; a provisional one (scanner click) is replaced by a human one.
+
+    ``version`` grows with every change of the answer (each kept in ``response_versions``);
+    the cycle handles a response again while ``version > handled_version``. ``chosen_tags``
+    are the chips the person picked, ``reason_tags`` the final set the cycle writes.
+    """
 
     __tablename__ = "responses"
     __table_args__ = (
@@ -280,6 +290,34 @@ class Response(Base):
     received_at: Mapped[datetime] = mapped_column(index=True)
     confirmed_at: Mapped[datetime | None]
     import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    version: Mapped[int] = mapped_column(default=1)
+    handled_version: Mapped[int] = mapped_column(default=0)
+    chosen_tags: Mapped[list[str]] = mapped_column(_json_list(), default=list)
+    comment_summary: Mapped[str | None] = mapped_column(Text)
+
+
+class ResponseVersion(Base):
+    """One version of an answer, kept for audit; ``signals`` holds the link-scanner evidence.
+
+    ``signals`` never holds a raw IP address or the user agent string, only their classes.
+    """
+
+    __tablename__ = "response_versions"
+    __table_args__ = (
+        UniqueConstraint("response_id", "version"),
+        CheckConstraint("score BETWEEN 0 AND 10", name="score_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    response_id: Mapped[int] = mapped_column(Identifier, ForeignKey("responses.id"))
+    version: Mapped[int]
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    chosen_tags: Mapped[list[str]] = mapped_column(_json_list(), default=list)
+    provisional: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[ResponseSource] = mapped_column(_enum(ResponseSource, "source"))
+    received_at: Mapped[datetime]
+    signals: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
 
 
 class FollowUp(Base):
@@ -393,3 +431,60 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(255))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class DecisionOutcome(StrEnum):
+    """What planning decided for one contact and one event."""
+
+    SEND = "send"
+    DEFER = "defer"
+    REFUSE = "refuse"
+
+
+class SurveyDecision(Base):
+    """Why a contact was or was not surveyed for an event: every check, for `explain`.
+
+    One row per (event, contact), updated while the outcome is `defer` and final after.
+    """
+
+    __tablename__ = "survey_decisions"
+    __table_args__ = (
+        UniqueConstraint("crm_event_id", "contact_id"),
+        Index(None, "contact_id", "decided_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    program: Mapped[str] = mapped_column(String(64))
+    crm_event_id: Mapped[int] = mapped_column(Identifier, ForeignKey("crm_events.id"))
+    contact_id: Mapped[int | None] = mapped_column(
+        Identifier, ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    outcome: Mapped[DecisionOutcome] = mapped_column(_enum(DecisionOutcome, "outcome"))
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    checks: Mapped[list[Any]] = mapped_column(_json_list(), default=list)
+    survey_id: Mapped[int | None] = mapped_column(Identifier, ForeignKey("surveys.id"))
+    decided_at: Mapped[datetime]
+
+
+class ProgramRun(Base):
+    """When a scheduled program last fired, so each period fires once (relationship NPS)."""
+
+    __tablename__ = "program_runs"
+
+    program: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_fire_at: Mapped[datetime]
+
+
+class CycleRun(Base):
+    """One cycle step run per CRM, for `status`: when, how it ended, what it did."""
+
+    __tablename__ = "cycle_runs"
+    __table_args__ = (Index(None, "crm", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    crm: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))
+    stats: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -84,6 +84,15 @@ class CrmClient(Protocol):
         """Current state of the given tasks, in batched reads."""
         ...
 
+    def managers(self) -> dict[str, str]:
+        """Manager of each CRM user who has one (user id -> manager's user id), for escalation.
+
+        Salesforce reads active users' `ManagerId`; HubSpot, whose owners have no manager,
+        returns the config's `followup.managers`. Config entries win on both. Users without a
+        manager are absent: the caller falls back to `followup.fallback_manager`.
+        """
+        ...
+
     def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
         """The CRM's field metadata for one object, by field name."""
         ...

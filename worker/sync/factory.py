@@ -34,7 +34,7 @@ def connect(
     ca_bundle = Path(config.crm.ca_bundle) if config.crm.ca_bundle else None
     session = endpoint_session(config.crm.endpoint, ca_bundle)
     if config.crm.kind == "salesforce":
-        settings = salesforce.settings_from_config(config.crm.salesforce)
+        settings = salesforce.settings_from_config(config.crm.salesforce, config.followup.managers)
         if interactive:
             settings = dataclasses.replace(settings, retry=QUICK)
         return salesforce.make_salesforce_client(settings, session=session, environ=env)

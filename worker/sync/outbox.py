@@ -106,7 +106,27 @@ def enqueue(
 def enqueue_update(
     session: Session, crm: str, update: FieldUpdate, *, essential: bool, now: datetime
 ) -> bool:
-    """Queue a field update built by a mapper."""
+    """Queue a field update built by a mapper, merged into a pending one to the same record.
+
+    Coalescing keeps one row (one record in a batch) per record however many changes arrive
+    before the next drain; the newer value of a field wins.
+    """
+    if session.scalar(select(OutboxEntry.id).where(OutboxEntry.dedup_key == update.dedup_key)):
+        return False
+    pending = session.scalar(
+        select(OutboxEntry).where(
+            OutboxEntry.crm == Crm(crm),
+            OutboxEntry.op == Op.UPDATE.value,
+            OutboxEntry.object == update.object,
+            OutboxEntry.record_crm_id == update.record_id,
+            OutboxEntry.state == OutboxState.PENDING,
+        )
+    )
+    if pending is not None:
+        pending.fields = {**pending.fields, **update.fields}
+        pending.essential = pending.essential or essential
+        pending.next_attempt_at = min(pending.next_attempt_at, now)
+        return True
     return enqueue(
         session,
         crm,

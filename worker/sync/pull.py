@@ -4,9 +4,10 @@ Each page's records and the cursor that covers them commit together, so a crash 
 resumes from the last stored page: nothing is lost, and nothing stored is fetched again.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,7 @@ from worker import domain
 from worker.store import mirror
 from worker.store.mirror import MirrorKind
 from worker.sync.base import CrmClient, CrmRecord, Cursor, Page
+from worker.sync.quarantine import unstorable
 
 log = structlog.get_logger(__name__)
 
@@ -24,12 +26,31 @@ DELETED_SUFFIX = "#deleted"
 
 @dataclass(frozen=True)
 class PullTarget:
-    """One CRM object to mirror: which fields to ask for and how a record becomes a row."""
+    """One CRM object to mirror: which fields to ask for and how a record becomes a row.
+
+    `as_trigger` also mirrors an account or contact as a trigger record, for programs that
+    fire on the account or contact itself (e.g. onboarding status changed to Completed),
+    from the same pull and cursor.
+    """
 
     object_name: str
     kind: MirrorKind
     fields: Sequence[str]
     to_domain: Callable[[CrmRecord], DomainRow]
+    as_trigger: Callable[[CrmRecord], domain.TriggerRecord] | None = None
+
+
+@dataclass(frozen=True)
+class TriggerChange:
+    """A trigger record as just pulled, beside the values mirrored before (None: new to us)."""
+
+    previous: Mapping[str, Any] | None
+    record: domain.TriggerRecord
+
+
+TriggerObserver = Callable[[Session, Sequence[TriggerChange], bool], None]
+"""Called inside a page's transaction with its trigger changes and whether this is the
+object's first sync, so events derived from them commit with the page (promises 2 and 7)."""
 
 
 @dataclass
@@ -43,27 +64,40 @@ class PullStats:
     deleted: int = 0
 
 
-def _store(session: Session, kind: MirrorKind, rows: list[DomainRow], now: datetime) -> None:
-    if kind == "account":
-        mirror.upsert_accounts(session, [r for r in rows if isinstance(r, domain.Account)], now)
-    elif kind == "contact":
-        mirror.upsert_contacts(session, [r for r in rows if isinstance(r, domain.Contact)], now)
-    else:
-        triggers = [r for r in rows if isinstance(r, domain.TriggerRecord)]
-        mirror.upsert_trigger_records(session, triggers, now)
+def _store(session: Session, rows: list[DomainRow], now: datetime) -> list[TriggerChange]:
+    """Upsert a mapped page; the trigger records among it come back with their previous values."""
+    mirror.upsert_accounts(session, [r for r in rows if isinstance(r, domain.Account)], now)
+    mirror.upsert_contacts(session, [r for r in rows if isinstance(r, domain.Contact)], now)
+    triggers = [r for r in rows if isinstance(r, domain.TriggerRecord)]
+    previous = mirror.upsert_trigger_records(session, triggers, now)
+    return [
+        TriggerChange(before, record) for before, record in zip(previous, triggers, strict=True)
+    ]
 
 
 def _map(target: PullTarget, records: Sequence[CrmRecord], stats: PullStats) -> list[DomainRow]:
-    """Map a page; a record the mapper refuses is logged by id and field, never stored half."""
+    """Map a page; a record the mapper or the store would refuse is quarantined, by id.
+
+    The reason logged is the exception's type or the quarantine rule, never the field values,
+    which may be personal data; the rest of the page is stored and the pull goes on.
+    """
     rows: list[DomainRow] = []
     for record in records:
         try:
-            rows.append(target.to_domain(record))
-        except ValueError as error:
-            stats.unmappable += 1
-            log.warning(
-                "crm_record_unmappable", object=record.object, record_id=record.id, error=str(error)
-            )
+            mapped: list[DomainRow] = [target.to_domain(record)]
+            if target.as_trigger is not None:
+                mapped.append(target.as_trigger(record))
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
+            reason: str | None = f"mapper failed: {type(error).__name__}"
+        else:
+            reason = next(filter(None, map(unstorable, mapped)), None)
+        if reason is None:
+            rows.extend(mapped)
+            continue
+        stats.unmappable += 1
+        log.warning(
+            "crm_record_quarantined", object=record.object, record_id=record.id, reason=reason
+        )
     return rows
 
 
@@ -99,6 +133,7 @@ def pull_into_mirror(
     sessions: sessionmaker[Session],
     target: PullTarget,
     now: Callable[[], datetime],
+    observe: TriggerObserver | None = None,
 ) -> PullStats:
     """Pull one object's changes and deletions since the committed cursors into the mirror."""
     stats = PullStats(target.object_name)
@@ -106,11 +141,14 @@ def pull_into_mirror(
     with sessions() as session:
         since = Cursor(*mirror.read_cursor(session, client.name, target.object_name))
         deleted_since = Cursor(*mirror.read_cursor(session, client.name, deleted_key))
+    first_sync = since.modified_at is None
 
     def store_changes(session: Session, page: Page) -> None:
-        rows = _map(target, page.records, stats)
-        _store(session, target.kind, rows, now())
-        stats.stored += len(rows)
+        refused_before = stats.unmappable
+        changes = _store(session, _map(target, page.records, stats), now())
+        if observe is not None and changes:
+            observe(session, changes, first_sync)
+        stats.stored += len(page.records) - (stats.unmappable - refused_before)
 
     def store_deletions(session: Session, page: Page) -> None:
         ids = [record.id for record in page.records]

@@ -410,6 +410,7 @@ _NPS_CONTACT: dict[str, tuple[str, str, str, tuple[tuple[str, str], ...]]] = {
     "last_response_at": ("Last NPS response at", "datetime", "date", ()),
     "followup_status": ("NPS follow-up status", "enumeration", "select", NPS_FOLLOWUP_STATUSES),
     "survey_url": ("NPS survey URL", "string", "text", ()),
+    "survey_count": ("NPS surveys answered", "number", "number", ()),
 }
 _NPS_ACCOUNT: dict[str, tuple[str, str, str, tuple[tuple[str, str], ...]]] = {
     "nps_score": ("Account NPS", "number", "number", ()),
@@ -418,6 +419,7 @@ _NPS_ACCOUNT: dict[str, tuple[str, str, str, tuple[tuple[str, str], ...]]] = {
     "passives": ("NPS passives", "number", "number", ()),
     "detractors": ("NPS detractors", "number", "number", ()),
     "last_response_at": ("Last NPS response at", "datetime", "date", ()),
+    "nps_trend": ("Account NPS trend", "number", "number", ()),
 }
 
 

@@ -9,6 +9,7 @@ import structlog
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from worker.sandbox.activity import OpenTask
 from worker.sandbox.clock import SandboxClock
 from worker.sandbox.hubspot import associations as assoc
 from worker.sandbox.hubspot.catalog import TICKET_CLOSED_STAGE, TICKET_PIPELINE, default_catalogs
@@ -398,14 +399,21 @@ class HubSpotPortal:
             values = {"onboarding_status": "Completed", "onboarding_completed_at": iso_ms(at)}
             self.store.update(COMPANIES, record, values, at)
 
-    def open_task_ids(self) -> list[str]:
-        """Tasks not completed."""
+    def open_tasks(self) -> list[OpenTask]:
+        """Tasks not completed; any status but NOT_STARTED (or none) counts as started."""
         with self.lock:
             return [
-                record.id
+                OpenTask(record.id, record.created_at, status not in ("", "NOT_STARTED"))
                 for record in self.store.all(TASKS)
-                if not record.archived and record.properties.get("hs_task_status") != "COMPLETED"
+                if not record.archived
+                and (status := record.properties.get("hs_task_status") or "") != "COMPLETED"
             ]
+
+    def start_task(self, task_id: str, at: datetime) -> None:
+        """Start a task as a rep would (`hs_task_status` IN_PROGRESS)."""
+        with self.lock:
+            record = self._require(TASKS, task_id)
+            self.store.update(TASKS, record, {"hs_task_status": "IN_PROGRESS"}, at)
 
     def complete_task(self, task_id: str, at: datetime) -> None:
         """Complete a task as a rep would (`hs_task_status` COMPLETED)."""

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from worker.sandbox.activity import OpenTask
 from worker.sandbox.clock import SandboxClock
 from worker.sandbox.salesforce.auth import (
     Authenticator,
@@ -217,9 +218,22 @@ class SalesforceOrg:
             at,
         )
 
-    def open_task_ids(self) -> list[str]:
-        """Ids of tasks that are not closed."""
-        return self._ids_where("Task", lambda r: not r["IsClosed"])
+    def open_tasks(self) -> list[OpenTask]:
+        """Tasks that are not closed; any status but Not Started counts as started."""
+        with self.store.lock:
+            return [
+                OpenTask(
+                    str(record["Id"]),
+                    record["CreatedDate"],
+                    record["Status"] != "Not Started",
+                )
+                for record in self.store.table("Task").values()
+                if not record["IsDeleted"] and not record["IsClosed"]
+            ]
+
+    def start_task(self, task_id: str, at: datetime) -> None:
+        """Start a task as a rep would: Status In Progress."""
+        self._act("Task", task_id, {"Status": "In Progress"}, at)
 
     def complete_task(self, task_id: str, at: datetime) -> None:
         """Complete a task: Status Completed; IsClosed and CompletedDateTime follow."""

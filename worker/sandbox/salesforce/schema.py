@@ -256,6 +256,7 @@ def _account() -> SObjectDef:
             _number("NPS_Passives__c", "NPS Passives", custom=True, precision=9, scale=0),
             _number("NPS_Detractors__c", "NPS Detractors", custom=True, precision=9, scale=0),
             FieldDef("NPS_Last_Response_At__c", "NPS Last Response At", "datetime", custom=True),
+            _number("NPS_Trend__c", "NPS Trend", custom=True, precision=4, scale=1),
         ),
     )
 
@@ -302,6 +303,7 @@ def _contact() -> SObjectDef:
                 "NPS_Followup_Status__c", "NPS Follow-up Status", FOLLOWUP_STATUSES, custom=True
             ),
             FieldDef("NPS_Survey_URL__c", "NPS Survey URL", "url", length=255, custom=True),
+            _number("NPS_Survey_Count__c", "NPS Survey Count", custom=True, precision=4, scale=0),
         ),
     )
 

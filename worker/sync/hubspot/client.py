@@ -260,6 +260,14 @@ class HubSpotClient:
             for task_id in task_ids
         ]
 
+    def managers(self) -> dict[str, str]:
+        """The config's `followup.managers`: HubSpot owners carry no manager.
+
+        Owners' teams do not say who leads them, so guessing a manager from a team would be
+        wrong as often as right; RevOps names managers in the config instead. No API call.
+        """
+        return dict(self.settings.managers)
+
     def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
         """Property definitions of one object type, by property name."""
         body = self._call(Priority.NORMAL, self._properties_api.get_all, object_name)

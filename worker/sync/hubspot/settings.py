@@ -25,6 +25,7 @@ class HubSpotSettings:
     dedup_property: str = "nps_dedup_key"
     index_lag_s: float = 5.0  # wait before re-checking what an interrupted create made
     timeout_s: float = 30.0
+    managers: Mapping[str, str] = field(default_factory=dict)  # followup.managers: owner -> manager
 
 
 def settings_from_config(config: Config, base_url: str = HUBSPOT_API) -> HubSpotSettings:
@@ -45,4 +46,5 @@ def settings_from_config(config: Config, base_url: str = HUBSPOT_API) -> HubSpot
             if (links := associations_to_read(mapping, name))
         },
         dedup_property=mapping.dedup_property,
+        managers=dict(config.followup.managers),
     )

@@ -20,6 +20,7 @@ import structlog
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
+from worker.mappers.salesforce import task_state
 from worker.sync.base import (
     ApiUsage,
     CrmRecord,
@@ -52,6 +53,7 @@ TASK = "Task"
 SUBJECT_MAX = 255
 IDS_PER_QUERY = 200
 TASK_FIELDS = ("Status", "IsClosed", "OwnerId", "CompletedDateTime")
+ACTIVE_MANAGERS = "SELECT Id, ManagerId FROM User WHERE IsActive = true"
 COMPLETED = "Completed"
 _TASK_PRIORITIES = {
     TaskPriority.LOW: "Low",
@@ -276,6 +278,20 @@ class SalesforceClient:
             for task_id in task_ids
         ]
 
+    def managers(self) -> dict[str, str]:
+        """Each active user's active manager (`User.ManagerId`), overridden by the config's.
+
+        A manager who is not an active user is left out, so escalation falls back (the org
+        would refuse a task or notification for an inactive user).
+        """
+        reported: dict[str, str | None] = {}
+        for result in self._query_results(
+            ACTIVE_MANAGERS, include_deleted=False, priority=Priority.NORMAL
+        ):
+            reported.update({str(u["Id"]): u.get("ManagerId") for u in result["records"]})
+        active = {user: str(manager) for user, manager in reported.items() if manager in reported}
+        return active | dict(self._settings.managers)
+
     def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
         """The org's field metadata for one object (resources_sobject_describe.htm)."""
         path = f"sobjects/{soql.api_name(object_name)}/describe"
@@ -304,7 +320,7 @@ def _task_status(raw: Mapping[str, Any]) -> TaskStatus:
     completed = raw.get("CompletedDateTime")
     return TaskStatus(
         task_id=str(raw["Id"]),
-        state=TaskState.COMPLETED if raw.get("IsClosed") else TaskState.OPEN,
+        state=task_state(raw.get("Status"), bool(raw.get("IsClosed"))),
         owner_id=raw.get("OwnerId"),
         completed_at=soql.parse_datetime(completed) if completed else None,
         modified_at=soql.parse_datetime(str(raw[soql.MODSTAMP])),

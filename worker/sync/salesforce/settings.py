@@ -1,6 +1,7 @@
 """What the Salesforce connector needs to know beyond the field mapping."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from worker.config.crm import SalesforceConfig
 from worker.sync.retry import RetryPolicy
@@ -23,7 +24,8 @@ class SalesforceSettings:
     `task_dedup_field` is a text External ID field on Activity (see `salesforce/` at the repo
     root): tasks and response notes are upserted on it, so a retried batch never creates a
     second task. `bulk_threshold`: a first sync of an object with more records than this goes
-    through Bulk API 2.0 after its first REST page (None: always REST).
+    through Bulk API 2.0 after its first REST page (None: always REST). `managers` are the
+    config's `followup.managers`, which override the org's `User.ManagerId`.
     """
 
     auth: SalesforceAuth
@@ -36,6 +38,7 @@ class SalesforceSettings:
     bulk_poll_s: float = 2.0
     note_subject: str = "NPS response"
     retry: RetryPolicy = SALESFORCE_RETRY
+    managers: Mapping[str, str] = field(default_factory=dict)
 
 
 def auth_from_config(config: SalesforceConfig) -> SalesforceAuth:
@@ -63,12 +66,15 @@ def auth_from_config(config: SalesforceConfig) -> SalesforceAuth:
     )
 
 
-def settings_from_config(config: SalesforceConfig) -> SalesforceSettings:
-    """Connector settings from the `crm.salesforce` section."""
+def settings_from_config(
+    config: SalesforceConfig, managers: Mapping[str, str] | None = None
+) -> SalesforceSettings:
+    """Connector settings from the `crm.salesforce` section (and `followup.managers`)."""
     return SalesforceSettings(
         auth=auth_from_config(config),
         api_version=config.api_version,
         normal_share=config.daily_budget_share.non_essential,
         essential_share=config.daily_budget_share.essential,
         bulk_threshold=config.bulk_threshold,
+        managers=dict(managers or {}),
     )

@@ -1,0 +1,168 @@
+"""A second, straightforward implementation of the report's numbers over raw table rows.
+
+It shares nothing with `worker.analytics` but the definitions: plain SQL text, Python loops,
+no tallies or one-pass counters. Tests and the benchmark compare the two.
+"""
+
+import itertools
+import json
+import statistics
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+
+def _when(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def nps(scores: list[int]) -> float | None:
+    """100 x (promoters - detractors) / answers."""
+    if not scores:
+        return None
+    return 100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)
+
+
+def answers(session: Session, touchpoints: dict[str, str], until: datetime) -> list[dict[str, Any]]:
+    """Every human answer before `until` with its slice values, oldest first."""
+    rows = session.execute(
+        text(
+            "SELECT r.score, r.reason_tags, r.received_at, r.provisional, s.program, s.channel,"
+            " s.language, s.contact_id, c.fields AS contact_fields, a.name AS account,"
+            " a.fields AS account_fields"
+            " FROM responses r JOIN surveys s ON s.id = r.survey_id"
+            " JOIN contacts c ON c.id = s.contact_id LEFT JOIN accounts a ON a.id = c.account_id"
+            " ORDER BY r.received_at, r.id"
+        )
+    ).mappings()
+    found = []
+    for row in rows:
+        received = _when(row["received_at"])
+        if row["provisional"] or received >= until:
+            continue
+        segments = {
+            **(_json(row["account_fields"]) or {}).get("segments", {}),
+            **(_json(row["contact_fields"]) or {}).get("segments", {}),
+        }
+        found.append(
+            {
+                "score": row["score"],
+                "tags": set(_json(row["reason_tags"]) or []),
+                "received_at": received,
+                "month": received.strftime("%Y-%m"),
+                "program": row["program"],
+                "touchpoint": touchpoints.get(row["program"], row["program"]),
+                "channel": row["channel"],
+                "language": row["language"],
+                "contact": row["contact_id"],
+                "account": row["account"],
+                "segments": segments,
+            }
+        )
+    return found
+
+
+def slice_nps(rows: list[dict[str, Any]], key: str) -> dict[str, tuple[int, float | None]]:
+    """(answers, NPS) per value of `key` (a column, or `segment.<name>`)."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        if key.startswith("segment."):
+            value = row["segments"].get(key.removeprefix("segment."))
+        else:
+            value = row[key]
+        groups[str(value)].append(row["score"])
+    return {value: (len(scores), nps(scores)) for value, scores in groups.items()}
+
+
+def theme(rows: list[dict[str, Any]], tag: str) -> dict[str, Any]:
+    """Mentions, detractor share and NPS with and without one tag."""
+    cited = [r["score"] for r in rows if tag in r["tags"]]
+    rest = [r["score"] for r in rows if tag not in r["tags"]]
+    return {
+        "mentions": len(cited),
+        "detractor_share": 100 * sum(s <= 6 for s in cited) / len(cited) if cited else 0.0,
+        "nps_with": nps(cited),
+        "nps_without": nps(rest),
+    }
+
+
+def response_rate(session: Session, since: datetime | None, until: datetime) -> float | None:
+    """Sent surveys in the period with a human answer, per 100 sent."""
+    sent = answered = 0
+    for row in session.execute(
+        text(
+            "SELECT s.sent_at, (SELECT COUNT(*) FROM responses r WHERE r.survey_id = s.id"
+            " AND NOT r.provisional) AS human FROM surveys s WHERE s.sent_at IS NOT NULL"
+        )
+    ):
+        at = _when(row.sent_at)
+        if (since is None or at >= since) and at < until:
+            sent += 1
+            answered += row.human > 0
+    return 100 * answered / sent if sent else None
+
+
+def followups(
+    session: Session, since: datetime | None, until: datetime, now: datetime
+) -> dict[str, float | None]:
+    """SLA compliance, median hours to contact and close, completion, over the period."""
+    rows = [
+        row
+        for row in session.execute(
+            text(
+                "SELECT f.status, f.due_at, f.first_contact_at, f.closed_at, f.created_at,"
+                " r.received_at FROM followups f JOIN responses r ON r.id = f.response_id"
+            )
+        )
+        if row.status != "cancelled"
+        and (since is None or _when(row.created_at) >= since)
+        and _when(row.created_at) < until
+    ]
+    decided = met = 0
+    contact_hours, close_hours = [], []
+    closed = 0
+    for row in rows:
+        first = _when(row.first_contact_at) if row.first_contact_at else None
+        due = _when(row.due_at)
+        if first is not None or due <= now:
+            decided += 1
+            met += first is not None and first <= due
+        if first is not None:
+            contact_hours.append((first - _when(row.received_at)).total_seconds() / 3600)
+        if row.status == "closed":
+            closed += 1
+            close_hours.append(
+                (_when(row.closed_at) - _when(row.received_at)).total_seconds() / 3600
+            )
+    return {
+        "sla_compliance": 100 * met / decided if decided else None,
+        "time_to_first_contact": statistics.median(contact_hours) if contact_hours else None,
+        "time_to_close": statistics.median(close_hours) if close_hours else None,
+        "action_completion": 100 * closed / len(rows) if rows else None,
+    }
+
+
+def recovery(rows: list[dict[str, Any]], since: datetime | None, until: datetime) -> float | None:
+    """Of contacts re-surveyed in the period after a detractor answer, the share who moved up."""
+    by_contact: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_contact[row["contact"]].append(row)
+    pairs = moved = 0
+    for history in by_contact.values():
+        for previous, current in itertools.pairwise(history):
+            in_period = (since is None or current["received_at"] >= since) and current[
+                "received_at"
+            ] < until
+            if in_period and previous["score"] <= 6:
+                pairs += 1
+                moved += current["score"] >= 7
+    return 100 * moved / pairs if pairs else None

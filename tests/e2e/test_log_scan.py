@@ -1,0 +1,126 @@
+"""All log output of a sync against the sandbox holds no seeded personal data and no secret.
+
+Logging is configured as in production at its most verbose (`logging.level: debug`, JSON);
+every line written to stdout or stderr is captured and searched for each seeded e-mail, name
+and credential. A new step of the loop is one more entry in `STEPS`.
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.e2e.crm_setup import ENV, contacts_target, crm_config
+from tests.fixtures.sandbox import SandboxFactory
+from worker.config import Config
+from worker.logs import configure_logging
+from worker.mappers import hubspot as hubspot_mapping
+from worker.mappers import salesforce as salesforce_mapping
+from worker.sandbox.server import Sandbox
+from worker.store.engine import make_engine, session_factory
+from worker.store.migrate import upgrade
+from worker.sync.base import CrmClient
+from worker.sync.factory import connect
+from worker.sync.pull import PullTarget, pull_into_mirror
+
+pytestmark = pytest.mark.e2e
+
+Step = Callable[[Config, CrmClient, sessionmaker[Session]], object]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _accounts_target(config: Config) -> PullTarget:
+    if config.crm.kind == "salesforce":
+        sf = salesforce_mapping.mapping_from_config(config)
+        return PullTarget(
+            sf.account.object,
+            "account",
+            sf.read_fields()[sf.account.object],
+            lambda record: salesforce_mapping.to_account(record, sf.account),
+        )
+    hs = hubspot_mapping.mapping_from_config(config)
+    return PullTarget(
+        "companies",
+        "account",
+        hubspot_mapping.pull_properties(hs, "companies"),
+        lambda record: hubspot_mapping.to_account(record, hs),
+    )
+
+
+STEPS: list[Step] = [
+    lambda config, client, sessions: pull_into_mirror(
+        client, sessions, _accounts_target(config), _now
+    ),
+    lambda config, client, sessions: pull_into_mirror(
+        client, sessions, contacts_target(config), _now
+    ),
+]
+"""The loop as far as it exists, in cycle order; each step logs as it would in production."""
+
+
+def _personal_data(sandbox: Sandbox, kind: str) -> set[str]:
+    """Every seeded e-mail address and name the CRM of `kind` holds."""
+    if kind == "salesforce":
+        rows = sandbox.salesforce.records("Contact")
+        keys = ("Email", "FirstName", "LastName", "Name")
+    else:
+        rows = sandbox.hubspot.records("contacts")
+        keys = ("email", "firstname", "lastname")
+    return {str(row[key]) for row in rows for key in keys if row.get(key)}
+
+
+@pytest.fixture
+def all_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
+    """Logging as production sets it at its most verbose; returns everything written so far."""
+    configure_logging(level="DEBUG", fmt="json")
+
+    def written() -> str:
+        captured = capsys.readouterr()
+        return captured.out + captured.err
+
+    yield written
+    configure_logging()
+
+
+@pytest.mark.parametrize("kind", ["salesforce", "hubspot"])
+def test_logs_hold_no_personal_data_or_secret(
+    kind: str,
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    all_logs: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Zero hits for seeded e-mails, names, credentials and issued access tokens."""
+    sandbox = sandbox_factory(size=60, seed=3, hubspot_rate_limits=False)
+    issued: list[str] = []
+    issue = sandbox.salesforce.sessions.issue
+    monkeypatch.setattr(
+        sandbox.salesforce.sessions, "issue", lambda user: issued.append(issue(user)) or issued[-1]
+    )
+    db_url = f"sqlite:///{tmp_path / 'nps.db'}"
+    upgrade(db_url)
+    sessions = session_factory(make_engine(db_url))
+    config = crm_config(kind, sandbox.base_url, str(sandbox.ca_path))
+    client = connect(config, env=ENV)
+
+    for step in STEPS:
+        step(config, client, sessions)
+
+    output = all_logs()
+    assert "object_pulled" in output, "the scan must see the run's own log lines"
+    secrets = set(ENV.values()) | set(issued)
+    assert kind == "hubspot" or issued, "the Salesforce login must have issued a token"
+    personal = _personal_data(sandbox, kind)
+    assert len(personal) > 60
+    found = sorted(
+        value
+        for value in personal | secrets
+        if re.search(rf"(?<!\w){re.escape(value)}(?!\w)", output)
+    )
+    assert found == []

@@ -1,0 +1,1 @@
+"""`nps-worker demo`: the whole loop on embedded defaults, against the sandbox CRM."""

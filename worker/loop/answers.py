@@ -1,0 +1,251 @@
+"""Take in answers: tags, write-back onto the contact, a response note, and the follow-up task.
+
+Each response is handled in one transaction: its final tags, the CRM writes it causes (queued in
+the outbox) and its follow-up row commit together with `handled_version`, so a crash handles it
+again from the start and the outbox's dedup keys keep every write single (promises 4 and 5).
+An answer changed later (a new version) is handled again; its follow-up task is not duplicated.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.config import Config
+from worker.domain import Category
+from worker.loop import view
+from worker.loop.followups import followup_context, open_escalation
+from worker.loop.writeback import write_contact
+from worker.rules.followup import FollowupPlan, ResponseFacts, plan_followup
+from worker.rules.tagging import Tagger
+from worker.store.models import (
+    Account,
+    Contact,
+    FollowUp,
+    FollowUpStatus,
+    Response,
+    Survey,
+)
+from worker.sync.base import NoteSpec, TaskPriority, TaskSpec
+from worker.sync.link import CrmLink
+from worker.sync.outbox import enqueue_note, enqueue_task
+
+log = structlog.get_logger(__name__)
+
+BATCH = 200
+
+
+@dataclass
+class AnswerStats:
+    """What handling answers did in one cycle."""
+
+    handled: int = 0
+    tasks: int = 0
+    escalated: int = 0
+    asks: int = 0
+
+
+def handle_answers(
+    sessions: sessionmaker[Session],
+    config: Config,
+    link: CrmLink,
+    now: dt.datetime,
+    managers: Mapping[str, str],
+) -> AnswerStats:
+    """Handle every final answer of this CRM's contacts not handled in its current version."""
+    stats = AnswerStats()
+    tagger = Tagger(config.tags)
+    while True:
+        with sessions() as session:
+            ids = list(
+                session.scalars(
+                    select(Response.id)
+                    .join(Survey, Survey.id == Response.survey_id)
+                    .join(Contact, Contact.id == Survey.contact_id)
+                    .where(
+                        Contact.crm == link.name,
+                        Response.provisional.is_(False),
+                        Response.version > Response.handled_version,
+                    )
+                    .order_by(Response.received_at, Response.id)
+                    .limit(BATCH)
+                )
+            )
+        if not ids:
+            return stats
+        for response_id in ids:
+            with sessions.begin() as session:
+                _handle(
+                    session,
+                    config,
+                    link,
+                    tagger,
+                    response_id,
+                    now=now,
+                    managers=managers,
+                    stats=stats,
+                )
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One response being handled, with everything around it, inside its transaction."""
+
+    session: Session
+    link: CrmLink
+    now: dt.datetime
+    response: Response
+    survey: Survey
+    contact: Contact
+    account: Account | None
+
+
+def _handle(
+    session: Session,
+    config: Config,
+    link: CrmLink,
+    tagger: Tagger,
+    response_id: int,
+    *,
+    now: dt.datetime,
+    managers: Mapping[str, str],
+    stats: AnswerStats,
+) -> None:
+    response = session.get_one(Response, response_id)
+    survey = session.get_one(Survey, response.survey_id)
+    contact_row = session.get_one(Contact, survey.contact_id)
+    tagged = tagger.tag(response.comment, survey.language, response.chosen_tags)
+    response.reason_tags = list(tagged.tags)
+    response.comment_summary = tagged.summary or None
+    contact = view.contact_of(contact_row)
+    account_row = view.accounts_by_crm_id(session, link.name, [contact.account_crm_id or ""]).get(
+        contact.account_crm_id or ""
+    )
+    account = view.account_of(account_row) if account_row else None
+    answer = _Answer(session, link, now, response, survey, contact_row, account_row)
+    facts = ResponseFacts(
+        key=str(response.id),
+        program=survey.program,
+        score=response.score,
+        received_at=response.received_at,
+        comment=response.comment,
+        tags=tuple(response.reason_tags),
+        summary=response.comment_summary,
+    )
+    context = followup_context(session, config, contact, account, managers)
+    followup = session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
+    if followup is None:
+        plan = plan_followup(facts, contact, account, context, config.followup, now=now)
+        followup = _open_followup(answer, plan)
+        stats.tasks += followup is not None
+        if followup is not None and plan.escalations and plan.task is not None:
+            open_escalation(
+                session,
+                link,
+                followup,
+                plan.escalations[-1],
+                subject=plan.task.subject,
+                contact=contact_row,
+                now=now,
+            )
+            stats.escalated += 1
+        stats.asks += _ask(answer, plan)
+    _note(answer)
+    write_contact(session, link, contact_row, now)
+    response.handled_version = response.version
+    stats.handled += 1
+
+
+def _open_followup(answer: _Answer, plan: FollowupPlan) -> FollowUp | None:
+    """The follow-up row and its queued CRM task (promise 5: one per response, by key)."""
+    task = plan.task
+    if task is None:
+        return None
+    contact, account = answer.contact, answer.account
+    followup = FollowUp(
+        response_id=answer.response.id,
+        dedup_key=task.dedup_key,
+        crm=contact.crm,
+        owner_crm_id=task.owner_id,
+        status=FollowUpStatus.PENDING,
+        due_at=task.due_at,
+        escalation_level=0,
+        created_at=answer.now,
+    )
+    answer.session.add(followup)
+    answer.session.flush()
+    enqueue_task(
+        answer.session,
+        answer.link.name,
+        TaskSpec(
+            dedup_key=task.dedup_key,
+            subject=task.subject,
+            body=task.body,
+            due_at=task.due_at,
+            priority=TaskPriority(task.priority),
+            owner_id=task.owner_id,
+            contact_id=contact.crm_id,
+            account_id=account.crm_id if account else contact.account_crm_id,
+        ),
+        now=answer.now,
+        followup_id=followup.id,
+    )
+    return followup
+
+
+def _ask(answer: _Answer, plan: FollowupPlan) -> int:
+    """A promoter ask granted by its conditions becomes a task for the contact's owner."""
+    contact, account = answer.contact, answer.account
+    asked = 0
+    for ask in plan.asks:
+        if not ask.granted:
+            continue
+        where = f" ({ask.url})" if ask.url else ""
+        enqueue_task(
+            answer.session,
+            answer.link.name,
+            TaskSpec(
+                dedup_key=f"ask:{ask.kind}:{contact.id}:{plan.response_key}",
+                subject=f"NPS promoter: ask for a {ask.kind}",
+                body=f"This promoter qualifies for a {ask.kind} ask{where}.",
+                due_at=answer.now + dt.timedelta(days=7),
+                priority=TaskPriority.LOW,
+                owner_id=contact.owner_crm_id or (account.owner_crm_id if account else None),
+                contact_id=contact.crm_id,
+                account_id=contact.account_crm_id,
+            ),
+            now=answer.now,
+        )
+        asked += 1
+    return asked
+
+
+def _note(answer: _Answer) -> None:
+    """The answer as a timeline note on the contact: response history inside the CRM.
+
+    One note per response (its key); a later change of the answer updates the contact's
+    fields, while the note keeps the answer as first given.
+    """
+    response, contact, account = answer.response, answer.contact, answer.account
+    category = Category.of_score(response.score)
+    lines = [
+        f"NPS answer: {response.score} ({category.value}), program {answer.survey.program}",
+        f"Reasons: {', '.join(response.reason_tags) or '-'}",
+    ]
+    if response.comment:
+        lines.append(f"Comment: {response.comment}")
+    enqueue_note(
+        answer.session,
+        answer.link.name,
+        NoteSpec(
+            dedup_key=f"note:response:{response.id}",
+            body="\n".join(lines),
+            at=response.received_at,
+            contact_id=contact.crm_id,
+            account_id=account.crm_id if account else contact.account_crm_id,
+        ),
+        now=answer.now,
+    )

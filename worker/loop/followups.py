@@ -1,0 +1,250 @@
+"""The inner loop after the task exists: status read back from the CRM, SLAs and escalation.
+
+A follow-up moves new -> assigned -> contacted -> closed as the rep works the CRM task; the
+worker only reads that back. When the SLA passes before first contact, the next escalation tier
+opens a task for the person it names (manager, account owner, a user) and the follow-up shows
+as overdue on the contact.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker import domain
+from worker.config import Config
+from worker.domain import Category, FollowupStage
+from worker.loop import view
+from worker.rules.followup import (
+    Escalation,
+    FollowupContext,
+    FollowupFacts,
+    ResponseFacts,
+    next_escalation,
+)
+from worker.store.models import Contact, FollowUp, FollowUpStatus, Response, Survey
+from worker.sync.base import TaskPriority, TaskSpec, TaskState
+from worker.sync.link import CrmLink
+from worker.sync.outbox import enqueue_task
+
+log = structlog.get_logger(__name__)
+
+STATUS_BATCH = 100
+"""Task ids per status read: HubSpot's batch read size, and well inside a SOQL IN list."""
+OPEN = (FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS)
+
+
+@dataclass
+class FollowupStats:
+    """What reading back and SLA checks did in one cycle."""
+
+    contacted: int = 0
+    closed: int = 0
+    cancelled: int = 0
+    escalated: int = 0
+
+
+def followup_context(
+    session: Session,
+    config: Config,
+    contact: domain.Contact,
+    account: domain.Account | None,
+    managers: Mapping[str, str],
+) -> FollowupContext:
+    """What the follow-up rules read from the store about a contact and its account."""
+    account_object, contact_object = view.record_objects(config)
+    contact_fields = view.record_values(session, contact.crm, contact_object, [contact.crm_id])
+    account_fields = (
+        view.record_values(session, contact.crm, account_object, [account.crm_id])
+        if account
+        else {}
+    )
+    values = view.audience_values(
+        contact,
+        account,
+        contact_fields.get(contact.crm_id, {}),
+        account_fields.get(account.crm_id, {}) if account else {},
+    )
+    return FollowupContext(values=values, managers=managers)
+
+
+def followup_stage(followup: FollowUp, now: dt.datetime) -> FollowupStage:
+    """The stage reps see in the CRM for a follow-up."""
+    if followup.status == FollowUpStatus.CLOSED:
+        return FollowupStage.CLOSED
+    if followup.status == FollowUpStatus.CANCELLED:
+        return FollowupStage.CLOSED
+    if followup.status == FollowUpStatus.IN_PROGRESS or followup.first_contact_at is not None:
+        return FollowupStage.CONTACTED
+    if followup.due_at <= now or followup.escalation_level > 0:
+        return FollowupStage.OVERDUE
+    if followup.status == FollowUpStatus.OPEN:
+        return FollowupStage.ASSIGNED
+    return FollowupStage.NEW
+
+
+def read_task_status(
+    sessions: sessionmaker[Session], link: CrmLink, now: dt.datetime
+) -> tuple[FollowupStats, set[int]]:
+    """Read open tasks back from the CRM; returns stats and the contacts whose stage moved."""
+    stats = FollowupStats()
+    touched: set[int] = set()
+    with sessions() as session:
+        open_tasks = dict(
+            session.execute(
+                select(FollowUp.crm_task_id, FollowUp.id).where(
+                    FollowUp.crm == link.name,
+                    FollowUp.status.in_(OPEN),
+                    FollowUp.crm_task_id.is_not(None),
+                )
+            ).all()
+        )
+    task_ids = sorted(task_id for task_id in open_tasks if task_id)
+    for start in range(0, len(task_ids), STATUS_BATCH):
+        statuses = link.client.task_statuses(task_ids[start : start + STATUS_BATCH])
+        with sessions.begin() as session:
+            for status in statuses:
+                followup = session.get(FollowUp, open_tasks.get(status.task_id, -1))
+                if followup is None:
+                    continue
+                moved = _apply(followup, status.state, status.completed_at, status.modified_at, now)
+                if moved is not None:
+                    setattr(stats, moved, getattr(stats, moved) + 1)
+                    touched.add(_contact_id(session, followup))
+    return stats, touched
+
+
+def _apply(
+    followup: FollowUp,
+    state: TaskState,
+    completed_at: dt.datetime | None,
+    modified_at: dt.datetime | None,
+    now: dt.datetime,
+) -> str | None:
+    """Move the follow-up to what the task says; the name of the move, or None."""
+    seen = modified_at or now
+    if state == TaskState.COMPLETED:
+        followup.status = FollowUpStatus.CLOSED
+        followup.closed_at = completed_at or seen
+        followup.first_contact_at = followup.first_contact_at or followup.closed_at
+        return "closed"
+    if state == TaskState.DELETED:
+        followup.status = FollowUpStatus.CANCELLED
+        followup.closed_at = seen
+        return "cancelled"
+    if state.value == "in_progress" and followup.status != FollowUpStatus.IN_PROGRESS:
+        followup.status = FollowUpStatus.IN_PROGRESS
+        followup.first_contact_at = followup.first_contact_at or seen
+        return "contacted"
+    return None
+
+
+def _contact_id(session: Session, followup: FollowUp) -> int:
+    return session.execute(
+        select(Survey.contact_id)
+        .join(Response, Response.survey_id == Survey.id)
+        .where(Response.id == followup.response_id)
+    ).scalar_one()
+
+
+def check_slas(
+    sessions: sessionmaker[Session],
+    config: Config,
+    link: CrmLink,
+    now: dt.datetime,
+    managers: Mapping[str, str],
+) -> tuple[int, set[int]]:
+    """Escalate follow-ups whose next tier is due; returns how many and the contacts touched."""
+    escalated = 0
+    touched: set[int] = set()
+    with sessions() as session:
+        ids = list(
+            session.scalars(
+                select(FollowUp.id).where(
+                    FollowUp.crm == link.name,
+                    FollowUp.status.in_((FollowUpStatus.PENDING, *OPEN)),
+                    FollowUp.first_contact_at.is_(None),
+                    FollowUp.due_at <= now,
+                )
+            )
+        )
+    for followup_id in ids:
+        with sessions.begin() as session:
+            followup = session.get_one(FollowUp, followup_id)
+            response = session.get_one(Response, followup.response_id)
+            survey = session.get_one(Survey, response.survey_id)
+            contact_row = session.get_one(Contact, survey.contact_id)
+            contact = view.contact_of(contact_row)
+            account_row = view.accounts_by_crm_id(
+                session, link.name, [contact.account_crm_id or ""]
+            ).get(contact.account_crm_id or "")
+            account = view.account_of(account_row) if account_row else None
+            facts = FollowupFacts(
+                response=ResponseFacts(
+                    key=str(response.id),
+                    program=survey.program,
+                    score=response.score,
+                    received_at=response.received_at,
+                    comment=response.comment,
+                    tags=tuple(response.reason_tags),
+                ),
+                level=followup.escalation_level,
+                due_at=followup.due_at,
+                status="overdue",
+                owner_id=followup.owner_crm_id,
+            )
+            context = followup_context(session, config, contact, account, managers)
+            escalation = next_escalation(facts, contact, account, context, config.followup, now=now)
+            touched.add(contact_row.id)
+            if escalation is None:
+                continue
+            subject = f"NPS {Category.of_score(response.score).value} ({response.score})"
+            open_escalation(
+                session, link, followup, escalation, subject=subject, contact=contact_row, now=now
+            )
+            escalated += 1
+    return escalated, touched
+
+
+def open_escalation(
+    session: Session,
+    link: CrmLink,
+    followup: FollowUp,
+    escalation: Escalation,
+    *,
+    subject: str,
+    contact: Contact,
+    now: dt.datetime,
+) -> None:
+    """A task for the escalation's person (one per follow-up and level) and the new level."""
+    followup.escalation_level = escalation.level
+    followup.escalated_at = now
+    log.info(
+        "followup_escalated",
+        followup_id=followup.id,
+        level=escalation.level,
+        notify=escalation.notify,
+        reason=escalation.reason,
+    )
+    enqueue_task(
+        session,
+        link.name,
+        TaskSpec(
+            dedup_key=f"{followup.dedup_key}:escalation:{escalation.level}",
+            subject=f"Escalated (level {escalation.level}): {subject}",
+            body=(
+                f"Follow-up escalated to {escalation.notify}: {escalation.reason}. "
+                f"The original task is owned by {followup.owner_crm_id or 'the default owner'}"
+                f" and was due {followup.due_at:%Y-%m-%d %H:%M} UTC."
+            ),
+            due_at=now + dt.timedelta(hours=24),
+            priority=TaskPriority.HIGH,
+            owner_id=escalation.notify_id,
+            contact_id=contact.crm_id,
+            account_id=contact.account_crm_id,
+        ),
+        now=now,
+    )

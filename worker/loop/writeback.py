@@ -1,0 +1,68 @@
+"""Write-back onto the contact: the latest answer and where its follow-up stands.
+
+The values come from the store each time (never from the event that caused the write), so
+whatever order answers, task updates and escalations arrive in, the CRM ends with the latest.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.domain import Category, ContactWriteback, FollowupStage
+from worker.loop.followups import followup_stage
+from worker.store.models import Contact, FollowUp, Response, Survey
+from worker.sync.link import CrmLink
+from worker.sync.outbox import enqueue_update
+
+log = structlog.get_logger(__name__)
+
+
+def write_stages(
+    sessions: sessionmaker[Session], link: CrmLink, contact_ids: Iterable[int], now: dt.datetime
+) -> None:
+    """Re-write the contacts whose follow-up moved (read back, overdue, escalated)."""
+    for contact_id in sorted(set(contact_ids)):
+        with sessions.begin() as session:
+            write_contact(session, link, session.get_one(Contact, contact_id), now)
+
+
+def write_contact(session: Session, link: CrmLink, contact: Contact, now: dt.datetime) -> None:
+    """Write the contact's latest answer and its follow-up stage, unless the CRM has them."""
+    latest = session.execute(
+        select(Response, FollowUp)
+        .join(Survey, Survey.id == Response.survey_id)
+        .outerjoin(FollowUp, FollowUp.response_id == Response.id)
+        .where(Survey.contact_id == contact.id, Response.provisional.is_(False))
+        .order_by(Response.received_at.desc(), Response.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return
+    response, followup = latest
+    answered = session.scalar(
+        select(func.count(Response.id))
+        .join(Survey, Survey.id == Response.survey_id)
+        .where(Survey.contact_id == contact.id, Response.provisional.is_(False))
+    )
+    log.debug("contact_answers", contact_id=contact.id, answered=answered)
+    values = ContactWriteback(
+        last_score=response.score,
+        last_category=Category.of_score(response.score),
+        last_comment=response.comment or "",
+        reason_tags=tuple(response.reason_tags),
+        last_response_at=response.received_at,
+        followup_status=followup_stage(followup, now).value
+        if followup
+        else FollowupStage.NONE.value,
+    )
+    update = link.contact_update(
+        contact.crm_id,
+        values,
+        (contact.fields or {}).get("crm_values", {}),
+        f"contact:{contact.id}:{now.isoformat()}",
+    )
+    if update is not None:
+        enqueue_update(session, link.name, update, essential=True, now=now)

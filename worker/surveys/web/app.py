@@ -1,0 +1,149 @@
+"""`create_app`: the response web app as one Starlette application, served by uvicorn."""
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from worker.config import Config
+from worker.config.credentials import read_secret
+from worker.store.migrate import head_revision
+from worker.surveys.tokens import TokenSigner
+from worker.surveys.web.answer_routes import AnswerRoutes
+from worker.surveys.web.context import ImportHandler, PageError, WebContext
+from worker.surveys.web.forms import FormTokens
+from worker.surveys.web.guard import Guard
+from worker.surveys.web.hooks import HookRoutes
+from worker.surveys.web.metrics import WebMetrics
+from worker.surveys.web.pages import Pages
+from worker.surveys.web.ratelimit import TokenBucketLimiter
+from worker.surveys.web.unsubscribe_routes import UnsubscribeRoutes
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def create_app(
+    config: Config,
+    session_factory: sessionmaker[Session],
+    signer: TokenSigner,
+    clock: Callable[[], datetime],
+    import_handler: ImportHandler | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Guard:
+    """The web app: answer pages, unsubscribe, signed imports (when a handler is given), probes.
+
+    `clock` tells the time tokens and answers are judged by (the sandbox clock in the demo);
+    `monotonic` paces the rate limiter. With `import_handler`, the secret named by
+    `server.hooks_secret_env` must be set in `env` (default: the process environment).
+    """
+    metrics = WebMetrics()
+    pages = Pages(brand=config.survey.company_name)
+    web = WebContext(
+        config=config,
+        sessions=session_factory,
+        signer=signer,
+        clock=clock,
+        pages=pages,
+        metrics=metrics,
+        forms=FormTokens(signer),
+        write_gate=_write_gate(session_factory),
+    )
+    answers = AnswerRoutes(web)
+    unsubscribes = UnsubscribeRoutes(web)
+    routes = [
+        Route("/healthz", _healthz, methods=["GET"]),
+        Route("/readyz", _readiness(session_factory), methods=["GET"]),
+        Route("/metrics", _metrics(metrics), methods=["GET"]),
+        Route("/s/{token}", answers.page, methods=["GET"]),
+        Route("/s/{token}", answers.submit, methods=["POST"]),
+        Route("/s/{token}/seen", answers.seen, methods=["POST"]),
+        Route("/u/{token}", unsubscribes.page, methods=["GET"]),
+        Route("/u/{token}", unsubscribes.submit, methods=["POST"]),
+    ]
+    if import_handler is not None:
+        variable = config.server.hooks_secret_env
+        secret = read_secret(variable, os.environ if env is None else env).get_secret_value()
+        hooks = HookRoutes(web, import_handler, secret.encode("utf-8"))
+        routes.append(Route("/hooks/answers", hooks.answers, methods=["POST"]))
+
+    def page_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, PageError)
+        return pages.message(error.kind, error.language, error.status)
+
+    def http_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        kind = "not_found" if error.status_code == 404 else "unsupported"
+        return pages.message(kind, config.survey.default_language, error.status_code)
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={PageError: page_error, HTTPException: http_error},
+    )
+    return Guard(
+        app,
+        pages=pages,
+        metrics=metrics,
+        limiter=TokenBucketLimiter(
+            config.server.rate_limit.per_minute, config.server.rate_limit.burst, monotonic
+        ),
+        trusted_proxies=config.server.trusted_proxies,
+        https=config.survey.base_url.startswith("https://"),
+        default_language=config.survey.default_language,
+    )
+
+
+def _write_gate(sessions: sessionmaker[Session]) -> AbstractContextManager[object]:
+    """A lock serialising this process's write transactions on SQLite; none on PostgreSQL."""
+    bind = sessions.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        return threading.Lock()
+    return nullcontext()
+
+
+async def _healthz(_request: Request) -> Response:
+    """The process is alive and serving."""
+    return PlainTextResponse("ok")
+
+
+def _readiness(sessions: sessionmaker[Session]) -> Callable[[Request], object]:
+    head = head_revision()
+
+    def check() -> str | None:
+        try:
+            with sessions() as session:
+                current = MigrationContext.configure(session.connection()).get_current_revision()
+        except SQLAlchemyError:
+            return "database unreachable"
+        return None if current == head else f"database at revision {current}, code at {head}"
+
+    async def readyz(_request: Request) -> Response:
+        """Ready when the database answers and is migrated to the code's head revision."""
+        problem = await run_in_threadpool(check)
+        if problem is None:
+            return PlainTextResponse("ready")
+        return PlainTextResponse(f"not ready: {problem}", status_code=503)
+
+    return readyz
+
+
+def _metrics(metrics: WebMetrics) -> Callable[[Request], object]:
+    async def exposition(_request: Request) -> Response:
+        """Prometheus scrape endpoint."""
+        return Response(metrics.exposition(), media_type=PROMETHEUS_TEXT)
+
+    return exposition

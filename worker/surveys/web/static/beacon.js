@@ -1,0 +1,1 @@
+(function(){var f=document.querySelector("form[data-seen]");if(!f||!window.fetch)return;var b=new URLSearchParams();b.set("form",f.elements.form.value);fetch(f.getAttribute("data-seen"),{method:"POST",body:b,credentials:"omit",keepalive:true}).catch(function(){});})();
