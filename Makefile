@@ -17,6 +17,9 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+demo: $(STAMP)
+	$(BIN)/nps-worker demo
+
 lint: $(STAMP)
 	$(BIN)/ruff check worker tests benchmarks migrations
 	$(BIN)/ruff format --check worker tests benchmarks migrations
@@ -25,4 +28,4 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data demo-out

@@ -44,7 +44,9 @@ def _load(args: argparse.Namespace) -> Config:
         raise UsageError(
             f"{path}: config file not found (pass --config PATH or set NPS_WORKER_CONFIG)"
         )
-    return load_config(path)
+    config = load_config(path)
+    configure_logging(config.logging.level.upper(), config.logging.format)
+    return config
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -184,6 +186,34 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"invalid date '{text}' (use YYYY-MM-DD)") from None
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Run one cycle now (pull, plan, send, answers, follow-ups, CRM writes)."""
+    from worker.commands import LeaseHeld, sync_once
+
+    if not args.once:
+        raise UsageError("sync runs one cycle: pass --once (the daemon is `nps-worker run`)")
+    try:
+        return sync_once(_load(args), dry_run=args.dry_run)
+    except LeaseHeld as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The daemon: scheduled cycles and dispatch, and the response web endpoint."""
+    from worker.commands import run_daemon
+
+    return run_daemon(_load(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The whole loop on embedded defaults: sandbox CRM, SQLite, mail to a folder."""
+    from worker.demo.run import run_demo
+
+    configure_logging("WARNING")
+    return run_demo(days=args.days, size=args.size, seed=args.seed, out=args.out, kind=args.crm)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: one subcommand per entry of DESIGN.md section 7 that exists."""
     common = argparse.ArgumentParser(add_help=False)
@@ -231,6 +261,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--backlog", type=Path, metavar="FILE", help="also export top themes (.csv or .json)"
     )
     report.set_defaults(handler=cmd_report)
+
+    sync = commands.add_parser("sync", parents=[common], help=cmd_sync.__doc__)
+    sync.add_argument("--once", action="store_true", help="run one cycle and exit")
+    sync.add_argument(
+        "--dry-run", action="store_true", help="print the plan; send, write and keep nothing"
+    )
+    sync.set_defaults(handler=cmd_sync)
+
+    run = commands.add_parser("run", parents=[common], help=cmd_run.__doc__)
+    run.set_defaults(handler=cmd_run)
+
+    demo = commands.add_parser("demo", parents=[common], help=cmd_demo.__doc__)
+    demo.add_argument("--crm", choices=("salesforce", "hubspot"), default="salesforce")
+    demo.add_argument("--days", type=int, default=28, help="simulated days (default 28)")
+    demo.add_argument("--size", type=int, default=600, help="contacts in the sandbox CRM")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the company and the answers")
+    demo.add_argument("--out", type=Path, default=Path("demo-out"), help="folder for its files")
+    demo.set_defaults(handler=cmd_demo)
 
     imports = commands.add_parser("import", parents=[common], help=cmd_import.__doc__)
     imports.add_argument("file", metavar="FILE.csv", help="columns email or crm_id, date, score")

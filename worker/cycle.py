@@ -28,7 +28,7 @@ from worker.store.models import CycleRun, SurveyChannel
 from worker.surveys.channels import Channel
 from worker.surveys.dispatch import DispatchStats, dispatch_due
 from worker.surveys.web.answers import finalize_provisional
-from worker.sync.base import CrmError
+from worker.sync.base import ApiUsage, CrmError
 from worker.sync.link import CrmLink
 from worker.sync.outbox import DrainStats, Outbox
 from worker.sync.pull import PullStats, pull_into_mirror
@@ -49,6 +49,8 @@ class CrmReport:
     rollups: int = 0
     drain: DrainStats = field(default_factory=DrainStats)
     error: str | None = None
+    api_usage: ApiUsage | None = None
+    """The CRM's daily API usage as last reported in this cycle, for `status`."""
 
 
 @dataclass
@@ -75,6 +77,8 @@ class Loop:
     links: Sequence[CrmLink]
     channels: Mapping[SurveyChannel, Channel]
     clock: Callable[[], dt.datetime]
+    dry_run: bool = False
+    """Plan and queue, but send nothing: no e-mail, no CRM write (`sync --dry-run`)."""
     managers: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -84,15 +88,22 @@ def run_cycle(loop: Loop) -> CycleReport:
     for link in loop.links:
         crm = CrmReport(link.name)
         report.crms.append(crm)
-        _recorded(loop, crm, partial(_intake, loop, link, crm))
-    report.dispatch = dispatch_due(loop.sessions, loop.config.survey, loop.channels, loop.clock())
-    with loop.sessions.begin() as session:
-        report.finalized = finalize_provisional(session, loop.config, loop.clock())
+        _recorded(loop, link, crm, partial(_intake, loop, link, crm))
+    if not loop.dry_run:
+        report.dispatch, report.finalized = dispatch(loop)
     for link, crm in zip(loop.links, report.crms, strict=True):
         if crm.error is None:
-            _recorded(loop, crm, partial(_close_loop, loop, link, crm))
+            _recorded(loop, link, crm, partial(_close_loop, loop, link, crm))
     log.info("cycle_done", **summary(report))
     return report
+
+
+def dispatch(loop: Loop) -> tuple[DispatchStats, int]:
+    """Send due invitations and reminders; settle provisional answers that look human."""
+    sent = dispatch_due(loop.sessions, loop.config.survey, loop.channels, loop.clock())
+    with loop.sessions.begin() as session:
+        finalized = finalize_provisional(session, loop.config, loop.clock())
+    return sent, finalized
 
 
 def _intake(loop: Loop, link: CrmLink, report: CrmReport) -> None:
@@ -119,9 +130,17 @@ def _close_loop(loop: Loop, link: CrmLink, report: CrmReport) -> None:
     escalated, overdue = check_slas(loop.sessions, loop.config, link, now, managers)
     report.followups.escalated = escalated
     write_stages(loop.sessions, link, touched | overdue, now)
-    report.rollups = write_rollups(loop.sessions, link, now, loop.config.writeback.account_window)
+    report.rollups = write_rollups(
+        loop.sessions, link, now, loop.config.writeback.account_window, report.answers.accounts
+    )
+    if not loop.dry_run:
+        report.drain = drain(loop, link)
+
+
+def drain(loop: Loop, link: CrmLink) -> DrainStats:
+    """Send every due queued write of one CRM in full batches."""
     mirrored = {target.object_name: target.kind for target in link.targets[:2]}
-    report.drain = Outbox(link.client, loop.sessions, loop.clock, mirrored=mirrored).drain()
+    return Outbox(link.client, loop.sessions, loop.clock, mirrored=mirrored).drain()
 
 
 def _managers(loop: Loop, link: CrmLink) -> dict[str, str]:
@@ -131,7 +150,7 @@ def _managers(loop: Loop, link: CrmLink) -> dict[str, str]:
     return loop.managers[link.name]
 
 
-def _recorded(loop: Loop, report: CrmReport, step: Callable[[], None]) -> None:
+def _recorded(loop: Loop, link: CrmLink, report: CrmReport, step: Callable[[], None]) -> None:
     """Run a step and keep a `cycle_runs` row of it; a CRM failure is recorded, not raised."""
     started = loop.clock()
     with loop.sessions.begin() as session:
@@ -142,6 +161,7 @@ def _recorded(loop: Loop, report: CrmReport, step: Callable[[], None]) -> None:
     except CrmError as error:
         report.error = f"{error.code}: {error.message}"
         log.warning("cycle_crm_failed", crm=report.crm, code=error.code)
+    report.api_usage = link.client.usage()
     with loop.sessions.begin() as session:
         row = session.get_one(CycleRun, run.id)
         row.finished_at = loop.clock()
@@ -171,6 +191,8 @@ def summary(report: CycleReport) -> dict[str, Any]:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, set):
+        return sorted(_jsonable(item) for item in value)
     if isinstance(value, list | tuple):
         return [_jsonable(item) for item in value]
     if isinstance(value, dt.datetime):

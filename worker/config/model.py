@@ -17,6 +17,7 @@ from worker.config.programs import Program
 from worker.config.sections import (
     DatabaseConfig,
     LoggingConfig,
+    SchedulerConfig,
     SegmentsConfig,
     ServerConfig,
     WritebackConfig,
@@ -38,6 +39,7 @@ class Config(Section):
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     writeback: WritebackConfig = Field(default_factory=WritebackConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)

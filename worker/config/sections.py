@@ -14,6 +14,7 @@ from worker.config.values import (
     FieldName,
     HttpUrl,
     Identifier,
+    TimeOfDay,
     duration_between,
     pattern,
 )
@@ -57,6 +58,19 @@ class ServerConfig(Section):
     """Larger request bodies are refused with 413 before they are read."""
     hooks_secret_env: EnvVarName = "NPS_HOOKS_SECRET"  # noqa: S105 (a variable name, not a secret)
     """Env var NAME of the HMAC secret that signs `POST /hooks/answers` imports."""
+
+
+class SchedulerConfig(Section):
+    """How often the daemon's jobs run (`nps-worker run`)."""
+
+    cycle_every: Annotated[Duration, duration_between("1m", "1d")] = dt.timedelta(minutes=5)
+    """A whole cycle per CRM: pull, plan, answers, task status, SLAs, write-backs."""
+    dispatch_every: Annotated[Duration, duration_between("10s", "1h")] = dt.timedelta(minutes=1)
+    """Due invitations and reminders go out, and link-scanner answers settle."""
+    daily_at: TimeOfDay = dt.time(3, 0)
+    """UTC time of the daily job: full account roll-ups and data retention."""
+    lease_ttl: Annotated[Duration, duration_between("15s", "10m")] = dt.timedelta(seconds=60)
+    """A replica that stops renewing the scheduler lease loses it after this long."""
 
 
 class LoggingConfig(Section):

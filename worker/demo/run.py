@@ -11,11 +11,13 @@ import shutil
 import socket
 from pathlib import Path
 
+from worker.analytics import command as report
 from worker.config import Config, parse_config
-from worker.cycle import CycleReport, run_cycle
+from worker.cycle import run_cycle
 from worker.demo.respondents import Respondents
 from worker.demo.summary import Totals, print_summary
 from worker.runtime import build_loop, open_store, serving
+from worker.sandbox.activity import TaskHabits
 from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
 from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
 from worker.sandbox.server import Sandbox
@@ -23,6 +25,8 @@ from worker.store.migrate import upgrade
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 """A Monday morning: the first cycle is the first sync (nothing fires, promise 3)."""
+REP_HABITS = TaskHabits(start_per_day=0.8, complete_per_day=0.5, ignored_share=0.15)
+"""A CS team that picks most follow-ups up within a day; some sit untouched (holidays)."""
 CYCLE_TIMES = (dt.timedelta(hours=0), dt.timedelta(hours=6))
 """Cycles per simulated day, after 09:00 UTC: morning and afternoon."""
 
@@ -46,6 +50,7 @@ server:
   host: 127.0.0.1
   port: {port}
   public_base_url: http://127.0.0.1:{port}
+  rate_limit: {{per_minute: 100000, burst: 100000}}  # every simulated person shares one address
 programs:
 {programs}
 """
@@ -77,7 +82,7 @@ def run_demo(*, days: int, size: int, seed: int, out: Path, kind: str) -> int:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    sandbox = Sandbox(seed=seed, size=size, start=START).start()
+    sandbox = Sandbox(seed=seed, size=size, start=START, task_habits=REP_HABITS).start()
     try:
         env = _environment()
         config = _config(sandbox, out, kind, env)
@@ -95,21 +100,33 @@ def run_demo(*, days: int, size: int, seed: int, out: Path, kind: str) -> int:
                 day_start = sandbox.clock.now()
                 for offset in CYCLE_TIMES:
                     _advance_to(sandbox, day_start + offset)
-                    report: CycleReport = run_cycle(loop)
-                    totals.add(report)
+                    totals.add(run_cycle(loop))
                     respondents.read_new_mail()
                 _advance_to(sandbox, day_start + dt.timedelta(days=1))
                 if (day + 1) % 7 == 0:
                     print(f"  week {(day + 1) // 7} done: {totals.progress()}")
-            report = run_cycle(loop)
-            totals.add(report)
-        print_summary(
-            config, store.sessions, totals, respondents.tally, out=out, now=sandbox.clock.now()
-        )
+            totals.add(run_cycle(loop))
+        now = sandbox.clock.now()
+        write_reports(config, out, now)
+        print_summary(config, store.sessions, totals, respondents.tally, out=out, now=now)
         store.engine.dispose()
         return 0 if totals.ok else 1
     finally:
         sandbox.stop()
+
+
+def write_reports(config: Config, out: Path, now: dt.datetime) -> None:
+    """The outer-loop report as self-contained HTML, in English and Japanese."""
+    for language in ("en", "ja"):
+        report.run(
+            config,
+            period=report.window(None, None, now),
+            fmt="html",
+            language=language,
+            out=out / f"report-{language}.html",
+            backlog_path=out / "backlog.csv" if language == "en" else None,
+            now=now,
+        )
 
 
 def _advance_to(sandbox: Sandbox, moment: dt.datetime) -> None:

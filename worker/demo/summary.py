@@ -2,6 +2,7 @@
 
 import datetime as dt
 import statistics
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,9 @@ def print_summary(
     print("\nWhere to look")
     print(f"  survey e-mails as sent:   {out / 'mail'}/*.eml ({people.mails} files)")
     print(f"  the config the demo used: {out / 'config.yaml'}")
-    print(f"  the outer-loop report:    nps-worker report --config {out / 'config.yaml'}")
+    print(f"  the outer-loop report:    {out / 'report-en.html'} (and report-ja.html)")
+    print(f"  improvement backlog:      {out / 'backlog.csv'}")
+    print(f"  the same in the terminal: nps-worker report --config {out / 'config.yaml'}")
     print(
         f"  why someone was (not) surveyed: nps-worker explain EMAIL --config {out / 'config.yaml'}"
     )
@@ -169,7 +172,7 @@ def _nps(session: Session, config: Config, now: dt.datetime) -> None:
     ranked = sorted(by_account.items(), key=lambda item: -len(item[1]))[:ACCOUNTS_SHOWN]
     for name, answers in ranked:
         account = tally(answers, start, end)
-        print(f"  {name[:34]:<34} NPS {account.nps:>6}  ({account.count} answers)")
+        print(f"  {_fit(name, 34)} NPS {account.nps:>6}  ({account.count} answers)")
     print("  (the same roll-ups are written onto each Account in the CRM)")
 
 
@@ -179,3 +182,14 @@ def _writes(session: Session) -> None:
     )
     print("\nCRM writes (outbox)")
     print("  " + ", ".join(f"{state.value}: {count}" for state, count in states.items()))
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` cut and padded to `width` terminal columns (Japanese characters take two)."""
+    out, used = "", 0
+    for char in text:
+        size = 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+        if used + size > width:
+            break
+        out, used = out + char, used + size
+    return out + " " * (width - used)

@@ -8,7 +8,7 @@ An answer changed later (a new version) is handled again; its follow-up task is 
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy import select
@@ -43,6 +43,7 @@ class AnswerStats:
     """What handling answers did in one cycle."""
 
     handled: int = 0
+    accounts: set[int] = field(default_factory=set)
     tasks: int = 0
     escalated: int = 0
     asks: int = 0
@@ -157,6 +158,8 @@ def _handle(
     write_contact(session, link, contact_row, now)
     response.handled_version = response.version
     stats.handled += 1
+    if contact_row.account_id is not None:
+        stats.accounts.add(contact_row.account_id)
 
 
 def _open_followup(answer: _Answer, plan: FollowupPlan) -> FollowUp | None:

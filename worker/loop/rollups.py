@@ -79,12 +79,23 @@ def rollup_of(answers: list[Answer], now: dt.datetime, window: dt.timedelta) -> 
 
 
 def write_rollups(
-    sessions: sessionmaker[Session], link: CrmLink, now: dt.datetime, window: dt.timedelta
+    sessions: sessionmaker[Session],
+    link: CrmLink,
+    now: dt.datetime,
+    window: dt.timedelta,
+    account_ids: set[int] | None = None,
 ) -> int:
-    """Queue the roll-up of every account with answers in the last two windows; how many."""
+    """Queue roll-ups of accounts with answers in the last two windows; how many changed.
+
+    The cycle passes the accounts whose answers it just handled; the daily job passes None
+    (every account), so windows that slid past old answers are written too.
+    """
+    if account_ids is not None and not account_ids:
+        return 0
     queued = 0
     with sessions.begin() as session:
-        for account, answers in _answers_by_account(session, link.name, now - 2 * window):
+        found = _answers_by_account(session, link.name, now - 2 * window, account_ids)
+        for account, answers in found:
             update = link.account_update(
                 account.crm_id,
                 rollup_of(answers, now, window),
@@ -97,9 +108,9 @@ def write_rollups(
 
 
 def _answers_by_account(
-    session: Session, crm: str, since: dt.datetime
+    session: Session, crm: str, since: dt.datetime, account_ids: set[int] | None
 ) -> list[tuple[Account, list[Answer]]]:
-    rows = session.execute(
+    query = (
         select(Account, Contact.id, Response.category, Response.received_at)
         .join(Contact, Contact.account_id == Account.id)
         .join(Survey, Survey.contact_id == Contact.id)
@@ -112,6 +123,9 @@ def _answers_by_account(
         )
         .order_by(Account.id)
     )
+    if account_ids is not None:
+        query = query.where(Account.id.in_(account_ids))
+    rows = session.execute(query)
     grouped: dict[int, tuple[Account, list[Answer]]] = {}
     for account, contact_id, category, received_at in rows:
         grouped.setdefault(account.id, (account, []))[1].append((contact_id, category, received_at))

@@ -1,0 +1,80 @@
+"""Bodies of the loop's commands: `sync --once [--dry-run]` and `run` (the daemon).
+
+Both build the loop with `worker.runtime`, so a manual sync runs exactly what the daemon runs.
+A manual sync takes the scheduler lease for its duration: while a daemon is planning, a second
+planner would only wait for locks, so it refuses instead and says who holds the lease.
+"""
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+
+import structlog
+from sqlalchemy.orm import sessionmaker
+
+from worker.config import Config
+from worker.cycle import run_cycle, summary
+from worker.runtime import Store, build_loop, open_store, serving, utc_now
+from worker.scheduler import Daemon
+from worker.store import lease
+
+log = structlog.get_logger(__name__)
+
+
+class LeaseHeld(Exception):
+    """Another process runs the scheduler; a manual sync would compete with it."""
+
+
+def sync_once(config: Config, *, dry_run: bool, env: Mapping[str, str] | None = None) -> int:
+    """One cycle now; with `dry_run`, print the plan and change nothing. Returns the exit code."""
+    store = open_store(config)
+    holder = f"sync-once:{os.getpid()}"
+    now = utc_now()
+    if not dry_run and not lease.acquire(
+        store.sessions, lease.SCHEDULER, holder, now=now, ttl=dt.timedelta(hours=1)
+    ):
+        current = lease.holder_of(store.sessions, lease.SCHEDULER, now=now)
+        raise LeaseHeld(f"the scheduler lease is held by {current}; try again when it is free")
+    try:
+        if dry_run:
+            return _dry_run(config, store, env)
+        report = run_cycle(build_loop(config, store, env=env))
+        for key, value in summary(report).items():
+            print(f"{key}: {value}")
+        return 0 if report.ok else 1
+    finally:
+        if not dry_run:
+            lease.release(store.sessions, lease.SCHEDULER, holder, now=utc_now())
+        store.engine.dispose()
+
+
+def _dry_run(config: Config, store: Store, env: Mapping[str, str] | None) -> int:
+    """The cycle inside one transaction that is rolled back: plan printed, nothing kept or sent."""
+    from worker.dry_run import describe_plan, marks
+
+    with store.engine.connect() as connection:
+        outer = connection.begin()
+        sessions = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        with sessions() as session:
+            before = marks(session)
+        loop = build_loop(config, Store(store.engine, sessions, store.url), env=env)
+        loop.dry_run = True
+        report = run_cycle(loop)
+        with sessions() as session:
+            for line in describe_plan(session, before, loop.clock()):
+                print(line)
+        outer.rollback()
+    print("dry run: nothing was sent, written to the CRM, or kept in the database")
+    return 0 if report.ok else 1
+
+
+def run_daemon(config: Config, env: Mapping[str, str] | None = None) -> int:
+    """Serve the web app and run the scheduled jobs until SIGTERM or SIGINT."""
+    store = open_store(config)
+    loop = build_loop(config, store, env=env)
+    with serving(config, store, env=env):
+        Daemon(loop).run_forever()
+    store.engine.dispose()
+    return 0

@@ -1,0 +1,159 @@
+"""The daemon: APScheduler jobs in the replica holding the scheduler lease, the web app in all.
+
+Jobs (none overlaps itself; runs missed while busy or down are coalesced into one):
+- lease: every lease_ttl/3, take or renew the scheduler lease; only the holder runs the others;
+- cycle: every `scheduler.cycle_every`, one whole cycle per CRM (`worker.cycle.run_cycle`);
+- dispatch: every `scheduler.dispatch_every`, due invitations and reminders, scanner answers;
+- daily: at `scheduler.daily_at` UTC, full account roll-ups and data retention.
+SIGTERM or SIGINT lets the running job finish its step, releases the lease and stops the web app.
+"""
+
+import datetime as dt
+import os
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from types import FrameType
+
+import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from worker.cycle import Loop, dispatch, run_cycle, summary
+from worker.loop.rollups import write_rollups
+from worker.privacy import apply_retention
+from worker.store import lease
+
+log = structlog.get_logger(__name__)
+
+
+class Daemon:
+    """The scheduled jobs of one replica; `run_forever` blocks until told to stop."""
+
+    def __init__(self, loop: Loop, *, holder: str | None = None) -> None:
+        self.loop = loop
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.leader = False
+        self.stopping = threading.Event()
+        self._work = threading.Lock()
+        self._scheduler = BackgroundScheduler(
+            timezone=dt.UTC,
+            executors={"default": ThreadPoolExecutor(max_workers=3)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        )
+
+    def start(self) -> None:
+        """Take the lease if free, then schedule the jobs (the scheduler runs in threads)."""
+        settings = self.loop.config.scheduler
+        self.renew_lease()
+        jobs: list[tuple[str, Callable[[], None], IntervalTrigger | CronTrigger]] = [
+            ("lease", self.renew_lease, IntervalTrigger(seconds=_seconds(settings.lease_ttl) / 3)),
+            (
+                "cycle",
+                self._leading(self.cycle),
+                IntervalTrigger(seconds=_seconds(settings.cycle_every)),
+            ),
+            (
+                "dispatch",
+                self._leading(self.dispatch),
+                IntervalTrigger(seconds=_seconds(settings.dispatch_every)),
+            ),
+            (
+                "daily",
+                self._leading(self.daily),
+                CronTrigger(
+                    hour=settings.daily_at.hour, minute=settings.daily_at.minute, timezone=dt.UTC
+                ),
+            ),
+        ]
+        for name, job, trigger in jobs:
+            self._scheduler.add_job(
+                job,
+                trigger,
+                id=name,
+                name=name,
+                next_run_time=dt.datetime.now(dt.UTC) if name != "daily" else None,
+            )
+        self._scheduler.start()
+        log.info("daemon_started", holder=self.holder, leader=self.leader)
+
+    def stop(self) -> None:
+        """Finish the running step, then release the lease so another replica takes over now."""
+        self.stopping.set()
+        self._scheduler.shutdown(wait=True)
+        if self.leader:
+            lease.release(self.loop.sessions, lease.SCHEDULER, self.holder, now=self.loop.clock())
+            self.leader = False
+        log.info("daemon_stopped", holder=self.holder)
+
+    def run_forever(self) -> None:
+        """Start, wait for SIGTERM or SIGINT, stop cleanly."""
+
+        def ask_to_stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("daemon_signal", signal=signal.Signals(signum).name)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, ask_to_stop)
+        signal.signal(signal.SIGINT, ask_to_stop)
+        self.start()
+        self.stopping.wait()
+        self.stop()
+
+    def renew_lease(self) -> None:
+        """Take or keep the scheduler lease; lose leadership when someone else holds it."""
+        ttl = self.loop.config.scheduler.lease_ttl
+        held = lease.acquire(
+            self.loop.sessions, lease.SCHEDULER, self.holder, now=self.loop.clock(), ttl=ttl
+        )
+        if held != self.leader:
+            log.info("scheduler_lease", holder=self.holder, held=held)
+        self.leader = held
+
+    def cycle(self) -> None:
+        """One whole cycle over every CRM."""
+        log.info("cycle_done", **summary(run_cycle(self.loop)))
+
+    def dispatch(self) -> None:
+        """Send what is due now."""
+        sent, finalized = dispatch(self.loop)
+        if sent.sent or sent.reminded or finalized:
+            log.info("dispatched", sent=sent.sent, reminded=sent.reminded, finalized=finalized)
+
+    def daily(self) -> None:
+        """Roll-ups of every account (windows slide) and data retention."""
+        now = self.loop.clock()
+        window = self.loop.config.writeback.account_window
+        for link in self.loop.links:
+            write_rollups(self.loop.sessions, link, now, window)
+        with self.loop.sessions.begin() as session:
+            counts = apply_retention(session, self.loop.config.privacy.retention, now)
+        log.info("daily_done", retention=str(counts))
+
+    def _leading(self, job: Callable[[], None]) -> Callable[[], None]:
+        """Run `job` only while this replica holds the lease and is not stopping.
+
+        Jobs take turns (one lock): a cycle and a dispatch never write the store at once,
+        which SQLite could refuse and which would make logs hard to read.
+        """
+
+        def run() -> None:
+            if not self.leader or self.stopping.is_set():
+                return
+            with self._work:
+                if self.stopping.is_set():
+                    return
+                try:
+                    job()
+                except Exception:  # a failed run is logged; the next one tries again
+                    log.exception("job_failed", job=job.__name__)
+
+        run.__name__ = job.__name__
+        return run
+
+
+def _seconds(span: dt.timedelta) -> float:
+    return span.total_seconds()

@@ -1,0 +1,310 @@
+"""`nps-worker status`: is the worker healthy, and what is waiting on whom.
+
+Read from the store alone, so it works beside a running daemon and from any replica: the last
+cycle per CRM and the API budget it left, the outbox by state with every write the CRM refused,
+surveys by state, follow-ups past their SLA with no first contact, and the scheduler lease.
+`Status.healthy` is what the exit code tells a health check: the last cycle of every CRM ended
+well and no write was refused.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from worker.config import Config
+from worker.readout import when
+from worker.store.lease import SCHEDULER
+from worker.store.models import (
+    CycleRun,
+    FollowUp,
+    FollowUpStatus,
+    Lease,
+    OutboxEntry,
+    OutboxState,
+    Survey,
+    SurveyState,
+)
+from worker.surveys.dispatch import SENDING
+
+LISTED = 20
+"""Failed writes and overdue follow-ups listed one by one; the rest are counted."""
+INDENT = "    "
+HEADLINE = (
+    ("pulled", ("pulled",)),
+    ("events", ("events", "fired")),
+    ("scheduled", ("plan", "scheduled")),
+    ("refused", ("plan", "refused")),
+    ("answers", ("answers", "handled")),
+    ("tasks", ("answers", "tasks")),
+    ("written", ("drain", "done")),
+    ("failed writes", ("drain", "failed")),
+)
+"""The cycle numbers `status` shows, and where each sits in `CycleRun.stats`."""
+
+
+@dataclass(frozen=True)
+class CrmCycle:
+    """The last finished cycle step of one CRM, and a running one if any."""
+
+    crm: str
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    outcome: str = "never"
+    error: str | None = None
+    headline: dict[str, int] = field(default_factory=dict)
+    api_used: int | None = None
+    api_limit: int | None = None
+    running_since: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class FailedWrite:
+    """A write the CRM refused, kept with the CRM's own error."""
+
+    crm: str
+    object: str
+    record_id: str | None
+    op: str
+    attempts: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class OverdueFollowUp:
+    """A follow-up whose SLA passed before anyone contacted the customer."""
+
+    crm: str
+    task_id: str | None
+    owner: str | None
+    due_at: dt.datetime
+    escalation_level: int
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything `status` reports, as of `now`."""
+
+    now: dt.datetime
+    cycles: list[CrmCycle]
+    outbox: dict[str, int]
+    failed_writes: list[FailedWrite]
+    failed_total: int
+    surveys: dict[str, int]
+    possibly_undelivered: int
+    overdue: list[OverdueFollowUp]
+    overdue_total: int
+    lease_holder: str | None
+
+    @property
+    def healthy(self) -> bool:
+        """True unless a CRM's last cycle failed or the CRM refused a write."""
+        return self.failed_total == 0 and all(c.outcome != "failed" for c in self.cycles)
+
+    def as_json(self) -> dict[str, Any]:
+        """The same facts as a JSON-ready document, `healthy` included."""
+        document = _jsonable(asdict(self))
+        document["healthy"] = self.healthy
+        return dict(document)
+
+
+def gather(session: Session, config: Config, now: dt.datetime) -> Status:
+    """Read the worker's state from the store."""
+    outbox = _counts(session, OutboxEntry.state)
+    failed = list(
+        session.scalars(
+            select(OutboxEntry)
+            .where(OutboxEntry.state == OutboxState.FAILED)
+            .order_by(OutboxEntry.id.desc())
+            .limit(LISTED)
+        )
+    )
+    overdue_where = (
+        FollowUp.due_at < now,
+        FollowUp.first_contact_at.is_(None),
+        FollowUp.status.in_((FollowUpStatus.PENDING, FollowUpStatus.OPEN)),
+    )
+    overdue = list(
+        session.scalars(
+            select(FollowUp).where(*overdue_where).order_by(FollowUp.due_at).limit(LISTED)
+        )
+    )
+    lease = session.get(Lease, SCHEDULER)
+    return Status(
+        now=now,
+        cycles=_cycles(session, config),
+        outbox=outbox,
+        failed_writes=[
+            FailedWrite(
+                row.crm.value, row.object, row.record_crm_id, row.op, row.attempts, row.last_error
+            )
+            for row in failed
+        ],
+        failed_total=outbox.get(OutboxState.FAILED.value, 0),
+        surveys=_counts(session, Survey.state),
+        possibly_undelivered=session.scalar(
+            select(func.count(Survey.id)).where(
+                Survey.state == SurveyState.SENT, Survey.state_reason == SENDING
+            )
+        )
+        or 0,
+        overdue=[
+            OverdueFollowUp(
+                row.crm.value, row.crm_task_id, row.owner_crm_id, row.due_at, row.escalation_level
+            )
+            for row in overdue
+        ],
+        overdue_total=session.scalar(select(func.count(FollowUp.id)).where(*overdue_where)) or 0,
+        lease_holder=lease.holder if lease is not None and lease.expires_at > now else None,
+    )
+
+
+def status(session: Session, config: Config, now: dt.datetime) -> list[str]:
+    """The status as lines for a terminal."""
+    return render(gather(session, config, now))
+
+
+def render(state: Status) -> list[str]:
+    """Readable lines for a gathered status, the verdict first."""
+    lines = [f"status at {when(state.now)}: {'healthy' if state.healthy else 'NEEDS ATTENTION'}"]
+    for cycle in state.cycles:
+        lines.extend(_cycle_lines(cycle))
+    lines.append(f"outbox: {_by_state(state.outbox, [s.value for s in OutboxState])}")
+    if state.failed_writes:
+        lines.append(f"writes the CRM refused ({state.failed_total}, newest first):")
+        lines.extend(
+            f"{INDENT}{w.crm} {w.op} {w.object} {w.record_id or '(new record)'}:"
+            f" {w.error or 'no error recorded'} ({w.attempts} attempt(s))"
+            for w in state.failed_writes
+        )
+        lines.extend(_more(state.failed_total, len(state.failed_writes)))
+    lines.append(f"surveys: {_by_state(state.surveys, [s.value for s in SurveyState])}")
+    if state.possibly_undelivered:
+        lines.append(
+            f"{INDENT}{state.possibly_undelivered} sent survey(s) possibly not delivered:"
+            " the worker stopped while handing them over (never re-sent, by design)"
+        )
+    lines.append(f"follow-ups overdue (due passed, no first contact): {state.overdue_total}")
+    lines.extend(
+        f"{INDENT}{f.crm} task {f.task_id or '(not created yet)'}, owner {f.owner or 'unassigned'},"
+        f" due {when(f.due_at)} ({_ago(state.now - f.due_at)} ago),"
+        f" escalation level {f.escalation_level}"
+        for f in state.overdue
+    )
+    lines.extend(_more(state.overdue_total, len(state.overdue)))
+    lines.append(f"scheduler lease: {state.lease_holder or 'not held by any replica'}")
+    return lines
+
+
+def _cycles(session: Session, config: Config) -> list[CrmCycle]:
+    """The configured CRM first (even before its first cycle), then any other seen in the log."""
+    seen = list(session.scalars(select(CycleRun.crm).distinct()))
+    crms = [config.crm.kind, *sorted(set(seen) - {config.crm.kind})]
+    return [_cycle(session, crm) for crm in crms]
+
+
+def _cycle(session: Session, crm: str) -> CrmCycle:
+    finished = session.scalars(
+        select(CycleRun)
+        .where(CycleRun.crm == crm, CycleRun.finished_at.is_not(None))
+        .order_by(CycleRun.started_at.desc(), CycleRun.id.desc())
+    ).first()
+    running = session.scalars(
+        select(CycleRun.started_at)
+        .where(CycleRun.crm == crm, CycleRun.finished_at.is_(None))
+        .order_by(CycleRun.started_at.desc())
+    ).first()
+    running_since = (
+        running if finished is None or (running and running > finished.started_at) else None
+    )
+    if finished is None:
+        return CrmCycle(crm, running_since=running_since)
+    stats = finished.stats or {}
+    usage = stats.get("api_usage") or {}
+    return CrmCycle(
+        crm=crm,
+        started_at=finished.started_at,
+        finished_at=finished.finished_at,
+        outcome=finished.outcome,
+        error=finished.error,
+        headline={name: _total(stats, path) for name, path in HEADLINE},
+        api_used=usage.get("used"),
+        api_limit=usage.get("limit"),
+        running_since=running_since,
+    )
+
+
+def _cycle_lines(cycle: CrmCycle) -> list[str]:
+    if cycle.started_at is None:
+        head = f"{cycle.crm}: no cycle has finished yet"
+    else:
+        took = (cycle.finished_at or cycle.started_at) - cycle.started_at
+        head = (
+            f"{cycle.crm}: last cycle {cycle.outcome} at {when(cycle.finished_at)}"
+            f" (took {_ago(took)})"
+        )
+    lines = [head]
+    if cycle.running_since is not None:
+        lines.append(
+            f"{INDENT}a cycle started {when(cycle.running_since)} has not finished"
+            " (still running, or the worker stopped during it)"
+        )
+    if cycle.error:
+        lines.append(f"{INDENT}error: {cycle.error}")
+    if cycle.headline:
+        lines.append(INDENT + ", ".join(f"{name} {n}" for name, n in cycle.headline.items()))
+    if cycle.api_used is not None and cycle.api_limit:
+        lines.append(
+            f"{INDENT}API budget: {cycle.api_used} of {cycle.api_limit} daily calls used"
+            f" ({cycle.api_used / cycle.api_limit:.1%})"
+        )
+    elif cycle.started_at is not None:
+        lines.append(f"{INDENT}API budget: not reported by the CRM in that cycle")
+    return lines
+
+
+def _counts(session: Session, column: Any) -> dict[str, int]:
+    rows = session.execute(select(column, func.count()).group_by(column))
+    return {getattr(state, "value", str(state)): count for state, count in rows}
+
+
+def _by_state(counts: Mapping[str, int], order: list[str]) -> str:
+    return ", ".join(f"{state} {counts[state]}" for state in order if counts.get(state)) or "empty"
+
+
+def _total(stats: Mapping[str, Any], path: tuple[str, ...]) -> int:
+    """A number in the stored stats; a dict of counts (per object, per reason) is summed."""
+    value: Any = stats
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    if isinstance(value, Mapping):
+        return sum(v for v in value.values() if isinstance(v, int))
+    return value if isinstance(value, int) else 0
+
+
+def _more(total: int, shown: int) -> list[str]:
+    return [f"{INDENT}... and {total - shown} more"] if total > shown else []
+
+
+def _ago(span: dt.timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
