@@ -214,6 +214,61 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(days=args.days, size=args.size, seed=args.seed, out=args.out, kind=args.crm)
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Why a contact was or was not surveyed, and what happened: checks, surveys, answers, tasks."""
+    from worker.explain import NothingFound, explain
+    from worker.runtime import open_store, utc_now
+
+    config = _load(args)
+    store = open_store(config)
+    try:
+        with store.sessions.begin() as session:
+            lines = explain(session, config, args.who, utc_now(), actor=args.actor)
+    except NothingFound as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        store.engine.dispose()
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Health: last cycle per CRM, API budget, outbox, refused writes, overdue follow-ups."""
+    import json
+
+    from worker.runtime import open_store, utc_now
+    from worker.status import gather, render
+
+    config = _load(args)
+    store = open_store(config)
+    try:
+        with store.sessions() as session:
+            state = gather(session, config, utc_now())
+    finally:
+        store.engine.dispose()
+    print(
+        json.dumps(state.as_json(), indent=2) if args.format == "json" else "\n".join(render(state))
+    )
+    return EXIT_OK if state.healthy else EXIT_FAILURE
+
+
+def _add_inspection(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    common: argparse.ArgumentParser,
+) -> None:
+    """`explain` and `status`: read the store, change nothing but the audit log."""
+    explain = commands.add_parser("explain", parents=[common], help=cmd_explain.__doc__)
+    explain.add_argument(
+        "who", metavar="EMAIL|CRM_ID", help="a contact's address or CRM id, or an account id"
+    )
+    explain.add_argument("--actor", default="cli", help="who asked, for the audit log")
+    explain.set_defaults(handler=cmd_explain)
+    status = commands.add_parser("status", parents=[common], help=cmd_status.__doc__)
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.set_defaults(handler=cmd_status)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: one subcommand per entry of DESIGN.md section 7 that exists."""
     common = argparse.ArgumentParser(add_help=False)
@@ -279,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="seed of the company and the answers")
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="folder for its files")
     demo.set_defaults(handler=cmd_demo)
+    _add_inspection(commands, common)
 
     imports = commands.add_parser("import", parents=[common], help=cmd_import.__doc__)
     imports.add_argument("file", metavar="FILE.csv", help="columns email or crm_id, date, score")

@@ -18,6 +18,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config
+from worker.loop.alerts import alert_non_responses
 from worker.loop.answers import AnswerStats, handle_answers
 from worker.loop.events import EventStats, RecordChangeObserver, scan_date_offsets, scan_schedules
 from worker.loop.followups import FollowupStats, check_slas, read_task_status
@@ -47,6 +48,7 @@ class CrmReport:
     answers: AnswerStats = field(default_factory=AnswerStats)
     followups: FollowupStats = field(default_factory=FollowupStats)
     rollups: int = 0
+    alerts: int = 0
     drain: DrainStats = field(default_factory=DrainStats)
     error: str | None = None
     api_usage: ApiUsage | None = None
@@ -130,6 +132,7 @@ def _close_loop(loop: Loop, link: CrmLink, report: CrmReport) -> None:
     escalated, overdue = check_slas(loop.sessions, loop.config, link, now, managers)
     report.followups.escalated = escalated
     write_stages(loop.sessions, link, touched | overdue, now)
+    report.alerts = alert_non_responses(loop.sessions, loop.config, link, now)
     report.rollups = write_rollups(
         loop.sessions, link, now, loop.config.writeback.account_window, report.answers.accounts
     )

@@ -23,6 +23,7 @@ from worker.store.models import (
     Account,
     Contact,
     CrmEvent,
+    DecisionOutcome,
     FollowUp,
     OutboxEntry,
     OutboxState,
@@ -71,16 +72,14 @@ def explain(
     )
     if not contacts and not accounts:
         raise NothingFound(query)
-    lines: list[str] = []
-    for account in accounts:
-        lines.extend(_account(session, account, now, actor))
+    blocks = [_account(session, account, now, actor) for account in accounts]
     for contact in contacts:
-        lines.extend(
+        blocks.append(
             _contact(
                 session, config, contact, now, actor=actor, query="email" if by_email else "id"
             )
         )
-    return lines
+    return [line for block in blocks for line in ("", *block)][1:]
 
 
 def _account(session: Session, account: Account, now: dt.datetime, actor: str) -> list[str]:
@@ -95,16 +94,13 @@ def _account(session: Session, account: Account, now: dt.datetime, actor: str) -
     name = f" {account.name!r}" if account.name else ""
     lines = [f"account {account.crm.value} {account.crm_id}{name}: {len(contacts)} contact(s)"]
     for contact in contacts:
-        latest = session.scalars(
-            select(Survey).where(Survey.contact_id == contact.id).order_by(Survey.id.desc())
-        ).first()
         flags = "".join(
             text
             for text, on in ((", opted out", contact.opted_out), (", deleted", contact.deleted))
             if on
         )
         lines.append(
-            f"{INDENT}{contact.crm_id} {mask_email(contact.email)}: {_latest(session, latest)}"
+            f"{INDENT}{contact.crm_id} {mask_email(contact.email)}: {_latest(session, contact)}"
             f"{flags}"
         )
     if contacts:
@@ -114,9 +110,24 @@ def _account(session: Session, account: Account, now: dt.datetime, actor: str) -
     return lines
 
 
-def _latest(session: Session, survey: Survey | None) -> str:
+def _latest(session: Session, contact: Contact) -> str:
+    """The contact's last survey and its score, else the last verdict that kept it from one."""
+    survey = session.scalars(
+        select(Survey).where(Survey.contact_id == contact.id).order_by(Survey.id.desc())
+    ).first()
     if survey is None:
-        return "never surveyed"
+        decision = session.scalars(
+            select(SurveyDecision)
+            .where(SurveyDecision.contact_id == contact.id)
+            .order_by(SurveyDecision.id.desc())
+        ).first()
+        if decision is None:
+            return "never considered for a survey"
+        verdict = "refused" if decision.outcome == DecisionOutcome.REFUSE else "deferred"
+        return (
+            f"not surveyed: {decision.program} {verdict}"
+            f" ({decision.reason_code or '-'}) {when(decision.decided_at)}"
+        )
     text = f"last survey {survey.program} {survey.state.value} ({when(survey.scheduled_for)})"
     response = session.scalar(select(Response).where(Response.survey_id == survey.id))
     if response is not None:

@@ -41,7 +41,7 @@ HEADLINE = (
     ("answers", ("answers", "handled")),
     ("tasks", ("answers", "tasks")),
     ("written", ("drain", "done")),
-    ("failed writes", ("drain", "failed")),
+    ("failed_writes", ("drain", "failed")),
 )
 """The cycle numbers `status` shows, and where each sits in `CycleRun.stats`."""
 
@@ -58,6 +58,7 @@ class CrmCycle:
     headline: dict[str, int] = field(default_factory=dict)
     api_used: int | None = None
     api_limit: int | None = None
+    api_share: float | None = None
     running_since: dt.datetime | None = None
 
 
@@ -203,10 +204,14 @@ def _cycles(session: Session, config: Config) -> list[CrmCycle]:
     """The configured CRM first (even before its first cycle), then any other seen in the log."""
     seen = list(session.scalars(select(CycleRun.crm).distinct()))
     crms = [config.crm.kind, *sorted(set(seen) - {config.crm.kind})]
-    return [_cycle(session, crm) for crm in crms]
+    shares = {
+        "salesforce": config.crm.salesforce.daily_budget_share.non_essential,
+        "hubspot": config.crm.hubspot.daily_budget_share.non_essential,
+    }
+    return [_cycle(session, crm, shares.get(crm)) for crm in crms]
 
 
-def _cycle(session: Session, crm: str) -> CrmCycle:
+def _cycle(session: Session, crm: str, share: float | None) -> CrmCycle:
     finished = session.scalars(
         select(CycleRun)
         .where(CycleRun.crm == crm, CycleRun.finished_at.is_not(None))
@@ -233,6 +238,7 @@ def _cycle(session: Session, crm: str) -> CrmCycle:
         headline={name: _total(stats, path) for name, path in HEADLINE},
         api_used=usage.get("used"),
         api_limit=usage.get("limit"),
+        api_share=share,
         running_since=running_since,
     )
 
@@ -255,11 +261,15 @@ def _cycle_lines(cycle: CrmCycle) -> list[str]:
     if cycle.error:
         lines.append(f"{INDENT}error: {cycle.error}")
     if cycle.headline:
-        lines.append(INDENT + ", ".join(f"{name} {n}" for name, n in cycle.headline.items()))
+        lines.append(
+            INDENT
+            + ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in cycle.headline.items())
+        )
     if cycle.api_used is not None and cycle.api_limit:
         lines.append(
             f"{INDENT}API budget: {cycle.api_used} of {cycle.api_limit} daily calls used"
-            f" ({cycle.api_used / cycle.api_limit:.1%})"
+            f" ({cycle.api_used / cycle.api_limit:.2%}"
+            + (f"; the worker may use {cycle.api_share:.0%})" if cycle.api_share else ")")
         )
     elif cycle.started_at is not None:
         lines.append(f"{INDENT}API budget: not reported by the CRM in that cycle")

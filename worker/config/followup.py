@@ -148,6 +148,8 @@ class EscalationTier(Section):
     severity: tuple[Identifier, ...] = ()
     """Only for responses in these severity bands (empty: any)."""
     notify: Recipient
+    action: Literal["task", "reassign"] = "task"
+    """`task`: a second task for the person notified; `reassign`: move the task to them."""
 
     @model_validator(mode="after")
     def _has_reason(self) -> "EscalationTier":

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.config import Config
 from worker.domain import Category
 from worker.loop import view
-from worker.loop.followups import followup_context, open_escalation
+from worker.loop.followups import followup_context, open_escalation, tier_action
 from worker.loop.writeback import write_contact
 from worker.rules.followup import FollowupPlan, ResponseFacts, plan_followup
 from worker.rules.tagging import Tagger
@@ -150,6 +150,7 @@ def _handle(
                 plan.escalations[-1],
                 subject=plan.task.subject,
                 contact=contact_row,
+                action=tier_action(config, response.score, plan.escalations[-1].level),
                 now=now,
             )
             stats.escalated += 1

@@ -24,11 +24,12 @@ from worker.rules.followup import (
     FollowupFacts,
     ResponseFacts,
     next_escalation,
+    rules_for,
 )
 from worker.store.models import Contact, FollowUp, FollowUpStatus, Response, Survey
 from worker.sync.base import TaskPriority, TaskSpec, TaskState
 from worker.sync.link import CrmLink
-from worker.sync.outbox import enqueue_task
+from worker.sync.outbox import enqueue_task, enqueue_update
 
 log = structlog.get_logger(__name__)
 
@@ -55,19 +56,7 @@ def followup_context(
     managers: Mapping[str, str],
 ) -> FollowupContext:
     """What the follow-up rules read from the store about a contact and its account."""
-    account_object, contact_object = view.record_objects(config)
-    contact_fields = view.record_values(session, contact.crm, contact_object, [contact.crm_id])
-    account_fields = (
-        view.record_values(session, contact.crm, account_object, [account.crm_id])
-        if account
-        else {}
-    )
-    values = view.audience_values(
-        contact,
-        account,
-        contact_fields.get(contact.crm_id, {}),
-        account_fields.get(account.crm_id, {}) if account else {},
-    )
+    values = view.values_for(session, config, contact, account)
     return FollowupContext(values=values, managers=managers)
 
 
@@ -203,10 +192,23 @@ def check_slas(
                 continue
             subject = f"NPS {Category.of_score(response.score).value} ({response.score})"
             open_escalation(
-                session, link, followup, escalation, subject=subject, contact=contact_row, now=now
+                session,
+                link,
+                followup,
+                escalation,
+                subject=subject,
+                contact=contact_row,
+                action=tier_action(config, response.score, escalation.level),
+                now=now,
             )
             escalated += 1
     return escalated, touched
+
+
+def tier_action(config: Config, score: int, level: int) -> str:
+    """What the escalation tier of `level` does for an answer of `score`: task or reassign."""
+    tiers = rules_for(Category.of_score(score), config.followup).escalation
+    return next((tier.action for tier in tiers if tier.level == level), "task")
 
 
 def open_escalation(
@@ -217,11 +219,22 @@ def open_escalation(
     *,
     subject: str,
     contact: Contact,
+    action: str,
     now: dt.datetime,
 ) -> None:
-    """A task for the escalation's person (one per follow-up and level) and the new level."""
+    """The new level, and a task for the escalation's person or the task moved to them.
+
+    One of either per follow-up and level (dedup keys), however often the check runs.
+    """
     followup.escalation_level = escalation.level
     followup.escalated_at = now
+    key = f"{followup.dedup_key}:escalation:{escalation.level}"
+    if action == "reassign" and followup.crm_task_id and escalation.notify_id:
+        update = link.task_owner_update(followup.crm_task_id, escalation.notify_id, key)
+        enqueue_update(session, link.name, update, essential=True, now=now)
+        followup.owner_crm_id = escalation.notify_id
+        log.info("followup_reassigned", followup_id=followup.id, level=escalation.level)
+        return
     log.info(
         "followup_escalated",
         followup_id=followup.id,
@@ -233,7 +246,7 @@ def open_escalation(
         session,
         link.name,
         TaskSpec(
-            dedup_key=f"{followup.dedup_key}:escalation:{escalation.level}",
+            dedup_key=key,
             subject=f"Escalated (level {escalation.level}): {subject}",
             body=(
                 f"Follow-up escalated to {escalation.notify}: {escalation.reason}. "

@@ -14,7 +14,6 @@ import structlog
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker import domain
 from worker.config import Config
 from worker.loop import view
 from worker.loop.events import store_events
@@ -209,7 +208,7 @@ def _judge(
         account_surveys=_account_surveys(session, contact_row.account_id, now, config),
         suppressed=_suppressed(session, contact.email),
         scheduled_per_day=_scheduled_per_day(session, now),
-        values=_values(session, config, contact, account),
+        values=view.values_for(session, config, contact, account),
     )
     return check_eligibility(
         candidate, contact, account, situation, program=program, survey=config.survey, now=now
@@ -267,26 +266,6 @@ def _scheduled_per_day(session: Session, now: dt.datetime) -> dict[dt.date, int]
         )
     )
     return dict(Counter(scheduled_for.date() for (scheduled_for,) in rows))
-
-
-def _values(
-    session: Session,
-    config: Config,
-    contact: domain.Contact,
-    account: domain.Account | None,
-) -> dict[str, object]:
-    account_object, contact_object = view.record_objects(config)
-    crm = contact.crm
-    contact_fields = view.record_values(session, crm, contact_object, [contact.crm_id])
-    account_fields = (
-        view.record_values(session, crm, account_object, [account.crm_id]) if account else {}
-    )
-    return view.audience_values(
-        contact,
-        account,
-        contact_fields.get(contact.crm_id, {}),
-        account_fields.get(account.crm_id, {}) if account else {},
-    )
 
 
 def _schedule(

@@ -118,3 +118,20 @@ def record_objects(config: Config) -> tuple[str, str]:
     """The CRM object names of accounts and contacts, as their trigger records are mirrored."""
     active = config.crm.salesforce if config.crm.kind == "salesforce" else config.crm.hubspot
     return active.account.object, active.contact.object
+
+
+def values_for(
+    session: Session, config: Config, contact: domain.Contact, account: domain.Account | None
+) -> dict[str, Any]:
+    """The `contact.X` / `account.X` values audiences, exclusions and follow-up rules test."""
+    account_object, contact_object = record_objects(config)
+    contact_fields = record_values(session, contact.crm, contact_object, [contact.crm_id])
+    account_fields = (
+        record_values(session, contact.crm, account_object, [account.crm_id]) if account else {}
+    )
+    return audience_values(
+        contact,
+        account,
+        contact_fields.get(contact.crm_id, {}),
+        account_fields.get(account.crm_id, {}) if account else {},
+    )

@@ -24,7 +24,14 @@ from worker.crm_types import (
     TaskState,
     TaskStatus,
 )
-from worker.domain import Account, AccountRollup, Contact, ContactWriteback, TriggerRecord
+from worker.domain import (
+    Account,
+    AccountRollup,
+    Contact,
+    ContactWriteback,
+    FollowupStage,
+    TriggerRecord,
+)
 
 CRM = "hubspot"
 CONTACTS = "contacts"
@@ -52,7 +59,8 @@ TASK_READ_PROPERTIES = (
 # aside untouched): the follow-up reads them as "contacted".
 _STARTED_TASK_STATUSES = frozenset({"IN_PROGRESS", "WAITING"})
 
-FOLLOWUP_STATUSES = ("none", "open", "in_progress", "done", "escalated")
+FOLLOWUP_STATUSES = tuple(stage.value for stage in FollowupStage)
+"""The follow-up status options: the stages the loop writes (`worker.loop.followups`)."""
 CATEGORIES = ("promoter", "passive", "detractor")
 
 

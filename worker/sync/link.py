@@ -20,6 +20,8 @@ from worker.sync.pull import PullTarget
 
 ContactUpdate = Callable[[str, ContactWriteback, Mapping[str, Any], str], FieldUpdate | None]
 AccountUpdate = Callable[[str, AccountRollup, Mapping[str, Any], str], FieldUpdate | None]
+TaskOwnerUpdate = Callable[[str, str, str], FieldUpdate]
+"""(task id, new owner id, dedup key) -> the update that reassigns a follow-up task."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class VendorMapping:
     targets: tuple[PullTarget, ...]
     contact_update: ContactUpdate
     account_update: AccountUpdate
+    task_owner_update: TaskOwnerUpdate
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class CrmLink:
     targets: tuple[PullTarget, ...]
     contact_update: ContactUpdate
     account_update: AccountUpdate
+    task_owner_update: TaskOwnerUpdate
 
     @property
     def name(self) -> str:
@@ -56,7 +60,13 @@ def mapping_for(config: Config) -> VendorMapping:
 def link(config: Config, client: CrmClient) -> CrmLink:
     """Bind a connected client to the mapping its config describes."""
     mapping = mapping_for(config)
-    return CrmLink(client, mapping.targets, mapping.contact_update, mapping.account_update)
+    return CrmLink(
+        client,
+        mapping.targets,
+        mapping.contact_update,
+        mapping.account_update,
+        mapping.task_owner_update,
+    )
 
 
 def _salesforce(config: Config) -> VendorMapping:
@@ -87,6 +97,7 @@ def _salesforce(config: Config) -> VendorMapping:
         tuple(targets),
         partial(_sf_contact_update, mapping=mapping),
         partial(_sf_account_update, mapping=mapping),
+        sf.task_owner_update,
     )
 
 
@@ -172,6 +183,7 @@ def _hubspot(config: Config) -> VendorMapping:
         tuple(targets),
         partial(_hs_contact_update, mapping=mapping),
         partial(_hs_account_update, mapping=mapping),
+        hs.task_owner_update,
     )
 
 

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from worker.config.defaults import writeback_defaults
 from worker.config.tags import default_taxonomy
+from worker.domain import FollowupStage
 from worker.sandbox.hubspot.objects import (
     ALL_TYPES,
     COMPANIES,
@@ -66,8 +67,7 @@ NPS_REASON_TAGS: tuple[tuple[str, str], ...] = tuple(
     (tag.id, next(iter(tag.labels.values()))) for tag in default_taxonomy()
 )
 NPS_FOLLOWUP_STATUSES: tuple[tuple[str, str], ...] = tuple(
-    (value, value.replace("_", " "))
-    for value in ("none", "open", "in_progress", "done", "escalated")
+    (stage.value, stage.value.capitalize()) for stage in FollowupStage
 )
 
 

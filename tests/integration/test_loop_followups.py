@@ -1,0 +1,213 @@
+"""The inner loop in the store: task status read back, SLA escalation (task or reassign), alerts."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.config import Config, parse_config
+from worker.domain import Category
+from worker.loop.alerts import alert_non_responses
+from worker.loop.followups import check_slas, read_task_status
+from worker.mappers import salesforce as sf
+from worker.store.models import (
+    Contact,
+    Crm,
+    FollowUp,
+    FollowUpStatus,
+    OutboxEntry,
+    Response,
+    ResponseSource,
+    Survey,
+    SurveyChannel,
+    SurveyState,
+)
+from worker.sync.base import TaskState, TaskStatus
+from worker.sync.link import CrmLink
+
+NOW = datetime(2026, 5, 4, 12, tzinfo=UTC)
+
+
+class FakeClient:
+    """The two calls the inner loop makes, answered from a table."""
+
+    name = "salesforce"
+
+    def __init__(self, states: dict[str, TaskState] | None = None) -> None:
+        self.states = states or {}
+
+    def task_statuses(self, task_ids: Sequence[str]) -> list[TaskStatus]:
+        return [
+            TaskStatus(task_id, self.states[task_id], "005OWNER", NOW, NOW - timedelta(hours=2))
+            for task_id in task_ids
+            if task_id in self.states
+        ]
+
+    def managers(self) -> dict[str, str]:
+        return {"005OWNER": "005MANAGER"}
+
+
+def _link(client: FakeClient) -> CrmLink:
+    def nothing(*_args: Any) -> None:
+        return None
+
+    return CrmLink(client, (), nothing, nothing, sf.task_owner_update)  # type: ignore[arg-type]
+
+
+def _config(action: str = "task", non_response: bool = False) -> Config:
+    alert = (
+        "  non_response: {enabled: true, programs: [renewal_upcoming]}\n" if non_response else ""
+    )
+    return parse_config(
+        "crm: {kind: salesforce}\n"
+        "followup:\n"
+        "  detractor:\n"
+        "    escalation:\n"
+        f"      - {{level: 1, after: 24h, notify: manager, action: {action}}}\n" + alert
+    )
+
+
+def _answered(
+    session: Session,
+    *,
+    state: SurveyState = SurveyState.ANSWERED,
+    program: str = "support",
+) -> tuple[Contact, Survey]:
+    contact = Contact(
+        crm=Crm.SALESFORCE,
+        crm_id="003A",
+        email="a@example.com",
+        opted_out=False,
+        owner_crm_id="005OWNER",
+        fields={},
+        modified_at=NOW,
+        deleted=False,
+        synced_at=NOW,
+    )
+    session.add(contact)
+    session.flush()
+    survey = Survey(
+        program=program,
+        contact_id=contact.id,
+        token_id="tok",
+        state=state,
+        language="en",
+        channel=SurveyChannel.EMAIL,
+        planned_at=NOW - timedelta(days=20),
+        scheduled_for=NOW - timedelta(days=20),
+        sent_at=NOW - timedelta(days=20),
+        expires_at=NOW - timedelta(days=6),
+        reminder_count=0,
+    )
+    session.add(survey)
+    session.flush()
+    return contact, survey
+
+
+def _followup(sessions: sessionmaker[Session], *, due: datetime) -> int:
+    with sessions.begin() as session:
+        _, survey = _answered(session)
+        response = Response(
+            survey_id=survey.id,
+            score=2,
+            category=Category.DETRACTOR,
+            reason_tags=[],
+            provisional=False,
+            source=ResponseSource.WEB,
+            received_at=due - timedelta(hours=24),
+            version=1,
+            handled_version=1,
+        )
+        session.add(response)
+        session.flush()
+        followup = FollowUp(
+            response_id=response.id,
+            dedup_key=f"followup:{response.id}",
+            crm=Crm.SALESFORCE,
+            crm_task_id="00T000000000001AAA",
+            owner_crm_id="005OWNER",
+            status=FollowUpStatus.OPEN,
+            due_at=due,
+            escalation_level=0,
+            created_at=due - timedelta(hours=24),
+        )
+        session.add(followup)
+        session.flush()
+        return followup.id
+
+
+def _outbox(sessions: sessionmaker[Session]) -> list[OutboxEntry]:
+    with sessions() as session:
+        return list(session.scalars(select(OutboxEntry).order_by(OutboxEntry.id)))
+
+
+def test_overdue_task_escalates_to_the_owners_manager_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    """24 h past due with no contact: a second task for the manager, and only one."""
+    followup_id = _followup(sessions, due=NOW - timedelta(hours=25))
+    link = _link(FakeClient())
+    for _ in range(2):
+        _, touched = check_slas(sessions, _config(), link, NOW, {"005OWNER": "005MANAGER"})
+    rows = _outbox(sessions)
+    assert [(row.op, row.fields["owner_id"]) for row in rows] == [("create_task", "005MANAGER")]
+    with sessions() as session:
+        followup = session.get_one(FollowUp, followup_id)
+        assert followup.escalation_level == 1
+        assert followup.owner_crm_id == "005OWNER"
+    assert touched
+
+
+def test_reassign_moves_the_task_to_the_manager(sessions: sessionmaker[Session]) -> None:
+    """`action: reassign` updates the task's owner instead of opening a second task."""
+    followup_id = _followup(sessions, due=NOW - timedelta(hours=25))
+    check_slas(sessions, _config("reassign"), _link(FakeClient()), NOW, {"005OWNER": "005MANAGER"})
+    rows = _outbox(sessions)
+    assert [(row.op, row.object, row.record_crm_id, dict(row.fields)) for row in rows] == [
+        ("update", "Task", "00T000000000001AAA", {"OwnerId": "005MANAGER"})
+    ]
+    with sessions() as session:
+        assert session.get_one(FollowUp, followup_id).owner_crm_id == "005MANAGER"
+
+
+def test_not_yet_overdue_waits(sessions: sessionmaker[Session]) -> None:
+    _followup(sessions, due=NOW - timedelta(hours=1))
+    escalated, _ = check_slas(sessions, _config(), _link(FakeClient()), NOW, {})
+    assert escalated == 0
+    assert _outbox(sessions) == []
+
+
+def test_task_status_moves_the_followup_to_contacted_then_closed(
+    sessions: sessionmaker[Session],
+) -> None:
+    followup_id = _followup(sessions, due=NOW + timedelta(hours=20))
+    client = FakeClient({"00T000000000001AAA": TaskState.IN_PROGRESS})
+    stats, touched = read_task_status(sessions, _link(client), NOW)
+    assert (stats.contacted, stats.closed, len(touched)) == (1, 0, 1)
+    with sessions() as session:
+        followup = session.get_one(FollowUp, followup_id)
+        assert followup.status == FollowUpStatus.IN_PROGRESS
+        assert followup.first_contact_at == NOW - timedelta(hours=2)
+    client.states["00T000000000001AAA"] = TaskState.COMPLETED
+    stats, _ = read_task_status(sessions, _link(client), NOW)
+    assert stats.closed == 1
+    with sessions() as session:
+        followup = session.get_one(FollowUp, followup_id)
+        assert (followup.status, followup.closed_at) == (FollowUpStatus.CLOSED, NOW)
+        assert followup.first_contact_at == NOW - timedelta(hours=2)
+
+
+def test_expired_renewal_survey_alerts_the_account_owner_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        _answered(session, state=SurveyState.EXPIRED, program="renewal_upcoming")
+    config = _config(non_response=True)
+    assert alert_non_responses(sessions, config, _link(FakeClient()), NOW) == 1
+    alert_non_responses(sessions, config, _link(FakeClient()), NOW)
+    rows = _outbox(sessions)
+    assert len(rows) == 1
+    assert rows[0].op == "create_task"
+    assert rows[0].dedup_key.startswith("nonresponse:")
