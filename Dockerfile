@@ -25,4 +25,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status != 200)"]
 
 ENTRYPOINT ["nps-worker"]
-CMD ["run"]
+# --migrate: a fresh /data volume is upgraded on first start (run `migrate` once for replicas).
+CMD ["run", "--migrate"]

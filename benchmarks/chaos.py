@@ -21,14 +21,12 @@ code is 0 only when every promise held.
 """
 
 import argparse
-import asyncio
 import contextlib
 import email
 import json
 import os
 import queue
 import random
-import re
 import secrets
 import signal
 import socket
@@ -40,7 +38,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -167,9 +165,9 @@ class Board:
                         return said
                 since = len(self.lines)
                 left = deadline - time.monotonic()
-                if left <= 0 or not self.changed.wait(left):
-                    if left <= 0:
-                        return None
+                if left <= 0:
+                    return None
+                self.changed.wait(left)
 
 
 class Process:
@@ -388,6 +386,7 @@ class Run:
         self.config_path = folder / "config.yaml"
         self.control = requests.Session()
         self.base_url = ""
+        self.people: People | None = None
 
     # The sandbox's control API.
 
@@ -448,9 +447,9 @@ class Run:
             time.sleep(self.random.uniform(0.0, 0.6))
         else:
             self.board.wait(
-                lambda said: said.process is victim
-                and (
-                    said.event.get("phase") == target or said.event["event"] == "cycle_done"
+                lambda said: (
+                    said.process is victim
+                    and (said.event.get("phase") == target or said.event["event"] == "cycle_done")
                 ),
                 mark,
                 10.0,
@@ -480,9 +479,11 @@ class Run:
         deadline = time.monotonic() + STEP_TIMEOUT_S
         while time.monotonic() < deadline:
             found = self.board.wait(
-                lambda said: said.event["event"] == "cycle_done"
-                and datetime.fromisoformat(said.event["at"]) >= after
-                and (said.event["ok"] or not ok),
+                lambda said: (
+                    said.event["event"] == "cycle_done"
+                    and datetime.fromisoformat(said.event["at"]) >= after
+                    and (said.event["ok"] or not ok)
+                ),
                 mark,
                 1.0,
             )
@@ -566,6 +567,7 @@ class Run:
         self.kill_migrations(self.database)
         web = self.spawn("web", "web", str(self.config_path))
         people = People(capture, TokenSigner(secret), args.seed)
+        self.people = people
         people.start()
         for replica in range(args.replicas):
             self.start_worker(f"worker-{replica + 1}")
@@ -677,6 +679,7 @@ def _engine(url: str) -> Iterator[Any]:
 def verify(
     database: str,
     crm: dict[str, Any],
+    *,
     mails: list[Message],
     acknowledged: list[Acknowledged],
     signer: TokenSigner,
@@ -695,7 +698,13 @@ def verify(
             )
         ).all()
         responses = connection.execute(
-            select(Response.id, Response.score, Survey.token_id, Survey.contact_id, Response.received_at)
+            select(
+                Response.id,
+                Response.score,
+                Survey.token_id,
+                Survey.contact_id,
+                Response.received_at,
+            )
             .join(Survey, Survey.id == Response.survey_id)
             .where(Response.provisional.is_(False))
         ).all()
@@ -728,9 +737,7 @@ def verify(
     numbers["dup_invitations_in_mail"] = _mail_duplicates(mails, signer, min_interval)
     stored = {row.token_id: row for row in responses}
     numbers["answers acknowledged"] = len(acknowledged)
-    numbers["answers stored"] = sum(
-        1 for answer in acknowledged if answer.token_id in stored
-    )
+    numbers["answers stored"] = sum(1 for answer in acknowledged if answer.token_id in stored)
     numbers["lost_answers_store"] = sum(
         1
         for answer in acknowledged
@@ -755,14 +762,12 @@ def verify(
     numbers["detractor answers"] = len(detractors)
     tasks_per = Counter(keys.get(f"followup:{row.id}", 0) for row in detractors)
     numbers["detractors with 1 task"] = tasks_per[1]
-    numbers["lost_detractor_tasks"] = sum(
-        count for tasks, count in tasks_per.items() if tasks == 0
-    )
+    numbers["lost_detractor_tasks"] = sum(count for tasks, count in tasks_per.items() if tasks == 0)
     numbers["dup_tasks"] = sum(count - 1 for count in keys.values() if count > 1)
     numbers["lost_followup_tasks"] = sum(1 for key, _ in followups if keys.get(key, 0) != 1)
-    numbers["pending_writes"] = outbox[OutboxState.PENDING.value] + outbox[
-        OutboxState.IN_FLIGHT.value
-    ]
+    numbers["pending_writes"] = (
+        outbox[OutboxState.PENDING.value] + outbox[OutboxState.IN_FLIGHT.value]
+    )
     numbers["failed_writes"] = outbox[OutboxState.FAILED.value]
     numbers["writes done"] = outbox[OutboxState.DONE.value]
     return numbers
@@ -843,7 +848,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """The whole chaos run; returns the summary (also printed)."""
+    """The whole chaos run; returns the summary."""
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         if args.keep:
@@ -873,20 +878,76 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         numbers = verify(
             database,
             crm,
-            capture.messages,
-            [],
-            TokenSigner(harness.env["NPS_TOKEN_SECRET"]),
-            timedelta(days=90),
+            mails=capture.messages,
+            acknowledged=harness.people.acknowledged if harness.people else [],
+            signer=TokenSigner(harness.env["NPS_TOKEN_SECRET"]),
+            min_interval=timedelta(days=90),
         )
-    del done, cut, overlaps, started
-    return numbers
+    tally = harness.tally
+    return {
+        "run": {
+            "contacts": args.contacts,
+            "days": args.days,
+            "replicas": args.replicas,
+            "backend": args.backend,
+            "fault rate": args.fault_rate,
+            "seed": args.seed,
+            "wall seconds": round(time.monotonic() - started, 1),
+        },
+        "chaos": {
+            "steps": tally.steps,
+            "cycles finished": done,
+            "cycles cut by a kill": cut,
+            "kills survived": sum(tally.kills.values()),
+            **{f"killed {where}": count for where, count in sorted(tally.kills.items())},
+            "crashes (died unasked)": tally.crashes,
+            "faults injected": sum(crm["faults"].values()),
+            **{f"fault {kind}": count for kind, count in sorted(crm["faults"].items())},
+            "CRM API calls": crm["requests"],
+            "migrations killed": len(tally.migration_kills),
+        },
+        "promises": {
+            **numbers,
+            "dup_overlapping_cycles": overlaps,
+            "steps_without_cycle": tally.hangs,
+        },
+        "migrations": tally.migration_kills,
+    }
+
+
+def broken(summary: dict[str, Any]) -> list[str]:
+    """The promises the run saw broken: every dup_/lost_/pending_/failed_ count must be 0."""
+    bad = [
+        f"{name} = {value}"
+        for name, value in summary["promises"].items()
+        if name.split("_")[0] in ("dup", "lost", "pending", "failed", "steps") and value
+    ]
+    bad += [outcome for outcome in summary["migrations"] if not outcome.endswith("reached head")]
+    return bad
+
+
+def print_table(summary: dict[str, Any]) -> None:
+    """The summary as a table a reader can compare across runs."""
+    for section in ("run", "chaos", "promises"):
+        print(f"{section}:")
+        for name, value in summary[section].items():
+            print(f"  {name:<32} {value}")
+    print("migrations killed midway:")
+    for outcome in summary["migrations"]:
+        print(f"  {outcome}")
 
 
 def main() -> None:
-    """Run, print the table, exit 1 when a promise was broken."""
+    """Run, print the table and a one-line verdict; exit 1 when a promise was broken."""
     args = parse_args()
     summary = run(args)
-    print(json.dumps(summary))
+    print_table(summary)
+    problems = broken(summary)
+    print("CHAOS-SUMMARY " + json.dumps(summary, ensure_ascii=False))
+    if problems:
+        print("RESULT: BROKEN: " + "; ".join(problems))
+        raise SystemExit(1)
+    print("RESULT: every promise held")
 
 
 if __name__ == "__main__":

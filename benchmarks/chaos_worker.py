@@ -173,7 +173,7 @@ class Leadership:
 
 
 def run_worker(config_path: Path, holder: str, env: Mapping[str, str]) -> None:
-    """Cycles while holding the lease: one whenever `scheduler.cycle_every` of sandbox time passed."""
+    """While holding the lease, a cycle whenever `scheduler.cycle_every` of sandbox time passed."""
     config = load_config(config_path, env=env)
     clock = SandboxTime(env["CHAOS_SANDBOX_URL"], env["CHAOS_SANDBOX_CA"])
     store = open_store(config)

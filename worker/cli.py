@@ -203,7 +203,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The daemon: scheduled cycles and dispatch, and the response web endpoint."""
     from worker.commands import run_daemon
 
-    return run_daemon(_load(args))
+    config = _load(args)
+    if args.migrate:
+        from worker.store.migrate import upgrade
+
+        upgrade(config.database.url.get_secret_value())
+    return run_daemon(config)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -325,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(handler=cmd_sync)
 
     run = commands.add_parser("run", parents=[common], help=cmd_run.__doc__)
+    run.add_argument(
+        "--migrate",
+        action="store_true",
+        help="upgrade the database first (one replica; with several, run `migrate` once)",
+    )
     run.set_defaults(handler=cmd_run)
 
     demo = commands.add_parser("demo", parents=[common], help=cmd_demo.__doc__)

@@ -204,25 +204,26 @@ def connect_fast(config: Config) -> CrmClient:
 
 
 class MailRecorder:
-    """A mail transport that keeps every message handed over, in order (thread-safe)."""
+    """A mail transport that keeps every message handed over, with its time (thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], dt.datetime]) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
-        self._messages: list[EmailMessage] = []
+        self._sent: list[tuple[dt.datetime, EmailMessage]] = []
 
     def send(self, message: EmailMessage) -> None:
         """Keep the message as sent."""
         with self._lock:
-            self._messages.append(message)
+            self._sent.append((self._clock(), message))
 
-    def messages(self, start: int = 0) -> list[EmailMessage]:
-        """Messages sent, from the `start`-th on."""
+    def sent(self, start: int = 0) -> list[tuple[dt.datetime, EmailMessage]]:
+        """(when, message) of each send, from the `start`-th on."""
         with self._lock:
-            return self._messages[start:]
+            return self._sent[start:]
 
     def message_ids(self) -> Counter[str]:
         """How many times each Message-ID was sent."""
-        return Counter(str(message["Message-ID"]) for message in self.messages())
+        return Counter(str(message["Message-ID"]) for _, message in self.sent())
 
 
 def detractor_heavy(address: str) -> int:
@@ -248,7 +249,7 @@ class People:
     signer: TokenSigner
     clock: Callable[[], dt.datetime]
     score_of: Callable[[str], int] = detractor_heavy
-    unsubscribers: set[str] = field(default_factory=set)
+    unsubscribes: Callable[[str], bool] = lambda _address: False
     acknowledged: list[Acknowledged] = field(default_factory=list)
     unsubscribed: dict[str, dt.datetime] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -258,9 +259,9 @@ class People:
 
     def read_new_mail(self) -> None:
         """Open each message not read yet, oldest first."""
-        new = self.mail.messages(self._read)
+        new = self.mail.sent(self._read)
         self._read += len(new)
-        for message in new:
+        for _, message in new:
             self._open(message)
 
     def _open(self, message: Message) -> None:
@@ -272,7 +273,7 @@ class People:
         token_id = self.signer.verify(page.rsplit("/", 1)[1], Purpose.ANSWER, self.clock()).token_id
         if token_id in self._answered or address in self.unsubscribed:
             return
-        if address in self.unsubscribers:
+        if self.unsubscribes(address):
             self._unsubscribe(message, address)
             return
         score = self.score_of(address)
@@ -344,13 +345,7 @@ class Company:
         if ahead > dt.timedelta(0):
             self.sandbox.advance(ahead)
 
-    def run_days(
-        self,
-        days: int,
-        *,
-        cycle: Callable[[], object] | None = None,
-        each_day: Callable[[int], None] | None = None,
-    ) -> None:
+    def run_days(self, days: int, *, cycle: Callable[[], object] | None = None) -> None:
         """`days` simulated days of two cycles each, from the current day's 09:00 UTC."""
         run = cycle or self.cycle
         for _ in range(days):
@@ -358,8 +353,6 @@ class Company:
             for offset in CYCLES_PER_DAY:
                 self.advance_to(day_start + offset)
                 run()
-            if each_day is not None:
-                each_day(len(self.reports))
             self.advance_to(day_start + dt.timedelta(days=1))
 
     def settle(self, cycles: int = 3) -> None:
@@ -443,7 +436,7 @@ def company(
     database_url: str | None = None,
     programs: tuple[str, ...] = ("case_closed", "onboarding_completed", "weekly"),
     min_interval: str = "14d",
-    unsubscribers: set[str] | None = None,
+    unsubscribes: Callable[[str], bool] = lambda _address: False,
 ) -> Iterator[Company]:
     """A migrated store, the loop and the web app running on `sandbox`, people reading mail."""
     url = database_url or f"sqlite:///{out / 'nps.db'}"
@@ -455,9 +448,10 @@ def company(
         assert isinstance(client, hubspot.HubSpotClient)
         set_up_fields(config, client)  # `nps-worker setup-crm`: the task and note dedup keys
     store = open_store(config)
-    mail = MailRecorder()
-    people = People(mail, signer_of(config, environment()), sandbox.clock.now)
-    people.unsubscribers |= unsubscribers or set()
+    mail = MailRecorder(sandbox.clock.now)
+    people = People(
+        mail, signer_of(config, environment()), sandbox.clock.now, unsubscribes=unsubscribes
+    )
     with ExitStack() as stack:
         stack.enter_context(serving(config, store, env=environment(), clock=sandbox.clock.now))
         built = Company(

@@ -211,3 +211,32 @@ def test_expired_renewal_survey_alerts_the_account_owner_once(
     assert len(rows) == 1
     assert rows[0].op == "create_task"
     assert rows[0].dedup_key.startswith("nonresponse:")
+
+
+def test_past_asks_come_from_the_queued_ask_tasks(sessions: sessionmaker[Session]) -> None:
+    """`not_asked_within` needs the last ask per kind: read from this contact's ask tasks."""
+    from worker.loop import view
+    from worker.loop.followups import followup_context
+    from worker.sync.outbox import Op, enqueue
+
+    with sessions.begin() as session:
+        contact, _ = _answered(session)
+        for key, at in (
+            (f"ask:review:{contact.id}:7", NOW - timedelta(days=3)),
+            (f"ask:review:{contact.id}1:8", NOW),
+            ("ask:referral:99:1", NOW),
+        ):
+            enqueue(
+                session,
+                "salesforce",
+                Op.CREATE_TASK,
+                "task",
+                record_id=None,
+                fields={},
+                dedup_key=key,
+                essential=True,
+                now=at,
+            )
+    with sessions() as session:
+        context = followup_context(session, _config(), view.contact_of(contact), None, {})
+    assert context.last_asks == {"review": NOW - timedelta(days=3)}

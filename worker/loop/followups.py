@@ -26,7 +26,14 @@ from worker.rules.followup import (
     next_escalation,
     rules_for,
 )
-from worker.store.models import Contact, FollowUp, FollowUpStatus, Response, Survey
+from worker.store.models import (
+    Contact,
+    FollowUp,
+    FollowUpStatus,
+    OutboxEntry,
+    Response,
+    Survey,
+)
 from worker.sync.base import TaskPriority, TaskSpec, TaskState
 from worker.sync.link import CrmLink
 from worker.sync.outbox import enqueue_task, enqueue_update
@@ -55,9 +62,29 @@ def followup_context(
     account: domain.Account | None,
     managers: Mapping[str, str],
 ) -> FollowupContext:
-    """What the follow-up rules read from the store about a contact and its account."""
+    """What the follow-up rules read from the store about a contact and its account.
+
+    Past promoter asks are the ask tasks queued for this contact (their dedup keys name the
+    kind and the contact), so `not_asked_within` holds across answers.
+    """
     values = view.values_for(session, config, contact, account)
-    return FollowupContext(values=values, managers=managers)
+    return FollowupContext(values=values, managers=managers, last_asks=_last_asks(session, contact))
+
+
+def _last_asks(session: Session, contact: domain.Contact) -> dict[str, dt.datetime]:
+    row_id = session.scalar(
+        select(Contact.id).where(Contact.crm == contact.crm, Contact.crm_id == contact.crm_id)
+    )
+    asks: dict[str, dt.datetime] = {}
+    for key, at in session.execute(
+        select(OutboxEntry.dedup_key, OutboxEntry.created_at).where(
+            OutboxEntry.dedup_key.like("ask:%"), OutboxEntry.dedup_key.like(f"%:{row_id}:%")
+        )
+    ):
+        kind, owner = key.split(":")[1:3]
+        if owner == str(row_id) and (kind not in asks or at > asks[kind]):
+            asks[kind] = at
+    return asks
 
 
 def followup_stage(followup: FollowUp, now: dt.datetime) -> FollowupStage:
