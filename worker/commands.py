@@ -7,9 +7,13 @@ planner would only wait for locks, so it refuses instead and says who holds the 
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import structlog
+from rich.console import Console
+from rich.status import Status
 from sqlalchemy.orm import sessionmaker
 
 from worker.config import Config
@@ -38,7 +42,9 @@ def sync_once(config: Config, *, dry_run: bool, env: Mapping[str, str] | None = 
     try:
         if dry_run:
             return _dry_run(config, store, env)
-        report = run_cycle(build_loop(config, store, env=env))
+        loop = build_loop(config, store, env=env)
+        with _progress_line() as loop.progress:
+            report = run_cycle(loop)
         for key, value in summary(report).items():
             print(f"{key}: {value}")
         return 0 if report.ok else 1
@@ -46,6 +52,20 @@ def sync_once(config: Config, *, dry_run: bool, env: Mapping[str, str] | None = 
         if not dry_run:
             lease.release(store.sessions, lease.SCHEDULER, holder, now=utc_now())
         store.engine.dispose()
+
+
+@contextmanager
+def _progress_line() -> Iterator[Callable[[str, int], None] | None]:
+    """On a terminal, one live line of records pulled so far; elsewhere nothing."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    with Status("pulling", console=Console()) as status:
+
+        def show(object_name: str, records: int) -> None:
+            status.update(f"pulling {object_name}: {records:,} records")
+
+        yield show
 
 
 def _dry_run(config: Config, store: Store, env: Mapping[str, str] | None) -> int:

@@ -81,6 +81,8 @@ class Loop:
     clock: Callable[[], dt.datetime]
     dry_run: bool = False
     """Plan and queue, but send nothing: no e-mail, no CRM write (`sync --dry-run`)."""
+    progress: Callable[[str, int], None] | None = None
+    """Told (object, records so far) after each pulled page: the terminal's progress line."""
     managers: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -114,7 +116,7 @@ def _intake(loop: Loop, link: CrmLink, report: CrmReport) -> None:
     observer = RecordChangeObserver(loop.config, link.name, now, report.events)
     for target in link.targets:
         stats: PullStats = pull_into_mirror(
-            link.client, loop.sessions, target, loop.clock, observer
+            link.client, loop.sessions, target, loop.clock, observe=observer, progress=loop.progress
         )
         report.pulled[target.object_name] = stats.stored
     with loop.sessions.begin() as session:

@@ -5,6 +5,7 @@ wiring, so what is tested is what runs.
 """
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from worker.surveys.mail import make_transport
 from worker.surveys.render import Templates
 from worker.surveys.tokens import TokenSigner
 from worker.surveys.web.app import create_app
+from worker.surveys.webhook_import import webhook_importer
 from worker.sync.factory import connect
 from worker.sync.link import CrmLink, link
 from worker.sync.outbox import enqueue_update
@@ -133,8 +135,17 @@ def serving(
     clock: Clock = utc_now,
     port: int | None = None,
 ) -> Iterator[uvicorn.Server]:
-    """Serve the response web app in a background thread for the life of the block."""
-    app = create_app(config, store.sessions, signer_of(config, env), clock, env=env)
+    """Serve the response web app in a background thread for the life of the block.
+
+    `/hooks/answers` (signed imports) is on when `server.hooks_secret_env` names a set variable.
+    """
+    environ = os.environ if env is None else env
+    importer = (
+        webhook_importer(store.sessions, config)
+        if environ.get(config.server.hooks_secret_env)
+        else None
+    )
+    app = create_app(config, store.sessions, signer_of(config, env), clock, importer, env=env)
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -133,9 +133,14 @@ def pull_into_mirror(
     sessions: sessionmaker[Session],
     target: PullTarget,
     now: Callable[[], datetime],
+    *,
     observe: TriggerObserver | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> PullStats:
-    """Pull one object's changes and deletions since the committed cursors into the mirror."""
+    """Pull one object's changes and deletions since the committed cursors into the mirror.
+
+    `progress` hears (object, records stored so far) after each page, for a terminal display.
+    """
     stats = PullStats(target.object_name)
     deleted_key = target.object_name + DELETED_SUFFIX
     with sessions() as session:
@@ -149,6 +154,8 @@ def pull_into_mirror(
         if observe is not None and changes:
             observe(session, changes, first_sync)
         stats.stored += len(page.records) - (stats.unmappable - refused_before)
+        if progress is not None:
+            progress(target.object_name, stats.stored)
 
     def store_deletions(session: Session, page: Page) -> None:
         ids = [record.id for record in page.records]
