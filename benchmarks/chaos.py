@@ -53,6 +53,7 @@ from sqlalchemy import create_engine, select, text
 from worker.demo.comments import COMMENTS
 from worker.demo.respondents import BROWSER, FORM_TOKEN, SCORE_LINK
 from worker.demo.run import PROGRAMS, REP_HABITS, START
+from worker.logs import configure_logging
 from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
 from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
 from worker.sandbox.server import Sandbox
@@ -95,7 +96,7 @@ server:
   host: 127.0.0.1
   port: {web_port}
   public_base_url: http://127.0.0.1:{web_port}
-  rate_limit: {{per_minute: 1000000, burst: 1000000}}
+  rate_limit: {{per_minute: 100000, burst: 100000}}
 scheduler:
   cycle_every: 1h
 programs:
@@ -104,6 +105,11 @@ programs:
 
 
 # --- the sandbox child's summary -----------------------------------------------------------
+
+
+def quiet(_sandbox: Sandbox) -> None:
+    """Child process: warnings only, on stderr (stdout is the summary's)."""
+    configure_logging("WARNING", "json")
 
 
 def crm_state(sandbox: Sandbox) -> dict[str, Any]:
@@ -508,7 +514,11 @@ class Run:
         """Kill `migrate` midway on a fresh database, then upgrade: it must reach head."""
         started = time.monotonic()
         probe = subprocess.run(  # noqa: S603 - this interpreter, this repo's script
-            [sys.executable, str(WORKER), "migrate", url], env=self.env, check=True, timeout=300
+            [sys.executable, str(WORKER), "migrate", url],
+            env=self.env,
+            check=True,
+            timeout=300,
+            stdout=subprocess.DEVNULL,
         )
         whole = time.monotonic() - started
         del probe
@@ -865,7 +875,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         capture = stack.enter_context(MailCapture())
         sandbox = stack.enter_context(
             SandboxProcess(
-                crm_state, seed=args.seed, size=args.contacts, start=START, task_habits=REP_HABITS
+                crm_state,
+                quiet,
+                seed=args.seed,
+                size=args.contacts,
+                start=START,
+                task_habits=REP_HABITS,
             )
         )
         try:
@@ -940,6 +955,7 @@ def print_table(summary: dict[str, Any]) -> None:
 def main() -> None:
     """Run, print the table and a one-line verdict; exit 1 when a promise was broken."""
     args = parse_args()
+    configure_logging("WARNING", "json")
     summary = run(args)
     print_table(summary)
     problems = broken(summary)

@@ -89,9 +89,11 @@ PROGRAMS: dict[str, dict[str, str]] = {
 WEEKLY = """\
   relationship_weekly:
     touchpoint: relationship
-    trigger: {schedule: {cron: "0 10 * * 3", window: 1d}}
+    trigger: {schedule: {cron: "0 10 * * wed", window: 4h}}
 """
-"""Everyone, every Wednesday: collides with the other programs inside the minimum interval."""
+"""Everyone, every Wednesday: collides with the other programs inside the minimum interval.
+
+The weekday is named: APScheduler's `from_crontab` reads a number as 0 = Monday, not Sunday."""
 
 CONFIG = """\
 database:

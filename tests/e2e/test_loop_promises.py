@@ -107,7 +107,7 @@ def _followups(whole: Company) -> list[tuple[FollowUp, Response]]:
         rows = session.execute(
             select(FollowUp, Response).join(Response, Response.id == FollowUp.response_id)
         )
-        return [(followup, response) for followup, response in rows.tuples()]
+        return [(followup, response) for followup, response in rows]
 
 
 def _responses(whole: Company) -> dict[str, Response]:
@@ -118,7 +118,7 @@ def _responses(whole: Company) -> dict[str, Response]:
             .join(Response, Response.survey_id == Survey.id)
             .where(Response.provisional.is_(False))
         )
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
 
 def _sent_gaps(surveys: list[Survey]) -> dict[int, list[dt.timedelta]]:
@@ -230,7 +230,7 @@ def _latest_answers(whole: Company) -> dict[int, Response]:
             .where(Response.provisional.is_(False))
             .order_by(Response.received_at, Response.id)
         )
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
 
 def _score(value: Any) -> int:

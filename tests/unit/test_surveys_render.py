@@ -151,6 +151,14 @@ class TestRenderedMail:
         assert "<img" not in html
 
 
+def test_a_hidden_honeypot_link_catches_scanners_not_people() -> None:
+    """The HTML carries one hidden `?score=hp` link; the text part, which people read, none."""
+    text, html = _parts(_render(SendKind.INVITATION, "en"))
+    hidden = re.findall(r'<a href="([^"]+\?score=hp)"[^>]*display:none', html)
+    assert len(hidden) == 1
+    assert "score=hp" not in text
+
+
 def test_reminder_and_invitation_have_distinct_message_ids() -> None:
     """A reminder is another message; a re-send of the same one is recognisably the same."""
     invitation = _render(SendKind.INVITATION, "en")

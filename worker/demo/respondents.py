@@ -20,6 +20,7 @@ import requests
 from worker.demo.comments import COMMENTS
 
 SCORE_LINK = re.compile(r"(https?://\S+/s/[A-Za-z0-9._-]+)\?score=(\d+)")
+HONEYPOT = re.compile(r'href="(https?://[^"]+\?score=hp)"')
 FORM_TOKEN = re.compile(r'name="form" value="([^"]+)"')
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126 Safari/537.36"
 SCANNER = "Mozilla/5.0 (compatible; Mimecast-URL-Protect)"
@@ -64,14 +65,14 @@ class Respondents:
             self._open(email.message_from_bytes(path.read_bytes()))
 
     def _open(self, message: Message) -> None:
-        text = _plain_text(message)
+        text = _part(message, "text/plain")
         links = {int(score): url for url, score in SCORE_LINK.findall(text)}
         if len(links) != 11:
             return
         page = links[0].split("?")[0]
         person = str(message["To"])
         if self._mailbox_scanned(person):
-            self._scan(links)
+            self._scan(links, HONEYPOT.findall(_part(message, "text/html")))
         if person in self._answered or self._random.random() > ANSWER_RATE:
             return
         if self._random.random() < UNSUBSCRIBE_RATE:
@@ -86,10 +87,10 @@ class Respondents:
         digest = hashlib.sha256(person.encode()).digest()[0]
         return digest < 256 * SCANNED_MAILBOX_SHARE
 
-    def _scan(self, links: dict[int, str]) -> None:
-        """A mail security scanner follows several buttons within a second."""
-        for score in (0, 5, 10):
-            self._http.get(links[score], headers={"User-Agent": SCANNER}, timeout=10)
+    def _scan(self, links: dict[int, str], hidden: list[str]) -> None:
+        """A mail security scanner follows every link within a second, hidden ones too."""
+        for url in (*links.values(), *hidden):
+            self._http.get(url, headers={"User-Agent": SCANNER}, timeout=10)
             self.tally.scanner_clicks += 1
 
     def _score(self, person: str) -> int:
@@ -124,9 +125,9 @@ class Respondents:
             self.tally.unsubscribed += 1
 
 
-def _plain_text(message: Message) -> str:
+def _part(message: Message, content_type: str) -> str:
     for part in message.walk():
-        if part.get_content_type() == "text/plain":
+        if part.get_content_type() == content_type:
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
                 return payload.decode(part.get_content_charset() or "utf-8", "replace")

@@ -3,6 +3,7 @@
 Scheme (served by `worker/surveys/web/`):
 - `{base_url}/s/{token}`          the answer page, without a score;
 - `{base_url}/s/{token}?score=N`  the page with N (0..10) chosen, from an e-mail button;
+- `{base_url}/s/{token}?score=hp` a link hidden from people: whoever follows it is a scanner;
 - `{base_url}/u/{token}`          the unsubscribe page (GET confirms, POST unsubscribes).
 Tokens are URL-safe already (itsdangerous), so they are placed in the path as they are.
 """
@@ -32,3 +33,8 @@ def answer_url(base_url: str, token: str, score: int | None = None) -> str:
 def unsubscribe_url(base_url: str, token: str) -> str:
     """The link that opens the unsubscribe page for `token`."""
     return _join(base_url, "u", token)
+
+
+def honeypot_url(base_url: str, token: str) -> str:
+    """A link people never see (hidden in the mail): a request for it marks a link scanner."""
+    return f"{_join(base_url, 's', token)}?score=hp"

@@ -32,7 +32,7 @@ from jinja2 import (
 from worker.config.errors import ConfigError, ConfigIssue
 from worker.config.survey import SurveyConfig
 from worker.surveys.delivery import Delivery, SendKind
-from worker.surveys.links import SCORES, answer_url, unsubscribe_url
+from worker.surveys.links import SCORES, answer_url, honeypot_url, unsubscribe_url
 from worker.surveys.tokens import Purpose, TokenSigner
 
 UNSUBSCRIBE_LIFETIME = timedelta(days=365)
@@ -149,6 +149,7 @@ def sample_context() -> dict[str, Any]:
         "scores": [ScoreButton(score, answer_url(base, "token", score)) for score in SCORES],
         "page_url": answer_url(base, "token"),
         "unsubscribe_url": unsubscribe_url(base, "token"),
+        "honeypot_url": honeypot_url(base, "token"),
         "expires_on": "June 30, 2025",
         "reminder_number": 1,
     }
@@ -212,6 +213,7 @@ def _render(
         ],
         "page_url": answer_url(survey.base_url, answer_token),
         "unsubscribe_url": stop_url,
+        "honeypot_url": honeypot_url(survey.base_url, answer_token),
         "expires_on": _date_text(delivery, survey, language),
         "reminder_number": delivery.number,
     }
