@@ -105,19 +105,26 @@ def followup_stage(followup: FollowUp, now: dt.datetime) -> FollowupStage:
 def read_task_status(
     sessions: sessionmaker[Session], link: CrmLink, now: dt.datetime
 ) -> tuple[FollowupStats, set[int]]:
-    """Read open tasks back from the CRM; returns stats and the contacts whose stage moved."""
+    """Read open tasks back from the CRM; returns stats and the contacts whose stage may move.
+
+    Every contact with an open task counts as touched, not only those whose task changed: a
+    task the last drain created moved its contact from new to assigned with no CRM change to
+    read. Re-writing an unchanged stage queues nothing (the mirror knows the CRM's value).
+    """
     stats = FollowupStats()
-    touched: set[int] = set()
     with sessions() as session:
-        open_tasks = dict(
-            session.execute(
-                select(FollowUp.crm_task_id, FollowUp.id).where(
-                    FollowUp.crm == link.name,
-                    FollowUp.status.in_(OPEN),
-                    FollowUp.crm_task_id.is_not(None),
-                )
-            ).all()
-        )
+        rows = session.execute(
+            select(FollowUp.crm_task_id, FollowUp.id, Survey.contact_id)
+            .join(Response, Response.id == FollowUp.response_id)
+            .join(Survey, Survey.id == Response.survey_id)
+            .where(
+                FollowUp.crm == link.name,
+                FollowUp.status.in_(OPEN),
+                FollowUp.crm_task_id.is_not(None),
+            )
+        ).all()
+    open_tasks = {task_id: followup_id for task_id, followup_id, _ in rows}
+    touched = {contact_id for _, _, contact_id in rows}
     task_ids = sorted(task_id for task_id in open_tasks if task_id)
     for start in range(0, len(task_ids), STATUS_BATCH):
         statuses = link.client.task_statuses(task_ids[start : start + STATUS_BATCH])
@@ -129,7 +136,6 @@ def read_task_status(
                 moved = _apply(followup, status.state, status.completed_at, status.modified_at, now)
                 if moved is not None:
                     setattr(stats, moved, getattr(stats, moved) + 1)
-                    touched.add(_contact_id(session, followup))
     return stats, touched
 
 
@@ -156,14 +162,6 @@ def _apply(
         followup.first_contact_at = followup.first_contact_at or seen
         return "contacted"
     return None
-
-
-def _contact_id(session: Session, followup: FollowUp) -> int:
-    return session.execute(
-        select(Survey.contact_id)
-        .join(Response, Response.survey_id == Survey.id)
-        .where(Response.id == followup.response_id)
-    ).scalar_one()
 
 
 def check_slas(

@@ -204,7 +204,7 @@ def _judge(
     )
     account = view.account_of(account_row) if account_row else None
     situation = Situation(
-        history=_history(session, contact_row.id),
+        history=_history(session, contact_row),
         account_surveys=_account_surveys(session, contact_row.account_id, now, config),
         suppressed=_suppressed(session, contact.email),
         scheduled_per_day=_scheduled_per_day(session, now),
@@ -215,11 +215,19 @@ def _judge(
     )
 
 
-def _history(session: Session, contact_id: int) -> list[PastSurvey]:
-    """Every survey of the contact that went out or will, from any program (promise 1)."""
+def _history(session: Session, contact: Contact) -> list[PastSurvey]:
+    """Every survey of the person that went out or will, from any program (promise 1).
+
+    The person is the contact and every other mirrored contact with the same address: CRMs
+    hold duplicates, and a person counts once however many records they have.
+    """
+    people = [Survey.contact_id == contact.id]
+    if contact.email:
+        same_address = select(Contact.id).where(Contact.email == contact.email)
+        people.append(Survey.contact_id.in_(same_address))
     rows = session.execute(
         select(Survey.program, Survey.sent_at, Survey.scheduled_for, Survey.answered_at).where(
-            Survey.contact_id == contact_id, Survey.state.in_(LIVE_STATES)
+            or_(*people), Survey.state.in_(LIVE_STATES)
         )
     )
     return [
