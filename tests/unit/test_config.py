@@ -761,7 +761,7 @@ class TestProgramFields:
             "      record_change: {object: Case, when: {Origin: {changed_to: Web}}}\n"
         )
         assert parse_config(text, env={}).program_fields() == {
-            "Case": frozenset({"Status"}),
+            "Case": frozenset({"Status", "Priority"}),  # Priority: high-priority cases
             "Contact": frozenset({"Title"}),
             "Opportunity": frozenset({"CloseDate"}),
             "Account": frozenset({"Type"}),

@@ -130,7 +130,7 @@ SalesforceObjectName = Annotated[
 ]
 
 
-def _salesforce_triggers() -> dict[str, TriggerObject]:
+def default_salesforce_triggers() -> dict[str, TriggerObject]:
     return {
         "Case": TriggerObject(contact_field="ContactId", account_field="AccountId"),
         "Opportunity": TriggerObject(contact_field="ContactId", account_field="AccountId"),
@@ -150,7 +150,7 @@ class SalesforceConfig(Section):
     account: SalesforceAccount = Field(default_factory=SalesforceAccount)
     contact: SalesforceContact = Field(default_factory=SalesforceContact)
     triggers: dict[SalesforceObjectName, TriggerObject] = Field(
-        default_factory=_salesforce_triggers
+        default_factory=default_salesforce_triggers
     )
 
     @model_validator(mode="after")
@@ -196,7 +196,7 @@ HubSpotObjectType = Annotated[
 ]
 
 
-def _hubspot_triggers() -> dict[str, TriggerObject]:
+def default_hubspot_triggers() -> dict[str, TriggerObject]:
     return {"tickets": TriggerObject(), "deals": TriggerObject()}
 
 
@@ -210,7 +210,7 @@ class HubSpotConfig(Section):
     lookback: Annotated[Duration, duration_between("0s", "1h")] = dt.timedelta(minutes=5)
     account: HubSpotCompany = Field(default_factory=HubSpotCompany)
     contact: HubSpotContact = Field(default_factory=HubSpotContact)
-    triggers: dict[HubSpotObjectType, TriggerObject] = Field(default_factory=_hubspot_triggers)
+    triggers: dict[HubSpotObjectType, TriggerObject] = Field(default_factory=default_hubspot_triggers)
 
 
 class CrmConfig(Section):

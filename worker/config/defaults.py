@@ -82,3 +82,14 @@ def program_defaults(kind: Kind) -> dict[str, Any]:
             "trigger": {"record_change": dict(_CASE_CLOSED[kind])},
         }
     }
+
+
+_HIGH_PRIORITY_CASES: dict[Kind, dict[str, Any]] = {
+    "salesforce": {"object": "Case", "when": {"Priority": "High"}},
+    "hubspot": {"object": "tickets", "when": {"hs_ticket_priority": "HIGH"}},
+}
+
+
+def high_priority_case_defaults(kind: Kind) -> dict[str, Any]:
+    """The standard priority field of cases (Salesforce) and tickets (HubSpot)."""
+    return {**_HIGH_PRIORITY_CASES[kind], "when": dict(_HIGH_PRIORITY_CASES[kind]["when"])}

@@ -10,10 +10,11 @@ import jinja2
 from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, model_validator
 
 from worker.config.base import Section
-from worker.config.conditions import AudienceCondition, Condition
+from worker.config.conditions import AudienceCondition, Condition, ObjectFilter
 from worker.config.errors import invalid
 from worker.config.values import (
     Duration,
+    FieldName,
     HttpUrl,
     Identifier,
     PositiveDuration,
@@ -316,6 +317,13 @@ class NonResponseAlert(Section):
         return self
 
 
+class CaseSignal(Section):
+    """Which mirrored records are high-priority cases (a promoter is not asked right after one)."""
+
+    object: FieldName
+    when: ObjectFilter
+
+
 class FollowupConfig(Section):
     """Follow-up rules per NPS category."""
 
@@ -329,3 +337,13 @@ class FollowupConfig(Section):
     on HubSpot this is the only source; on Salesforce entries override `User.ManagerId`."""
     fallback_manager: UserId | None = None
     """Who `notify: manager` reaches when the task owner has no (active) manager."""
+    high_priority_cases: CaseSignal | None = None
+    """Cases that count for `no_high_priority_case_within` (default per CRM kind)."""
+
+    def conditions(self) -> list[Condition]:
+        """Every `contact.X` / `account.X` condition of the rules, so sync reads those fields."""
+        found: list[Condition] = [self.non_response.key_contacts]
+        for rules in (self.detractor, self.passive, self.promoter):
+            found.extend(tier.when for tier in rules.escalation if tier.when is not None)
+        found.extend(ask.when for ask in self.promoter.asks)
+        return found

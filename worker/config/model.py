@@ -8,8 +8,13 @@ from pydantic import Field, model_validator
 from worker.config.analytics import AnalyticsConfig
 from worker.config.base import Section, suggest
 from worker.config.conditions import Condition
-from worker.config.crm import CrmConfig
-from worker.config.defaults import program_defaults, segment_defaults, writeback_defaults
+from worker.config.crm import CrmConfig, default_hubspot_triggers, default_salesforce_triggers
+from worker.config.defaults import (
+    high_priority_case_defaults,
+    program_defaults,
+    segment_defaults,
+    writeback_defaults,
+)
 from worker.config.errors import invalid
 from worker.config.followup import FollowupConfig
 from worker.config.privacy import PrivacyConfig
@@ -55,6 +60,12 @@ class Config(Section):
         kind = crm.get("kind") if isinstance(crm, Mapping) else None
         if kind in ("salesforce", "hubspot"):
             data.setdefault("programs", program_defaults(kind))
+            followup = data.get("followup")
+            cases = high_priority_case_defaults(kind)
+            if (followup is None or isinstance(followup, Mapping)) and cases["object"] in (
+                _trigger_objects(crm, kind)
+            ):
+                data["followup"] = {"high_priority_cases": cases, **(followup or {})}
             data["writeback"] = _overlay_writeback(data.get("writeback"), writeback_defaults(kind))
             segments = data.get("segments")
             if segments is None:
@@ -90,6 +101,13 @@ class Config(Section):
                 for qualified in condition.fields:
                     record, name = qualified.split(".", 1)
                     fields.setdefault(record_objects[record], set()).add(name)
+        for condition in self.followup.conditions():
+            for qualified in condition.fields:
+                record, name = qualified.split(".", 1)
+                fields.setdefault(record_objects[record], set()).add(name)
+        cases = self.followup.high_priority_cases
+        if cases is not None:
+            fields.setdefault(cases.object, set()).update(cases.when.fields)
         return {name: frozenset(names) for name, names in fields.items() if names}
 
     def summary(self) -> str:
@@ -126,6 +144,14 @@ class Config(Section):
 
     def _check_programs(self) -> None:
         objects = sorted(self.crm.object_names)
+        cases = self.followup.high_priority_cases
+        if cases is not None and cases.object not in objects:
+            raise invalid(
+                f"unknown {self.crm.kind} object '{cases.object}'{suggest(cases.object, objects)}",
+                "followup",
+                "high_priority_cases",
+                "object",
+            )
         for name, program in self.programs.items():
             trigger = program.trigger
             if trigger.kind != "schedule" and trigger.object not in objects:
@@ -179,6 +205,15 @@ class Config(Section):
                         section,
                         value,
                     )
+
+
+def _trigger_objects(crm: Mapping[str, Any], kind: str) -> set[str]:
+    """Trigger objects as written in the file, or the kind's defaults when none are."""
+    section = crm.get(kind)
+    given = section.get("triggers") if isinstance(section, Mapping) else None
+    if isinstance(given, Mapping):
+        return {str(name) for name in given}
+    return set(default_salesforce_triggers() if kind == "salesforce" else default_hubspot_triggers())
 
 
 def _overlay_writeback(given: Any, defaults: dict[str, dict[str, str]]) -> Any:

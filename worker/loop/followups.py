@@ -18,6 +18,7 @@ from worker import domain
 from worker.config import Config
 from worker.domain import Category, FollowupStage
 from worker.loop import view
+from worker.rules.conditions import holds
 from worker.rules.followup import (
     Escalation,
     FollowupContext,
@@ -33,6 +34,7 @@ from worker.store.models import (
     OutboxEntry,
     Response,
     Survey,
+    TriggerRecord,
 )
 from worker.sync.base import TaskPriority, TaskSpec, TaskState
 from worker.sync.link import CrmLink
@@ -68,7 +70,29 @@ def followup_context(
     kind and the contact), so `not_asked_within` holds across answers.
     """
     values = view.values_for(session, config, contact, account)
-    return FollowupContext(values=values, managers=managers, last_asks=_last_asks(session, contact))
+    return FollowupContext(
+        values=values,
+        managers=managers,
+        high_priority_cases=_high_priority_cases(session, config, account),
+        last_asks=_last_asks(session, contact),
+    )
+
+
+def _high_priority_cases(
+    session: Session, config: Config, account: domain.Account | None
+) -> list[dt.datetime]:
+    """When the account's high-priority cases last changed (open or closed), newest first."""
+    signal = config.followup.high_priority_cases
+    if signal is None or account is None:
+        return []
+    rows = session.execute(
+        select(TriggerRecord.values, TriggerRecord.modified_at).where(
+            TriggerRecord.crm == account.crm,
+            TriggerRecord.object == signal.object,
+            TriggerRecord.account_crm_id == account.crm_id,
+        )
+    )
+    return sorted((at for values, at in rows if holds(signal.when, values)), reverse=True)
 
 
 def _last_asks(session: Session, contact: domain.Contact) -> dict[str, dt.datetime]:
