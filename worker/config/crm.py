@@ -210,7 +210,9 @@ class HubSpotConfig(Section):
     lookback: Annotated[Duration, duration_between("0s", "1h")] = dt.timedelta(minutes=5)
     account: HubSpotCompany = Field(default_factory=HubSpotCompany)
     contact: HubSpotContact = Field(default_factory=HubSpotContact)
-    triggers: dict[HubSpotObjectType, TriggerObject] = Field(default_factory=default_hubspot_triggers)
+    triggers: dict[HubSpotObjectType, TriggerObject] = Field(
+        default_factory=default_hubspot_triggers
+    )
 
 
 class CrmConfig(Section):

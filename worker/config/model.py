@@ -213,7 +213,9 @@ def _trigger_objects(crm: Mapping[str, Any], kind: str) -> set[str]:
     given = section.get("triggers") if isinstance(section, Mapping) else None
     if isinstance(given, Mapping):
         return {str(name) for name in given}
-    return set(default_salesforce_triggers() if kind == "salesforce" else default_hubspot_triggers())
+    return set(
+        default_salesforce_triggers() if kind == "salesforce" else default_hubspot_triggers()
+    )
 
 
 def _overlay_writeback(given: Any, defaults: dict[str, dict[str, str]]) -> Any:
