@@ -61,6 +61,7 @@ from worker.store.engine import make_engine, normalise_url
 from worker.store.migrate import current_revision, head_revision, upgrade
 from worker.store.models import Contact, FollowUp, OutboxEntry, OutboxState, Response, Survey
 from worker.surveys.tokens import Purpose, TokenRejected, TokenSigner
+from worker.sync.endpoint import endpoint_session
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("chaos_worker.py")
@@ -510,32 +511,46 @@ class Run:
 
     # The phases of the run.
 
-    def kill_migrations(self, url: str) -> None:
-        """Kill `migrate` midway on a fresh database, then upgrade: it must reach head."""
-        started = time.monotonic()
-        probe = subprocess.run(  # noqa: S603 - this interpreter, this repo's script
-            [sys.executable, str(WORKER), "migrate", url],
-            env=self.env,
-            check=True,
-            timeout=300,
-            stdout=subprocess.DEVNULL,
-        )
-        whole = time.monotonic() - started
-        del probe
-        for attempt in range(3):
+    def kill_migrations(self, url: str, attempts: int = 3) -> None:
+        """Kill `migrate` midway on fresh databases, then upgrade each: it must reach head.
+
+        A first, whole run on the run's own database measures how long the upgrade takes;
+        each kill then lands at a random point of that span after the child says it started.
+        """
+        whole = self.migrate(url, kill_after=None)
+        for attempt in range(attempts):
             fresh = self.fresh_database(f"mig{attempt}")
-            process = Process(f"migrate-{attempt}", ["migrate", fresh], self.env, self.folder)
-            time.sleep(self.random.uniform(0.5, 0.97) * whole)
-            finished = not process.alive()
-            process.stop()
+            after = self.random.uniform(0.05, 0.95) * whole
+            self.migrate(fresh, kill_after=after)
             left_at = current_revision(fresh) or "none"
             upgrade(fresh)
-            reached = current_revision(fresh)
-            outcome = "finished first" if finished else f"killed at revision {left_at}"
+            reached = "head" if current_revision(fresh) == head_revision() else "not head"
             self.tally.migration_kills.append(
-                f"{outcome}, re-run reached {'head' if reached == head_revision() else reached}"
+                f"killed {after * 1000:.0f} ms into a {whole * 1000:.0f} ms upgrade:"
+                f" left at revision {left_at}, re-run reached {reached}"
             )
             self.drop_database(fresh)
+
+    def migrate(self, url: str, *, kill_after: float | None) -> float:
+        """Run the migrate child; SIGKILL it `kill_after` seconds after it starts upgrading."""
+        mark = self.board.mark()
+        process = Process(f"migrate-{uuid4().hex[:6]}", ["migrate", url], self.env, self.folder)
+        process.listen(self.board)
+        begun = self.board.wait(
+            lambda said: said.process is process and said.event["event"] == "migrating", mark, 120
+        )
+        if begun is None:
+            raise SystemExit(f"the migration did not start; see {self.folder}/{process.name}.log")
+        if kill_after is not None:
+            time.sleep(kill_after)
+            process.stop()
+            return kill_after
+        done = self.board.wait(
+            lambda said: said.process is process and said.event["event"] == "migrated", mark, 300
+        )
+        if done is None:
+            raise SystemExit(f"the migration did not finish; see {self.folder}")
+        return float(done.event["seconds"])
 
     def fresh_database(self, label: str) -> str:
         """A new empty database of the run's backend."""
@@ -552,7 +567,7 @@ class Run:
         """Everything between the sandbox starting and stopping."""
         args = self.args
         self.base_url = sandbox.base_url
-        self.control.verify = str(sandbox.ca_path)
+        self.control = endpoint_session(sandbox.base_url, sandbox.ca_path)
         secret = secrets.token_urlsafe(32)
         self.env = {
             **os.environ,

@@ -27,8 +27,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from worker.config import Config, load_config
 from worker.cycle import run_cycle, summary
 from worker.logs import configure_logging
@@ -38,6 +36,7 @@ from worker.store.migrate import upgrade
 from worker.surveys.channels import Channel
 from worker.surveys.delivery import Delivery
 from worker.sync.base import CrmClient
+from worker.sync.endpoint import endpoint_session
 from worker.sync.factory import connect
 from worker.sync.link import link
 
@@ -59,8 +58,7 @@ class SandboxTime:
 
     def __init__(self, base_url: str, ca_path: str) -> None:
         self._url = f"{base_url}/_sandbox/clock"
-        self._http = requests.Session()
-        self._http.verify = ca_path
+        self._http = endpoint_session(base_url, Path(ca_path))
         self._lock = threading.Lock()
         self._read_at = -1e9
         self._then = dt.datetime.fromtimestamp(0, dt.UTC)
@@ -85,13 +83,15 @@ class AnnouncedClient:
         self.name = client.name
 
     def pull(self, object_name: str, fields: Sequence[str], since: Any) -> Iterator[Any]:
-        """Pages of changed records (announced per page)."""
+        """Pages of changed records (announced per request)."""
+        say("phase", phase="pull")
         for page in self._client.pull(object_name, fields, since):
             say("phase", phase="pull")
             yield page
 
     def pull_deleted(self, object_name: str, since: Any) -> Iterator[Any]:
         """Pages of deleted records."""
+        say("phase", phase="pull")
         for page in self._client.pull_deleted(object_name, since):
             say("phase", phase="pull")
             yield page
@@ -217,8 +217,10 @@ def main(argv: Sequence[str]) -> None:
     elif role == "web":
         run_web(Path(rest[0]), env)
     elif role == "migrate":
+        say("migrating")
+        started = time.monotonic()
         upgrade(rest[0])
-        say("migrated")
+        say("migrated", seconds=time.monotonic() - started)
     else:
         raise SystemExit(f"unknown role {role!r}: worker, web or migrate")
 

@@ -141,7 +141,7 @@ def config_for(
     *,
     database_url: str,
     programs: tuple[str, ...] = ("case_closed", "onboarding_completed", "weekly"),
-    min_interval: str = "14d",
+    min_interval: str = "7d",
 ) -> Config:
     """A worker config on the sandbox CRM of `kind` with the named programs."""
     texts = [WEEKLY if name == "weekly" else PROGRAMS[kind][name] for name in programs]
@@ -437,7 +437,7 @@ def company(
     *,
     database_url: str | None = None,
     programs: tuple[str, ...] = ("case_closed", "onboarding_completed", "weekly"),
-    min_interval: str = "14d",
+    min_interval: str = "7d",
     unsubscribes: Callable[[str], bool] = lambda _address: False,
 ) -> Iterator[Company]:
     """A migrated store, the loop and the web app running on `sandbox`, people reading mail."""

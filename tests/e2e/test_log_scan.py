@@ -124,3 +124,47 @@ def test_logs_hold_no_personal_data_or_secret(
         if re.search(rf"(?<!\w){re.escape(value)}(?!\w)", output)
     )
     assert found == []
+
+
+@pytest.mark.parametrize("kind", ["salesforce", "hubspot"])
+def test_the_whole_loop_logs_no_personal_data_comments_or_secrets(
+    kind: str,
+    tmp_path: Path,
+    all_logs: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two simulated weeks of the demo loop (answers with comments, tasks, write-backs)."""
+    from worker.demo import run as demo
+    from worker.demo.comments import COMMENTS
+
+    environments: list[dict[str, str]] = []
+    environment = demo._environment
+
+    def remembered() -> dict[str, str]:
+        environments.append(environment())
+        return environments[-1]
+
+    monkeypatch.setattr(demo, "_environment", remembered)
+    sandboxes: list[Sandbox] = []
+    start = demo.Sandbox.start
+
+    def started(self: Sandbox) -> Sandbox:
+        sandboxes.append(self)
+        return start(self)
+
+    monkeypatch.setattr(demo.Sandbox, "start", started)
+
+    assert demo.run_demo(days=14, size=120, seed=2, out=tmp_path / "demo", kind=kind) == 0
+
+    output = all_logs()
+    assert "cycle_done" in output, "the scan must see the loop's own log lines"
+    assert "NPS (each contact's latest answer" in output, "the demo must have answers to show"
+    comments = {text for moods in COMMENTS.values() for texts in moods.values() for text in texts}
+    personal = _personal_data(sandboxes[0], kind)
+    secrets = set(environments[0].values())
+    found = sorted(
+        value
+        for value in personal | comments | secrets
+        if re.search(rf"(?<!\w){re.escape(value)}(?!\w)", output)
+    )
+    assert found == []

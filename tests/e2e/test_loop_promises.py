@@ -45,7 +45,7 @@ pytestmark = pytest.mark.e2e
 
 SIZE = 80
 SEED = 3
-MIN_INTERVAL = dt.timedelta(days=14)
+MIN_INTERVAL = dt.timedelta(days=7)
 BACKFILL = dt.timedelta(days=7)
 DETRACTOR_MAX = 6
 
@@ -57,7 +57,7 @@ def _unsubscribes(address: str) -> bool:
 
 @dataclass
 class Lived:
-    """Three simulated weeks of one company, and what the test did to it along the way."""
+    """Ten simulated days of one company, and what the test did to it along the way."""
 
     company: Company
     opted_out: dict[int, dt.datetime]
@@ -70,15 +70,15 @@ class Lived:
 
 @pytest.fixture(scope="module", params=KINDS)
 def lived(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lived]:
-    """17 days (three Wednesdays of the weekly program), opt-outs on day 7, then a settled loop."""
+    """Ten days (two Wednesdays of the weekly program), opt-outs on day 4, a settled loop."""
     kind = str(request.param)
     sandbox = Sandbox(seed=SEED, size=SIZE, start=START, hubspot_rate_limits=False).start()
     out = tmp_path_factory.mktemp(f"lived-{kind}")
     try:
         with company(kind, sandbox, out, unsubscribes=_unsubscribes) as whole:
-            whole.run_days(7)
+            whole.run_days(4)
             opted_out = _opt_out_some(whole)
-            whole.run_days(10)
+            whole.run_days(6)
             whole.settle()
             writes_before = len(whole.writes())
             mark = len(sandbox.log)
