@@ -328,7 +328,7 @@ class TestBatch:
         """A batch whose inputs all succeed is a plain BatchResponseSimplePublicObject."""
         ids = contact_ids(served)[:2]
         data, status, _ = hs.crm.contacts.batch_api.update_with_http_info(
-            {"inputs": [{"id": i, "properties": {"nps_followup_status": "open"}} for i in ids]}
+            {"inputs": [{"id": i, "properties": {"nps_followup_status": "assigned"}} for i in ids]}
         )
         assert status == 200
         assert type(data).__name__ == "BatchResponseSimplePublicObject"

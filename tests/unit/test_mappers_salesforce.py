@@ -217,10 +217,10 @@ class TestWritebacks:
     def test_unmapped_and_unset_values_are_not_written(self) -> None:
         """A None write-back value, or a field mapped to None, never reaches the update."""
         mapping = SalesforceMapping()
-        writeback = ContactWriteback(followup_status="Open", survey_url=None)
+        writeback = ContactWriteback(followup_status="assigned", survey_url=None)
         update = contact_update("003A", writeback, {}, mapping, "f:1")
         assert update is not None
-        assert dict(update.fields) == {"NPS_Followup_Status__c": "Open"}
+        assert dict(update.fields) == {"NPS_Followup_Status__c": "Assigned"}
 
     def test_account_rollup_writes_zero_counts(self) -> None:
         """Roll-up counts are written even when zero; an unknown score is left alone."""

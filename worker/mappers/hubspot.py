@@ -512,7 +512,7 @@ def required_properties(mapping: HubSpotMapping) -> list[PropertySpec]:
     options = {
         "last_category": tuple((value, value.capitalize()) for value in CATEGORIES),
         "reason_tags": mapping.reason_tags,
-        "followup_status": tuple((value, value.replace("_", " ")) for value in FOLLOWUP_STATUSES),
+        "followup_status": tuple((value, value.capitalize()) for value in FOLLOWUP_STATUSES),
     }
     specs = [
         PropertySpec(CONTACTS, prop, *_CONTACT_SPECS[attr], options.get(attr, ()))

@@ -13,11 +13,28 @@ from typing import Any
 
 from worker.config import Config
 from worker.crm_types import CrmRecord, FieldInfo, FieldType, FieldUpdate, TaskState
-from worker.domain import Account, AccountRollup, Category, Contact, ContactWriteback, TriggerRecord
+from worker.domain import (
+    Account,
+    AccountRollup,
+    Category,
+    Contact,
+    ContactWriteback,
+    FollowupStage,
+    TriggerRecord,
+)
 
 CRM = "salesforce"
 ACCOUNT = "Account"
 CONTACT = "Contact"
+FOLLOWUP_LABELS = {
+    FollowupStage.NONE.value: "Not Needed",
+    FollowupStage.NEW.value: "New",
+    FollowupStage.ASSIGNED.value: "Assigned",
+    FollowupStage.CONTACTED.value: "Contacted",
+    FollowupStage.CLOSED.value: "Closed",
+    FollowupStage.OVERDUE.value: "Overdue",
+}
+"""Picklist values of NPS_Followup_Status__c for each follow-up stage (salesforce/ metadata)."""
 TASK = "Task"
 TASK_OWNER = "OwnerId"
 # Open Task statuses that mean no work has begun: the default picklist's first value, the "Open"
@@ -316,7 +333,9 @@ def contact_update(
         target.last_comment: writeback.last_comment,
         target.reason_tags: mapping.tags_separator.join(tags) if tags is not None else None,
         target.last_response_at: writeback.last_response_at,
-        target.followup_status: writeback.followup_status,
+        target.followup_status: FOLLOWUP_LABELS.get(writeback.followup_status or "")
+        if writeback.followup_status
+        else None,
         target.survey_url: writeback.survey_url,
         target.survey_count: writeback.survey_count,
     }

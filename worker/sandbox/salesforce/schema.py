@@ -194,7 +194,7 @@ CLOSED_STAGES = frozenset({"Closed Won", "Closed Lost"})
 TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
 CLOSED_TASK_STATUSES = frozenset({"Completed"})
 NPS_CATEGORIES = ("Promoter", "Passive", "Detractor")
-FOLLOWUP_STATUSES = ("Not Needed", "Open", "In Progress", "Contacted", "Closed")
+FOLLOWUP_STATUSES = ("Not Needed", "New", "Assigned", "Contacted", "Closed", "Overdue")
 INDUSTRIES = (
     "Agriculture",
     "Banking",
