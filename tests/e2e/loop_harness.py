@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
@@ -29,6 +29,7 @@ from sqlalchemy import select
 from tests.e2e.crm_setup import ENV
 from worker.config import Config, parse_config
 from worker.cycle import CycleReport, Loop, run_cycle
+from worker.mappers import salesforce as salesforce_mapping
 from worker.runtime import Store, build_loop, open_store, serving, signer_of
 from worker.sandbox.faults import RequestLogEntry
 from worker.sandbox.hubspot.objects import object_type
@@ -38,7 +39,7 @@ from worker.store.migrate import upgrade
 from worker.store.models import Contact, Survey, SurveyChannel
 from worker.surveys.channels import EmailChannel
 from worker.surveys.render import Templates
-from worker.surveys.tokens import Purpose, TokenSigner
+from worker.surveys.tokens import Purpose, TokenRejected, TokenSigner
 from worker.sync import hubspot, salesforce
 from worker.sync.base import CrmClient
 from worker.sync.endpoint import endpoint_session
@@ -255,6 +256,9 @@ class People:
     acknowledged: list[Acknowledged] = field(default_factory=list)
     unsubscribed: dict[str, dt.datetime] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    """Answers the web app did not take."""
+    dead_links: list[str] = field(default_factory=list)
+    """Mails whose links no longer worked when read (read at once, so sent too late)."""
     _read: int = 0
     _answered: set[str] = field(default_factory=set)
     _http: requests.Session = field(default_factory=requests.Session)
@@ -272,7 +276,12 @@ class People:
         if len(links) != 11:
             return
         page = links[0].split("?")[0]
-        token_id = self.signer.verify(page.rsplit("/", 1)[1], Purpose.ANSWER, self.clock()).token_id
+        try:
+            claims = self.signer.verify(page.rsplit("/", 1)[1], Purpose.ANSWER, self.clock())
+        except TokenRejected as rejected:
+            self.dead_links.append(f"{message['Message-ID']}: {rejected.reason}")
+            return
+        token_id = claims.token_id
         if token_id in self._answered or address in self.unsubscribed:
             return
         if self.unsubscribes(address):
@@ -372,13 +381,19 @@ class Company:
 
     def crm_tasks(self) -> Counter[str]:
         """Tasks in the CRM by their dedup key (tasks without one are people's own)."""
-        records: list[Mapping[str, Any]] = (
+        records: Sequence[Mapping[str, Any]] = (
             self.sandbox.salesforce.records("Task")
             if self.kind == "salesforce"
             else self.sandbox.hubspot.records("tasks")
         )
         field_name = DEDUP_FIELD[self.kind]
         return Counter(str(r[field_name]) for r in records if r.get(field_name))
+
+    def crm_stage(self, stage: str) -> str:
+        """How the CRM's follow-up status field spells a follow-up stage."""
+        if self.kind == "salesforce":
+            return salesforce_mapping.FOLLOWUP_LABELS[stage]
+        return stage
 
     def crm_contact(self, crm_id: str) -> Mapping[str, Any]:
         """The contact's values as the CRM holds them now."""
@@ -398,7 +413,9 @@ class Company:
             contacts = object_type("contacts")
             record = portal.store.get(contacts, crm_id)
             assert record is not None, crm_id
-            portal.store.update(contacts, record, {"hs_email_optout": "true"}, self.sandbox.clock.now())
+            portal.store.update(
+                contacts, record, {"hs_email_optout": "true"}, self.sandbox.clock.now()
+            )
 
     def contacts(self) -> dict[int, Contact]:
         """The mirror's contacts by store id."""
@@ -442,8 +459,9 @@ def company(
 ) -> Iterator[Company]:
     """A migrated store, the loop and the web app running on `sandbox`, people reading mail."""
     url = database_url or f"sqlite:///{out / 'nps.db'}"
-    config = config_for(kind, sandbox, out, database_url=url, programs=programs,
-                        min_interval=min_interval)
+    config = config_for(
+        kind, sandbox, out, database_url=url, programs=programs, min_interval=min_interval
+    )
     upgrade(url)
     if kind == "hubspot":
         client = connect_fast(config)

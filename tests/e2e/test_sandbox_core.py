@@ -129,13 +129,10 @@ class TestControlEndpoints:
         before = sandbox.clock.now()
         body = _control(sandbox, "POST", "advance", json={"days": 7, "hours": 12}).json()
         assert datetime.fromisoformat(body["now"]) - before >= timedelta(days=7, hours=12)
-        assert set(body["activity"]) == {
-            "cases_opened",
-            "cases_closed",
-            "onboardings_completed",
-            "tasks_started",
-            "tasks_completed",
-        }
+        activity = body["activity"]
+        assert set(activity) == set(ActivitySummary().counts())
+        assert all(isinstance(count, int) and count >= 0 for count in activity.values())
+        assert activity["cases_closed"] > 0
 
     def test_faults_are_replaced_listed_and_cleared(self, sandbox: Sandbox) -> None:
         """POST sets the whole rule list (echoed back), GET lists it, an empty list clears it."""

@@ -787,3 +787,30 @@ class TestManagers:
         config = parse_config(SF, "config.yaml", env={})
         assert config.followup.managers == {}
         assert config.followup.fallback_manager is None
+
+
+@pytest.mark.parametrize(
+    ("expression", "weekday"),
+    [
+        pytest.param("0 10 * * 3", "Wed", id="3 is Wednesday, as in cron"),
+        pytest.param("0 10 * * 0", "Sun", id="0 is Sunday"),
+        pytest.param("0 10 * * 7", "Sun", id="7 is Sunday too"),
+        pytest.param("0 10 * * 5-6", "Fri", id="a range"),
+        pytest.param("0 10 * * sat", "Sat", id="names pass through"),
+    ],
+)
+def test_cron_weekdays_are_numbered_as_cron_numbers_them(expression: str, weekday: str) -> None:
+    """APScheduler counts from Monday = 0; a RevOps crontab line must fire on the cron day."""
+    from worker.config.values import crontab
+
+    monday = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    fire = crontab(expression, "UTC").get_next_fire_time(None, monday)
+    assert fire is not None
+    assert fire.strftime("%a") == weekday
+
+
+def test_cron_weekday_out_of_range_is_a_config_error() -> None:
+    from worker.config.values import check_cron
+
+    with pytest.raises(ValueError, match="0-7"):
+        check_cron("0 10 * * 8", "UTC")

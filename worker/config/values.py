@@ -175,10 +175,48 @@ TimeOfDay = Annotated[
 """A wall-clock time `HH:MM`, interpreted in whichever time zone the section says."""
 
 
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _cron_weekdays(field: str) -> str:
+    """A crontab day-of-week field (0 or 7 = Sunday) in names, which APScheduler reads right.
+
+    APScheduler 3 numbers weekdays from Monday = 0, so `from_crontab("0 10 * * 3")` would fire
+    on Thursday; names mean the same to both.
+    """
+    if field == "*" or not any(char.isdigit() for char in field):
+        return field
+    days: list[str] = []
+    for part in field.split(","):
+        span, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if span == "*":
+            first, last = 0, 6
+        else:
+            low, _, high = span.partition("-")
+            first = int(low)
+            last = int(high) if high else (6 if step_text else first)
+        if not (0 <= first <= 7 and 0 <= last <= 7 and first <= last and step > 0):
+            raise ValueError(f"day of week '{part}' is not 0-7 (0 and 7 are Sunday)")
+        days.extend(_CRON_DAYS[day] for day in range(first, last + 1, step))
+    return ",".join(dict.fromkeys(days))
+
+
+def crontab(expression: str, time_zone: str) -> CronTrigger:
+    """The trigger of a standard five-field crontab line, weekdays numbered as cron does."""
+    fields = expression.split()
+    if len(fields) == 5 and fields[4]:
+        try:
+            fields[4] = _cron_weekdays(fields[4])
+        except ValueError as error:
+            raise ValueError(str(error)) from None
+    return CronTrigger.from_crontab(" ".join(fields), timezone=ZoneInfo(time_zone))
+
+
 def check_cron(expression: str, time_zone: str) -> None:
     """Raise ValueError unless `expression` is a five-field crontab line APScheduler accepts."""
     try:
-        CronTrigger.from_crontab(expression, timezone=ZoneInfo(time_zone))
+        crontab(expression, time_zone)
     except ValueError as error:
         raise ValueError(
             f"invalid cron expression '{expression}' ({error}; use e.g. '0 9 1 */3 *')"

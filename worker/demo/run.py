@@ -22,6 +22,8 @@ from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
 from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
 from worker.sandbox.server import Sandbox
 from worker.store.migrate import upgrade
+from worker.sync.factory import set_up_fields
+from worker.sync.hubspot import HubSpotClient
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 """A Monday morning: the first cycle is the first sync (nothing fires, promise 3)."""
@@ -89,6 +91,9 @@ def run_demo(*, days: int, size: int, seed: int, out: Path, kind: str) -> int:
         upgrade(config.database.url.get_secret_value())
         store = open_store(config)
         loop = build_loop(config, store, env=env, clock=sandbox.clock.now)
+        for crm_link in loop.links:
+            if isinstance(crm_link.client, HubSpotClient):  # what `nps-worker setup-crm` does
+                set_up_fields(config, crm_link.client)
         respondents = Respondents(out / "mail", seed)
         totals = Totals()
         print(

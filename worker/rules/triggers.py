@@ -15,12 +15,12 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from worker.config.conditions import Condition
 from worker.config.programs import ContactPath, DateOffsetTrigger, Program, RecordChangeTrigger
+from worker.config.values import crontab
 from worker.domain import Account, Contact, TriggerRecord
 from worker.rules.conditions import ConditionResult, evaluate, qualified
 from worker.rules.values import as_datetime
@@ -173,9 +173,7 @@ def schedule_events(
     since = now - backfill_window
     if last_run is not None:
         since = max(since, last_run + dt.timedelta(microseconds=1))
-    period = _latest_fire_time(
-        CronTrigger.from_crontab(trigger.cron, timezone=ZoneInfo(trigger.time_zone)), since, now
-    )
+    period = _latest_fire_time(crontab(trigger.cron, trigger.time_zone), since, now)
     if period is None:
         return []
     decisions = []

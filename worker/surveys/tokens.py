@@ -6,6 +6,7 @@ previous ones (`<VAR>_PREVIOUS`, comma-separated) still verify during a grace pe
 mail already sent keep working until they expire.
 """
 
+import math
 import os
 import secrets
 from collections.abc import Mapping, Sequence
@@ -84,7 +85,8 @@ class TokenSigner:
 
     def issue(self, token_id: str, purpose: Purpose, expires_at: datetime) -> str:
         """A URL-safe token for `token_id`, usable for `purpose` until `expires_at`."""
-        payload = [token_id, int(expires_at.timestamp())]
+        # Rounded up, so a link never dies before the survey it opens (reminders near expiry).
+        payload = [token_id, math.ceil(expires_at.timestamp())]
         return str(self._serializer(purpose).dumps(payload))
 
     def verify(self, token: str, purpose: Purpose, now: datetime) -> Claims:

@@ -44,8 +44,12 @@ MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
 BUDGET_PAUSE = timedelta(hours=1)
-TRANSIENT_RECORD_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG"})
-"""Per-record refusals that a later attempt can fix; any other per-record code is final."""
+TRANSIENT_RECORD_CODES = frozenset(
+    {"UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG", "NOT_APPLIED"}
+)
+"""Per-record refusals that a later attempt can fix; any other per-record code is final.
+
+`NOT_APPLIED`: the CRM refused a batch for another record's sake and did not apply this one."""
 
 
 class Op(StrEnum):

@@ -154,6 +154,10 @@ def _after(raw: str | None) -> int:
         ) from None
 
 
+MAX_ASSOCIATION_READ = 1_000
+"""Inputs per v4 association batch read (HubSpot raised it from 100 to 1,000 in 2025)."""
+
+
 def _names(request: Request, name: str) -> list[str] | None:
     """A list query parameter, sent repeated (`a=1&a=2`, the SDKs) or comma-separated."""
     raw = request.query_params.getlist(name)
@@ -162,13 +166,13 @@ def _names(request: Request, name: str) -> list[str] | None:
     return [part.strip() for item in raw for part in item.split(",") if part.strip()]
 
 
-def _inputs(body: dict[str, object]) -> list[dict[str, object]]:
+def _inputs(body: dict[str, object], limit: int = MAX_BATCH) -> list[dict[str, object]]:
     inputs = body.get("inputs")
     if not isinstance(inputs, list):
         raise validation_error("`inputs` must be a list.")
-    if len(inputs) > MAX_BATCH:
+    if len(inputs) > limit:
         raise validation_error(
-            f"Too many inputs: {len(inputs)}; a batch takes at most {MAX_BATCH}.",
+            f"Too many inputs: {len(inputs)}; a batch takes at most {limit}.",
             inputs=[str(len(inputs))],
         )
     return [item if isinstance(item, dict) else {} for item in inputs]
@@ -451,7 +455,7 @@ def _object_id(raw: object) -> str:
 
 def _associations_read(portal: "HubSpotPortal", request: Request, payload: object) -> Response:
     from_kind, to_kind = _pair(request)
-    inputs = _inputs(_body(payload))
+    inputs = _inputs(_body(payload), MAX_ASSOCIATION_READ)
     results, errors = [], []
     for item in inputs:
         key = str(item.get("id", ""))
@@ -492,7 +496,7 @@ def _associations_read(portal: "HubSpotPortal", request: Request, payload: objec
 
 def _associations_create(portal: "HubSpotPortal", request: Request, payload: object) -> Response:
     from_kind, to_kind = _pair(request)
-    inputs = _inputs(_body(payload))
+    inputs = _inputs(_body(payload), MAX_ASSOCIATION_READ)
     results, errors = [], []
     for item in inputs:
         from_id, to_id = _object_id(item.get("from")), _object_id(item.get("to"))
