@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/ruff check worker tests benchmarks migrations
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile --durations=15
 
 demo: $(STAMP)
 	$(BIN)/nps-worker demo

@@ -81,7 +81,9 @@ class Clock:
 
 
 def _queue_updates(sessions: sessionmaker[Session], count: int, *, essential: bool) -> None:
-    with sessions.begin() as session:
+    # Distinct records and dedup keys: no lookup of enqueue_update needs the rows queued before
+    # it, so they are flushed once, at commit, rather than one INSERT round trip per lookup.
+    with sessions.begin() as session, session.no_autoflush:
         for i in range(count):
             update = FieldUpdate("Contact", f"003{i:015d}", {"NPS_Last_Score__c": 3}, f"u{i}")
             outbox.enqueue_update(session, "salesforce", update, essential=essential, now=NOW)
@@ -128,6 +130,22 @@ class TestDrain:
         assert rows[1].last_error == "INVALID_FIELD: No such column (NPS_Last_Score__c)"
         assert (stats.done, stats.failed) == (2, 1)
         assert crm.calls[0][0] == "update:essential"
+
+    def test_a_record_not_applied_for_a_batch_mates_sake_is_retried(
+        self, sessions: sessionmaker[Session]
+    ) -> None:
+        """HubSpot fails a whole batch for one bad input: the others come back later, not lost."""
+        _queue_updates(sessions, 2, essential=True)
+        crm = RecordingCrm()
+        crm.refuse["u0"] = RecordError("NOT_APPLIED", "HubSpot returned no result")
+        crm.refuse["u1"] = RecordError("VALIDATION_ERROR", "Property values were not valid")
+
+        stats = outbox.Outbox(crm, sessions, Clock()).drain()
+
+        rows = _rows(sessions)
+        assert [row.state for row in rows] == [OutboxState.PENDING, OutboxState.FAILED]
+        assert rows[0].next_attempt_at > NOW
+        assert (stats.failed, stats.retried) == (1, 1)
 
     def test_rate_limit_pauses_without_spending_an_attempt(
         self, sessions: sessionmaker[Session]

@@ -69,5 +69,12 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite_transaction(connection: Connection) -> None:
-    """Open every transaction explicitly, so reads, savepoints and DDL join it."""
-    connection.exec_driver_sql("BEGIN")
+    """Open every transaction explicitly, so reads, savepoints and DDL join it.
+
+    IMMEDIATE takes the write lock at the start, waiting up to the busy timeout for it. A
+    deferred BEGIN reads first and asks for the lock at the first write; in WAL mode, if
+    another connection committed in between, that upgrade fails at once with "database is
+    locked" (the busy timeout does not apply), so a cycle's planning transaction failed
+    whenever the web app took an answer or the daemon renewed its lease meanwhile.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
