@@ -49,6 +49,13 @@ def _load(args: argparse.Namespace) -> Config:
     return config
 
 
+def _others(args: argparse.Namespace, config: Config) -> list[Config]:
+    """The configs of the CRMs served side by side (`other_crms`), validated."""
+    from worker.config.side_by_side import load_other_crms
+
+    return load_other_crms(config, resolve_config_path(args.config))
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the config file and its rules, then the mapped fields against the CRM."""
     config = _load(args)
@@ -57,6 +64,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     Templates.from_config(config.survey).check()
     print(f"{path}: ok — {config.summary()}")
+    for name, other in zip(config.other_crms, _others(args, config), strict=True):
+        print(f"{path.parent / name}: ok — {other.summary()}")
     if args.offline:
         return EXIT_OK
     problems = _crm_field_problems(config)
@@ -192,8 +201,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     if not args.once:
         raise UsageError("sync runs one cycle: pass --once (the daemon is `nps-worker run`)")
+    config = _load(args)
     try:
-        return sync_once(_load(args), dry_run=args.dry_run)
+        return sync_once(config, others=_others(args, config), dry_run=args.dry_run)
     except LeaseHeld as error:
         print(error, file=sys.stderr)
         return EXIT_FAILURE
@@ -208,7 +218,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from worker.store.migrate import upgrade
 
         upgrade(config.database.url.get_secret_value())
-    return run_daemon(config)
+    return run_daemon(config, others=_others(args, config))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ planner would only wait for locks, so it refuses instead and says who holds the 
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import structlog
@@ -29,7 +29,13 @@ class LeaseHeld(Exception):
     """Another process runs the scheduler; a manual sync would compete with it."""
 
 
-def sync_once(config: Config, *, dry_run: bool, env: Mapping[str, str] | None = None) -> int:
+def sync_once(
+    config: Config,
+    *,
+    dry_run: bool,
+    others: Sequence[Config] = (),
+    env: Mapping[str, str] | None = None,
+) -> int:
     """One cycle now; with `dry_run`, print the plan and change nothing. Returns the exit code."""
     store = open_store(config)
     holder = f"sync-once:{os.getpid()}"
@@ -41,8 +47,8 @@ def sync_once(config: Config, *, dry_run: bool, env: Mapping[str, str] | None = 
         raise LeaseHeld(f"the scheduler lease is held by {current}; try again when it is free")
     try:
         if dry_run:
-            return _dry_run(config, store, env)
-        loop = build_loop(config, store, env=env)
+            return _dry_run(config, store, others, env)
+        loop = build_loop(config, store, env=env, others=others)
         with _progress_line() as loop.progress:
             report = run_cycle(loop)
         for key, value in summary(report).items():
@@ -68,7 +74,9 @@ def _progress_line() -> Iterator[Callable[[str, int], None] | None]:
         yield show
 
 
-def _dry_run(config: Config, store: Store, env: Mapping[str, str] | None) -> int:
+def _dry_run(
+    config: Config, store: Store, others: Sequence[Config], env: Mapping[str, str] | None
+) -> int:
     """The cycle inside one transaction that is rolled back: plan printed, nothing kept or sent."""
     from worker.dry_run import describe_plan, marks
 
@@ -79,7 +87,7 @@ def _dry_run(config: Config, store: Store, env: Mapping[str, str] | None) -> int
         )
         with sessions() as session:
             before = marks(session)
-        loop = build_loop(config, Store(store.engine, sessions, store.url), env=env)
+        loop = build_loop(config, Store(store.engine, sessions, store.url), env=env, others=others)
         loop.dry_run = True
         report = run_cycle(loop)
         with sessions() as session:
@@ -90,10 +98,12 @@ def _dry_run(config: Config, store: Store, env: Mapping[str, str] | None) -> int
     return 0 if report.ok else 1
 
 
-def run_daemon(config: Config, env: Mapping[str, str] | None = None) -> int:
+def run_daemon(
+    config: Config, *, others: Sequence[Config] = (), env: Mapping[str, str] | None = None
+) -> int:
     """Serve the web app and run the scheduled jobs until SIGTERM or SIGINT."""
     store = open_store(config)
-    loop = build_loop(config, store, env=env)
+    loop = build_loop(config, store, env=env, others=others)
     with serving(config, store, env=env):
         Daemon(loop).run_forever()
     store.engine.dispose()

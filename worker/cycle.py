@@ -72,7 +72,11 @@ class CycleReport:
 
 @dataclass
 class Loop:
-    """Everything a cycle works with; built once per process by `worker.runtime`."""
+    """Everything a cycle works with; built once per process by `worker.runtime`.
+
+    `config` holds what all CRMs share (survey, tags, database); each link carries the config
+    of its own CRM (programs, follow-up, write-back), the same object when there is one CRM.
+    """
 
     config: Config
     sessions: sessionmaker[Session]
@@ -113,30 +117,30 @@ def dispatch(loop: Loop) -> tuple[DispatchStats, int]:
 def _intake(loop: Loop, link: CrmLink, report: CrmReport) -> None:
     """Pull, find events, plan surveys."""
     now = loop.clock()
-    observer = RecordChangeObserver(loop.config, link.name, now, report.events)
+    observer = RecordChangeObserver(link.config, link.name, now, report.events)
     for target in link.targets:
         stats: PullStats = pull_into_mirror(
             link.client, loop.sessions, target, loop.clock, observe=observer, progress=loop.progress
         )
         report.pulled[target.object_name] = stats.stored
     with loop.sessions.begin() as session:
-        scan_date_offsets(session, loop.config, link.name, now, report.events)
-        scan_schedules(session, loop.config, link.name, now, report.events)
-    report.plan = plan_due_events(loop.sessions, loop.config, link.name, now)
+        scan_date_offsets(session, link.config, link.name, now, report.events)
+        scan_schedules(session, link.config, link.name, now, report.events)
+    report.plan = plan_due_events(loop.sessions, link.config, link.name, now)
 
 
 def _close_loop(loop: Loop, link: CrmLink, report: CrmReport) -> None:
     """Answers, task status, SLAs, roll-ups, then every queued write to the CRM."""
     now = loop.clock()
     managers = _managers(loop, link)
-    report.answers = handle_answers(loop.sessions, loop.config, link, now, managers)
+    report.answers = handle_answers(loop.sessions, link.config, link, now, managers)
     report.followups, touched = read_task_status(loop.sessions, link, now)
-    escalated, overdue = check_slas(loop.sessions, loop.config, link, now, managers)
+    escalated, overdue = check_slas(loop.sessions, link.config, link, now, managers)
     report.followups.escalated = escalated
     write_stages(loop.sessions, link, touched | overdue, now)
-    report.alerts = alert_non_responses(loop.sessions, loop.config, link, now)
+    report.alerts = alert_non_responses(loop.sessions, link.config, link, now)
     report.rollups = write_rollups(
-        loop.sessions, link, now, loop.config.writeback.account_window, report.answers.accounts
+        loop.sessions, link, now, link.config.writeback.account_window, report.answers.accounts
     )
     if not loop.dry_run:
         report.drain = drain(loop, link)

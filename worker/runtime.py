@@ -7,7 +7,7 @@ wiring, so what is tested is what runs.
 import datetime as dt
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -81,9 +81,15 @@ def build_loop(
     env: Mapping[str, str] | None = None,
     clock: Clock = utc_now,
     links: list[CrmLink] | None = None,
+    others: Sequence[Config] = (),
 ) -> Loop:
-    """Everything one cycle needs, logged in to the CRM unless `links` are given."""
-    crm_links = links if links is not None else [link(config, connect(config, env))]
+    """Everything one cycle needs, logged in to each CRM (`others`: side by side) unless
+    `links` are given."""
+    crm_links = (
+        links
+        if links is not None
+        else [link(each, connect(each, env)) for each in (config, *others)]
+    )
     signer = signer_of(config, env)
     return Loop(
         config=config,

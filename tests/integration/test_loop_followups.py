@@ -53,7 +53,7 @@ def _link(client: FakeClient) -> CrmLink:
     def nothing(*_args: Any) -> None:
         return None
 
-    return CrmLink(client, (), nothing, nothing, sf.task_owner_update)  # type: ignore[arg-type]
+    return CrmLink(client, (), nothing, nothing, sf.task_owner_update, _config())  # type: ignore[arg-type]
 
 
 def _config(action: str = "task", non_response: bool = False) -> Config:

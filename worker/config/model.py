@@ -48,6 +48,8 @@ class Config(Section):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    other_crms: tuple[str, ...] = ()
+    """Config files of further CRMs served side by side (a different `crm.kind` each)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -43,6 +43,8 @@ class CrmLink:
     contact_update: ContactUpdate
     account_update: AccountUpdate
     task_owner_update: TaskOwnerUpdate
+    config: Config
+    """This CRM's config: its programs, follow-up rules and field mapping."""
 
     @property
     def name(self) -> str:
@@ -66,6 +68,7 @@ def link(config: Config, client: CrmClient) -> CrmLink:
         mapping.contact_update,
         mapping.account_update,
         mapping.task_owner_update,
+        config,
     )
 
 
