@@ -72,6 +72,8 @@ DEDUP_FIELD = "NPS_Dedup_Key__c"
 LAST_SCORE = "NPS_Last_Score__c"
 FAULT_KINDS = ("429", "500", "503", "slow", "drop")
 KILL_TARGETS = ("pull", "dispatch", "drain", "any")
+LEADER_SHARE = 0.75
+"""Among replicas, how often the victim is the one holding the lease (else any of them)."""
 ANSWER_RATE = 0.5
 COMMENT_RATE = 0.6
 STEP_TIMEOUT_S = 180.0
@@ -145,17 +147,34 @@ class Said:
 
 
 class Board:
-    """Everything every process said, in order, with a condition to wait on."""
+    """Everything every process said, in order, with a condition to wait on.
 
-    def __init__(self) -> None:
+    Also written to `board.jsonl` in the run's folder, for reading a run afterwards.
+    """
+
+    def __init__(self, folder: Path) -> None:
         self.lines: list[Said] = []
         self.changed = threading.Condition()
+        self._file = (folder / "board.jsonl").open("a", encoding="utf-8")
+        self._began = time.monotonic()
 
     def post(self, said: Said) -> None:
         """Record a line and wake the waiters."""
         with self.changed:
             self.lines.append(said)
+            entry = {"t": round(said.at - self._began, 3), "p": said.process.name, **said.event}
+            self._file.write(json.dumps(entry) + "\n")
             self.changed.notify_all()
+
+    def note(self, event: str, **fields: Any) -> None:
+        """A line of the harness's own (a step, a kill), in the file only."""
+        with self.changed:
+            entry = {"t": round(time.monotonic() - self._began, 3), "p": "harness"}
+            self._file.write(json.dumps({**entry, "event": event, **fields}) + "\n")
+
+    def close(self) -> None:
+        """Flush the file."""
+        self._file.close()
 
     def mark(self) -> int:
         """A position: `wait` looks only at lines after it."""
@@ -183,8 +202,9 @@ class Process:
     def __init__(self, name: str, args: list[str], env: dict[str, str], logs: Path) -> None:
         self.name = name
         self.killed_at: float | None = None
-        self.last_phase = "startup"
+        self.last_phase = "standby"
         self.in_cycle = False
+        self.leader = False
         with (logs / f"{name}.log").open("ab") as stderr:
             self.popen = subprocess.Popen(  # noqa: S603 - this interpreter, this repo's script
                 [sys.executable, str(WORKER), *args],
@@ -207,6 +227,10 @@ class Process:
                 kind = event.get("event")
                 if kind == "phase":
                     self.last_phase = str(event["phase"])
+                elif kind == "ready":
+                    self.last_phase = "standby"
+                elif kind == "lease":
+                    self.leader = bool(event["held"])
                 elif kind in ("cycle_start", "cycle_done"):
                     self.in_cycle = kind == "cycle_start"
                     self.last_phase = "idle" if kind == "cycle_done" else "cycle"
@@ -219,8 +243,8 @@ class Process:
         return self.popen.poll() is None
 
     def kill(self) -> str:
-        """SIGKILL; returns where it was ("pull", "dispatch", "drain", "tasks", "idle", ...)."""
-        where = self.last_phase if self.in_cycle or self.last_phase == "idle" else "startup"
+        """SIGKILL; returns where it was: pull, dispatch, drain, tasks, idle, standby, ..."""
+        where = self.last_phase
         self.popen.send_signal(signal.SIGKILL)
         self.popen.wait(timeout=30)
         self.killed_at = time.monotonic()
@@ -374,7 +398,6 @@ class Tally:
     crashes: int = 0
     migration_kills: list[str] = field(default_factory=list)
     hangs: int = 0
-    seconds: float = 0.0
 
 
 class Run:
@@ -385,10 +408,10 @@ class Run:
         self.folder = folder
         self.database = database
         self.random = random.Random(f"chaos:{args.seed}")  # noqa: S311 - a simulation
-        self.board = Board()
+        self.board = Board(folder)
         self.tally = Tally()
         self.workers: dict[str, Process] = {}
-        self.retired: list[Process] = []
+        self.spawned: list[Process] = []
         self.env: dict[str, str] = {}
         self.config_path = folder / "config.yaml"
         self.control = requests.Session()
@@ -398,12 +421,18 @@ class Run:
     # The sandbox's control API.
 
     def advance_to(self, moment: datetime) -> datetime:
-        """Move the sandbox clock forward to `moment` (people's CRM activity meanwhile)."""
+        """Move the sandbox clock forward to `moment`; returns the time it reached.
+
+        Any clock read after this returns is at or past the returned time, so a cycle that
+        starts later says so with its start time.
+        """
         now = self.clock()
-        if moment > now:
-            seconds = (moment - now).total_seconds()
-            self.control.post(f"{self.base_url}/_sandbox/advance", json={"seconds": seconds})
-        return self.clock()
+        if moment <= now:
+            return now
+        seconds = (moment - now).total_seconds()
+        reply = self.control.post(f"{self.base_url}/_sandbox/advance", json={"seconds": seconds})
+        reply.raise_for_status()
+        return datetime.fromisoformat(reply.json()["now"])
 
     def clock(self) -> datetime:
         """The sandbox's now."""
@@ -432,6 +461,7 @@ class Run:
         """Start a chaos_worker.py child and wait until it says it is ready."""
         mark = self.board.mark()
         process = Process(name, list(args), self.env, self.folder)
+        self.spawned.append(process)
         process.listen(self.board)
         ready = self.board.wait(
             lambda said: said.process is process and said.event["event"] == "ready", mark, 120
@@ -446,7 +476,9 @@ class Run:
 
     def kill_one(self) -> None:
         """SIGKILL one worker at a chosen or a random moment; restart it (later, for replicas)."""
-        slot = self.random.choice(sorted(self.workers))
+        leaders = sorted(slot for slot, worker in self.workers.items() if worker.leader)
+        pool = leaders if leaders and self.random.random() < LEADER_SHARE else sorted(self.workers)
+        slot = self.random.choice(pool)
         victim = self.workers[slot]
         target = self.random.choice(KILL_TARGETS)
         mark = self.board.mark()
@@ -465,8 +497,9 @@ class Run:
         if not victim.alive():
             self.tally.crashes += 1
         else:
-            self.tally.kills[victim.kill()] += 1
-        self.retired.append(victim)
+            where = victim.kill()
+            self.tally.kills[where] += 1
+            self.board.note("kill", victim=victim.name, target=target, where=where)
         if len(self.workers) > 1:
             time.sleep(self.random.uniform(0.5, 3.0))
         self.start_worker(slot)
@@ -477,12 +510,14 @@ class Run:
             if not process.alive():
                 self.tally.crashes += 1
                 process.killed_at = time.monotonic()
-                self.retired.append(process)
                 self.start_worker(slot)
 
-    def wait_for_cycle(self, after: datetime, *, ok: bool = False) -> bool:
-        """Wait for a cycle that started at or after `after` (sandbox time) to finish."""
-        mark = 0
+    def wait_for_cycle(self, after: datetime, since: int, *, ok: bool = False) -> bool:
+        """Wait for a cycle that started at or after `after` (sandbox time) to finish.
+
+        Only lines after board position `since` count (taken before the clock moved).
+        """
+        mark = since
         deadline = time.monotonic() + STEP_TIMEOUT_S
         while time.monotonic() < deadline:
             found = self.board.wait(
@@ -496,17 +531,19 @@ class Run:
             )
             if found is not None:
                 return True
-            mark = max(0, self.board.mark() - 1)
+            mark = self.board.mark()
             self.revive()
         self.tally.hangs += 1
         return False
 
     def step(self, moment: datetime, kills: int) -> None:
         """One step: move the clock, kill as planned, wait for a cycle of the new time."""
+        since = self.board.mark()
         now = self.advance_to(moment)
+        self.board.note("step", now=now.isoformat(), kills=kills)
         for _ in range(kills):
             self.kill_one()
-        self.wait_for_cycle(now)
+        self.wait_for_cycle(now, since)
         self.tally.steps += 1
 
     # The phases of the run.
@@ -596,7 +633,7 @@ class Run:
         people.start()
         for replica in range(args.replicas):
             self.start_worker(f"worker-{replica + 1}")
-        self.wait_for_cycle(START)
+        self.wait_for_cycle(START, 0)
         self.faults(args.fault_rate)
         offsets = [timedelta(hours=8 * n / args.cycles_per_day) for n in range(args.cycles_per_day)]
         steps = args.days * len(offsets)
@@ -624,10 +661,10 @@ class Run:
         self.faults(0.0)
         people.settle()
         for _ in range(12):
-            moment = self.clock() + timedelta(hours=1)
-            now = self.advance_to(moment)
+            since = self.board.mark()
+            now = self.advance_to(self.clock() + timedelta(hours=1))
             self.revive()
-            self.wait_for_cycle(now, ok=True)
+            self.wait_for_cycle(now, since, ok=True)
             people.settle()
             if self.pending_writes() == 0 and self.unhandled_answers() == 0:
                 return
@@ -652,41 +689,44 @@ class Run:
             ).all()
         return len(rows)
 
+    def exceptions(self) -> Counter[str]:
+        """Cycles that ended in an exception (the Daemon logs them and runs the next), by type."""
+        return Counter(
+            str(said.event["exception"])
+            for said in self.board.lines
+            if said.event["event"] == "cycle_done" and "exception" in said.event
+        )
+
     def cycles(self) -> tuple[int, int, int]:
-        """Cycles finished, cycles cut short by a kill, and cycles of two processes overlapping."""
-        spans: list[tuple[float, float, Process]] = []
-        started: dict[int, float] = {}
-        done = 0
+        """Cycles finished, cycles cut short by a kill, and cycles of two processes overlapping.
+
+        A process runs its cycles one after the other, so a cycle that starts before the
+        latest end among the cycles started earlier overlaps one of another process.
+        """
+        spans: list[tuple[float, float]] = []
+        started: dict[int, tuple[float, Process]] = {}
         for said in self.board.lines:
             key = id(said.process)
             if said.event["event"] == "cycle_start":
-                started[key] = said.at
+                started[key] = (said.at, said.process)
             elif said.event["event"] == "cycle_done" and key in started:
-                spans.append((started.pop(key), said.at, said.process))
-                done += 1
-        cut = 0
+                spans.append((started.pop(key)[0], said.at))
+        done = len(spans)
+        spans += [(at, process.killed_at or time.monotonic()) for at, process in started.values()]
+        overlaps, latest_end = 0, float("-inf")
+        for start, end in sorted(spans):
+            overlaps += start < latest_end
+            latest_end = max(latest_end, end)
+        return done, len(started), overlaps
+
+    def handovers(self) -> int:
+        """How often the lease went to another replica's slot than the one holding it before."""
+        holder, moves = "", 0
         for said in self.board.lines:
-            key = id(said.process)
-            if key in started and said.event["event"] == "cycle_start":
-                end = said.process.killed_at or time.monotonic()
-                spans.append((started.pop(key), end, said.process))
-                cut += 1
-        spans.sort(key=lambda span: span[0])
-        overlaps = sum(
-            1
-            for (start, _end, process), (_s, earlier_end, other) in _pairs_before(spans)
-            if other is not process and start < earlier_end
-        )
-        return done, cut, overlaps
-
-
-def _pairs_before(
-    spans: list[tuple[float, float, "Process"]],
-) -> Iterator[tuple[tuple[float, float, "Process"], tuple[float, float, "Process"]]]:
-    """Each span with each span that started before it."""
-    for index, span in enumerate(spans):
-        for earlier in spans[:index]:
-            yield span, earlier
+            if said.event["event"] == "lease" and said.event["held"]:
+                moves += bool(holder) and said.process.name != holder
+                holder = said.process.name
+        return moves
 
 
 @contextlib.contextmanager
@@ -901,7 +941,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             harness.main(sandbox, capture, _free_port())
         finally:
-            for process in [*harness.workers.values(), *harness.retired]:
+            harness.board.close()
+            for process in harness.spawned:
                 process.stop()
         crm = sandbox.stop()
         done, cut, overlaps = harness.cycles()
@@ -930,7 +971,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "cycles cut by a kill": cut,
             "kills survived": sum(tally.kills.values()),
             **{f"killed {where}": count for where, count in sorted(tally.kills.items())},
+            "lease handovers": harness.handovers(),
             "crashes (died unasked)": tally.crashes,
+            **{
+                f"cycles failed: {name}": count
+                for name, count in sorted(harness.exceptions().items())
+            },
             "faults injected": sum(crm["faults"].values()),
             **{f"fault {kind}": count for kind, count in sorted(crm["faults"].items())},
             "CRM API calls": crm["requests"],

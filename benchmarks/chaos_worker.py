@@ -27,6 +27,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from worker.config import Config, load_config
 from worker.cycle import run_cycle, summary
 from worker.logs import configure_logging
@@ -39,6 +41,8 @@ from worker.sync.base import CrmClient
 from worker.sync.endpoint import endpoint_session
 from worker.sync.factory import connect
 from worker.sync.link import link
+
+log = structlog.get_logger(__name__)
 
 CLOCK_REFRESH_S = 0.1
 """How stale a process's view of the sandbox clock may get after the harness moves it."""
@@ -178,7 +182,7 @@ def run_worker(config_path: Path, holder: str, env: Mapping[str, str]) -> None:
     clock = SandboxTime(env["CHAOS_SANDBOX_URL"], env["CHAOS_SANDBOX_CA"])
     store = open_store(config)
     say("phase", phase="connect")
-    links = [link(config, AnnouncedClient(connect(config, env)))]  # type: ignore[arg-type]
+    links = [link(config, AnnouncedClient(connect(config, env)))]
     loop = build_loop(config, store, env=env, clock=clock, links=links)
     loop.channels = {kind: AnnouncedChannel(channel) for kind, channel in loop.channels.items()}  # type: ignore[misc]
     leadership = Leadership(config, store.sessions, holder)
@@ -193,7 +197,12 @@ def run_worker(config_path: Path, holder: str, env: Mapping[str, str]) -> None:
             continue
         last_start = now
         say("cycle_start", at=now.isoformat())
-        report = run_cycle(loop)
+        try:
+            report = run_cycle(loop)
+        except Exception as error:
+            log.exception("job_failed", job="cycle")
+            say("cycle_done", at=now.isoformat(), ok=False, exception=type(error).__name__)
+            continue
         say("cycle_done", at=now.isoformat(), **summary(report))
 
 

@@ -1,8 +1,10 @@
 """The benchmarks run at a small size on every CI run, so they cannot rot unnoticed."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +70,39 @@ def test_a_sandbox_that_dies_stops_the_benchmark(monkeypatch: pytest.MonkeyPatch
     broken = SandboxProcess(repr, size=10, no_such_option=True)
     with pytest.raises(SystemExit, match=r"the sandbox process died \(exit code 1\)"), broken:
         pass
+
+
+def _chaos_summary(out: str) -> dict[str, Any]:
+    line = next(line for line in out.splitlines() if line.startswith("CHAOS-SUMMARY "))
+    summary: dict[str, Any] = json.loads(line.removeprefix("CHAOS-SUMMARY "))
+    return summary
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        pytest.param(("--kills", "4"), id="one-worker-sqlite"),
+        pytest.param(
+            ("--kills", "3", "--replicas", "2", "--backend", "postgres"),
+            id="two-replicas-postgres",
+            marks=pytest.mark.postgres,
+        ),
+    ],
+)
+def test_chaos_run_keeps_every_promise(flags: tuple[str, ...]) -> None:
+    """SIGKILLed workers and a failing CRM: no duplicate, no lost answer, nothing left pending."""
+    out = _run("chaos.py", "--contacts", "80", "--days", "6", "--seed", "3", *flags)
+    summary = _chaos_summary(out)
+    chaos, promises = summary["chaos"], summary["promises"]
+    assert chaos["kills survived"] == int(flags[1])
+    assert chaos["faults injected"] > 0
+    assert {name: value for name, value in promises.items() if name.startswith("dup_")} == {
+        name: 0 for name in promises if name.startswith("dup_")
+    }
+    assert promises["lost_answers_store"] == promises["lost_answers_crm"] == 0
+    assert promises["answers acknowledged"] == promises["answers stored"]
+    assert promises["answers stored"] == promises["answers written to CRM"]
+    assert promises["detractor answers"] == promises["detractors with 1 task"]
+    assert promises["pending_writes"] == promises["failed_writes"] == 0
+    assert all(outcome.endswith("re-run reached head") for outcome in summary["migrations"])
+    assert out.rstrip().endswith("RESULT: every promise held")

@@ -19,7 +19,22 @@ def _vendor_host(host: str) -> bool:
     return any(host == suffix or host.endswith("." + suffix) for suffix in VENDOR_HOST_SUFFIXES)
 
 
-class EndpointAdapter(HTTPAdapter):
+CRM_TIMEOUT = (10.0, 120.0)
+"""(connect, read) seconds for a CRM call; simple-salesforce sets none, and a CRM that hangs
+must cost one failed call (retried later), never a worker stuck for good."""
+
+
+class TimeoutAdapter(HTTPAdapter):
+    """Gives every request without its own timeout the CRM default."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Send with `CRM_TIMEOUT` unless the caller chose a timeout."""
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = CRM_TIMEOUT
+        return super().send(request, **kwargs)
+
+
+class EndpointAdapter(TimeoutAdapter):
     """Rewrites requests for Salesforce and HubSpot hosts to `base_url`, trusting `ca_path`.
 
     The CA is set per request because requests lets `REQUESTS_CA_BUNDLE` override
@@ -48,12 +63,11 @@ class EndpointAdapter(HTTPAdapter):
 
 
 def endpoint_session(base_url: str | None, ca_path: Path | None) -> requests.Session:
-    """A session for CRM calls: plain when `base_url` is None, else routed to `base_url`."""
+    """A session for CRM calls, with timeouts: direct when `base_url` is None, else routed there."""
     session = requests.Session()
-    if base_url:
-        adapter = EndpointAdapter(base_url, ca_path)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
+    adapter = EndpointAdapter(base_url, ca_path) if base_url else TimeoutAdapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     if ca_path:
         session.verify = str(ca_path)
     return session
