@@ -1,5 +1,6 @@
 """Mail transports: .eml files written atomically, and SMTP against a real in-process server."""
 
+import logging
 import socket
 import ssl
 from collections.abc import Iterator
@@ -16,6 +17,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from worker.config.survey import DirectoryTransport, SmtpTransport
 from worker.surveys.mail import DirectoryMailer, MailError, SmtpMailer
+
+# aiosmtpd narrates every SMTP exchange at INFO from its own thread, outside pytest's capture.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 ENV = {"SMTP_USER": "mailer", "SMTP_PASS": "correct horse"}
 
