@@ -60,6 +60,7 @@ class Account:
     segments: Mapping[str, Any] = field(default_factory=dict)
     crm_values: Mapping[str, Any] = field(default_factory=dict)
     deleted: bool = False
+    customer_since: datetime | None = None
 
 
 @dataclass(frozen=True)

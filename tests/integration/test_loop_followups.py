@@ -240,3 +240,29 @@ def test_past_asks_come_from_the_queued_ask_tasks(sessions: sessionmaker[Session
     with sessions() as session:
         context = followup_context(session, _config(), view.contact_of(contact), None, {})
     assert context.last_asks == {"review": NOW - timedelta(days=3)}
+
+
+def test_customer_since_is_mirrored_and_kept_by_later_writes(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Promoter asks' tenure reads the account's customer-since date from the mirror."""
+    from worker import domain
+    from worker.loop import view
+    from worker.loop.followups import followup_context
+    from worker.store import mirror
+    from worker.store.models import Account
+
+    since = NOW - timedelta(days=400)
+    account = domain.Account("salesforce", "001A", "Acme", "005OWNER", NOW, customer_since=since)
+    with sessions.begin() as session:
+        mirror.upsert_accounts(session, [account], NOW)
+    with sessions.begin() as session:
+        mirror.remember_written(session, "salesforce", "account", "001A", {"NPS_Score__c": 10})
+    with sessions() as session:
+        row = session.scalars(select(Account)).one()
+        mirrored = view.account_of(row)
+        contact, _ = _answered(session)
+        context = followup_context(session, _config(), view.contact_of(contact), mirrored, {})
+        session.rollback()
+    assert mirrored.customer_since == since
+    assert context.customer_since == since

@@ -112,9 +112,15 @@ class TestRecordsToDomain:
 
     def test_company(self) -> None:
         """Name, owner and segment properties come from the mapping."""
-        fields = {"name": "Acme", "hubspot_owner_id": "5", "industry": "Software"}
+        fields = {
+            "name": "Acme",
+            "hubspot_owner_id": "5",
+            "industry": "Software",
+            "createdate": "2023-04-01T09:30:00.000Z",
+        }
         account = to_account(CrmRecord("companies", "1015", AT, fields, deleted=True), MAPPING)
         assert (account.name, account.owner_id, account.deleted) == ("Acme", "5", True)
+        assert account.customer_since == datetime(2023, 4, 1, 9, 30, tzinfo=UTC)
         assert account.segments == {"industry": "Software"}
 
     @pytest.mark.parametrize(
@@ -157,6 +163,7 @@ class TestRecordsToDomain:
         assert pull_properties(MAPPING, "companies") == (
             "name",
             "hubspot_owner_id",
+            "createdate",
             "industry",
             "nps_account_score",
             "nps_response_count",

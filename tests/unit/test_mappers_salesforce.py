@@ -52,6 +52,7 @@ ACCOUNT = {
     "Industry": "Technology",
     "BillingCountry": "Japan",
     "ARR__c": 120000.0,
+    "CreatedDate": "2023-04-01T09:30:00.000+0000",
 }
 CASE = {
     "Id": "5005g00000CaSeAAAV",
@@ -123,6 +124,7 @@ class TestRecordsToDomain:
         account = to_account(_record("Account", ACCOUNT), AccountFields())
         assert account.name == "株式会社サンプル"
         assert account.owner_id == "0055g00000OwNeRAAV"
+        assert account.customer_since == datetime(2023, 4, 1, 9, 30, tzinfo=UTC)
         assert account.segments == {
             "plan": "Enterprise",
             "industry": "Technology",

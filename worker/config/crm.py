@@ -97,6 +97,8 @@ class SalesforceAccount(Section):
     object: FieldName = "Account"
     name: FieldName = "Name"
     owner: FieldName | None = "OwnerId"
+    customer_since: FieldName | None = "CreatedDate"
+    """When the account became a customer, for promoter asks' `min_tenure`."""
 
 
 class SalesforceContact(Section):
@@ -174,6 +176,8 @@ class HubSpotCompany(Section):
     object: Literal["companies"] = "companies"
     name: FieldName = "name"
     owner: FieldName | None = "hubspot_owner_id"
+    customer_since: FieldName | None = "createdate"
+    """When the company became a customer, for promoter asks' `min_tenure`."""
 
 
 class HubSpotContact(Section):

@@ -75,6 +75,7 @@ def followup_context(
         managers=managers,
         high_priority_cases=_high_priority_cases(session, config, account),
         last_asks=_last_asks(session, contact),
+        customer_since=account.customer_since if account else None,
     )
 
 

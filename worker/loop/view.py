@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from worker import domain
 from worker.config import Config
 from worker.rules.conditions import qualified
+from worker.rules.values import as_datetime
 from worker.store.models import Account, Contact, TriggerRecord
 
 
@@ -49,6 +50,7 @@ def account_of(row: Account) -> domain.Account:
         segments=dict(fields.get("segments", {})),
         crm_values=dict(fields.get("crm_values", {})),
         deleted=row.deleted,
+        customer_since=as_datetime(fields.get("customer_since")),
     )
 
 

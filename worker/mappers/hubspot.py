@@ -99,6 +99,7 @@ class HubSpotMapping:
 
     company_name: str = "name"
     company_owner: str | None = "hubspot_owner_id"
+    company_customer_since: str | None = "createdate"
     contact_email: str = "email"
     contact_first_name: str | None = "firstname"
     contact_last_name: str | None = "lastname"
@@ -124,6 +125,7 @@ def mapping_from_config(config: Config) -> HubSpotMapping:
     return HubSpotMapping(
         company_name=hubspot.account.name,
         company_owner=hubspot.account.owner,
+        company_customer_since=hubspot.account.customer_since,
         contact_email=hubspot.contact.email,
         contact_first_name=hubspot.contact.first_name,
         contact_last_name=hubspot.contact.last_name,
@@ -172,6 +174,7 @@ def pull_properties(mapping: HubSpotMapping, object_name: str) -> tuple[str, ...
         wanted = [
             mapping.company_name,
             mapping.company_owner,
+            mapping.company_customer_since,
             *mapping.company_segments,
             *mapping.account_writeback.values(),
         ]
@@ -206,6 +209,11 @@ def to_account(record: CrmRecord, mapping: HubSpotMapping) -> Account:
         segments={name: values.get(name) for name in mapping.company_segments},
         crm_values={name: values.get(name) for name in mapping.account_writeback.values()},
         deleted=record.deleted,
+        customer_since=(
+            parse_instant(values.get(mapping.company_customer_since))
+            if mapping.company_customer_since
+            else None
+        ),
     )
 
 

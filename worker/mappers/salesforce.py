@@ -50,6 +50,7 @@ class AccountFields:
     object: str = ACCOUNT
     name: str = "Name"
     owner: str | None = "OwnerId"
+    customer_since: str | None = "CreatedDate"
     segments: Mapping[str, str] = field(
         default_factory=lambda: {
             "plan": "Plan__c",
@@ -61,7 +62,9 @@ class AccountFields:
 
     def read(self) -> tuple[str, ...]:
         """Every field a pull of accounts selects."""
-        return _unique((self.name, *_given(self.owner), *self.segments.values()))
+        return _unique(
+            (self.name, *_given(self.owner, self.customer_since), *self.segments.values())
+        )
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ def mapping_from_config(
             object=account_object,
             name=crm.account.name,
             owner=crm.account.owner,
+            customer_since=crm.account.customer_since,
             segments=segments["account"],
         ),
         contact=ContactFields(
@@ -278,6 +282,9 @@ def to_account(record: CrmRecord, mapping: AccountFields) -> Account:
         modified_at=record.modified_at,
         segments={name: _value(raw, path) for name, path in mapping.segments.items()},
         deleted=record.deleted,
+        customer_since=(
+            _as_datetime(_value(raw, mapping.customer_since)) if mapping.customer_since else None
+        ),
     )
 
 

@@ -57,7 +57,7 @@ def _existing(
 def _fields(known: dict[str, Any] | None, segments: Any, crm_values: Any) -> dict[str, Any]:
     """Segments as pulled; CRM values merged, since a pull may carry only some of them."""
     previous = (known or {}).get("crm_values", {})
-    return {"segments": dict(segments), "crm_values": {**previous, **crm_values}}
+    return {**(known or {}), "segments": dict(segments), "crm_values": {**previous, **crm_values}}
 
 
 def _mirrored(
@@ -98,6 +98,8 @@ def upsert_accounts(session: Session, accounts: Sequence[domain.Account], now: d
         row.name = account.name
         row.owner_crm_id = account.owner_id
         row.fields = _fields(row.fields, account.segments, account.crm_values)
+        since = account.customer_since
+        row.fields["customer_since"] = since.isoformat() if since else None
         row.modified_at = account.modified_at
         row.deleted = account.deleted
         row.synced_at = now
