@@ -17,9 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.config import Config
 from worker.domain import Category
 from worker.loop import view
-from worker.loop.followups import followup_context, open_escalation, tier_action
+from worker.loop.followups import (
+    followup_context,
+    open_escalation,
+    response_facts,
+    tier_action,
+)
 from worker.loop.writeback import write_contact
-from worker.rules.followup import FollowupPlan, ResponseFacts, plan_followup
+from worker.rules.followup import FollowupPlan, plan_followup
 from worker.rules.tagging import Tagger
 from worker.store.models import (
     Account,
@@ -122,20 +127,10 @@ def _handle(
     response.reason_tags = list(tagged.tags)
     response.comment_summary = tagged.summary or None
     contact = view.contact_of(contact_row)
-    account_row = view.accounts_by_crm_id(session, link.name, [contact.account_crm_id or ""]).get(
-        contact.account_crm_id or ""
-    )
+    account_row = view.account_for(session, contact)
     account = view.account_of(account_row) if account_row else None
     answer = _Answer(session, link, now, response, survey, contact_row, account_row)
-    facts = ResponseFacts(
-        key=str(response.id),
-        program=survey.program,
-        score=response.score,
-        received_at=response.received_at,
-        comment=response.comment,
-        tags=tuple(response.reason_tags),
-        summary=response.comment_summary,
-    )
+    facts = response_facts(response, survey)
     context = followup_context(session, config, contact, account, managers)
     followup = session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
     if followup is None:

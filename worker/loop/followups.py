@@ -112,6 +112,19 @@ def _last_asks(session: Session, contact: domain.Contact) -> dict[str, dt.dateti
     return asks
 
 
+def response_facts(response: Response, survey: Survey) -> ResponseFacts:
+    """An answer as the follow-up rules see it."""
+    return ResponseFacts(
+        key=str(response.id),
+        program=survey.program,
+        score=response.score,
+        received_at=response.received_at,
+        comment=response.comment,
+        tags=tuple(response.reason_tags),
+        summary=response.comment_summary,
+    )
+
+
 def followup_stage(followup: FollowUp, now: dt.datetime) -> FollowupStage:
     """The stage reps see in the CRM for a follow-up."""
     if followup.status == FollowUpStatus.CLOSED:
@@ -217,19 +230,10 @@ def check_slas(
             survey = session.get_one(Survey, response.survey_id)
             contact_row = session.get_one(Contact, survey.contact_id)
             contact = view.contact_of(contact_row)
-            account_row = view.accounts_by_crm_id(
-                session, link.name, [contact.account_crm_id or ""]
-            ).get(contact.account_crm_id or "")
+            account_row = view.account_for(session, contact)
             account = view.account_of(account_row) if account_row else None
             facts = FollowupFacts(
-                response=ResponseFacts(
-                    key=str(response.id),
-                    program=survey.program,
-                    score=response.score,
-                    received_at=response.received_at,
-                    comment=response.comment,
-                    tags=tuple(response.reason_tags),
-                ),
+                response=response_facts(response, survey),
                 level=followup.escalation_level,
                 due_at=followup.due_at,
                 status="overdue",

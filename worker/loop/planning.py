@@ -197,11 +197,8 @@ def _judge(
         return check_eligibility(
             candidate, None, None, Situation(), program=program, survey=config.survey, now=now
         )
-    crm = contact_row.crm.value
     contact = view.contact_of(contact_row)
-    account_row = view.accounts_by_crm_id(session, crm, [contact.account_crm_id or ""]).get(
-        contact.account_crm_id or ""
-    )
+    account_row = view.account_for(session, contact)
     account = view.account_of(account_row) if account_row else None
     situation = Situation(
         history=_history(session, contact_row),

@@ -137,3 +137,9 @@ def values_for(
         contact_fields.get(contact.crm_id, {}),
         account_fields.get(account.crm_id, {}) if account else {},
     )
+
+
+def account_for(session: Session, contact: domain.Contact) -> Account | None:
+    """The mirrored account row of a contact, if its account is mirrored."""
+    crm_id = contact.account_crm_id or ""
+    return accounts_by_crm_id(session, contact.crm, [crm_id]).get(crm_id)

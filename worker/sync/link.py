@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from worker.config import Config
 from worker.domain import AccountRollup, ContactWriteback, TriggerRecord
@@ -21,6 +21,8 @@ from worker.sync.pull import PullTarget
 ContactUpdate = Callable[[str, ContactWriteback, Mapping[str, Any], str], FieldUpdate | None]
 AccountUpdate = Callable[[str, AccountRollup, Mapping[str, Any], str], FieldUpdate | None]
 TaskOwnerUpdate = Callable[[str, str, str], FieldUpdate]
+Values = TypeVar("Values", ContactWriteback, AccountRollup)
+VendorFields = TypeVar("VendorFields", sf.SalesforceMapping, hs.HubSpotMapping)
 """(task id, new owner id, dedup key) -> the update that reassigns a follow-up task."""
 
 
@@ -98,32 +100,10 @@ def _salesforce(config: Config) -> VendorMapping:
     ]
     return VendorMapping(
         tuple(targets),
-        partial(_sf_contact_update, mapping=mapping),
-        partial(_sf_account_update, mapping=mapping),
+        _bound(sf.contact_update, mapping),
+        _bound(sf.account_update, mapping),
         sf.task_owner_update,
     )
-
-
-def _sf_contact_update(
-    record_id: str,
-    values: ContactWriteback,
-    known: Mapping[str, Any],
-    key: str,
-    *,
-    mapping: sf.SalesforceMapping,
-) -> FieldUpdate | None:
-    return sf.contact_update(record_id, values, known, mapping, key)
-
-
-def _sf_account_update(
-    record_id: str,
-    values: AccountRollup,
-    known: Mapping[str, Any],
-    key: str,
-    *,
-    mapping: sf.SalesforceMapping,
-) -> FieldUpdate | None:
-    return sf.account_update(record_id, values, known, mapping, key)
 
 
 def _hubspot(config: Config) -> VendorMapping:
@@ -184,29 +164,21 @@ def _hubspot(config: Config) -> VendorMapping:
     ]
     return VendorMapping(
         tuple(targets),
-        partial(_hs_contact_update, mapping=mapping),
-        partial(_hs_account_update, mapping=mapping),
+        _bound(hs.contact_update, mapping),
+        _bound(hs.account_update, mapping),
         hs.task_owner_update,
     )
 
 
-def _hs_contact_update(
-    record_id: str,
-    values: ContactWriteback,
-    known: Mapping[str, Any],
-    key: str,
-    *,
-    mapping: hs.HubSpotMapping,
-) -> FieldUpdate | None:
-    return hs.contact_update(record_id, values, known, mapping, key)
+def _bound(
+    build: Callable[[str, Values, Mapping[str, Any], VendorFields, str], FieldUpdate | None],
+    mapping: VendorFields,
+) -> Callable[[str, Values, Mapping[str, Any], str], FieldUpdate | None]:
+    """A mapper's write-back builder with this CRM's field mapping filled in."""
 
+    def update(
+        record_id: str, values: Values, known: Mapping[str, Any], key: str
+    ) -> FieldUpdate | None:
+        return build(record_id, values, known, mapping, key)
 
-def _hs_account_update(
-    record_id: str,
-    values: AccountRollup,
-    known: Mapping[str, Any],
-    key: str,
-    *,
-    mapping: hs.HubSpotMapping,
-) -> FieldUpdate | None:
-    return hs.account_update(record_id, values, known, mapping, key)
+    return update
