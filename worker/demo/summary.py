@@ -1,7 +1,6 @@
 """What the demo prints: the loop's outcome in the words a RevOps person uses."""
 
 import datetime as dt
-import statistics
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -10,6 +9,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from worker.analytics.dataset import Window, load
+from worker.analytics.kpis import followup_kpis
 from worker.config import Config
 from worker.cycle import CycleReport
 from worker.demo.respondents import Tally
@@ -73,7 +74,7 @@ def print_summary(
     with sessions() as session:
         _surveys(session, totals)
         _answers(session, people)
-        _followups(session, now)
+        _followups(session, config, now)
         _nps(session, config, now)
         _writes(session)
     print("\nWhere to look")
@@ -124,11 +125,9 @@ def _answers(session: Session, people: Tally) -> None:
     )
 
 
-def _followups(session: Session, now: dt.datetime) -> None:
+def _followups(session: Session, config: Config, now: dt.datetime) -> None:
     rows = session.scalars(select(FollowUp)).all()
     contacted = [f for f in rows if f.first_contact_at is not None]
-    due = [f for f in rows if f.due_at <= now or f.first_contact_at is not None]
-    in_sla = [f for f in due if f.first_contact_at is not None and f.first_contact_at <= f.due_at]
     closed = [f for f in rows if f.status == FollowUpStatus.CLOSED]
     in_crm = [f for f in rows if f.crm_task_id]
     print("\nFollow-ups (the inner loop)")
@@ -137,18 +136,13 @@ def _followups(session: Session, now: dt.datetime) -> None:
         f"  contacted: {len(contacted)}, closed: {len(closed)}, escalated: "
         f"{sum(1 for f in rows if f.escalation_level > 0)}"
     )
-    if due:
-        print(
-            f"  SLA compliance (first contact before due): {100.0 * len(in_sla) / len(due):.0f}%"
-            f" of {len(due)} due"
-        )
-    hours = [
-        (f.first_contact_at - f.created_at).total_seconds() / 3600
-        for f in contacted
-        if f.first_contact_at is not None
-    ]
-    if hours:
-        print(f"  median time to first contact: {statistics.median(hours):.1f} h")
+    data = load(session, config, Window(None, now + dt.timedelta(seconds=1)))
+    kpi = {item.id: item for item in followup_kpis(data.followups, now)}
+    sla, first_contact = kpi["sla_compliance"], kpi["time_to_first_contact"]
+    if sla.value is not None:
+        print(f"  SLA compliance (first contact before due): {sla.value:.0f}% of {sla.count} due")
+    if first_contact.value is not None:
+        print(f"  median time from answer to first contact: {first_contact.value:.1f} h")
 
 
 def _nps(session: Session, config: Config, now: dt.datetime) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from worker.analytics.nps import Tally, estimate
 from worker.domain import AccountRollup, Category
 from worker.store.models import Account, Contact, Response, Survey
 from worker.sync.link import CrmLink
@@ -21,29 +22,25 @@ Answer = tuple[int, Category, dt.datetime]
 """(contact id, category, received at) of one final answer."""
 
 
-@dataclass(frozen=True)
-class Tally:
-    """Latest answer per contact within one window, counted by category."""
+@dataclass(frozen=True, slots=True)
+class Latest(Tally):
+    """Each contact's latest answer within one window, counted by category."""
 
-    promoters: int = 0
-    passives: int = 0
-    detractors: int = 0
     last_at: dt.datetime | None = None
 
     @property
     def count(self) -> int:
         """Contacts counted."""
-        return self.promoters + self.passives + self.detractors
+        return self.n
 
     @property
     def nps(self) -> float | None:
         """Promoters % minus detractors %, one decimal; None without answers."""
-        if not self.count:
-            return None
-        return round(100.0 * (self.promoters - self.detractors) / self.count, 1)
+        found = estimate(self)
+        return None if found is None else round(found.nps, 1)
 
 
-def tally(answers: list[Answer], start: dt.datetime, end: dt.datetime) -> Tally:
+def tally(answers: list[Answer], start: dt.datetime, end: dt.datetime) -> Latest:
     """Count each contact's latest answer received in [start, end)."""
     latest: dict[int, tuple[dt.datetime, Category]] = {}
     for contact_id, category, at in answers:
@@ -52,7 +49,7 @@ def tally(answers: list[Answer], start: dt.datetime, end: dt.datetime) -> Tally:
     counts = defaultdict(int, dict.fromkeys(Category, 0))
     for _, category in latest.values():
         counts[category] += 1
-    return Tally(
+    return Latest(
         promoters=counts[Category.PROMOTER],
         passives=counts[Category.PASSIVE],
         detractors=counts[Category.DETRACTOR],
