@@ -166,3 +166,46 @@ def recovery(rows: list[dict[str, Any]], since: datetime | None, until: datetime
                 pairs += 1
                 moved += current["score"] >= 7
     return 100 * moved / pairs if pairs else None
+
+
+_VALUE = {"promoter": 1.0, "passive": 0.0, "detractor": -1.0}
+
+
+def _category(score: int) -> str:
+    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+
+def _posterior(scores: list[int], prior: dict[str, float]) -> tuple[float, float]:
+    """Mean and variance of an answer's value (+1/0/-1) under the Dirichlet posterior."""
+    alpha = {c: prior[c] + sum(_category(s) == c for s in scores) for c in _VALUE}
+    mass = sum(alpha.values())
+    mean = sum(_VALUE[c] * a for c, a in alpha.items()) / mass
+    second = sum(_VALUE[c] ** 2 * a for c, a in alpha.items()) / mass
+    return mean, (second - mean**2) / (mass + 1)
+
+
+def shrunken_theme(rows: list[dict[str, Any]], tag: str, weight: float) -> dict[str, float]:
+    """Impact (without minus with) and priority, each group pulled toward the overall mix."""
+    everyone = [r["score"] for r in rows]
+    prior = {c: weight * sum(_category(s) == c for s in everyone) / len(everyone) for c in _VALUE}
+    cited = [r["score"] for r in rows if tag in r["tags"]]
+    rest = [r["score"] for r in rows if tag not in r["tags"]]
+    mean_cited, var_cited = _posterior(cited, prior)
+    mean_rest, var_rest = _posterior(rest, prior)
+    impact = 100 * (mean_rest - mean_cited)
+    half = 1.959963984540054 * 100 * (var_cited + var_rest) ** 0.5
+    frequency = len(cited) / len(rows)
+    return {
+        "impact": impact,
+        "low": impact - half,
+        "high": impact + half,
+        "priority": frequency * impact,
+        "mentions": len(cited),
+    }
+
+
+def ranking(rows: list[dict[str, Any]], tags: list[str], weight: float) -> list[str]:
+    """Tags by priority, highest first; ties by mentions, then by tag id."""
+    found = {t for r in rows for t in r["tags"]} | set(tags)
+    figures = {tag: shrunken_theme(rows, tag, weight) for tag in found}
+    return sorted(found, key=lambda t: (-figures[t]["priority"], -figures[t]["mentions"], t))

@@ -54,13 +54,18 @@ _TEXT: dict[str, dict[Language, str]] = {
     "quotes": {"en": "What customers say", "ja": "顧客の声"},
     "theme_trend": {"en": "Share of answers by month", "ja": "月別の言及率"},
     "themes_definition": {
-        "en": "Impact: NPS of answers without the theme minus NPS of answers citing it. "
+        "en": "Impact: NPS of answers without the theme minus NPS of answers citing it, each "
+        "pulled toward the overall mix by {prior:g} answers' weight so that rarely cited themes "
+        "are ranked with the uncertainty they carry; [95% interval]. "
         "Priority: frequency × impact, the NPS points the theme costs overall. "
-        "Themes cited fewer than {min} times are listed without impact.",
+        "Themes cited fewer than {min} times are marked “{low_n}” and show no raw NPS.",
         "ja": "影響度：そのテーマに言及しない回答の NPS − 言及した回答の NPS。"
+        "言及の少ないテーマも不確かさを含めて順位付けできるよう、"
+        "それぞれ全体の構成へ {prior:g} 件分の重みで引き寄せた推定値です［95% 信頼区間］。"
         "優先度：頻度 × 影響度（全体 NPS を何ポイント下げているか）。"
-        "言及が {min} 件未満のテーマは影響度を表示しません。",
+        "言及が {min} 件未満のテーマは「{low_n}」と表示し、NPS の実測値は表示しません。",
     },
+    "low_n": {"en": "low n", "ja": "少数"},
     "kpis": {"en": "Operating KPIs", "ja": "運用 KPI"},
     "kpi": {"en": "KPI", "ja": "KPI"},
     "definition": {"en": "Definition", "ja": "定義"},

@@ -18,6 +18,7 @@ from worker.analytics.i18n import Words
 from worker.analytics.kpis import Kpi
 from worker.analytics.nps import Estimate
 from worker.analytics.report import Report, as_data
+from worker.analytics.themes import Theme
 
 ACCOUNTS_SHOWN = 15
 """Accounts listed in the terminal and HTML views (largest first); JSON and CSV list all."""
@@ -30,6 +31,31 @@ def nps_text(estimate: Estimate | None, words: Words, min_sample: int) -> str:
     if estimate is None:
         return words("hidden", min=min_sample)
     return f"{estimate.nps:+.1f} [{estimate.low:+.1f}, {estimate.high:+.1f}]"
+
+
+def themes_note(report: Report, words: Words) -> str:
+    """How impact and priority are computed, with the report's own settings."""
+    return words(
+        "themes_definition",
+        min=report.min_sample,
+        prior=report.prior_weight,
+        low_n=words("low_n"),
+    )
+
+
+def impact_text(theme: Theme, words: Words) -> str:
+    """`+12.3 [+4.0, +20.6]`: the shrunken impact and its 95% interval."""
+    if theme.impact is None:
+        return words("none")
+    cost = theme.impact
+    return f"{cost.value:+.1f} [{cost.low:+.1f}, {cost.high:+.1f}]"
+
+
+def priority_text(theme: Theme, words: Words) -> str:
+    """`+1.23 [+0.40, +2.06]`: frequency x impact with the interval the impact's gives."""
+    if theme.priority is None or theme.priority_low is None or theme.priority_high is None:
+        return words("none")
+    return f"{theme.priority:+.2f} [{theme.priority_low:+.2f}, {theme.priority_high:+.2f}]"
 
 
 def kpi_text(kpi: Kpi, words: Words) -> str:
@@ -94,9 +120,26 @@ def _csv_rows(report: Report) -> Iterator[list[Any]]:
         for row in rows:
             yield from _estimate_rows("slice", dimension, row.value, row.tally.n, row.estimate)
     for theme in report.themes:
-        for metric in ("mentions", "frequency", "detractor_share", "impact", "priority"):
+        for metric in (
+            "mentions",
+            "frequency",
+            "detractor_share",
+            "priority",
+            "priority_low",
+            "priority_high",
+        ):
             yield ["theme", "tag", theme.tag, metric, _number(getattr(theme, metric))]
+        for metric in ("value", "low", "high"):
+            value = getattr(theme.impact, metric) if theme.impact else None
+            yield [
+                "theme",
+                "tag",
+                theme.tag,
+                f"impact_{metric}" if metric != "value" else "impact",
+                _number(value),
+            ]
         yield ["theme", "tag", theme.tag, "structural", theme.structural]
+        yield ["theme", "tag", theme.tag, "low_n", theme.low_n]
         for month in theme.trend:
             yield ["theme_trend", theme.tag, month.month, "share", _number(month.share)]
     for kpi in report.kpis:
@@ -142,17 +185,17 @@ def render_table(report: Report, console: Console) -> None:
                 row.value, str(row.tally.n), nps_text(row.estimate, words, report.min_sample)
             )
         console.print(table)
-    themes = Table(title=words("themes"), caption=words("themes_definition", min=report.min_sample))
+    themes = Table(title=words("themes"), caption=themes_note(report, words))
     for column in ("theme", "kind", "mentions", "detractor_share", "impact", "priority"):
         themes.add_column(words(column))
     for theme in report.themes:
         themes.add_row(
             report.tag_labels.get(theme.tag, theme.tag),
             words("structural" if theme.structural else "quick_fix"),
-            str(theme.mentions),
+            f"{theme.mentions}{' ' + words('low_n') if theme.low_n else ''}",
             f"{theme.detractor_share:.1f}%",
-            words("none") if theme.impact is None else f"{theme.impact:+.1f}",
-            words("none") if theme.priority is None else f"{theme.priority:+.2f}",
+            impact_text(theme, words),
+            priority_text(theme, words),
         )
     console.print(themes)
     kpis = Table(title=words("kpis"))
@@ -178,6 +221,9 @@ def render_html(report: Report) -> str:
         period=_period(report, words),
         nps=lambda e: nps_text(e, words, report.min_sample),
         kpi_text=lambda k: kpi_text(k, words),
+        themes_note=themes_note(report, words),
+        impact=lambda th: impact_text(th, words),
+        priority=lambda th: priority_text(th, words),
         shown=lambda d: _shown(report, d),
         trend_svg=_safe(charts.trend_chart(report.trend, words("trend"))),
         distribution_svg=_safe(

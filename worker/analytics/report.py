@@ -35,6 +35,7 @@ class Report:
     until: datetime
     language: Language
     min_sample: int
+    prior_weight: float
     overall: Slice
     distribution: tuple[int, ...]
     trend: tuple[TrendPoint, ...]
@@ -60,6 +61,7 @@ def build_report(
         until=window.until,
         language=language,
         min_sample=min_sample,
+        prior_weight=config.analytics.themes.prior_weight,
         overall=Slice("all", "all", total, scored(total, min_sample)),
         distribution=distribution(answers),
         trend=trend(slices["month"]),
@@ -69,6 +71,7 @@ def build_report(
             tags=[tag.id for tag in config.tags],
             structural=set(config.analytics.themes.structural),
             min_sample=min_sample,
+            prior_weight=config.analytics.themes.prior_weight,
             names=data.names,
             language=language,
         ),

@@ -16,6 +16,8 @@ class ThemesConfig(Section):
     """Tag ids that need roadmap, pricing or contract work; every other tag is a quick fix."""
     owners: dict[Identifier, str] = Field(default_factory=dict)
     """Who owns the backlog item of a theme (a CRM user id or a team name), by tag id."""
+    prior_weight: float = Field(3.0, ge=0, le=10_000)
+    """Pseudo-answers at the overall mix that each theme's NPS is pulled toward (shrinkage)."""
 
 
 class BacklogConfig(Section):
