@@ -15,6 +15,7 @@ from worker.config.defaults import (
     segment_defaults,
     writeback_defaults,
 )
+from worker.config.digest import DigestConfig, NotifyConfig
 from worker.config.errors import invalid
 from worker.config.followup import FollowupConfig
 from worker.config.privacy import PrivacyConfig
@@ -48,6 +49,8 @@ class Config(Section):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     other_crms: tuple[str, ...] = ()
     """Config files of further CRMs served side by side (a different `crm.kind` each)."""
 
