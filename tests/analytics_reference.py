@@ -8,7 +8,7 @@ import itertools
 import json
 import statistics
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -147,7 +147,7 @@ def followups(
         "sla_compliance": 100 * met / decided if decided else None,
         "time_to_first_contact": statistics.median(contact_hours) if contact_hours else None,
         "time_to_close": statistics.median(close_hours) if close_hours else None,
-        "action_completion": 100 * closed / len(rows) if rows else None,
+        "followup_completion": 100 * closed / len(rows) if rows else None,
     }
 
 
@@ -209,3 +209,19 @@ def ranking(rows: list[dict[str, Any]], tags: list[str], weight: float) -> list[
     found = {t for r in rows for t in r["tags"]} | set(tags)
     figures = {tag: shrunken_theme(rows, tag, weight) for tag in found}
     return sorted(found, key=lambda t: (-figures[t]["priority"], -figures[t]["mentions"], t))
+
+
+def action_completion(session: Session, until: datetime) -> float | None:
+    """Backlog items (not dropped) created before `until`: the share done on or before the
+    period's last day."""
+    last_day = (until - timedelta(microseconds=1)).date()
+    created = done = 0
+    for row in session.execute(text("SELECT status, created_at, done_on FROM backlog_items")):
+        if row.status == "dropped" or _when(row.created_at) >= until:
+            continue
+        created += 1
+        done_on = row.done_on
+        if isinstance(done_on, str):
+            done_on = date.fromisoformat(done_on)
+        done += done_on is not None and done_on <= last_day
+    return 100 * done / created if created else None

@@ -63,6 +63,7 @@ def _answers(sample: list[tuple[Category, set[str]]]) -> list[Answer]:
             response_id=i,
             contact_id=i,
             account=None,
+            account_crm_id=None,
             program="p",
             touchpoint="support",
             channel="email",

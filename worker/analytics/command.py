@@ -71,7 +71,10 @@ def run(
             if out:
                 target.close()
         return
-    text = {"json": render_json, "csv": render_csv, "html": render_html}[fmt](report)
+    if fmt == "html":
+        text = render_html(report, backlog(report, config.analytics))
+    else:
+        text = {"json": render_json, "csv": render_csv}[fmt](report)
     if out is None:
         stdout.write(text)
     else:

@@ -94,6 +94,7 @@ _TEXT: dict[str, dict[Language, str]] = {
         "ja": "初回連絡までの時間（中央値）",
     },
     "kpi.time_to_close": {"en": "Median time to close", "ja": "完了までの時間（中央値）"},
+    "kpi.followup_completion": {"en": "Follow-up completion rate", "ja": "フォローアップ完了率"},
     "kpi.action_completion": {"en": "Action completion rate", "ja": "アクション完了率"},
     "kpi.detractor_recovery": {"en": "Detractor recovery", "ja": "批判者の回復率"},
     "kpi.theme_recurrence": {"en": "Theme recurrence", "ja": "テーマ再発率"},
@@ -120,10 +121,17 @@ _TEXT: dict[str, dict[Language, str]] = {
         "ja": "顧客の回答からフォローアップ完了までの時間の中央値"
         "（期間内に作成され完了したもの）。",
     },
-    "def.action_completion": {
+    "def.followup_completion": {
         "en": "Follow-ups opened in the period that are closed, divided by all opened "
         "(cancelled ones left out).",
         "ja": "期間内に作成したフォローアップのうち完了したもの ÷ 作成数（取り消し分は除外）。",
+    },
+    "def.action_completion": {
+        "en": "Improvement backlog items created by the end of the period that are done by "
+        "then, divided by all such items (dropped ones left out). Follow-up tasks are not "
+        "counted here.",
+        "ja": "期間末までに作成された改善バックログ項目のうち期間末までに完了したもの ÷ "
+        "その項目数（取り下げ分は除外）。フォローアップタスクは含みません。",
     },
     "def.detractor_recovery": {
         "en": "Contacts answering again in the period whose previous answer was a detractor: "
@@ -136,6 +144,89 @@ _TEXT: dict[str, dict[Language, str]] = {
         "the share citing one of the same themes again.",
         "ja": "期間内に再回答した顧客のうち前回テーマに言及した人で、"
         "今回も同じテーマに言及した割合。",
+    },
+    "trend_weekly": {"en": "NPS by week", "ja": "週別 NPS"},
+    "change_week": {"en": "Change", "ja": "前週比"},
+    "dim.week": {"en": "Week", "ja": "週"},
+    "dim.tenure": {"en": "Tenure (months a customer)", "ja": "契約期間（顧客になってからの月数）"},
+    "order.periods": {"en": "oldest first", "ja": "古い順"},
+    "order.count": {"en": "by number of answers, largest first", "ja": "回答数の多い順"},
+    "order.bands": {"en": "lowest band first", "ja": "低い区分から順"},
+    "order.accounts": {
+        "en": "the {shown} accounts with most answers",
+        "ja": "回答数の多い上位 {shown} アカウント",
+    },
+    "order.themes": {
+        "en": "ranked by priority (frequency × impact), highest first",
+        "ja": "優先度（頻度 × 影響度）の高い順",
+    },
+    "order.quotes": {
+        "en": "per theme: complaints first, then the report's language, newest first",
+        "ja": "テーマごとに不満の声を先に、レポートの言語を優先し、新しい順",
+    },
+    "order.backlog": {
+        "en": "active items first, then by due date",
+        "ja": "対応中の項目を先に、期限の早い順",
+    },
+    "order.kpis": {"en": "in the order of the loop", "ja": "ループの流れの順"},
+    "ordering": {"en": "Ordering: {how}", "ja": "並び順：{how}"},
+    "praise": {"en": "praise", "ja": "称賛"},
+    "mixed": {"en": "mixed", "ja": "どちらとも"},
+    "complaint": {"en": "complaint", "ja": "不満"},
+    "quote_score": {"en": "score {score}", "ja": "スコア {score}"},
+    "target": {"en": "Target", "ja": "目標"},
+    "target_met": {"en": "on target", "ja": "目標達成"},
+    "target_missed": {"en": "below target", "ja": "目標未達"},
+    "target_at_most": {"en": "at most {value}", "ja": "{value} 以下"},
+    "target_at_least": {"en": "at least {value}", "ja": "{value} 以上"},
+    "interventions": {"en": "Interventions: NPS before and after", "ja": "施策の前後比較（NPS）"},
+    "interventions_definition": {
+        "en": "NPS over the {days} days before each intervention against the {days} days from "
+        "its date (or up to the end of the report); the difference with its 95% interval. "
+        "The numbered lines on the trend charts mark the dates.",
+        "ja": "各施策の実施日より前の {days} 日間と、実施日から {days} 日間"
+        "（レポート期間末まで）の NPS を比較し、差と 95% 信頼区間を示します。"
+        "推移グラフの番号付きの線が実施日です。",
+    },
+    "intervention": {"en": "Intervention", "ja": "施策"},
+    "date": {"en": "Date", "ja": "日付"},
+    "slice": {"en": "Slice", "ja": "対象"},
+    "everyone": {"en": "everyone", "ja": "全体"},
+    "before": {"en": "Before", "ja": "実施前"},
+    "after": {"en": "After", "ja": "実施後"},
+    "difference": {"en": "Difference [95% interval]", "ja": "差［95% 信頼区間］"},
+    "no_interventions": {
+        "en": "No interventions recorded "
+        "(analytics.interventions, or nps-worker intervention add).",
+        "ja": "記録された施策はありません（analytics.interventions または "
+        "nps-worker intervention add）。",
+    },
+    "backlog_stored": {
+        "en": "Items in the backlog (nps-worker backlog)",
+        "ja": "バックログの項目（nps-worker backlog）",
+    },
+    "backlog_proposed": {
+        "en": "Proposed from this report's ranking, not yet in the backlog",
+        "ja": "このレポートの順位からの提案（未登録）",
+    },
+    "backlog_empty": {
+        "en": "No items yet: `nps-worker backlog plan` stores the proposed ones.",
+        "ja": "項目はまだありません。`nps-worker backlog plan` で提案を登録できます。",
+    },
+    "item": {"en": "Item", "ja": "項目"},
+    "owner": {"en": "Owner", "ja": "担当"},
+    "due": {"en": "Due", "ja": "期限"},
+    "status": {"en": "Status", "ja": "状態"},
+    "done_on": {"en": "Done", "ja": "完了日"},
+    "linked": {"en": "Answers", "ja": "関連回答"},
+    "overdue": {"en": "overdue", "ja": "期限切れ"},
+    "status.open": {"en": "open", "ja": "未着手"},
+    "status.in_progress": {"en": "in progress", "ja": "対応中"},
+    "status.done": {"en": "done", "ja": "完了"},
+    "status.dropped": {"en": "dropped", "ja": "取り下げ"},
+    "detractor_share_target": {
+        "en": "Detractor share: now → target",
+        "ja": "批判者比率：現在 → 目標",
     },
     "unit.h": {"en": "h", "ja": "時間"},
     "backlog": {"en": "Improvement backlog", "ja": "改善バックログ"},

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from worker.analytics.items import ACTIVE, ItemView
 from worker.backlog.items import (
-    ACTIVE,
     BacklogError,
-    ItemView,
     get,
     record,
     refuse_second_active,

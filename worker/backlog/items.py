@@ -7,14 +7,14 @@ already have one, and links the answers citing an active item's theme as they co
 
 import datetime as dt
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.analytics.backlog import candidates
 from worker.analytics.dataset import Window
+from worker.analytics.items import ACTIVE
 from worker.analytics.themes import Theme
 from worker.config import Config
 from worker.store.models import (
@@ -25,31 +25,9 @@ from worker.store.models import (
     Response,
 )
 
-ACTIVE = (BacklogStatus.OPEN, BacklogStatus.IN_PROGRESS)
-
 
 class BacklogError(ValueError):
     """An item that does not exist, or a change it cannot take; the message names the item."""
-
-
-@dataclass(frozen=True, slots=True)
-class ItemView:
-    """An item as lists, reports and exports show it, with its number of linked answers."""
-
-    id: int
-    theme: str
-    owner: str
-    due_on: dt.date
-    status: BacklogStatus
-    done_on: dt.date | None
-    baseline: float | None
-    target: float | None
-    note: str | None
-    answers: int
-
-    def overdue(self, today: dt.date) -> bool:
-        """Still active after its due date."""
-        return self.status in ACTIVE and self.due_on < today
 
 
 def get(session: Session, item_id: int) -> BacklogItem:
@@ -128,13 +106,14 @@ def link_answers(session: Session, items: Collection[BacklogItem], window: Windo
     )
     if window.since is not None:
         query = query.where(Response.received_at >= window.since)
-    linked = set(
-        session.execute(
+    linked: set[tuple[int, int]] = {
+        (item_id, response_id)
+        for item_id, response_id in session.execute(
             select(BacklogLink.item_id, BacklogLink.response_id).where(
                 BacklogLink.item_id.in_([item.id for item in items])
             )
-        ).tuples()
-    )
+        )
+    }
     added = 0
     for response_id, tags in session.execute(query):
         for tag in dict.fromkeys(tags or ()):
@@ -211,58 +190,3 @@ def refuse_second_active(session: Session, theme: str, item_id: int | None = Non
         raise BacklogError(
             f"theme '{theme}' already has active backlog item {other}; close it first"
         )
-
-
-def views(session: Session, statuses: Collection[BacklogStatus] = ()) -> list[ItemView]:
-    """Items (all, or those in `statuses`), active first, then by due date and id."""
-    counts = dict(
-        session.execute(
-            select(BacklogLink.item_id, func.count()).group_by(BacklogLink.item_id)
-        ).tuples()
-    )
-    query = select(BacklogItem)
-    if statuses:
-        query = query.where(BacklogItem.status.in_(list(statuses)))
-    found = [
-        ItemView(
-            id=item.id,
-            theme=item.theme,
-            owner=item.owner,
-            due_on=item.due_on,
-            status=item.status,
-            done_on=item.done_on,
-            baseline=item.baseline,
-            target=item.target,
-            note=item.note,
-            answers=counts.get(item.id, 0),
-        )
-        for item in session.scalars(query)
-    ]
-    return sorted(found, key=lambda v: (v.status not in ACTIVE, v.due_on, v.id))
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One change of an item, as the digest lists it."""
-
-    item_id: int
-    theme: str
-    at: dt.datetime
-    action: str
-    details: dict[str, Any]
-
-
-def changes(session: Session, window: Window) -> list[Change]:
-    """Changes made in `window`, oldest first."""
-    query = (
-        select(BacklogEvent, BacklogItem.theme)
-        .join(BacklogItem, BacklogItem.id == BacklogEvent.item_id)
-        .where(BacklogEvent.at < window.until)
-        .order_by(BacklogEvent.at, BacklogEvent.id)
-    )
-    if window.since is not None:
-        query = query.where(BacklogEvent.at >= window.since)
-    return [
-        Change(event.item_id, theme, event.at, event.action, dict(event.details))
-        for event, theme in session.execute(query).tuples()
-    ]

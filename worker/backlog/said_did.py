@@ -78,7 +78,7 @@ def recipients(session: Session, config: Config, item: BacklogItem) -> list[Reci
         .join(BacklogLink, BacklogLink.response_id == Response.id)
         .where(BacklogLink.item_id == item.id, Response.provisional.is_(False))
         .order_by(Response.received_at, Response.id)
-    ).tuples()
+    ).all()
     told = set(
         session.scalars(select(BacklogNotice.contact_id).where(BacklogNotice.item_id == item.id))
     )
