@@ -99,8 +99,10 @@ def trend_chart(
 
 
 def _short(period: str) -> str:
-    """`2026-03` -> `26-03`, `2026-W10` -> `W10`."""
-    return period.split("-", 1)[1] if "W" in period else period[2:]
+    """`2026-03` -> `26-03`, `2026-W10` -> `W10`, `2026-03-02` -> `03-02`."""
+    if "W" in period or len(period) == 10:
+        return period.split("-", 1)[1]
+    return period[2:]
 
 
 def _ticks(low: float, high: float) -> list[float]:
@@ -162,4 +164,36 @@ def share_sparkline(months: Sequence[ThemeMonth], label: str) -> str:
             f'<circle cx="{4 + (len(months) - 1) * step:.1f}" '
             f'cy="{height - 4 - last.share / peak * (height - 8):.1f}" r="2.5" fill="{BLUE}"/>'
         )
+    return _svg(width, height, body, label)
+
+
+def comparison_chart(rows: Sequence[tuple[str, Estimate | None]], label: str) -> str:
+    """NPS of a few groups (this period, the previous one) on one -100..100 axis: each a dot
+    with its 95% interval as a bar, labelled with the value."""
+    width, row_height, left, right = 560, 34, 120, 20
+    height = 28 + row_height * len(rows)
+
+    def x(value: float) -> float:
+        return left + (value + 100) / 200 * (width - left - right)
+
+    body = []
+    for tick in (-100, -50, 0, 50, 100):
+        body.append(
+            f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="8" y2="{height - 18}" '
+            f'stroke="{"#888" if tick == 0 else "#e3e6ea"}" stroke-width="1"/>'
+        )
+        body.append(_text(x(tick), height - 4, f"{tick:+d}" if tick else "0", size=10))
+    for index, (name, estimate) in enumerate(rows):
+        middle = 20 + index * row_height
+        body.append(_text(left - 8, middle + 4, name, "end"))
+        if estimate is None:
+            body.append(_text(x(0) + 6, middle + 4, "—", "start"))
+            continue
+        body.append(
+            f'<rect x="{x(estimate.low):.1f}" y="{middle - 5}" '
+            f'width="{max(x(estimate.high) - x(estimate.low), 1):.1f}" height="10" '
+            f'fill="{BLUE}" fill-opacity="0.25" rx="3"/>'
+        )
+        body.append(f'<circle cx="{x(estimate.nps):.1f}" cy="{middle}" r="5" fill="{BLUE}"/>')
+        body.append(_text(x(estimate.high) + 6, middle + 4, f"{estimate.nps:+.1f}", "start", 11))
     return _svg(width, height, body, label)

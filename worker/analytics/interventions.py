@@ -22,7 +22,7 @@ from worker.store.models import Intervention
 
 
 class UnknownSlice(ValueError):
-    """An intervention names a slice dimension the report does not have."""
+    """An intervention names a slice dimension the report does not have (or has no label)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +129,28 @@ def _bounds(period: str) -> tuple[dt.date, dt.date]:
         return monday, monday + dt.timedelta(days=7)
     year, month = (int(part) for part in period.split("-"))
     return dt.date(year, month, 1), dt.date(year + month // 12, month % 12 + 1, 1)
+
+
+def add(
+    session: Session,
+    marker: MarkerSpec,
+    *,
+    dimensions: Mapping[str, Dimension],
+    actor: str,
+    now: dt.datetime,
+) -> Intervention:
+    """Store an intervention (`nps-worker intervention add`) after checking its slice."""
+    check_slice(marker, dimensions)
+    if not marker.label.strip():
+        raise UnknownSlice("an intervention needs a label")
+    row = Intervention(
+        label=marker.label.strip()[:200],
+        happened_on=marker.on,
+        dimension=marker.dimension,
+        value=marker.value,
+        actor=actor,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row

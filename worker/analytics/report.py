@@ -128,10 +128,10 @@ def build_report(
 def as_data(report: Report) -> dict[str, Any]:
     """The report as JSON-ready data, with each KPI's name and definition in its language."""
     words = Words(report.language)
-    data: dict[str, Any] = _plain(report)
+    data: dict[str, Any] = plain(report)
     data["kpis"] = [
         {
-            **_plain(kpi),
+            **plain(kpi),
             "name": words(f"kpi.{kpi.id}"),
             "definition": words(f"def.{kpi.id}"),
         }
@@ -140,18 +140,18 @@ def as_data(report: Report) -> dict[str, Any]:
     return data
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Dataclasses, tallies, dates and sets as JSON values; an infinite z score as null."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        fields = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"n": value.n, **fields} if isinstance(value, Tally) else fields
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
+        return {str(key): plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple | frozenset | set):
-        items = [_plain(item) for item in value]
+        items = [plain(item) for item in value]
         return items if isinstance(value, list | tuple) else sorted(items)
     return value

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from worker.analytics.backlog import candidates
 from worker.analytics.dataset import Window
 from worker.analytics.items import ACTIVE
+from worker.analytics.report import build_report
 from worker.analytics.themes import Theme
 from worker.config import Config
 from worker.store.models import (
@@ -94,6 +95,15 @@ def plan(
         created.append(item)
     link_answers(session, list(active.values()), window)
     return created
+
+
+def plan_from_store(
+    session: Session, config: Config, *, now: dt.datetime, actor: str
+) -> list[BacklogItem]:
+    """`plan` with the themes ranked over `analytics.backlog.plan_window` up to `now`."""
+    window = Window(now - config.analytics.backlog.plan_window, now)
+    report = build_report(session, config, window, now=now, language="en")
+    return plan(session, config, report.themes, window, now=now, actor=actor)
 
 
 def link_answers(session: Session, items: Collection[BacklogItem], window: Window) -> int:

@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -45,6 +45,10 @@ class DigestConfig(Section):
     """The digest compares the last `period` with the one before it."""
     link_url: HttpUrl | None = None
     """Where the full report is published (intranet, BI page): linked from the chat summary."""
+    chat_language: Literal["en", "ja"] = "en"
+    """Language of the summary posted to the chats in `notify`."""
+    plan_backlog: bool = True
+    """Before each digest, store backlog items for top themes that have none (`backlog plan`)."""
 
     @field_validator("to", mode="before")
     @classmethod
