@@ -205,6 +205,16 @@ class TestBacklogCandidates:
         ranked = _ranked(sample)
         assert [t.tag for t in candidates(ranked)] == ["outage"]
 
+    def test_a_theme_nobody_complained_about_is_no_item(self) -> None:
+        """Cited only by passives below the overall NPS: ranked, but not a backlog item."""
+        sample = [(Category.PROMOTER, set())] * 20 + [(Category.PASSIVE, {"onboarding"})] * 3
+        sample += [(Category.DETRACTOR, {"price"})] * 2 + [(Category.PROMOTER, {"price"})] * 2
+        ranked = _ranked(sample)
+        onboarding = next(t for t in ranked if t.tag == "onboarding")
+        assert onboarding.priority is not None
+        assert onboarding.priority > 0
+        assert [t.tag for t in candidates(ranked)] == ["price"]
+
     def test_detractor_themes_when_nothing_costs(self) -> None:
         """Every theme cited mostly in praise: the ones detractors cite still make the list."""
         sample = [(Category.DETRACTOR, set())] * 30

@@ -35,16 +35,18 @@ class BacklogItem:
 
 
 def candidates(themes: Sequence[Theme]) -> list[Theme]:
-    """Themes worth an item, in rank order: those that cost NPS (priority above zero).
+    """Themes worth an item, in rank order: those detractors cite that cost NPS (priority
+    above zero). A theme nobody complained about is never an item, however it ranks.
 
-    When none does but detractors cite some (a period where even the complaints come with
-    good scores elsewhere), the themes detractors cite, most cited first: a backlog is never
-    empty while detractors give reasons.
+    When no cited theme costs NPS (a period where even the complaints come with good scores
+    elsewhere), the themes detractors cite, most cited first: a backlog is never empty while
+    detractors give reasons.
     """
-    costly = [t for t in themes if t.priority is not None and t.priority > 0]
+    complained = [t for t in themes if t.detractors]
+    costly = [t for t in complained if t.priority is not None and t.priority > 0]
     if costly:
         return costly
-    return sorted((t for t in themes if t.detractors), key=lambda t: (-t.detractors, rank_key(t)))
+    return sorted(complained, key=lambda t: (-t.detractors, rank_key(t)))
 
 
 def backlog(report: Report, settings: AnalyticsConfig) -> tuple[BacklogItem, ...]:

@@ -170,7 +170,7 @@ def share_sparkline(months: Sequence[ThemeMonth], label: str) -> str:
 def comparison_chart(rows: Sequence[tuple[str, Estimate | None]], label: str) -> str:
     """NPS of a few groups (this period, the previous one) on one -100..100 axis: each a dot
     with its 95% interval as a bar, labelled with the value."""
-    width, row_height, left, right = 560, 34, 120, 20
+    width, row_height, left, right = 400, 34, 96, 44
     height = 28 + row_height * len(rows)
 
     def x(value: float) -> float:
@@ -195,5 +195,12 @@ def comparison_chart(rows: Sequence[tuple[str, Estimate | None]], label: str) ->
             f'fill="{BLUE}" fill-opacity="0.25" rx="3"/>'
         )
         body.append(f'<circle cx="{x(estimate.nps):.1f}" cy="{middle}" r="5" fill="{BLUE}"/>')
-        body.append(_text(x(estimate.high) + 6, middle + 4, f"{estimate.nps:+.1f}", "start", 11))
+        body.append(
+            _text(
+                min(x(estimate.high), width - right) + 4,
+                middle + 4,
+                f"{estimate.nps:+.1f}",
+                "start",
+            )
+        )
     return _svg(width, height, body, label)

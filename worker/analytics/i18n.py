@@ -234,6 +234,8 @@ _TEXT: dict[str, dict[Language, str]] = {
         "ja": "NPS 週次レビュー {start}〜{end}：{nps}",
     },
     "digest.this": {"en": "This period", "ja": "今期間"},
+    "digest.change": {"en": "Change", "ja": "前期間比"},
+    "digest.what": {"en": "What changed", "ja": "変更内容"},
     "digest.last": {"en": "Previous period", "ja": "前期間"},
     "digest.vs": {"en": "NPS this period vs the previous one", "ja": "NPS：今期間と前期間の比較"},
     "digest.trend": {"en": "NPS by period", "ja": "期間別 NPS"},

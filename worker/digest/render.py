@@ -77,7 +77,7 @@ def _context(digest: Digest) -> dict[str, Any]:
             )
         ),
         "trend_svg": Markup(  # noqa: S704 - charts escape every text they draw
-            charts.trend_chart(digest.trend, words("digest.trend"), width=560)
+            charts.trend_chart(digest.trend, words("digest.trend"), width=400)
         ),
     }
 
