@@ -38,7 +38,7 @@ def answers(session: Session, touchpoints: dict[str, str], until: datetime) -> l
         text(
             "SELECT r.score, r.reason_tags, r.received_at, r.provisional, s.program, s.channel,"
             " s.language, s.contact_id, c.fields AS contact_fields, a.name AS account,"
-            " a.fields AS account_fields"
+            " a.crm_id AS account_crm_id, a.fields AS account_fields"
             " FROM responses r JOIN surveys s ON s.id = r.survey_id"
             " JOIN contacts c ON c.id = s.contact_id LEFT JOIN accounts a ON a.id = c.account_id"
             " ORDER BY r.received_at, r.id"
@@ -49,16 +49,21 @@ def answers(session: Session, touchpoints: dict[str, str], until: datetime) -> l
         received = _when(row["received_at"])
         if row["provisional"] or received >= until:
             continue
+        account_fields = _json(row["account_fields"]) or {}
         segments = {
-            **(_json(row["account_fields"]) or {}).get("segments", {}),
+            **account_fields.get("segments", {}),
             **(_json(row["contact_fields"]) or {}).get("segments", {}),
         }
+        since = account_fields.get("customer_since")
         found.append(
             {
                 "score": row["score"],
                 "tags": set(_json(row["reason_tags"]) or []),
                 "received_at": received,
                 "month": received.strftime("%Y-%m"),
+                "week": "{}-W{:02d}".format(*received.isocalendar()[:2]),
+                "account_crm_id": row["account_crm_id"],
+                "customer_since": _when(since) if since else None,
                 "program": row["program"],
                 "touchpoint": touchpoints.get(row["program"], row["program"]),
                 "channel": row["channel"],
@@ -71,12 +76,57 @@ def answers(session: Session, touchpoints: dict[str, str], until: datetime) -> l
     return found
 
 
-def slice_nps(rows: list[dict[str, Any]], key: str) -> dict[str, tuple[int, float | None]]:
-    """(answers, NPS) per value of `key` (a column, or `segment.<name>`)."""
+def _band(value: float, edges: list[float], names: list[str]) -> str:
+    """The name of the band holding `value`: names[i] holds values below edges[i]."""
+    for edge, name in zip(edges, names, strict=False):
+        if value < edge:
+            return name
+    return names[-1]
+
+
+def band_names(edges: list[float]) -> list[str]:
+    """`<50k`, `50k` en dash `200k`, ..., `>=1M` (as a sign), written without the worker."""
+
+    def short(number: float) -> str:
+        if number >= 1e6:
+            return f"{number / 1e6:g}M"
+        if number >= 1e3:
+            return f"{number / 1e3:g}k"
+        return f"{number:g}"
+
+    inner = [f"{short(a)}\u2013{short(b)}" for a, b in itertools.pairwise(edges)]
+    return [f"<{short(edges[0])}", *inner, f"\u2265{short(edges[-1])}"]
+
+
+def slice_nps(
+    rows: list[dict[str, Any]],
+    key: str,
+    bands: dict[str, list[float]] | None = None,
+    tenure: list[int] | None = None,
+) -> dict[str, tuple[int, float | None]]:
+    """(answers, NPS) per value of `key`: a column, `segment.<name>` (banded when `bands`
+    names it), or `tenure` (months since the account's customer-since date, by `tenure`)."""
     groups: dict[str, list[int]] = defaultdict(list)
     for row in rows:
-        if key.startswith("segment."):
-            value = row["segments"].get(key.removeprefix("segment."))
+        if key == "tenure":
+            since = row["customer_since"]
+            seconds = (row["received_at"] - since).total_seconds() if since else None
+            months = None if seconds is None else seconds / (365.25 / 12 * 86400)
+            value = (
+                "(not set)"
+                if months is None
+                else _band(
+                    max(months, 0),
+                    [float(m) for m in tenure or []],
+                    band_names([float(m) for m in tenure or []]),
+                )
+            )
+        elif key.startswith("segment."):
+            name = key.removeprefix("segment.")
+            value = row["segments"].get(name)
+            edges = (bands or {}).get(name)
+            if edges and value is not None:
+                value = _band(float(value), edges, band_names(edges))
         else:
             value = row[key]
         groups[str(value)].append(row["score"])

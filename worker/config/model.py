@@ -130,7 +130,24 @@ class Config(Section):
         self._check_tags()
         self._check_writeback()
         self._check_theme_tags()
+        self._check_interventions()
         return self
+
+    def _check_interventions(self) -> None:
+        known = ["touchpoint", "program", "channel", "language", "account"]
+        known += [f"segment.{name}" for name in self.segments.fields]
+        known += ["tenure"] if self.segments.tenure_months else []
+        for index, item in enumerate(self.analytics.interventions):
+            for dimension in item.segment or {}:
+                if dimension not in known:
+                    raise invalid(
+                        f"unknown slice '{dimension}'{suggest(dimension, known)}",
+                        "analytics",
+                        "interventions",
+                        index,
+                        "segment",
+                        dimension,
+                    )
 
     def _check_theme_tags(self) -> None:
         known = [tag.id for tag in self.tags]
