@@ -25,14 +25,19 @@ NOW = dt.datetime(2026, 3, 30, 9, 0, tzinfo=dt.UTC)
 _ids = itertools.count(1)
 
 
-def config(extra: str = "", *, directory: str = "/tmp/unused-mail") -> Config:  # noqa: S108 - never written
+def config(
+    extra: str = "",
+    *,
+    directory: str = "/tmp/unused-mail",  # noqa: S108 - never written
+    min_sample: int = 5,
+) -> Config:
     """A Salesforce config with the sandbox-free defaults and `extra` YAML appended."""
     text = (
         "crm:\n  kind: salesforce\n"
         "survey:\n  base_url: https://nps.example.com\n"
         "  sender: {address: nps@acme.example, name: Acme CS}\n"
         f"  mail: {{transport: directory, directory: {{path: {directory}}}}}\n"
-        "segments:\n  min_sample: 5\n" + extra
+        f"segments:\n  min_sample: {min_sample}\n" + extra
     )
     return parse_config(text, "config.yaml", env={})
 
