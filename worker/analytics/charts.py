@@ -69,10 +69,8 @@ def trend_chart(
             f'stroke="{"#888" if tick == 0 else "#e3e6ea"}" stroke-width="1"/>'
         )
         body.append(_text(left - 6, y(tick) + 4, f"{tick:+.0f}" if tick else "0", "end"))
-    every = max(1, math.ceil(len(points) / max((width - left - right) // 46, 1)))
-    for index, point in enumerate(points):
-        if index % every == 0 or index == len(points) - 1:
-            body.append(_text(x(index), height - 12, _short(point.period), size=10))
+    for index in _labelled(len(points), max((width - left - right) // 46, 1)):
+        body.append(_text(x(index), height - 12, _short(points[index].period), size=10))
     if scored:
         upper = " ".join(f"{x(i):.1f},{y(e.high):.1f}" for i, e in scored)
         lower = " ".join(f"{x(i):.1f},{y(e.low):.1f}" for i, e in reversed(scored))
@@ -96,6 +94,19 @@ def trend_chart(
             f'font-weight="700" fill="#fff">{marker.number}</text></g>'
         )
     return _svg(width, height, body, label)
+
+
+def _labelled(count: int, room: int) -> list[int]:
+    """Indexes of the periods to label: evenly spaced, the last always, none crowding it."""
+    if count == 0:
+        return []
+    every = max(1, math.ceil(count / room))
+    chosen = list(range(0, count, every))
+    if chosen[-1] != count - 1:
+        if count - 1 - chosen[-1] < every:
+            chosen.pop()
+        chosen.append(count - 1)
+    return chosen
 
 
 def _short(period: str) -> str:
