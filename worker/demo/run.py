@@ -99,8 +99,8 @@ SEGMENTS = {
 CLOSE_ON_DAY = 21
 """The day RevOps marks the top backlog item done and tells the customers who raised it."""
 CLOSING_NOTE = (
-    "Support now answers every case within four business hours."
-    " / サポートはすべてのお問い合わせに 4 営業時間以内に回答します。"
+    "Shipped in the March release; the release notes list every change."
+    " / 3 月のリリースで対応しました。変更点はリリースノートをご覧ください。"
 )
 """What changed, as RevOps writes it (one note for every customer, so in both languages)."""
 
