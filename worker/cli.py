@@ -64,6 +64,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from worker.surveys.render import Templates
 
     Templates.from_config(config.survey).check()
+    _check_chats(config)
     print(f"{path}: ok — {config.summary()}")
     for name, other in zip(config.other_crms, _others(args, config), strict=True):
         print(f"{path.parent / name}: ok — {other.summary()}")
@@ -78,6 +79,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"crm: every mapped {config.crm.kind} field exists with the expected type")
     return EXIT_OK
+
+
+def _check_chats(config: Config) -> None:
+    """ConfigError naming each chat webhook variable that `notify` names and is not set."""
+    from worker.notify.sender import Chats
+
+    if config.notify.webhooks():
+        Chats(config.notify)
 
 
 def _crm_field_problems(config: Config) -> list[str] | None:

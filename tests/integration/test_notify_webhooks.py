@@ -1,11 +1,13 @@
 """Chat webhooks against a local receiver: payload shapes, retries, never blocking the caller."""
 
 import socket
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
 from tests.integration.chat_receiver import chat_receiver
+from worker.cli import main
 from worker.config import ConfigError
 from worker.config.digest import NotifyConfig
 from worker.notify.message import ChatMessage
@@ -103,3 +105,19 @@ def test_a_missing_variable_is_named() -> None:
     settings = NotifyConfig.model_validate({"slack": {"webhook_env": "SLACK_URL"}})
     with pytest.raises(ConfigError, match="SLACK_URL"):
         Chats(settings, {})
+
+
+def test_check_names_an_unset_webhook_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`check` exit 0 means `digest --send` can post: an unset webhook variable is exit 2."""
+    monkeypatch.delenv("NPS_TEST_SLACK_URL", raising=False)
+    file = tmp_path / "config.yaml"
+    file.write_text(
+        "crm:\n  kind: salesforce\nnotify:\n  slack: {webhook_env: NPS_TEST_SLACK_URL}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", "--offline", "--config", str(file)]) == 2
+    assert "NPS_TEST_SLACK_URL" in capsys.readouterr().err
+    monkeypatch.setenv("NPS_TEST_SLACK_URL", "http://127.0.0.1:9/hook")
+    assert main(["check", "--offline", "--config", str(file)]) == 0
