@@ -238,7 +238,6 @@ def render_html(report: Report, proposed: Sequence[BacklogItem] = ()) -> str:
         target=lambda kpi: target_text(report, kpi, words),
         met=lambda kpi, value: target_met(report, kpi, value),
         themes_note=themes_note(report, words),
-        change=change_text,
         shown=lambda d: _shown(report, d),
         order=lambda d: words("ordering", how=_order(report, d, words)),
         trend_svg=_trend_svgs(report, report.trend, words("trend")),

@@ -95,7 +95,7 @@ def print_summary(
         _outer_loop(session, totals)
         _writes(session)
     print("\nWhere to look")
-    print(f"  survey e-mails as sent:   {out / 'mail'}/*.eml ({people.mails} files)")
+    print(f"  e-mails as sent:          {out / 'mail'}/*.eml ({people.mails} files)")
     print(f"  the config the demo used: {out / 'config.yaml'}")
     print(f"  the outer-loop report:    {out / 'report-en.html'} (and report-ja.html)")
     print(f"  an account review pack:   {out / 'account-en.html'} (and account-ja.html)")
