@@ -8,7 +8,7 @@ import itertools
 import json
 import statistics
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -38,7 +38,7 @@ def answers(session: Session, touchpoints: dict[str, str], until: datetime) -> l
         text(
             "SELECT r.score, r.reason_tags, r.received_at, r.provisional, s.program, s.channel,"
             " s.language, s.contact_id, c.fields AS contact_fields, a.name AS account,"
-            " a.fields AS account_fields"
+            " a.crm_id AS account_crm_id, a.fields AS account_fields"
             " FROM responses r JOIN surveys s ON s.id = r.survey_id"
             " JOIN contacts c ON c.id = s.contact_id LEFT JOIN accounts a ON a.id = c.account_id"
             " ORDER BY r.received_at, r.id"
@@ -49,16 +49,21 @@ def answers(session: Session, touchpoints: dict[str, str], until: datetime) -> l
         received = _when(row["received_at"])
         if row["provisional"] or received >= until:
             continue
+        account_fields = _json(row["account_fields"]) or {}
         segments = {
-            **(_json(row["account_fields"]) or {}).get("segments", {}),
+            **account_fields.get("segments", {}),
             **(_json(row["contact_fields"]) or {}).get("segments", {}),
         }
+        since = account_fields.get("customer_since")
         found.append(
             {
                 "score": row["score"],
                 "tags": set(_json(row["reason_tags"]) or []),
                 "received_at": received,
                 "month": received.strftime("%Y-%m"),
+                "week": "{}-W{:02d}".format(*received.isocalendar()[:2]),
+                "account_crm_id": row["account_crm_id"],
+                "customer_since": _when(since) if since else None,
                 "program": row["program"],
                 "touchpoint": touchpoints.get(row["program"], row["program"]),
                 "channel": row["channel"],
@@ -71,12 +76,57 @@ def answers(session: Session, touchpoints: dict[str, str], until: datetime) -> l
     return found
 
 
-def slice_nps(rows: list[dict[str, Any]], key: str) -> dict[str, tuple[int, float | None]]:
-    """(answers, NPS) per value of `key` (a column, or `segment.<name>`)."""
+def _band(value: float, edges: list[float], names: list[str]) -> str:
+    """The name of the band holding `value`: names[i] holds values below edges[i]."""
+    for edge, name in zip(edges, names, strict=False):
+        if value < edge:
+            return name
+    return names[-1]
+
+
+def band_names(edges: list[float]) -> list[str]:
+    """`<50k`, `50k` en dash `200k`, ..., `>=1M` (as a sign), written without the worker."""
+
+    def short(number: float) -> str:
+        if number >= 1e6:
+            return f"{number / 1e6:g}M"
+        if number >= 1e3:
+            return f"{number / 1e3:g}k"
+        return f"{number:g}"
+
+    inner = [f"{short(a)}\u2013{short(b)}" for a, b in itertools.pairwise(edges)]
+    return [f"<{short(edges[0])}", *inner, f"\u2265{short(edges[-1])}"]
+
+
+def slice_nps(
+    rows: list[dict[str, Any]],
+    key: str,
+    bands: dict[str, list[float]] | None = None,
+    tenure: list[int] | None = None,
+) -> dict[str, tuple[int, float | None]]:
+    """(answers, NPS) per value of `key`: a column, `segment.<name>` (banded when `bands`
+    names it), or `tenure` (months since the account's customer-since date, by `tenure`)."""
     groups: dict[str, list[int]] = defaultdict(list)
     for row in rows:
-        if key.startswith("segment."):
-            value = row["segments"].get(key.removeprefix("segment."))
+        if key == "tenure":
+            since = row["customer_since"]
+            seconds = (row["received_at"] - since).total_seconds() if since else None
+            months = None if seconds is None else seconds / (365.25 / 12 * 86400)
+            value = (
+                "(not set)"
+                if months is None
+                else _band(
+                    max(months, 0),
+                    [float(m) for m in tenure or []],
+                    band_names([float(m) for m in tenure or []]),
+                )
+            )
+        elif key.startswith("segment."):
+            name = key.removeprefix("segment.")
+            value = row["segments"].get(name)
+            edges = (bands or {}).get(name)
+            if edges and value is not None:
+                value = _band(float(value), edges, band_names(edges))
         else:
             value = row[key]
         groups[str(value)].append(row["score"])
@@ -147,7 +197,7 @@ def followups(
         "sla_compliance": 100 * met / decided if decided else None,
         "time_to_first_contact": statistics.median(contact_hours) if contact_hours else None,
         "time_to_close": statistics.median(close_hours) if close_hours else None,
-        "action_completion": 100 * closed / len(rows) if rows else None,
+        "followup_completion": 100 * closed / len(rows) if rows else None,
     }
 
 
@@ -166,3 +216,62 @@ def recovery(rows: list[dict[str, Any]], since: datetime | None, until: datetime
                 pairs += 1
                 moved += current["score"] >= 7
     return 100 * moved / pairs if pairs else None
+
+
+_VALUE = {"promoter": 1.0, "passive": 0.0, "detractor": -1.0}
+
+
+def _category(score: int) -> str:
+    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+
+def _posterior(scores: list[int], prior: dict[str, float]) -> tuple[float, float]:
+    """Mean and variance of an answer's value (+1/0/-1) under the Dirichlet posterior."""
+    alpha = {c: prior[c] + sum(_category(s) == c for s in scores) for c in _VALUE}
+    mass = sum(alpha.values())
+    mean = sum(_VALUE[c] * a for c, a in alpha.items()) / mass
+    second = sum(_VALUE[c] ** 2 * a for c, a in alpha.items()) / mass
+    return mean, (second - mean**2) / (mass + 1)
+
+
+def shrunken_theme(rows: list[dict[str, Any]], tag: str, weight: float) -> dict[str, float]:
+    """Impact (without minus with) and priority, each group pulled toward the overall mix."""
+    everyone = [r["score"] for r in rows]
+    prior = {c: weight * sum(_category(s) == c for s in everyone) / len(everyone) for c in _VALUE}
+    cited = [r["score"] for r in rows if tag in r["tags"]]
+    rest = [r["score"] for r in rows if tag not in r["tags"]]
+    mean_cited, var_cited = _posterior(cited, prior)
+    mean_rest, var_rest = _posterior(rest, prior)
+    impact = 100 * (mean_rest - mean_cited)
+    half = 1.959963984540054 * 100 * (var_cited + var_rest) ** 0.5
+    frequency = len(cited) / len(rows)
+    return {
+        "impact": impact,
+        "low": impact - half,
+        "high": impact + half,
+        "priority": frequency * impact,
+        "mentions": len(cited),
+    }
+
+
+def ranking(rows: list[dict[str, Any]], tags: list[str], weight: float) -> list[str]:
+    """Tags by priority, highest first; ties by mentions, then by tag id."""
+    found = {t for r in rows for t in r["tags"]} | set(tags)
+    figures = {tag: shrunken_theme(rows, tag, weight) for tag in found}
+    return sorted(found, key=lambda t: (-figures[t]["priority"], -figures[t]["mentions"], t))
+
+
+def action_completion(session: Session, until: datetime) -> float | None:
+    """Backlog items (not dropped) created before `until`: the share done on or before the
+    period's last day."""
+    last_day = (until - timedelta(microseconds=1)).date()
+    created = done = 0
+    for row in session.execute(text("SELECT status, created_at, done_on FROM backlog_items")):
+        if row.status == "dropped" or _when(row.created_at) >= until:
+            continue
+        created += 1
+        done_on = row.done_on
+        if isinstance(done_on, str):
+            done_on = date.fromisoformat(done_on)
+        done += done_on is not None and done_on <= last_day
+    return 100 * done / created if created else None

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -63,6 +64,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from worker.surveys.render import Templates
 
     Templates.from_config(config.survey).check()
+    _check_chats(config)
     print(f"{path}: ok — {config.summary()}")
     for name, other in zip(config.other_crms, _others(args, config), strict=True):
         print(f"{path.parent / name}: ok — {other.summary()}")
@@ -77,6 +79,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"crm: every mapped {config.crm.kind} field exists with the expected type")
     return EXIT_OK
+
+
+def _check_chats(config: Config) -> None:
+    """ConfigError naming each chat webhook variable that `notify` names and is not set."""
+    from worker.notify.sender import Chats
+
+    if config.notify.webhooks():
+        Chats(config.notify)
 
 
 def _crm_field_problems(config: Config) -> list[str] | None:
@@ -152,10 +162,153 @@ def cmd_report(args: argparse.Namespace) -> int:
             language=args.language,
             out=args.out,
             backlog_path=args.backlog,
+            account=args.account,
             now=now,
         )
     except ReportUsageError as error:
         raise UsageError(f"report: {error}") from None
+    return EXIT_OK
+
+
+def cmd_backlog(args: argparse.Namespace) -> int:
+    """The improvement backlog: list, plan, assign, start, close, import and export items."""
+    from datetime import UTC, datetime
+
+    from worker.backlog import command
+    from worker.backlog.items import BacklogError
+    from worker.runtime import open_store
+    from worker.store.models import BacklogStatus
+
+    config = _load(args)
+    now = datetime.now(UTC)
+    store = open_store(config)
+    sessions, actor = store.sessions, args.actor
+    try:
+        if args.action == "list":
+            statuses = [BacklogStatus(s) for s in args.status or ()]
+            text = command.list_items(
+                sessions, config, statuses=statuses, fmt=args.format, today=now.date()
+            )
+            print(text, end="")
+        elif args.action == "plan":
+            print("\n".join(command.plan_items(sessions, config, now=now, actor=actor)))
+        elif args.action == "assign":
+            print(
+                command.assign_item(
+                    sessions, args.item, args.owner, due_on=args.due, now=now, actor=actor
+                )
+            )
+        elif args.action == "start":
+            print(command.start_item(sessions, args.item, now=now, actor=actor))
+        elif args.action == "close":
+            lines = command.close_item(
+                sessions,
+                config,
+                args.item,
+                note=args.note,
+                dropped=args.dropped,
+                notify=args.notify,
+                now=now,
+                actor=actor,
+            )
+            print("\n".join(lines))
+        elif args.action == "import":
+            return _backlog_import(args, config, sessions, now)
+        else:
+            text = command.export_items(sessions)
+            if args.out:
+                args.out.write_text(text, encoding="utf-8")
+            else:
+                print(text, end="")
+    except BacklogError as error:
+        raise UsageError(f"backlog: {error}") from None
+    finally:
+        store.engine.dispose()
+    return EXIT_OK
+
+
+def _backlog_import(args: argparse.Namespace, config: Config, sessions: Any, now: Any) -> int:
+    from worker.backlog import command
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"{path}: file not found")
+    result = command.import_items(
+        sessions, config, path, dry_run=args.dry_run, now=now, actor=args.actor
+    )
+    for issue in result.issues:
+        print(issue, file=sys.stderr)
+    if result.issues:
+        print(f"{path}: nothing imported ({len(result.issues)} problems)")
+        return EXIT_FAILURE
+    verb = "would create" if args.dry_run else "created"
+    print(
+        f"{path}: {verb} {result.created}, updated {result.updated}, unchanged {result.unchanged}"
+    )
+    return EXIT_OK
+
+
+def cmd_intervention(args: argparse.Namespace) -> int:
+    """Interventions shown before/after in the report: add one, or list them all."""
+    from datetime import UTC, datetime
+
+    from worker.analytics.interventions import MarkerSpec, UnknownSlice, add, markers
+    from worker.analytics.slices import dimensions
+    from worker.runtime import open_store
+
+    config = _load(args)
+    store = open_store(config)
+    try:
+        if args.action == "list":
+            with store.sessions() as session:
+                for marker in markers(session, config):
+                    where = f" [{marker.dimension}={marker.value}]" if marker.dimension else ""
+                    print(f"{marker.on}  {marker.label}{where}")
+            return EXIT_OK
+        dimension, value = _slice(args.slice)
+        marker = MarkerSpec(args.label, args.date, dimension, value)
+        with store.sessions.begin() as session:
+            add(
+                session,
+                marker,
+                dimensions={d.id: d for d in dimensions(config)},
+                actor=args.actor,
+                now=datetime.now(UTC),
+            )
+        print(f"intervention added: {args.date} {args.label}")
+    except UnknownSlice as error:
+        raise UsageError(f"intervention: {error}") from None
+    finally:
+        store.engine.dispose()
+    return EXIT_OK
+
+
+def _slice(text: str | None) -> tuple[str | None, str | None]:
+    """`touchpoint=onboarding` -> ("touchpoint", "onboarding")."""
+    if text is None:
+        return None, None
+    dimension, sep, value = text.partition("=")
+    if not sep or not dimension.strip() or not value.strip():
+        raise UsageError(f"intervention: --slice '{text}' is not DIMENSION=VALUE")
+    return dimension.strip(), value.strip()
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """The weekly review pack: preview it as HTML, or send the one that is due."""
+    from datetime import UTC, datetime
+
+    from worker.digest.command import DigestUsageError, preview, send
+
+    config = _load(args)
+    now = datetime.now(UTC)
+    try:
+        if args.send:
+            print(send(config, now=now))
+        else:
+            for path in preview(config, args.out, now=now):
+                print(f"wrote {path}")
+    except DigestUsageError as error:
+        raise UsageError(f"digest: {error}") from None
     return EXIT_OK
 
 
@@ -284,6 +437,68 @@ def _add_inspection(
     status.set_defaults(handler=cmd_status)
 
 
+def _add_outer_loop(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    common: argparse.ArgumentParser,
+    report: argparse.ArgumentParser,
+) -> None:
+    """`report --account`, `backlog`, `intervention` and `digest`: the product team's tools."""
+    report.add_argument(
+        "--account", metavar="ID", help="one account's review pack (its CRM id or name)"
+    )
+    actor = argparse.ArgumentParser(add_help=False)
+    actor.add_argument("--actor", default="cli", help="who made the change, for the history")
+    backlog = commands.add_parser("backlog", help=cmd_backlog.__doc__)
+    actions = backlog.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", parents=[common, actor], help="list the items")
+    listing.add_argument("--status", action="append", choices=[s.value for s in _statuses()])
+    listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    actions.add_parser("plan", parents=[common, actor], help="store items for the top themes")
+    assign = actions.add_parser("assign", parents=[common, actor], help="set an item's owner")
+    assign.add_argument("item", type=int)
+    assign.add_argument("owner")
+    assign.add_argument("--due", type=_date, help="new due date (YYYY-MM-DD)")
+    start = actions.add_parser("start", parents=[common, actor], help="mark an item in progress")
+    start.add_argument("item", type=int)
+    close = actions.add_parser("close", parents=[common, actor], help="mark an item done")
+    close.add_argument("item", type=int)
+    close.add_argument("--note", help="what was changed (shown to customers with --notify)")
+    close.add_argument("--dropped", action="store_true", help="dropped rather than done")
+    close.add_argument(
+        "--notify", action="store_true", help="e-mail the customers who complained (once)"
+    )
+    imports = actions.add_parser("import", parents=[common, actor], help="apply a CSV file")
+    imports.add_argument("file", metavar="FILE.csv")
+    imports.add_argument("--dry-run", action="store_true", help="check and report; change nothing")
+    export = actions.add_parser("export", parents=[common, actor], help="every item as CSV")
+    export.add_argument("--out", type=Path, metavar="FILE", help="write here instead of stdout")
+    backlog.set_defaults(handler=cmd_backlog)
+
+    intervention = commands.add_parser("intervention", help=cmd_intervention.__doc__)
+    steps = intervention.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = steps.add_parser("add", parents=[common, actor], help="record an intervention")
+    add.add_argument("--date", type=_date, required=True, help="when it took effect (YYYY-MM-DD)")
+    add.add_argument("--label", required=True, help='what changed, e.g. "onboarding revamped"')
+    add.add_argument("--slice", metavar="DIMENSION=VALUE", help="e.g. touchpoint=onboarding")
+    steps.add_parser("list", parents=[common, actor], help="list interventions")
+    intervention.set_defaults(handler=cmd_intervention)
+
+    digest = commands.add_parser("digest", parents=[common], help=cmd_digest.__doc__)
+    digest.add_argument(
+        "--send", action="store_true", help="send the scheduled digest now if not sent yet"
+    )
+    digest.add_argument(
+        "--out", type=Path, default=Path(), metavar="DIR", help="folder for the HTML preview"
+    )
+    digest.set_defaults(handler=cmd_digest)
+
+
+def _statuses() -> list[Any]:
+    from worker.store.models import BacklogStatus
+
+    return list(BacklogStatus)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: one subcommand per entry of DESIGN.md section 7 that exists."""
     common = argparse.ArgumentParser(add_help=False)
@@ -331,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--backlog", type=Path, metavar="FILE", help="also export top themes (.csv or .json)"
     )
     report.set_defaults(handler=cmd_report)
+    _add_outer_loop(commands, common, report)
 
     sync = commands.add_parser("sync", parents=[common], help=cmd_sync.__doc__)
     sync.add_argument("--once", action="store_true", help="run one cycle and exit")

@@ -4,7 +4,8 @@ Jobs (none overlaps itself; runs missed while busy or down are coalesced into on
 - lease: every lease_ttl/3, take or renew the scheduler lease; only the holder runs the others;
 - cycle: every `scheduler.cycle_every`, one whole cycle per CRM (`worker.cycle.run_cycle`);
 - dispatch: every `scheduler.dispatch_every`, due invitations and reminders, scanner answers;
-- daily: at `scheduler.daily_at` UTC, full account roll-ups and data retention.
+- daily: at `scheduler.daily_at` UTC, full account roll-ups and data retention;
+- digest: on `digest.cron` when the digest is enabled, the weekly review pack (once per time).
 SIGTERM or SIGINT lets the running job finish its step, releases the lease and stops the web app.
 """
 
@@ -23,10 +24,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from worker.config.values import crontab
 from worker.cycle import Loop, dispatch, run_cycle, summary
+from worker.digest.send import send_due
 from worker.loop.rollups import write_rollups
+from worker.notify.sender import Chats
 from worker.privacy import apply_retention
 from worker.store import lease
+from worker.surveys.mail import make_transport
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +45,7 @@ class Daemon:
         self.leader = False
         self.stopping = threading.Event()
         self._work = threading.Lock()
+        self._chats: Chats | None = None
         self._scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             executors={"default": ThreadPoolExecutor(max_workers=3)},
@@ -77,6 +83,14 @@ class Daemon:
                 id=name,
                 name=name,
                 next_run_time=dt.datetime.now(dt.UTC) if name != "daily" else None,
+            )
+        digest = self.loop.config.digest
+        if digest.enabled:
+            self._scheduler.add_job(
+                self._leading(self.digest),
+                crontab(digest.cron, digest.time_zone),
+                id="digest",
+                name="digest",
             )
         self._scheduler.start()
         log.info("daemon_started", holder=self.holder, leader=self.leader)
@@ -132,6 +146,19 @@ class Daemon:
         with self.loop.sessions.begin() as session:
             counts = apply_retention(session, self.loop.config.privacy.retention, now)
         log.info("daily_done", retention=str(counts))
+
+    def digest(self) -> None:
+        """The weekly review pack that fell due: e-mailed and posted to chat, once."""
+        config = self.loop.config
+        if self._chats is None and config.notify.webhooks():
+            self._chats = Chats(config.notify)  # posts go on in its thread; the job returns
+        send_due(
+            self.loop.sessions,
+            config,
+            now=self.loop.clock(),
+            transport=make_transport(config.survey.mail),
+            chats=self._chats,
+        )
 
     def _leading(self, job: Callable[[], None]) -> Callable[[], None]:
         """Run `job` only while this replica holds the lease and is not stopping.

@@ -80,7 +80,8 @@ def test_report_renders_cleanly(
         page.goto(pages[language].as_uri())
         page.wait_for_load_state("networkidle")
         assert page.inner_text("h1") == title
-        assert page.locator("#trend svg polygon").count() == 1
+        assert page.locator("#trend .wide svg polygon").count() == 1
+        assert page.locator("#weekly .wide svg polygon").count() == 1
         assert page.locator("#distribution svg rect").count() == 11
         assert page.locator("#themes tr").count() > 7
         path = ARTIFACTS / f"report-{language}.png"
@@ -89,3 +90,27 @@ def test_report_renders_cleanly(
     assert errors == []
     assert requests == []
     assert path.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_report_reads_on_a_phone(pages: dict[Language, Path], language: Language) -> None:
+    """At 375 px: nothing wider than the screen, the narrow charts shown with text of at least
+    9 px, wide tables scrolling inside their section; a screenshot saved."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        page = browser.new_page(viewport={"width": 375, "height": 800})
+        page.goto(pages[language].as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        assert page.locator("#trend .wide").is_hidden()
+        chart = page.locator("#trend .narrow svg")
+        assert chart.is_visible()
+        box = chart.bounding_box()
+        assert box is not None
+        scale = box["width"] / float(chart.get_attribute("width") or 1)
+        assert 11 * scale >= 9
+        themes = page.locator("#themes .scroll")
+        assert themes.evaluate("e => e.scrollWidth > e.clientWidth")
+        assert themes.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"report-{language}-375.png"), full_page=True)
+        browser.close()

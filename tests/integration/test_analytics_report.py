@@ -6,6 +6,7 @@ checked figure by figure against `tests.analytics_reference`.
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -69,9 +70,13 @@ def test_numbers_equal_an_independent_computation(
     assert report.overall.tally.n == len(rows)
     assert report.overall.estimate is not None
     assert report.overall.estimate.nps == pytest.approx(ref.nps([r["score"] for r in rows]))
-    keys = ["touchpoint", "program", "channel", "language", "month", "account"]
+    keys = ["touchpoint", "program", "channel", "language", "month", "week", "account", "tenure"]
+    bands = {name: list(edges) for name, edges in config.segments.bands.items()}
+    tenure = list(config.segments.tenure_months)
+    assert bands
+    assert tenure
     for key in keys + [f"segment.{name}" for name in config.segments.fields]:
-        expected = ref.slice_nps(rows, key)
+        expected = ref.slice_nps(rows, key, bands, tenure)
         got = {s.value: s for s in report.slices[key]}
         assert set(got) == set(expected), key
         for value, (n, score) in expected.items():
@@ -96,6 +101,45 @@ def test_numbers_equal_an_independent_computation(
     assert kpis["detractor_recovery"] == pytest.approx(ref.recovery(every, since, NOW))
 
 
+@pytest.mark.parametrize(
+    "since",
+    [None, datetime(2025, 12, 24, tzinfo=UTC)],
+    ids=["all-time", "last-week"],
+)
+def test_impact_ranking_equals_an_independent_computation(
+    history: sessionmaker[Session], config: Config, since: datetime | None
+) -> None:
+    """Every theme's shrunken impact, interval and priority, and the ranking, match the reference.
+
+    The last week leaves every theme below the minimum sample: all are still ranked.
+    """
+    report = _report(history, config, Window(since, NOW))
+    touchpoints = {name: program.touchpoint for name, program in config.programs.items()}
+    with history() as session:
+        rows = [
+            r
+            for r in ref.answers(session, touchpoints, NOW)
+            if since is None or r["received_at"] >= since
+        ]
+    weight = config.analytics.themes.prior_weight
+    expected = {t.tag: ref.shrunken_theme(rows, t.tag, weight) for t in report.themes}
+    if since is not None:
+        assert all(t.low_n for t in report.themes if t.mentions)
+        assert any(t.mentions for t in report.themes)
+    for theme in report.themes:
+        assert theme.impact is not None
+        assert theme.impact.value == pytest.approx(expected[theme.tag]["impact"], abs=1e-9)
+        assert theme.impact.low == pytest.approx(expected[theme.tag]["low"], abs=1e-9)
+        assert theme.impact.high == pytest.approx(expected[theme.tag]["high"], abs=1e-9)
+        assert theme.priority == pytest.approx(expected[theme.tag]["priority"], abs=1e-9)
+    order = [t.tag for t in report.themes]
+    reference = ref.ranking(rows, [tag.id for tag in config.tags], weight)
+    assert set(order) == set(reference)
+    priorities = [expected[tag]["priority"] for tag in order]
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(priorities))
+    assert order[0] == reference[0]
+
+
 def test_themes_are_ranked_and_quotes_are_scrubbed(
     history: sessionmaker[Session], config: Config
 ) -> None:
@@ -105,7 +149,11 @@ def test_themes_are_ranked_and_quotes_are_scrubbed(
     assert priorities == sorted(priorities, reverse=True)
     quotes = [q for t in report.themes for q in t.quotes]
     assert quotes
-    assert not any("@" in q or "1234-" in q for q in quotes)
+    assert not any("@" in q.text or "1234-" in q.text for q in quotes)
+    assert {(q.score >= 9, q.polarity.value == "praise") for q in quotes} <= {
+        (True, True),
+        (False, False),
+    }
     with history() as session:
         names = build_report(session, config, Window(None, NOW), now=NOW, language="en")
     assert names.themes[0].structural == (names.themes[0].tag in config.analytics.themes.structural)

@@ -10,6 +10,7 @@ from datetime import date
 
 from worker.analytics.i18n import Words
 from worker.analytics.report import Report
+from worker.analytics.themes import Theme, rank_key
 from worker.config.analytics import AnalyticsConfig
 
 
@@ -29,16 +30,31 @@ class BacklogItem:
     focus: str | None
     priority: float
     mentions: int
+    low_n: bool
     definition_of_done: str
 
 
+def candidates(themes: Sequence[Theme]) -> list[Theme]:
+    """Themes worth an item, in rank order: those detractors cite that cost NPS (priority
+    above zero). A theme nobody complained about is never an item, however it ranks.
+
+    When no cited theme costs NPS (a period where even the complaints come with good scores
+    elsewhere), the themes detractors cite, most cited first: a backlog is never empty while
+    detractors give reasons.
+    """
+    complained = [t for t in themes if t.detractors]
+    costly = [t for t in complained if t.priority is not None and t.priority > 0]
+    if costly:
+        return costly
+    return sorted(complained, key=lambda t: (-t.detractors, rank_key(t)))
+
+
 def backlog(report: Report, settings: AnalyticsConfig) -> tuple[BacklogItem, ...]:
-    """Items for the highest-priority themes that cost NPS (priority above zero)."""
+    """Items for the highest-ranked `candidates` of the report."""
     words = Words(report.language)
     plan = settings.backlog
-    costly = [t for t in report.themes if t.priority is not None and t.priority > 0]
     items = []
-    for rank, theme in enumerate(costly[: plan.size], start=1):
+    for rank, theme in enumerate(candidates(report.themes)[: plan.size], start=1):
         kind = "structural" if theme.structural else "quick_fix"
         due = (
             report.generated_at + (plan.structural_due if theme.structural else plan.quick_fix_due)
@@ -60,6 +76,7 @@ def backlog(report: Report, settings: AnalyticsConfig) -> tuple[BacklogItem, ...
                 focus=theme.focus,
                 priority=round(theme.priority or 0.0, 2),
                 mentions=theme.mentions,
+                low_n=theme.low_n,
                 definition_of_done=words(
                     "done_when",
                     theme=title,

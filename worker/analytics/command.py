@@ -7,6 +7,12 @@ from typing import TextIO
 
 from rich.console import Console
 
+from worker.analytics.account_pack import AccountNotFound, build_pack
+from worker.analytics.account_render import (
+    render_account_html,
+    render_account_json,
+    render_account_table,
+)
 from worker.analytics.backlog import backlog, render_backlog
 from worker.analytics.dataset import Window
 from worker.analytics.i18n import Language
@@ -50,10 +56,17 @@ def run(
     out: Path | None,
     backlog_path: Path | None,
     now: datetime,
+    account: str | None = None,
     stdout: TextIO | None = None,
 ) -> None:
-    """Build the report of `period` and write it (and the backlog, when asked)."""
+    """Build the report of `period` and write it (and the backlog, when asked); with
+    `account`, that account's review pack instead."""
     stdout = stdout or sys.stdout
+    if account is not None:
+        _account_pack(
+            config, account, period, fmt=fmt, language=language, out=out, now=now, stdout=stdout
+        )
+        return
     engine = make_engine(config.database.url.get_secret_value())
     try:
         with session_factory(engine)() as session:
@@ -71,7 +84,46 @@ def run(
             if out:
                 target.close()
         return
-    text = {"json": render_json, "csv": render_csv, "html": render_html}[fmt](report)
+    if fmt == "html":
+        text = render_html(report, backlog(report, config.analytics))
+    else:
+        text = {"json": render_json, "csv": render_csv}[fmt](report)
+    if out is None:
+        stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+def _account_pack(
+    config: Config,
+    account: str,
+    period: Window,
+    *,
+    fmt: str,
+    language: Language,
+    out: Path | None,
+    now: datetime,
+    stdout: TextIO,
+) -> None:
+    if fmt == "csv":
+        raise ReportUsageError("--account packs come as table, json or html, not csv")
+    engine = make_engine(config.database.url.get_secret_value())
+    try:
+        with session_factory(engine)() as session:
+            pack = build_pack(session, config, account, period, now=now, language=language)
+    except AccountNotFound as error:
+        raise ReportUsageError(str(error)) from None
+    finally:
+        engine.dispose()
+    if fmt == "table":
+        target = out.open("w", encoding="utf-8") if out else stdout
+        try:
+            render_account_table(pack, Console(file=target, width=120 if out else None))
+        finally:
+            if out:
+                target.close()
+        return
+    text = render_account_html(pack, period) if fmt == "html" else render_account_json(pack)
     if out is None:
         stdout.write(text)
     else:

@@ -7,18 +7,29 @@ over plain rows in memory. Names of contacts are kept apart, only to scrub quote
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from worker.analytics.bands import number_band, tenure_band
+from worker.analytics.values import NOT_SET
 from worker.config import Config
 from worker.domain import Category
-from worker.store.models import Account, Contact, FollowUp, FollowUpStatus, Response, Survey
+from worker.rules.values import as_datetime
+from worker.store.models import (
+    Account,
+    BacklogItem,
+    BacklogStatus,
+    Contact,
+    FollowUp,
+    FollowUpStatus,
+    Response,
+    Survey,
+)
 
-NOT_SET = "(not set)"
-"""The slice value of an answer whose contact or account has no value for a segment field."""
+__all__ = ["NOT_SET", "Answer", "Dataset", "Window", "load"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,7 @@ class Answer:
     response_id: int
     contact_id: int
     account: str | None
+    account_crm_id: str | None
     program: str
     touchpoint: str
     channel: str
@@ -54,6 +66,12 @@ class Answer:
     def month(self) -> str:
         """The UTC calendar month the answer arrived in, as YYYY-MM."""
         return f"{self.received_at.year:04d}-{self.received_at.month:02d}"
+
+    @property
+    def week(self) -> str:
+        """The ISO week (Monday to Sunday, UTC) the answer arrived in, as YYYY-Www."""
+        year, week, _ = self.received_at.isocalendar()
+        return f"{year:04d}-W{week:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +97,15 @@ class FollowUpRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemRow:
+    """An improvement backlog item as the action-completion KPI counts it."""
+
+    status: BacklogStatus
+    created_at: datetime
+    done_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class Dataset:
     """Everything a report is computed from.
 
@@ -92,6 +119,7 @@ class Dataset:
     sent: tuple[SentCount, ...]
     followups: tuple[FollowUpRow, ...]
     names: Mapping[int, tuple[str, ...]]
+    items: tuple[ItemRow, ...] = ()
 
     @property
     def in_window(self) -> tuple[Answer, ...]:
@@ -100,7 +128,7 @@ class Dataset:
 
 
 def load(session: Session, config: Config, window: Window) -> Dataset:
-    """Read answers, send counts and follow-ups for `window` in five queries."""
+    """Read answers, send counts, follow-ups and backlog items for `window` in six queries."""
     answered = (
         select(Survey.contact_id)
         .join(Response, Response.survey_id == Survey.id)
@@ -125,14 +153,20 @@ def load(session: Session, config: Config, window: Window) -> Dataset:
         .where(Response.provisional.is_(False), Response.received_at < window.until)
         .order_by(Response.received_at, Response.id)
     )
+    tenure = config.segments.tenure_months
     answers = []
     for row in session.execute(query):
-        account, segments, _ = contacts.get(row.contact_id, (None, {}, ()))
+        known = contacts.get(row.contact_id)
+        segments = dict(known.segments) if known else {}
+        if tenure:
+            since = known.customer_since if known else None
+            segments["tenure"] = tenure_band(since, row.received_at, tenure)
         answers.append(
             Answer(
                 response_id=row.id,
                 contact_id=row.contact_id,
-                account=account,
+                account=known.account if known else None,
+                account_crm_id=known.account_crm_id if known else None,
                 program=row.program,
                 touchpoint=touchpoints.get(row.program, row.program),
                 channel=str(row.channel),
@@ -150,37 +184,53 @@ def load(session: Session, config: Config, window: Window) -> Dataset:
         answers=tuple(answers),
         sent=_sent(session, window),
         followups=_followups(session, window),
-        names={contact_id: names for contact_id, (_, _, names) in contacts.items()},
+        names={contact_id: known.names for contact_id, known in contacts.items()},
+        items=_items(session, window),
     )
 
 
-def _contacts(
-    session: Session, config: Config, answered: Select[Any]
-) -> dict[int, tuple[str | None, dict[str, str], tuple[str, ...]]]:
-    """Account name, segment values and personal names of every contact who answered."""
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What an answer takes from its contact and the contact's account."""
+
+    account: str | None
+    account_crm_id: str | None
+    segments: dict[str, str]
+    names: tuple[str, ...]
+    customer_since: datetime | None
+
+
+def _contacts(session: Session, config: Config, answered: Select[Any]) -> dict[int, _Known]:
+    """Account, segment values (banded where configured) and names of every contact who
+    answered."""
     account_ids = select(Contact.account_id).where(Contact.id.in_(answered))
     accounts = {
-        row.id: (row.name or row.crm_id, _segments(row.fields))
+        row.id: (row.name or row.crm_id, row.crm_id, _segments(row.fields), row.fields or {})
         for row in session.execute(
             select(Account.id, Account.crm_id, Account.name, Account.fields).where(
                 Account.id.in_(account_ids)
             )
         )
     }
-    sources = [(name, *source.split(".", 1)) for name, source in config.segments.fields.items()]
-    found: dict[int, tuple[str | None, dict[str, str], tuple[str, ...]]] = {}
+    segments = config.segments
+    sources = [(name, *source.split(".", 1)) for name, source in segments.fields.items()]
+    found: dict[int, _Known] = {}
     query = select(
         Contact.id, Contact.account_id, Contact.fields, Contact.first_name, Contact.last_name
     ).where(Contact.id.in_(answered))
     for row in session.execute(query):
-        account_name, account_segments = accounts.get(row.account_id, (None, {}))
+        name, crm_id, account_segments, account_fields = accounts.get(
+            row.account_id, (None, None, {}, {})
+        )
         own = {"account": account_segments, "contact": _segments(row.fields)}
-        segments = {
-            name: _label(own[record].get(name, own[record].get(field)))
-            for name, record, field in sources
-        }
-        names = tuple(name for name in (row.first_name, row.last_name) if name and name.strip())
-        found[row.id] = (account_name, segments, names)
+        values = {}
+        for segment, record, field in sources:
+            raw = own[record].get(segment, own[record].get(field))
+            edges = segments.bands.get(segment)
+            values[segment] = number_band(raw, edges) if edges else _label(raw)
+        names = tuple(n for n in (row.first_name, row.last_name) if n and n.strip())
+        since = as_datetime(account_fields.get("customer_since"))
+        found[row.id] = _Known(name, crm_id, values, names, since)
     return found
 
 
@@ -238,3 +288,11 @@ def _followups(session: Session, window: Window) -> tuple[FollowUpRow, ...]:
     if window.since is not None:
         query = query.where(FollowUp.created_at >= window.since)
     return tuple(FollowUpRow(*row) for row in session.execute(query))
+
+
+def _items(session: Session, window: Window) -> tuple[ItemRow, ...]:
+    """Backlog items created before the window's end, dropped ones left out."""
+    query = select(BacklogItem.status, BacklogItem.created_at, BacklogItem.done_on).where(
+        BacklogItem.created_at < window.until, BacklogItem.status != BacklogStatus.DROPPED
+    )
+    return tuple(ItemRow(*row) for row in session.execute(query))

@@ -182,7 +182,13 @@ def _bulk(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) ->
         session.execute(insert(model), rows[offset : offset + 5000])
 
 
-def _segment_value(rng: random.Random, name: str) -> str:
+_ARR = (8_000, 35_000, 60_000, 120_000, 350_000, 800_000, 2_400_000)
+"""Annual recurring revenue of generated accounts (a `segments.bands` field in the example)."""
+
+
+def _segment_value(rng: random.Random, name: str) -> str | int:
+    if name == "arr":
+        return rng.choice(_ARR)
     return rng.choice(_VALUES.get(name, ("A", "B", "C")))
 
 
@@ -194,14 +200,18 @@ def _accounts(
     rows, found = [], []
     for number in range(1, count + 1):
         segments = {name: _segment_value(rng, name) for name in names}
-        found.append((number, segments.get("plan", "")))
+        found.append((number, str(segments.get("plan", ""))))
         rows.append(
             {
                 "id": number,
                 "crm": Crm(config.crm.kind),
                 "crm_id": f"001H{number:010d}",
                 "name": f"{rng.choice(_COMPANY)} {number}",
-                "fields": {"segments": segments, "crm_values": {}},
+                "fields": {
+                    "segments": segments,
+                    "crm_values": {},
+                    "customer_since": (now - timedelta(days=rng.randint(30, 2500))).isoformat(),
+                },
                 "modified_at": now,
                 "synced_at": now,
             }

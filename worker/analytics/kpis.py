@@ -1,4 +1,5 @@
-"""Operating KPIs of the loop: response rate, follow-up SLA and speed, completion, recovery.
+"""Operating KPIs of the loop: response rate, follow-up SLA, speed and completion, action
+completion (improvement backlog items), recovery.
 
 Each KPI carries its numerator and denominator so a reader can check it; the definitions
 printed in the report live in `worker.analytics.i18n` beside the other report text.
@@ -7,9 +8,9 @@ printed in the report live in `worker.analytics.i18n` beside the other report te
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from worker.analytics.dataset import Answer, Dataset, FollowUpRow, SentCount, Window
+from worker.analytics.dataset import Answer, Dataset, FollowUpRow, ItemRow, SentCount, Window
 from worker.domain import Category
 from worker.store.models import FollowUpStatus
 
@@ -75,7 +76,7 @@ def _median_hours(id_: str, spans: Sequence[float]) -> Kpi:
 
 
 def followup_kpis(followups: Sequence[FollowUpRow], now: datetime) -> tuple[Kpi, ...]:
-    """SLA compliance, median hours to first contact and to close, action completion."""
+    """SLA compliance, median hours to first contact and to close, follow-up completion."""
     decided = [f for f in followups if f.first_contact_at is not None or f.due_at <= now]
     met = sum(
         1 for f in decided if f.first_contact_at is not None and f.first_contact_at <= f.due_at
@@ -95,8 +96,15 @@ def followup_kpis(followups: Sequence[FollowUpRow], now: datetime) -> tuple[Kpi,
         _rate("sla_compliance", met, len(decided)),
         _median_hours("time_to_first_contact", to_contact),
         _median_hours("time_to_close", to_close),
-        _rate("action_completion", closed, len(followups)),
+        _rate("followup_completion", closed, len(followups)),
     )
+
+
+def action_completion(items: Sequence[ItemRow], window: Window) -> Kpi:
+    """Improvement items (not dropped) created by the end of the window: the share done by then."""
+    last_day = (window.until - timedelta(microseconds=1)).date()
+    done = sum(1 for item in items if item.done_on is not None and item.done_on <= last_day)
+    return _rate("action_completion", done, len(items))
 
 
 def _resurveys(answers: Sequence[Answer], window: Window) -> list[tuple[Answer, Answer]]:
@@ -130,5 +138,6 @@ def kpis(data: Dataset, now: datetime) -> tuple[Kpi, ...]:
     return (
         _rate("response_rate", overall.answered, overall.sent),
         *followup_kpis(data.followups, now),
+        action_completion(data.items, data.window),
         *loop_kpis(data.answers, data.window),
     )

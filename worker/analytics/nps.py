@@ -119,3 +119,32 @@ def compare(before: Estimate, after: Estimate) -> Comparison:
         z = difference / error
         p_value = math.erfc(abs(z) / math.sqrt(2))
     return Comparison(difference, error, z, p_value, p_value < SIGNIFICANCE)
+
+
+def shrunk(tally: Tally, prior: Tally, weight: float) -> Estimate | None:
+    """The NPS of `tally` pulled toward `prior`'s mix by `weight` pseudo-answers.
+
+    The posterior of a Dirichlet prior with mean `prior`'s category shares and `weight` answers
+    of mass: its mean share per category is (count + weight x prior share) / (n + weight), and
+    the variance of promoter share minus detractor share is
+    (m_pro + m_det - (m_pro - m_det)^2) / (n + weight + 1). A handful of answers moves the
+    estimate a little and leaves a wide interval; hundreds move it to their own mix. Never has
+    a zero standard error, unlike `estimate` on a one-category sample. None when `prior` is empty
+    or when there is nothing to estimate from (no answer and no prior weight).
+    """
+    mass = tally.n + weight
+    if prior.n == 0 or mass == 0:
+        return None
+    m_pro = (tally.promoters + weight * prior.promoters / prior.n) / mass
+    m_det = (tally.detractors + weight * prior.detractors / prior.n) / mass
+    score = m_pro - m_det
+    error = math.sqrt(max(m_pro + m_det - score * score, 0.0) / (mass + 1))
+    return Estimate(
+        n=tally.n,
+        nps=100 * score,
+        standard_error=100 * error,
+        low=max(-100.0, 100 * (score - Z_95 * error)),
+        high=min(100.0, 100 * (score + Z_95 * error)),
+        promoter_share=100 * m_pro,
+        detractor_share=100 * m_det,
+    )

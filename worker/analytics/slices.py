@@ -1,15 +1,18 @@
-"""NPS by slice (program, touchpoint, channel, language, month, account, segments), in one pass.
+"""NPS by slice (program, touchpoint, channel, language, month, week, account, segments, bands),
+in one pass.
 
 A slice with fewer answers than `segments.min_sample` keeps its count but gets no score:
 a score from a handful of answers invites decisions the data cannot carry.
 """
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from worker.analytics import bands
 from worker.analytics.dataset import Answer
 from worker.analytics.nps import Comparison, Estimate, Tally, compare, estimate
+from worker.analytics.values import NO_ACCOUNT
 from worker.config import Config
 from worker.domain import Category
 
@@ -40,12 +43,21 @@ class Counts(Generic[Key]):
         return iter(self._counts)
 
 
+TIME_DIMENSIONS = ("month", "week")
+"""Dimensions whose slices are periods, listed oldest first."""
+
+
 @dataclass(frozen=True, slots=True)
 class Dimension:
-    """A way to slice answers: its id (`touchpoint`, `segment.plan`) and the value of an answer."""
+    """A way to slice answers: its id (`touchpoint`, `segment.plan`) and the value of an answer.
+
+    `order` ranks the values of a banded dimension (lowest band first); without it, periods
+    are listed oldest first and other values by answer count, largest first.
+    """
 
     id: str
     value: Callable[[Answer], str]
+    order: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,29 +72,43 @@ class Slice:
 
 @dataclass(frozen=True, slots=True)
 class TrendPoint:
-    """One month of NPS, with its change from the previous scored month when both are scored."""
+    """One period (month or week) of NPS, with its change from the previous scored period."""
 
-    month: str
+    period: str
     tally: Tally
     estimate: Estimate | None
     change: Comparison | None
 
 
 def dimensions(config: Config) -> tuple[Dimension, ...]:
-    """The fixed dimensions, then one per configured segment field."""
+    """The fixed dimensions, one per configured segment field, then tenure when configured."""
     fixed = (
         Dimension("touchpoint", lambda a: a.touchpoint),
         Dimension("program", lambda a: a.program),
         Dimension("channel", lambda a: a.channel),
         Dimension("language", lambda a: a.language),
         Dimension("month", lambda a: a.month),
-        Dimension("account", lambda a: a.account or "(no account)"),
+        Dimension("week", lambda a: a.week),
+        Dimension("account", lambda a: a.account or NO_ACCOUNT),
     )
-    return fixed + tuple(_segment(name) for name in config.segments.fields)
+    segments = config.segments
+    banded = tuple(
+        _segment(
+            f"segment.{name}",
+            name,
+            bands.order(segments.bands[name]) if name in segments.bands else None,
+        )
+        for name in segments.fields
+    )
+    tenure = segments.tenure_months
+    cohorts = (
+        (_segment("tenure", "tenure", bands.order([float(m) for m in tenure])),) if tenure else ()
+    )
+    return fixed + banded + cohorts
 
 
-def _segment(name: str) -> Dimension:
-    return Dimension(f"segment.{name}", lambda answer: answer.segments[name])
+def _segment(dimension: str, name: str, order: Mapping[str, int] | None) -> Dimension:
+    return Dimension(dimension, lambda answer: answer.segments[name], order)
 
 
 def scored(tally: Tally, min_sample: int) -> Estimate | None:
@@ -93,7 +119,8 @@ def scored(tally: Tally, min_sample: int) -> Estimate | None:
 def slice_answers(
     answers: Iterable[Answer], by: Sequence[Dimension], min_sample: int
 ) -> dict[str, tuple[Slice, ...]]:
-    """Slices per dimension id; months oldest first, other values by answer count, largest first."""
+    """Slices per dimension id: periods oldest first, bands lowest first, other values by
+    answer count, largest first."""
     counts: Counts[tuple[str, str]] = Counts()
     for answer in answers:
         for dimension in by:
@@ -102,26 +129,28 @@ def slice_answers(
     for key in counts:
         tally = counts.tally(key)
         result[key[0]].append(Slice(key[0], key[1], tally, scored(tally, min_sample)))
-    return {
-        dimension: tuple(
-            sorted(rows, key=lambda s: s.value)
-            if dimension == "month"
-            else sorted(rows, key=lambda s: (-s.tally.n, s.value))
-        )
-        for dimension, rows in result.items()
-    }
+    return {dimension.id: _ordered(dimension, result[dimension.id]) for dimension in by}
 
 
-def trend(months: Sequence[Slice]) -> tuple[TrendPoint, ...]:
-    """Month slices as a trend; each scored month is compared with the previous scored one."""
+def _ordered(dimension: Dimension, rows: list[Slice]) -> tuple[Slice, ...]:
+    if dimension.id in TIME_DIMENSIONS:
+        return tuple(sorted(rows, key=lambda s: s.value))
+    if dimension.order is not None:
+        rank = dimension.order
+        return tuple(sorted(rows, key=lambda s: (rank.get(s.value, len(rank)), s.value)))
+    return tuple(sorted(rows, key=lambda s: (-s.tally.n, s.value)))
+
+
+def trend(periods: Sequence[Slice]) -> tuple[TrendPoint, ...]:
+    """Period slices as a trend; each scored period is compared with the previous scored one."""
     points = []
     previous: Estimate | None = None
-    for month in months:
+    for period in periods:
         change = None
-        if month.estimate is not None:
-            change = compare(previous, month.estimate) if previous is not None else None
-            previous = month.estimate
-        points.append(TrendPoint(month.value, month.tally, month.estimate, change))
+        if period.estimate is not None:
+            change = compare(previous, period.estimate) if previous is not None else None
+            previous = period.estimate
+        points.append(TrendPoint(period.value, period.tally, period.estimate, change))
     return tuple(points)
 
 

@@ -1,8 +1,11 @@
 """Reason themes: how often each is cited, what it costs in NPS, its trend and its quotes.
 
-A theme's impact is the NPS of answers without it minus the NPS of answers with it; its
-priority is frequency x impact, the NPS points the theme costs the whole program. Both are
-given only for themes cited at least `min_sample` times, like any other slice.
+A theme's impact is the NPS of answers without it minus the NPS of answers citing it, each
+pulled toward the overall mix by `prior_weight` pseudo-answers (`nps.shrunk`), so a theme
+cited three times by angry customers is ranked, with the wide interval three answers deserve,
+instead of hidden or over-trusted. Its priority is frequency x impact: the NPS points the
+theme costs the whole program. Every theme is ranked; those cited fewer than `min_sample`
+times are flagged `low_n` and their raw NPS with and without the theme is not shown.
 """
 
 from collections import defaultdict
@@ -10,7 +13,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from worker.analytics.dataset import Answer
-from worker.analytics.nps import Comparison, Estimate, Tally, compare
+from worker.analytics.nps import Z_95, Estimate, Tally, shrunk
+from worker.analytics.polarity import Polarity, polarity
 from worker.analytics.quotes import quotable
 from worker.analytics.slices import Counts, scored
 from worker.domain import Category
@@ -28,22 +32,53 @@ class ThemeMonth:
 
 
 @dataclass(frozen=True, slots=True)
+class Impact:
+    """A shrunken NPS difference in points with its 95% interval."""
+
+    value: float
+    standard_error: float
+    low: float
+    high: float
+
+    @property
+    def significant(self) -> bool:
+        """Whether the interval leaves zero out."""
+        return self.low > 0 or self.high < 0
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A scrubbed comment citing a theme, with the score it came with and what it says."""
+
+    text: str
+    score: int
+    polarity: Polarity
+
+
+@dataclass(frozen=True, slots=True)
 class Theme:
-    """One reason tag's weight in the period; shares and NPS values are in points (0-100)."""
+    """One reason tag's weight in the period; shares and NPS values are in points (0-100).
+
+    `with_tag`/`without_tag` are the raw estimates (None below the minimum sample); `impact`
+    and `priority` are shrunken and given for every theme once the period has answers.
+    """
 
     tag: str
     structural: bool
     mentions: int
+    detractors: int
     frequency: float
     detractor_share: float
+    low_n: bool
     with_tag: Estimate | None
     without_tag: Estimate | None
-    difference: Comparison | None
-    impact: float | None
+    impact: Impact | None
     priority: float | None
+    priority_low: float | None
+    priority_high: float | None
     focus: str | None
     trend: tuple[ThemeMonth, ...]
-    quotes: tuple[str, ...]
+    quotes: tuple[Quote, ...]
 
 
 def themes(
@@ -52,10 +87,11 @@ def themes(
     tags: Sequence[str],
     structural: Collection[str],
     min_sample: int,
+    prior_weight: float,
     names: Mapping[int, tuple[str, ...]],
     language: str,
 ) -> tuple[Theme, ...]:
-    """Every configured tag (and any other tag found) ranked by priority, unscored ones last."""
+    """Every configured tag (and any other tag found), highest priority first."""
     overall: Counts[str] = Counts()
     cited: Counts[str] = Counts()
     monthly: dict[tuple[str, str], int] = defaultdict(int)
@@ -82,19 +118,34 @@ def themes(
             total,
             structural=tag in structural,
             min_sample=min_sample,
+            prior_weight=prior_weight,
             focus=_focus(detractors_by_touchpoint.get(tag, {})),
             trend=tuple(
                 ThemeMonth(month, monthly[tag, month], 100 * monthly[tag, month] / count)
                 for month in months
                 if (count := month_totals[month])
             ),
-            quotes=_quotes(commented.get(tag, []), names, language),
+            quotes=_quotes(tag, commented.get(tag, []), names, language),
         )
         for tag in found
     ]
-    return tuple(
-        sorted(ranked, key=lambda t: (t.priority is None, -(t.priority or 0.0), -t.mentions))
-    )
+    return tuple(sorted(ranked, key=rank_key))
+
+
+def rank_key(theme: Theme) -> tuple[bool, float, int, str]:
+    """Highest priority first; a tie goes to the more cited theme, then to the tag id."""
+    return (theme.priority is None, -(theme.priority or 0.0), -theme.mentions, theme.tag)
+
+
+def impact(with_tag: Tally, total: Tally, prior_weight: float) -> Impact | None:
+    """NPS without the theme minus NPS with it, both shrunk toward the overall mix."""
+    cited = shrunk(with_tag, total, prior_weight)
+    rest = shrunk(total - with_tag, total, prior_weight)
+    if cited is None or rest is None:
+        return None
+    value = rest.nps - cited.nps
+    error = (rest.standard_error**2 + cited.standard_error**2) ** 0.5
+    return Impact(value, error, value - Z_95 * error, value + Z_95 * error)
 
 
 def _theme(
@@ -104,30 +155,28 @@ def _theme(
     *,
     structural: bool,
     min_sample: int,
+    prior_weight: float,
     focus: str | None,
     trend: tuple[ThemeMonth, ...],
-    quotes: tuple[str, ...],
+    quotes: tuple[Quote, ...],
 ) -> Theme:
-    without = total - with_tag
-    with_estimate = scored(with_tag, min_sample)
-    without_estimate = scored(without, min_sample)
     frequency = 100 * with_tag.n / total.n if total.n else 0.0
-    impact = priority = difference = None
-    if with_estimate is not None and without_estimate is not None:
-        difference = compare(without_estimate, with_estimate)
-        impact = without_estimate.nps - with_estimate.nps
-        priority = frequency / 100 * impact
+    cost = impact(with_tag, total, prior_weight)
+    share = frequency / 100
     return Theme(
         tag=tag,
         structural=structural,
         mentions=with_tag.n,
+        detractors=with_tag.detractors,
         frequency=frequency,
         detractor_share=100 * with_tag.detractors / with_tag.n if with_tag.n else 0.0,
-        with_tag=with_estimate,
-        without_tag=without_estimate,
-        difference=difference,
-        impact=impact,
-        priority=priority,
+        low_n=with_tag.n < min_sample,
+        with_tag=scored(with_tag, min_sample),
+        without_tag=scored(total - with_tag, min_sample),
+        impact=cost,
+        priority=None if cost is None else share * cost.value,
+        priority_low=None if cost is None else share * cost.low,
+        priority_high=None if cost is None else share * cost.high,
         focus=focus,
         trend=trend,
         quotes=quotes,
@@ -140,8 +189,8 @@ def _focus(detractors: Mapping[str, int]) -> str | None:
 
 
 def _quotes(
-    answers: Sequence[Answer], names: Mapping[int, tuple[str, ...]], language: str
-) -> tuple[str, ...]:
+    tag: str, answers: Sequence[Answer], names: Mapping[int, tuple[str, ...]], language: str
+) -> tuple[Quote, ...]:
     """Distinct comments, detractors first, the report's language first, newest first; scrubbed."""
     ordered = sorted(
         answers,
@@ -152,9 +201,10 @@ def _quotes(
             -a.response_id,
         ),
     )
-    quotes: dict[str, None] = {}
+    quotes: dict[str, Quote] = {}
     for answer in ordered:
-        quotes.setdefault(quotable(answer.comment or "", names.get(answer.contact_id, ())))
+        text = quotable(answer.comment or "", names.get(answer.contact_id, ()))
+        quotes.setdefault(text, Quote(text, answer.score, polarity(answer.category, tag)))
         if len(quotes) == QUOTES_PER_THEME:
             break
-    return tuple(quotes)
+    return tuple(quotes.values())

@@ -15,6 +15,7 @@ from worker.config.defaults import (
     segment_defaults,
     writeback_defaults,
 )
+from worker.config.digest import DigestConfig, NotifyConfig
 from worker.config.errors import invalid
 from worker.config.followup import FollowupConfig
 from worker.config.privacy import PrivacyConfig
@@ -48,6 +49,8 @@ class Config(Section):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     other_crms: tuple[str, ...] = ()
     """Config files of further CRMs served side by side (a different `crm.kind` each)."""
 
@@ -127,7 +130,24 @@ class Config(Section):
         self._check_tags()
         self._check_writeback()
         self._check_theme_tags()
+        self._check_interventions()
         return self
+
+    def _check_interventions(self) -> None:
+        known = ["touchpoint", "program", "channel", "language", "account"]
+        known += [f"segment.{name}" for name in self.segments.fields]
+        known += ["tenure"] if self.segments.tenure_months else []
+        for index, item in enumerate(self.analytics.interventions):
+            for dimension in item.segment or {}:
+                if dimension not in known:
+                    raise invalid(
+                        f"unknown slice '{dimension}'{suggest(dimension, known)}",
+                        "analytics",
+                        "interventions",
+                        index,
+                        "segment",
+                        dimension,
+                    )
 
     def _check_theme_tags(self) -> None:
         known = [tag.id for tag in self.tags]

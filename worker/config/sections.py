@@ -4,7 +4,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, model_validator
 
 from worker.config.base import Section
 from worker.config.errors import invalid
@@ -91,11 +91,32 @@ SegmentSource = Annotated[
 """A CRM field to slice by, named with its record: `account.Industry`, `contact.Region__c`."""
 
 
+Edges = Annotated[tuple[float, ...], Field(min_length=1, max_length=20)]
+"""Ascending band limits: `[10000, 100000]` makes three bands (below 10k, 10k to 100k, above)."""
+
+
 class SegmentsConfig(Section):
     """Fields analytics slices NPS by, and the smallest sample a slice is reported for."""
 
     fields: dict[Identifier, SegmentSource] = Field(default_factory=dict)
     min_sample: int = Field(30, ge=1)
+    bands: dict[Identifier, Edges] = Field(default_factory=dict)
+    """Numeric segment fields (e.g. ARR) sliced by ranges instead of by each value."""
+    tenure_months: Annotated[tuple[int, ...], Field(max_length=20)] = ()
+    """Tenure cohorts: months since the account's customer-since date at the answer, e.g.
+    [6, 12, 24]; empty: no tenure slice."""
+
+    @model_validator(mode="after")
+    def _bands_are_segments(self) -> "SegmentsConfig":
+        for name, edges in self.bands.items():
+            if name not in self.fields:
+                raise invalid(f"'{name}' is not one of segments.fields", "bands", name)
+            if list(edges) != sorted(set(edges)):
+                raise invalid("band limits must be ascending and distinct", "bands", name)
+        months = self.tenure_months
+        if list(months) != sorted(set(months)) or any(m <= 0 for m in months):
+            raise invalid("months must be positive, ascending and distinct", "tenure_months")
+        return self
 
 
 class ContactWriteback(Section):

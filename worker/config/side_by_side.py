@@ -3,8 +3,8 @@
 A company on Salesforce for sales and HubSpot for marketing runs one worker: the main file
 names the other in `other_crms`. Each further file is a whole config whose CRM-specific sections
 (`crm`, `programs`, `followup`, `segments`, `writeback`) serve its CRM; everything shared
-(database, survey, tags, server, scheduler, privacy, analytics) comes from the main file, so one
-person is surveyed by one set of rules, whichever CRM holds them.
+(database, survey, tags, server, scheduler, privacy, analytics, digest, notify) comes from the
+main file, so one person is surveyed by one set of rules, whichever CRM holds them.
 """
 
 from collections.abc import Mapping
@@ -14,7 +14,18 @@ from worker.config.errors import ConfigError, ConfigIssue
 from worker.config.loader import load_config
 from worker.config.model import Config
 
-SHARED = ("database", "survey", "tags", "server", "scheduler", "logging", "analytics", "privacy")
+SHARED = (
+    "database",
+    "survey",
+    "tags",
+    "server",
+    "scheduler",
+    "logging",
+    "analytics",
+    "privacy",
+    "digest",
+    "notify",
+)
 """Sections a further CRM's file takes from the main file."""
 
 

@@ -11,17 +11,32 @@ import shutil
 import socket
 from pathlib import Path
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from worker.analytics import command as report
+from worker.backlog.command import close_item, export_items
 from worker.config import Config, parse_config
 from worker.cycle import run_cycle
 from worker.demo.respondents import Respondents
 from worker.demo.summary import Totals, print_summary
-from worker.runtime import build_loop, open_store, serving
+from worker.digest.command import preview
+from worker.digest.send import send_due
+from worker.runtime import Store, build_loop, open_store, serving
 from worker.sandbox.activity import TaskHabits
 from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
 from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
 from worker.sandbox.server import Sandbox
 from worker.store.migrate import upgrade
+from worker.store.models import (
+    Account,
+    BacklogItem,
+    BacklogStatus,
+    Contact,
+    Response,
+    Survey,
+)
+from worker.surveys.mail import make_transport
 from worker.sync.factory import set_up_fields
 from worker.sync.hubspot import HubSpotClient
 
@@ -55,9 +70,39 @@ server:
   rate_limit: {{per_minute: 100000, burst: 100000}}  # every simulated person shares one address
 segments:
   min_sample: 10  # a demo company answers little; the default (30) would hide most slices
+{segments}
+  bands: {{arr: [50000, 200000, 1000000]}}
+  tenure_months: [12, 36, 60]
+analytics:
+  targets: {{nps: 20, response_rate: 40, sla_compliance: 90, followup_completion: 80,
+             action_completion: 50, time_to_first_contact: 24}}
+  interventions:
+    - {{date: 2026-03-16, label: Support playbook revamped (faster first reply)}}
+  intervention_window: 14d
+digest:
+  enabled: true
+  cron: "0 8 * * 1"  # Monday 08:00 UTC
+  to:
+    - revops@acme-analytics.example
+    - {{address: cs-tokyo@acme-analytics.example, language: ja}}
+  link_url: https://intranet.acme-analytics.example/nps/weekly
 programs:
 {programs}
 """
+
+SEGMENTS = {
+    "salesforce": "  fields: {industry: account.Industry, country: account.BillingCountry,"
+    " arr: account.AnnualRevenue}",
+    "hubspot": "  fields: {industry: account.industry, country: account.country,"
+    " arr: account.annualrevenue}",
+}
+CLOSE_ON_DAY = 21
+"""The day RevOps marks the top backlog item done and tells the customers who raised it."""
+CLOSING_NOTE = (
+    "Shipped in the March release; the release notes list every change."
+    " / 3 月のリリースで対応しました。変更点はリリースノートをご覧ください。"
+)
+"""What changed, as RevOps writes it (one note for every customer, so in both languages)."""
 
 PROGRAMS = {
     "salesforce": """\
@@ -98,6 +143,7 @@ def run_demo(*, days: int, size: int, seed: int, out: Path, kind: str) -> int:
                 set_up_fields(config, crm_link.client)
         respondents = Respondents(out / "mail", seed)
         totals = Totals()
+        transport = make_transport(config.survey.mail, env)
         print(
             f"Demo: {kind} sandbox with {size} contacts, {days} simulated days from"
             f" {START:%Y-%m-%d}; store {out / 'nps.db'}"
@@ -109,10 +155,32 @@ def run_demo(*, days: int, size: int, seed: int, out: Path, kind: str) -> int:
                     _advance_to(sandbox, day_start + offset)
                     totals.add(run_cycle(loop))
                     respondents.read_new_mail()
+                    totals.digest(
+                        send_due(
+                            store.sessions,
+                            config,
+                            now=sandbox.clock.now(),
+                            after=START,
+                            transport=transport,
+                            chats=None,
+                        )
+                    )
+                if day == CLOSE_ON_DAY:
+                    totals.told += _close_top_item(store, config, sandbox.clock.now(), env)
                 _advance_to(sandbox, day_start + dt.timedelta(days=1))
                 if (day + 1) % 7 == 0:
                     print(f"  week {(day + 1) // 7} done: {totals.progress()}")
             totals.add(run_cycle(loop))
+            totals.digest(
+                send_due(
+                    store.sessions,
+                    config,
+                    now=sandbox.clock.now(),
+                    after=START,
+                    transport=transport,
+                    chats=None,
+                )
+            )
         now = sandbox.clock.now()
         write_reports(config, out, now)
         print_summary(config, store.sessions, totals, respondents.tally, out=out, now=now)
@@ -123,7 +191,15 @@ def run_demo(*, days: int, size: int, seed: int, out: Path, kind: str) -> int:
 
 
 def write_reports(config: Config, out: Path, now: dt.datetime) -> None:
-    """The outer-loop report as self-contained HTML, in English and Japanese."""
+    """The outer-loop report and the top account's review pack as self-contained HTML, and
+    the latest digest as a page, in English and Japanese; the stored backlog as CSV."""
+    store = open_store(config)
+    try:
+        (out / "backlog.csv").write_text(export_items(store.sessions), encoding="utf-8")
+        with store.sessions() as session:
+            account = _busiest_account(session)
+    finally:
+        store.engine.dispose()
     for language in ("en", "ja"):
         report.run(
             config,
@@ -131,9 +207,58 @@ def write_reports(config: Config, out: Path, now: dt.datetime) -> None:
             fmt="html",
             language=language,
             out=out / f"report-{language}.html",
-            backlog_path=out / "backlog.csv" if language == "en" else None,
+            backlog_path=None,
             now=now,
         )
+        if account is not None:
+            report.run(
+                config,
+                period=report.window(None, None, now),
+                fmt="html",
+                language=language,
+                out=out / f"account-{language}.html",
+                backlog_path=None,
+                account=account,
+                now=now,
+            )
+    preview(config, out, now=now)
+
+
+def _busiest_account(session: Session) -> str | None:
+    """The CRM id of the account with most answers."""
+    return session.scalar(
+        select(Account.crm_id)
+        .join(Contact, Contact.account_id == Account.id)
+        .join(Survey, Survey.contact_id == Contact.id)
+        .join(Response, Response.survey_id == Survey.id)
+        .group_by(Account.crm_id)
+        .order_by(func.count(Response.id).desc(), Account.crm_id)
+    )
+
+
+def _close_top_item(store: Store, config: Config, now: dt.datetime, env: dict[str, str]) -> int:
+    """RevOps marks the first backlog item done and tells its customers; returns mails sent."""
+    with store.sessions() as session:
+        first = session.scalar(
+            select(BacklogItem.id)
+            .where(BacklogItem.status == BacklogStatus.OPEN)
+            .order_by(BacklogItem.id)
+        )
+    if first is None:
+        return 0
+    lines = close_item(
+        store.sessions,
+        config,
+        first,
+        note=CLOSING_NOTE,
+        dropped=False,
+        notify=True,
+        now=now,
+        actor="demo-revops",
+        env=env,
+    )
+    print(f"  RevOps closed backlog item {lines[0].split(':')[0]}; {lines[-1]}")
+    return int(lines[-1].split()[1])
 
 
 def _advance_to(sandbox: Sandbox, moment: dt.datetime) -> None:
@@ -162,6 +287,7 @@ def _config(sandbox: Sandbox, out: Path, kind: str, env: dict[str, str]) -> Conf
         my_domain=SANDBOX_MY_DOMAIN,
         port=_free_port(),
         programs=PROGRAMS[kind],
+        segments=SEGMENTS[kind],
     )
     (out / "config.yaml").write_text(text, encoding="utf-8")
     return parse_config(text, str(out / "config.yaml"), env)

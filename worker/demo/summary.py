@@ -14,10 +14,13 @@ from worker.analytics.kpis import followup_kpis
 from worker.config import Config
 from worker.cycle import CycleReport
 from worker.demo.respondents import Tally
+from worker.digest.send import Sent
 from worker.domain import Category
 from worker.loop.rollups import tally
 from worker.store.models import (
     Account,
+    BacklogItem,
+    BacklogStatus,
     Contact,
     DecisionOutcome,
     FollowUp,
@@ -41,6 +44,9 @@ class Totals:
     reminded: int = 0
     first_sync_skipped: int = 0
     trigger_refusals: Counter[str] = field(default_factory=Counter)
+    digests: list[str] = field(default_factory=list)
+    digest_mails: int = 0
+    told: int = 0
 
     def add(self, report: CycleReport) -> None:
         """Count one cycle."""
@@ -50,6 +56,16 @@ class Totals:
         self.reminded += report.dispatch.reminded
         for crm in report.crms:
             self.trigger_refusals.update(crm.events.refused)
+
+    def digest(self, sent: Sent | None) -> None:
+        """Count a weekly digest, when one went out."""
+        if sent is not None:
+            self.digests.append(f"{sent.scheduled_for:%Y-%m-%d}")
+            self.digest_mails += sent.mails
+            print(
+                f"  weekly digest of {sent.scheduled_for:%Y-%m-%d}: {sent.mails} e-mails,"
+                f" {sent.planned} backlog items planned"
+            )
 
     @property
     def ok(self) -> bool:
@@ -76,11 +92,15 @@ def print_summary(
         _answers(session, people)
         _followups(session, config, now)
         _nps(session, config, now)
+        _outer_loop(session, totals)
         _writes(session)
     print("\nWhere to look")
-    print(f"  survey e-mails as sent:   {out / 'mail'}/*.eml ({people.mails} files)")
+    print(f"  e-mails as sent:          {out / 'mail'}/*.eml ({people.mails} files)")
     print(f"  the config the demo used: {out / 'config.yaml'}")
     print(f"  the outer-loop report:    {out / 'report-en.html'} (and report-ja.html)")
+    print(f"  an account review pack:   {out / 'account-en.html'} (and account-ja.html)")
+    print(f"  the latest weekly digest: {out / 'digest-en.html'} (and digest-ja.html);")
+    print(f"    as e-mailed:            {out / 'mail'}/nps.digest.*.eml")
     print(f"  improvement backlog:      {out / 'backlog.csv'}")
     print(f"  the same in the terminal: nps-worker report --config {out / 'config.yaml'}")
     print(
@@ -168,6 +188,18 @@ def _nps(session: Session, config: Config, now: dt.datetime) -> None:
         account = tally(answers, start, end)
         print(f"  {_fit(name, 34)} NPS {account.nps:>6}  ({account.count} answers)")
     print("  (the same roll-ups are written onto each Account in the CRM)")
+
+
+def _outer_loop(session: Session, totals: Totals) -> None:
+    items = session.scalars(select(BacklogItem)).all()
+    done = sum(1 for item in items if item.status is BacklogStatus.DONE)
+    print("\nThe outer loop")
+    print(f"  backlog items: {len(items)} ({done} done)")
+    print(
+        f"  weekly digests sent: {len(totals.digests)} ({', '.join(totals.digests) or 'none'}),"
+        f" {totals.digest_mails} e-mails in English and Japanese"
+    )
+    print(f"  'you said, we did' e-mails to customers: {totals.told}")
 
 
 def _writes(session: Session) -> None:

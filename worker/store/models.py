@@ -1,7 +1,7 @@
 """SQLAlchemy models of the worker's state: CRM mirror, surveys, answers, follow-ups, outbox."""
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Enum,
+    Float,
     ForeignKey,
     Index,
     MetaData,
@@ -488,3 +489,103 @@ class CycleRun(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     stats: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class BacklogStatus(StrEnum):
+    """Where an improvement item stands: open, being worked on, done, or dropped."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class BacklogItem(Base):
+    """An improvement the product team committed to for one reason theme (the outer loop).
+
+    At most one item per theme is open or in progress at a time (kept by `worker.backlog`).
+    `baseline` and `target` are the theme's detractor share when planned and the share that
+    counts as done, in points.
+    """
+
+    __tablename__ = "backlog_items"
+    __table_args__ = (Index(None, "theme", "status"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    theme: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(255))
+    due_on: Mapped[date]
+    status: Mapped[BacklogStatus] = mapped_column(_enum(BacklogStatus, "status"))
+    done_on: Mapped[date | None]
+    baseline: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class BacklogLink(Base):
+    """An answer that cites an item's theme: the customers an item answers to."""
+
+    __tablename__ = "backlog_links"
+    __table_args__ = (UniqueConstraint("item_id", "response_id"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Identifier, ForeignKey("backlog_items.id"))
+    response_id: Mapped[int] = mapped_column(Identifier, ForeignKey("responses.id"), index=True)
+
+
+class BacklogEvent(Base):
+    """One change to an item (created, assigned, status, imported), for the weekly digest."""
+
+    __tablename__ = "backlog_events"
+    __table_args__ = (Index(None, "at"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Identifier, ForeignKey("backlog_items.id"), index=True)
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
+
+
+class BacklogNotice(Base):
+    """A "you said, we did" e-mail to one contact about one item: sent at most once."""
+
+    __tablename__ = "backlog_notices"
+    __table_args__ = (UniqueConstraint("item_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Identifier, ForeignKey("backlog_items.id"))
+    contact_id: Mapped[int] = mapped_column(
+        Identifier, ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    sent_at: Mapped[datetime]
+
+
+class Intervention(Base):
+    """A change RevOps made on a date ("onboarding training revamped"), optionally in a segment.
+
+    `dimension`/`value` name the slice it targets (`touchpoint`/`onboarding`); none: everyone.
+    """
+
+    __tablename__ = "interventions"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    happened_on: Mapped[date]
+    dimension: Mapped[str | None] = mapped_column(String(100))
+    value: Mapped[str | None] = mapped_column(String(255))
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class DigestRun(Base):
+    """One weekly review pack sent, keyed by its scheduled time, so it goes out once."""
+
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    scheduled_for: Mapped[datetime] = mapped_column(unique=True)
+    sent_at: Mapped[datetime]
+    stats: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)

@@ -1,0 +1,1 @@
+"""Chat notifications: Slack and Microsoft Teams incoming webhooks, posted in the background."""
