@@ -21,7 +21,7 @@ from worker.mappers.hubspot import (
     pull_properties,
     to_contact,
 )
-from worker.sandbox.faults import FaultRule
+from worker.sandbox.faults import DateStyle, FaultRule
 from worker.sandbox.hubspot.objects import CONTACTS
 from worker.sandbox.server import Sandbox
 from worker.sync.base import CrmRecord, Cursor, FieldUpdate, Page, TaskPriority, TaskSpec
@@ -227,6 +227,32 @@ class TestWritebackLoop:
             portal.archive(CONTACTS, victim, at)
         pages = list(connect(sandbox).pull_deleted("contacts", Cursor(at - timedelta(seconds=1))))
         assert [(r.id, r.deleted) for p in pages for r in p.records] == [(victim.id, True)]
+
+
+class TestServerDate:
+    """The answer's `Date` bounds the cursor; a naive one is UTC and never fails a pull."""
+
+    @pytest.mark.parametrize(
+        "style",
+        [
+            pytest.param("minus_zero", id="minus-zero-zone"),
+            pytest.param("doubled", id="proxy-doubled-header"),
+        ],
+    )
+    def test_naive_date_is_read_as_utc(self, sandbox: Sandbox, style: DateStyle) -> None:
+        """`-0000` and a doubled header parse to naive datetimes: the pull reads them as UTC."""
+        sandbox.date_style = style
+        lookback = timedelta(minutes=5)
+        portal = sandbox.hubspot
+        with portal.lock:
+            newest = sorted(portal.store.all(CONTACTS), key=lambda r: int(r.id))[0]
+            portal.update(CONTACTS, newest, {"firstname": "Datecheck"}, sandbox.clock.now())
+        pages = list(connect(sandbox, lookback=lookback).pull("contacts", FIELDS, Cursor()))
+        assert sorted(ids(pages), key=int) == sorted(contact_ids(sandbox), key=int)
+        last = pages[-1].cursor.modified_at
+        assert last is not None
+        assert last.tzinfo is not None
+        assert last <= sandbox.clock.now() - lookback
 
 
 def _domain(record: CrmRecord) -> object:

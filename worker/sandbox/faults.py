@@ -27,6 +27,10 @@ from worker.sandbox.clock import SandboxClock
 log = structlog.get_logger(__name__)
 
 FaultKind = Literal["429", "500", "503", "slow", "drop"]
+DateStyle = Literal["gmt", "minus_zero", "doubled"]
+"""How responses spell `Date`: RFC 7231's GMT form; RFC 5322's `-0000` ("UTC, local zone
+unknown"), which `email.utils.parsedate_to_datetime` reads as a naive datetime; or the GMT form
+twice, as a proxy that adds its own header sends it (requests joins them with ", ")."""
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 CRMS = ("salesforce", "hubspot")
 CONTROL_PREFIX = "/_sandbox/"
@@ -250,8 +254,10 @@ class SandboxMiddleware:
         request_log: RequestLog,
         error_responders: Mapping[str, ErrorResponder],
         abort_connection: ConnectionAborter,
+        date_style: Callable[[], DateStyle] = lambda: "gmt",
     ) -> None:
         self._app = app
+        self._date_style = date_style
         self._clock = clock
         self._faults = faults
         self._log = request_log
@@ -261,11 +267,19 @@ class SandboxMiddleware:
     def _dated(self, send: Send) -> Send:
         async def dated(message: Message) -> None:
             if message["type"] == "http.response.start":
-                stamp = formatdate(self._clock.now().timestamp(), usegmt=True).encode("latin-1")
-                message = {**message, "headers": [*message.get("headers", []), (b"date", stamp)]}
+                dates = [(b"date", stamp) for stamp in self._date_stamps()]
+                message = {**message, "headers": [*message.get("headers", []), *dates]}
             await send(message)
 
         return dated
+
+    def _date_stamps(self) -> list[bytes]:
+        moment = self._clock.now().timestamp()
+        style = self._date_style()
+        if style == "minus_zero":
+            return [formatdate(moment).encode("latin-1")]  # formatdate writes -0000 for UTC
+        stamp = formatdate(moment, usegmt=True).encode("latin-1")
+        return [stamp, stamp] if style == "doubled" else [stamp]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         send = self._dated(send)

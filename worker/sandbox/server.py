@@ -34,6 +34,7 @@ from worker.sandbox.activity import ActivitySummary, TaskHabits, simulate
 from worker.sandbox.clock import SandboxClock
 from worker.sandbox.faults import (
     CONTROL_PREFIX,
+    DateStyle,
     FaultInjector,
     FaultRule,
     RequestLog,
@@ -65,6 +66,8 @@ class Sandbox:
     world: World
     task_habits: TaskHabits
     """How reps treat follow-up tasks as time passes (default: with holidays, see TaskHabits)."""
+    date_style: DateStyle
+    """How responses spell their `Date` header (see `DateStyle`; tests switch it)."""
 
     def __init__(
         self,
@@ -97,6 +100,7 @@ class Sandbox:
         self.salesforce.load(self.world)
         self.hubspot.load(self.world)
         self.task_habits = task_habits or TaskHabits()
+        self.date_style = "gmt"
         self._activity_rngs = {
             crm: random.Random(f"activity:{seed}:{crm}")  # noqa: S311 - reproducible, not secret
             for crm in ("salesforce", "hubspot")
@@ -261,6 +265,7 @@ class Sandbox:
                 "hubspot": self.hubspot.error_response,
             },
             abort_connection=self._abort_connection,
+            date_style=lambda: self.date_style,
         )
 
     def _abort_connection(self, scope: Scope) -> bool:

@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -476,12 +476,18 @@ class HubSpotClient:
 
 
 def _http_date(value: str | None) -> datetime | None:
+    """The server's time from a `Date` header, always aware (None when unreadable).
+
+    RFC 5322 `-0000` means UTC with the local zone unknown, and `parsedate_to_datetime` returns
+    it naive; so does a header a proxy doubled (requests joins the two with ", "). Both are UTC.
+    """
     if not value:
         return None
     try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _search_kwargs(window: Window, modified: str, properties: Sequence[str]) -> dict[str, Any]:
