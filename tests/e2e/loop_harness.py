@@ -124,7 +124,7 @@ server:
   rate_limit: {{per_minute: 100000, burst: 100000}}  # every simulated person comes from 127.0.0.1
 programs:
 {programs}
-"""
+{followup}"""
 
 SCORE_LINK = re.compile(r"(https?://\S+/s/[A-Za-z0-9._-]+)\?score=(\d+)")
 FORM_TOKEN = re.compile(r'name="form" value="([^"]+)"')
@@ -143,8 +143,10 @@ def config_for(
     database_url: str,
     programs: tuple[str, ...] = ("case_closed", "onboarding_completed", "weekly"),
     min_interval: str = "7d",
+    followup: str = "",
 ) -> Config:
-    """A worker config on the sandbox CRM of `kind` with the named programs."""
+    """A worker config on the sandbox CRM of `kind` with the named programs (and a `followup`
+    section, as YAML text, when given)."""
     texts = [WEEKLY if name == "weekly" else PROGRAMS[kind][name] for name in programs]
     text = CONFIG.format(
         database_url=database_url,
@@ -156,6 +158,7 @@ def config_for(
         out=out,
         port=free_port(),
         programs="".join(texts).rstrip("\n"),
+        followup=followup,
     )
     return parse_config(text, str(out / "config.yaml"), environment())
 
@@ -456,11 +459,18 @@ def company(
     programs: tuple[str, ...] = ("case_closed", "onboarding_completed", "weekly"),
     min_interval: str = "7d",
     unsubscribes: Callable[[str], bool] = lambda _address: False,
+    followup: str = "",
 ) -> Iterator[Company]:
     """A migrated store, the loop and the web app running on `sandbox`, people reading mail."""
     url = database_url or f"sqlite:///{out / 'nps.db'}"
     config = config_for(
-        kind, sandbox, out, database_url=url, programs=programs, min_interval=min_interval
+        kind,
+        sandbox,
+        out,
+        database_url=url,
+        programs=programs,
+        min_interval=min_interval,
+        followup=followup,
     )
     upgrade(url)
     if kind == "hubspot":
