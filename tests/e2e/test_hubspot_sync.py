@@ -4,12 +4,14 @@ Big pulls past the search cap, 429/5xx/drop storms, kill-and-resume, idempotent 
 write-back without echo, and setup/check on a live property catalog.
 """
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from tests.fixtures.sandbox import SandboxFactory
 from worker.config import parse_config
@@ -227,6 +229,57 @@ class TestWritebackLoop:
             portal.archive(CONTACTS, victim, at)
         pages = list(connect(sandbox).pull_deleted("contacts", Cursor(at - timedelta(seconds=1))))
         assert [(r.id, r.deleted) for p in pages for r in p.records] == [(victim.id, True)]
+
+
+class TestRefusedBatch:
+    """HubSpot refuses a whole batch update for one bad value; the batch-mates still land."""
+
+    def test_one_bad_value_delays_its_99_batch_mates_by_one_retry(self, sandbox: Sandbox) -> None:
+        """A 400 for the batch, then one retry writes the 99; only the culprit is refused."""
+        sent: list[tuple[int, list[str]]] = []
+
+        def record(response: requests.Response, *args: object, **kwargs: object) -> None:
+            if response.request.path_url.endswith("/batch/update"):
+                body = json.loads(response.request.body or b"{}")
+                sent.append((response.status_code, [item["id"] for item in body["inputs"]]))
+
+        client = connect(sandbox)
+        client.transport.session.hooks["response"].append(record)
+        pulled = sorted(contact_ids(sandbox), key=int)[:50]
+        portal = sandbox.hubspot
+        extra = [
+            portal.create(CONTACTS, {"email": f"p{n}@x.example"}, None, sandbox.clock.now())
+            for n in range(50)
+        ]
+        targets = pulled + [record.id for record in extra]
+        culprit = targets[37]
+        updates = [
+            FieldUpdate(
+                "contacts",
+                cid,
+                {
+                    "nps_last_score": str(n % 11),
+                    "nps_last_category": "angry"
+                    if cid == culprit
+                    else ("detractor", "passive", "promoter")[n % 3],
+                },
+                cid,
+            )
+            for n, cid in enumerate(targets)
+        ]
+        results = client.update(updates)
+        assert len(targets) == 100
+        assert [r.dedup_key for r in results if not r.ok] == [culprit]
+        assert all(
+            portal.record("contacts", cid).get("nps_last_score")
+            for cid in targets
+            if cid != culprit
+        )
+        assert "nps_last_score" not in portal.record("contacts", culprit)
+        assert sent[0] == (400, targets)
+        tries = {cid: sum(cid in ids for _, ids in sent) for cid in targets}
+        assert {cid: n for cid, n in tries.items() if n != 2} == {}
+        assert all(status == 200 for status, ids in sent[1:] if culprit not in ids)
 
 
 class TestServerDate:

@@ -297,13 +297,20 @@ class TestBatch:
         )
         assert sorted(r.properties["email"] for r in result.results) == sorted(emails)
 
-    def test_create_and_update_report_per_input_errors(self, hs: HubSpot, served: Sandbox) -> None:
-        """Good inputs are applied; bad ones are reported in a 207 with HubSpot's error codes."""
+    def test_traced_create_reports_per_input_errors(self, hs: HubSpot, served: Sandbox) -> None:
+        """With an `objectWriteTraceId` on every input, a batch create is multi-status: good
+        inputs are created, a bad one comes back in a 207 naming its trace id."""
         created = hs.crm.companies.batch_api.create(
             {
                 "inputs": [
-                    {"properties": {"name": "Acme", "nps_promoters": "3"}},
-                    {"properties": {"name": "Bad", "onboarding_status": "Maybe"}},
+                    {
+                        "properties": {"name": "Acme", "nps_promoters": "3"},
+                        "objectWriteTraceId": "a",
+                    },
+                    {
+                        "properties": {"name": "Bad", "onboarding_status": "Maybe"},
+                        "objectWriteTraceId": "b",
+                    },
                 ]
             }
         )
@@ -311,18 +318,53 @@ class TestBatch:
         assert created.num_errors == 1
         assert created.errors[0].category == "VALIDATION_ERROR"
         assert created.errors[0].errors[0].code == "INVALID_OPTION"
+        assert created.errors[0].context == {"objectWriteTraceId": ["b"]}
+
+    @pytest.mark.parametrize(
+        "write",
+        [
+            pytest.param("create", id="untraced-create"),
+            pytest.param("update", id="update"),
+        ],
+    )
+    def test_one_bad_value_refuses_the_whole_batch(
+        self, hs: HubSpot, served: Sandbox, write: str
+    ) -> None:
+        """A bad value in one input is a 400 VALIDATION_ERROR for all; nothing is written."""
+        from hubspot.crm.companies import ApiException
+
+        target = served.hubspot.records("companies")[0]["hs_object_id"]
+        before = {r["hs_object_id"]: dict(r) for r in served.hubspot.records("companies")}
+        good = {"nps_account_score": "40"}
+        bad = {"onboarding_status": "Maybe"}
+        inputs = (
+            [{"properties": {"name": "Acme", **good}}, {"properties": {"name": "Bad", **bad}}]
+            if write == "create"
+            else [{"id": target, "properties": good}, {"id": target, "properties": bad}]
+        )
+        with pytest.raises(ApiException) as caught:
+            getattr(hs.crm.companies.batch_api, write)({"inputs": inputs})
+        body = error_body(caught.value)
+        assert caught.value.status == 400
+        assert body["category"] == "VALIDATION_ERROR"
+        assert body["context"] == {"propertyName": ["onboarding_status"]}
+        assert {r["hs_object_id"]: dict(r) for r in served.hubspot.records("companies")} == before
+
+    def test_update_of_a_missing_record_is_reported_per_input(
+        self, hs: HubSpot, served: Sandbox
+    ) -> None:
+        """Valid values for a record that does not exist: the others are applied (207)."""
+        target = served.hubspot.records("companies")[0]["hs_object_id"]
         updated = hs.crm.companies.batch_api.update(
             {
                 "inputs": [
-                    {"id": created.results[0].id, "properties": {"nps_account_score": "40"}},
-                    {"id": created.results[0].id, "properties": {"no_field": "1"}},
+                    {"id": target, "properties": {"nps_account_score": "40"}},
                     {"id": "31337", "properties": {"nps_account_score": "1"}},
                 ]
             }
         )
         assert [r.properties["nps_account_score"] for r in updated.results] == ["40"]
-        codes = sorted(e.category for e in updated.errors)
-        assert codes == ["OBJECT_NOT_FOUND", "VALIDATION_ERROR"]
+        assert [e.category for e in updated.errors] == ["OBJECT_NOT_FOUND"]
 
     def test_clean_update_is_200_without_errors(self, hs: HubSpot, served: Sandbox) -> None:
         """A batch whose inputs all succeed is a plain BatchResponseSimplePublicObject."""

@@ -133,7 +133,14 @@ class NotFound(CrmError):
 
 
 class Rejected(CrmError):
-    """The CRM refused the request's content (validation); retrying the same body is futile."""
+    """The CRM refused the request's content (validation); retrying the same body is futile.
+
+    `fields` names the fields whose values the CRM refused, when it says (else empty).
+    """
+
+    def __init__(self, crm: str, code: str, message: str, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(crm, code, message)
+        self.fields = fields
 
 
 class Unavailable(CrmError):

@@ -353,7 +353,10 @@ class HubSpotClient:
     def _update_batch(
         self, object_name: str, records: Mapping[str, Mapping[str, Any]], priority: Priority
     ) -> dict[str, RecordError | None]:
-        """Per-record errors of one batch update; a rejected batch is split to find culprits."""
+        """Per-record errors of one batch update; a refused batch is retried without its culprit.
+
+        HubSpot refuses a whole batch update for one invalid value (400 VALIDATION_ERROR).
+        """
         request = BatchInputSimplePublicObjectBatchInput(
             inputs=[
                 SimplePublicObjectBatchInput(id=record_id, properties=dict(values))
@@ -366,12 +369,11 @@ class HubSpotClient:
             if len(records) == 1:
                 ((record_id, values),) = records.items()
                 return {record_id: RecordError(error.code, error.message, tuple(values))}
-            ids = list(records)
-            half = len(ids) // 2
-            return {
-                **self._update_batch(object_name, {i: records[i] for i in ids[:half]}, priority),
-                **self._update_batch(object_name, {i: records[i] for i in ids[half:]}, priority),
-            }
+            fields = error.fields if isinstance(error, Rejected) else ()
+            outcome: dict[str, RecordError | None] = {}
+            for group in _suspect_groups(records, fields):
+                outcome.update(self._update_batch(object_name, group, priority))
+            return outcome
         done = {str(raw["id"]) for raw in body.get("results", [])}
         errors = body.get("errors", [])
         return {
@@ -473,6 +475,25 @@ class HubSpotClient:
             else WriteResult(key, None, _error_for(key, errors))
             for key in pending
         }
+
+
+def _suspect_groups(
+    records: Mapping[str, Mapping[str, Any]], fields: Sequence[str]
+) -> list[dict[str, Mapping[str, Any]]]:
+    """A refused batch regrouped so that one retry writes every record the refusal was not for.
+
+    An invalid value is invalid whichever record carries it, so records that write the same
+    values of the refused `fields` go together: the groups without the bad value succeed at
+    once, and only the culprits' group fails again. When that gives a single group (the refusal
+    named no field, or every record writes the same values), each record goes alone.
+    """
+    groups: dict[tuple[str | None, ...], dict[str, Mapping[str, Any]]] = {}
+    for record_id, values in records.items():
+        key = tuple(None if values.get(name) is None else str(values[name]) for name in fields)
+        groups.setdefault(key, {})[record_id] = values
+    if len(groups) > 1:
+        return list(groups.values())
+    return [{record_id: values} for record_id, values in records.items()]
 
 
 def _http_date(value: str | None) -> datetime | None:
