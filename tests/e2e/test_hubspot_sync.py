@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.sandbox import SandboxFactory
 from worker.config import parse_config
@@ -26,6 +28,7 @@ from worker.mappers.hubspot import (
 from worker.sandbox.faults import DateStyle, FaultRule
 from worker.sandbox.hubspot.objects import CONTACTS
 from worker.sandbox.server import Sandbox
+from worker.store.models import OutboxEntry, OutboxState
 from worker.sync.base import CrmRecord, Cursor, FieldUpdate, Page, TaskPriority, TaskSpec
 from worker.sync.hubspot import (
     HubSpotClient,
@@ -35,6 +38,7 @@ from worker.sync.hubspot import (
     check_properties,
     setup_properties,
 )
+from worker.sync.outbox import Outbox, enqueue_update
 
 pytestmark = pytest.mark.e2e
 
@@ -179,7 +183,7 @@ class TestStorms:
         assert all(sandbox.hubspot.record("contacts", c)["nps_last_score"] == "7" for c in pulled)
         statuses = [entry.status for entry in sandbox.log.entries(crm="hubspot")]
         assert statuses.count(429) > 0
-        assert 1.0 in waits.seconds  # the injected 429s say Retry-After: 1
+        assert 10.0 in waits.seconds  # no Retry-After: the 429's rate-limit interval header
 
     def test_real_rate_limits_are_not_hit(self, sandbox_factory: SandboxFactory) -> None:
         """With the portal's limits on, client-side pacing keeps every response a 2xx."""
@@ -189,6 +193,50 @@ class TestStorms:
         updates = [FieldUpdate("contacts", cid, {"nps_last_score": "9"}, cid) for cid in pulled]
         assert all(result.ok for result in client.update(updates))
         assert {entry.status for entry in sandbox.log.entries(crm="hubspot")} <= {200, 201, 207}
+
+
+class TestPacingWithoutRetryAfter:
+    """HubSpot's 429s name the policy and carry the window's headers, never Retry-After."""
+
+    def test_a_portal_allowing_less_than_configured_is_followed(
+        self, sandbox_factory: SandboxFactory
+    ) -> None:
+        """The worker was told 190 calls per 10 s, the portal allows 100: the headers pull the
+        worker's window down, every write lands, and refusals stay under HubSpot's 5 %."""
+        waits = Waits()
+        sandbox = sandbox_factory(size=300, seed=12)
+        sandbox.hubspot.reset_rate_limits(waits.clock)  # the portal's windows on the same time
+        sandbox.hubspot.set_rate_limits(tier=100)
+        client = connect(sandbox, sleep=waits, search_per_second=4)
+        targets = sorted(contact_ids(sandbox), key=int)[:250]
+        for cid in targets:
+            [result] = client.update([FieldUpdate("contacts", cid, {"nps_last_score": "6"}, cid)])
+            assert result.ok, result.error
+        entries = sandbox.log.entries(crm="hubspot")
+        refused = [entry for entry in entries if entry.status == 429]
+        assert len(entries) >= 250
+        assert len(refused) <= 0.05 * len(entries)
+        assert sum(waits.seconds) >= 10.0  # 250 calls at 100 per 10 s took waiting
+
+    def test_a_storm_of_429s_reschedules_writes_by_the_policy_interval(
+        self, sandbox: Sandbox, sessions: sessionmaker[Session]
+    ) -> None:
+        """Refused past the client's retries, the writes come back after the ten-second window
+        the 429 names, not after the hour kept for an exhausted daily budget."""
+        sandbox.faults.add(FaultRule("hubspot", r"/batch/update$", "429", 1.0, limit=3))
+        client = connect(sandbox, sleep=Waits(), retry=RetryPolicy(attempts=2))
+        now = sandbox.clock.now()
+        with sessions.begin() as session:
+            for cid in sorted(contact_ids(sandbox), key=int)[:5]:
+                update = FieldUpdate("contacts", cid, {"nps_last_score": "3"}, f"u-{cid}")
+                enqueue_update(session, "hubspot", update, essential=True, now=now)
+        stats = Outbox(client, sessions, lambda: now).drain()
+        assert stats.stopped_by == "TEN_SECONDLY_ROLLING"
+        with sessions() as session:
+            rows = list(session.scalars(select(OutboxEntry)))
+        assert {row.state for row in rows} == {OutboxState.PENDING}
+        assert {row.next_attempt_at - now for row in rows} == {timedelta(seconds=10)}
+        assert {row.attempts for row in rows} == {0}
 
 
 class TestWritebackLoop:

@@ -812,7 +812,8 @@ class TestRateLimits:
     """Ten-secondly, daily and search-per-second limits (on a hand-moved monotonic clock)."""
 
     def test_ten_secondly_limit_headers_and_429(self, limited: Any, ticks: FakeMonotonic) -> None:
-        """Headers count down; past the tier comes a 429 TEN_SECONDLY_ROLLING with Retry-After."""
+        """Headers count down; past the tier comes a 429 TEN_SECONDLY_ROLLING, with the rate-limit
+        headers and no Retry-After (HubSpot documents none)."""
         from hubspot.crm.contacts import ApiException
 
         hs = client(limited(tier=3))
@@ -831,7 +832,7 @@ class TestRateLimits:
         assert body["policyName"] == "TEN_SECONDLY_ROLLING"
         assert body["errorType"] == "RATE_LIMIT"
         assert body["message"] == "You have reached your ten_secondly_rolling limit."
-        assert caught.value.headers["Retry-After"] == "10"
+        assert "Retry-After" not in caught.value.headers
         assert caught.value.headers["X-HubSpot-RateLimit-Remaining"] == "0"
         ticks.now += 10
         assert hs.crm.contacts.basic_api.get_page(limit=1).results
@@ -901,14 +902,16 @@ class TestAuthAndFaults:
     def test_error_response_for_injected_faults(
         self, served: Sandbox, status: int, field: str, value: str
     ) -> None:
-        """Injected faults render in HubSpot's format, with Retry-After when given."""
+        """Injected faults render in HubSpot's format; Retry-After on 5xx when given, never on
+        a 429 (which carries the rate-limit headers instead)."""
         response = served.hubspot.error_response(status, retry_after_s=7)
         body = json.loads(bytes(response.body))
         assert response.status_code == status
         assert body["status"] == "error"
         assert body["correlationId"]
         assert body[field] == value
-        assert response.headers["Retry-After"] == "7"
+        assert response.headers.get("Retry-After") == (None if status == 429 else "7")
+        assert ("X-HubSpot-RateLimit-Max" in response.headers) == (status == 429)
 
 
 class TestProperties:

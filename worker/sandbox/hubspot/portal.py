@@ -155,11 +155,13 @@ class HubSpotPortal:
     # --- errors --------------------------------------------------------------------------------
 
     def error_response(self, status: int, *, retry_after_s: int | None = None) -> Response:
-        """A HubSpot-format error body for an injected fault (429 is a ten-secondly refusal)."""
+        """A HubSpot-format error body for an injected fault (429 is a ten-secondly refusal).
+
+        A 429 never carries `Retry-After` (HubSpot documents the policy name and the rate-limit
+        headers instead), so `retry_after_s` only applies to 5xx faults.
+        """
         if status == 429:
-            return self.rate_limited(
-                Exceeded("TEN_SECONDLY_ROLLING", retry_after_s or 1), search=False
-            )
+            return self.rate_limited(Exceeded("TEN_SECONDLY_ROLLING", 1), search=False)
         categories = {500: "INTERNAL_ERROR", 502: "BAD_GATEWAY", 503: "SERVICE_UNAVAILABLE"}
         error = HubSpotError(
             status,
@@ -174,7 +176,8 @@ class HubSpotPortal:
     def rate_limited(self, exceeded: Exceeded, *, search: bool) -> Response:
         """The 429 HubSpot returns when a rate-limit policy refuses a call.
 
-        Body as HubSpot sends it (no `category`; `errorType` and `policyName` instead):
+        Body as HubSpot sends it (no `category`; `errorType` and `policyName` instead), with
+        the `X-HubSpot-RateLimit-*` headers except on search, and no `Retry-After`:
         https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details#error-responses
         """
         group = "search" if search else "private-app"
@@ -186,9 +189,7 @@ class HubSpotPortal:
             "policyName": exceeded.policy,
             "groupName": f"publicapi:{group}:{exceeded.policy.lower()}:{PORTAL_ID}",
         }
-        headers = {"Retry-After": str(exceeded.retry_after_s)}
-        if not search:
-            headers.update(self.limiter.headers(self.monotonic()))
+        headers = {} if search else self.limiter.headers(self.monotonic())
         return JSONResponse(body, 429, headers=headers)
 
     # --- reads -------------------------------------------------------------------------------
