@@ -31,6 +31,7 @@ from worker.config import Config, parse_config
 from worker.cycle import CycleReport, Loop, run_cycle
 from worker.mappers import salesforce as salesforce_mapping
 from worker.runtime import Store, build_loop, open_store, serving, signer_of
+from worker.sandbox.clock import SandboxClock
 from worker.sandbox.faults import RequestLogEntry
 from worker.sandbox.hubspot.objects import object_type
 from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
@@ -176,11 +177,16 @@ def free_port() -> int:
 
 
 class VirtualPause:
-    """The CRM clients' clock and sleep: a pause moves the clock instead of waiting."""
+    """The CRM clients' clock and sleep: a pause moves the clock instead of waiting.
 
-    def __init__(self) -> None:
+    The CRM's world waits along: a pause moves the sandbox's clock too, so what the CRM does
+    with time while the worker waits (its search index catching up) happens in that pause.
+    """
+
+    def __init__(self, world: SandboxClock) -> None:
         self._lock = threading.Lock()
         self._offset = 0.0
+        self._world = world
 
     def clock(self) -> float:
         """Monotonic seconds, including every pause taken."""
@@ -191,11 +197,12 @@ class VirtualPause:
         """Pass `seconds` at once."""
         with self._lock:
             self._offset += max(seconds, 0.0)
+        self._world.advance(dt.timedelta(seconds=max(seconds, 0.0)))
 
 
-def connect_fast(config: Config) -> CrmClient:
+def connect_fast(config: Config, sandbox: Sandbox) -> CrmClient:
     """Log in as `worker.sync.factory.connect` does, with retries and pacing on virtual time."""
-    pause = VirtualPause()
+    pause = VirtualPause(sandbox.clock)
     session = endpoint_session(config.crm.endpoint, Path(config.crm.ca_bundle or ""))
     env = environment()
     if config.crm.kind == "salesforce":
@@ -438,7 +445,7 @@ def wired_loop(config: Config, store: Store, mail: MailRecorder, sandbox: Sandbo
         store,
         env=environment(),
         clock=sandbox.clock.now,
-        links=[link(config, connect_fast(config))],
+        links=[link(config, connect_fast(config, sandbox))],
     )
     channel = EmailChannel(
         config.survey,
@@ -474,7 +481,7 @@ def company(
     )
     upgrade(url)
     if kind == "hubspot":
-        client = connect_fast(config)
+        client = connect_fast(config, sandbox)
         assert isinstance(client, hubspot.HubSpotClient)
         set_up_fields(config, client)  # `nps-worker setup-crm`: the task and note dedup keys
     store = open_store(config)

@@ -151,8 +151,14 @@ def simulate(
     start: datetime,
     end: datetime,
     habits: TaskHabits | None = None,
+    *,
+    walk: Callable[[datetime], None] | None = None,
 ) -> ActivitySummary:
-    """Play the interval (start, end] on `target`; every write is stamped inside it."""
+    """Play the interval (start, end] on `target`; every write is stamped inside it.
+
+    `walk` is told each write's moment just before it is made (to set a clock that the target
+    reads, e.g. for its search-index lag), in time order.
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("simulate needs timezone-aware start and end")
     habits = habits or TaskHabits()
@@ -160,7 +166,7 @@ def simulate(
     slice_start = start
     while slice_start < end:
         slice_end = min(slice_start + DAY, end)
-        summary += _simulate_slice(target, rng, slice_start, slice_end, habits)
+        summary += _simulate_slice(target, rng, (slice_start, slice_end), habits, walk)
         slice_start = slice_end
     return summary
 
@@ -210,10 +216,11 @@ def _task_events(
 def _simulate_slice(
     target: ActivityTarget,
     rng: random.Random,
-    start: datetime,
-    end: datetime,
+    window: tuple[datetime, datetime],
     habits: TaskHabits,
+    walk: Callable[[datetime], None] | None,
 ) -> ActivitySummary:
+    start, end = window
     span = end - start
     fraction = span / DAY
 
@@ -244,6 +251,8 @@ def _simulate_slice(
     ]
     events += [(moment(), open_case) for open_case in new_cases]
     for at, action in sorted(events, key=lambda event: event[0]):
+        if walk is not None:
+            walk(at)
         action(at)
     return ActivitySummary(
         cases_opened=len(new_cases),

@@ -41,6 +41,7 @@ from worker.sandbox.faults import (
     SandboxMiddleware,
 )
 from worker.sandbox.hubspot import HubSpotPortal
+from worker.sandbox.hubspot.store import IndexLag
 from worker.sandbox.salesforce import SalesforceOrg
 from worker.sandbox.world import World, generate_world
 from worker.sync.endpoint import endpoint_session
@@ -52,6 +53,9 @@ T = TypeVar("T")
 STARTUP_TIMEOUT_S = 15.0
 SHUTDOWN_TIMEOUT_S = 10.0
 GRACEFUL_SHUTDOWN_S = 2
+DEFAULT_INDEX_LAG = (1.0, 15.0)
+"""Seconds of sandbox time before a HubSpot write reaches search: a seeded draw per write.
+HubSpot says "a few moments"; (0, 0) turns the lag off."""
 _WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # noqa: S104 - names of "all interfaces", not a bind
 
 
@@ -79,14 +83,15 @@ class Sandbox:
         port: int = 0,
         hubspot_rate_limits: bool = True,
         hubspot_nps_properties: bool = True,
-        hubspot_index_lag_s: float = 0.0,
+        hubspot_index_lag: tuple[float, float] = DEFAULT_INDEX_LAG,
         task_habits: TaskHabits | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         begin = start if start is not None else datetime.now(UTC).replace(microsecond=0)
         self.seed = seed
         self.size = size
         self.host = host
-        self.clock = SandboxClock(begin)
+        self.clock = SandboxClock(begin, monotonic=monotonic)  # tests may hold time still
         self.faults = FaultInjector(seed)
         self.log = RequestLog()
         self.world = generate_world(seed, size, self.clock.now())
@@ -95,7 +100,7 @@ class Sandbox:
             self.clock,
             enforce_rate_limits=hubspot_rate_limits,
             preinstall_nps_properties=hubspot_nps_properties,
-            index_lag_s=hubspot_index_lag_s,
+            index_lag=IndexLag(*hubspot_index_lag, seed=seed),
         )
         self.salesforce.load(self.world)
         self.hubspot.load(self.world)
@@ -216,7 +221,9 @@ class Sandbox:
         end = self.clock.advance(delta)
         rngs, habits = self._activity_rngs, self.task_habits
         summary = simulate(self.salesforce, rngs["salesforce"], start, end, habits)
-        summary += simulate(self.hubspot, rngs["hubspot"], start, end, habits)
+        # HubSpot's writes are made at their moments (its search index lags behind each one).
+        summary += simulate(self.hubspot, rngs["hubspot"], start, end, habits, walk=self.clock.set)
+        self.clock.set(end)
         log.info(
             "sandbox.advanced", start=start.isoformat(), end=end.isoformat(), **summary.counts()
         )

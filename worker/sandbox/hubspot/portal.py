@@ -32,7 +32,7 @@ from worker.sandbox.hubspot.objects import (
 )
 from worker.sandbox.hubspot.owners import Owner
 from worker.sandbox.hubspot.properties import Option, PropertyCatalog, PropertyDef
-from worker.sandbox.hubspot.store import Record, RecordStore
+from worker.sandbox.hubspot.store import IndexLag, Record, RecordStore
 from worker.sandbox.hubspot.timefmt import iso_ms
 from worker.sandbox.world import World
 
@@ -54,8 +54,9 @@ class HubSpotPortal:
     """An emulated HubSpot account that the real hubspot-api-client talks HTTP to.
 
     Implements the sandbox's ActivityTarget (tickets are cases, companies are accounts).
-    With `index_lag_s`, a write reaches search that many seconds (of `monotonic`) after it is
-    made, as HubSpot's search index lags its writes; reads by id see it at once.
+    With an `index_lag`, a write reaches search its drawn lag (of sandbox time) after it is
+    made, as HubSpot's search index lags its writes; reads by id see it at once. Rate-limit
+    windows run on `monotonic`: SDK clients run in real time.
     """
 
     def __init__(
@@ -69,7 +70,7 @@ class HubSpotPortal:
         preinstall_nps_properties: bool = True,
         access_tokens: Iterable[str] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        index_lag_s: float = 0.0,
+        index_lag: IndexLag | None = None,
     ) -> None:
         self.clock = clock
         self.lock = threading.RLock()
@@ -78,7 +79,7 @@ class HubSpotPortal:
             RateLimits(tier, daily_limit, search_per_second, enforce_rate_limits), monotonic()
         )
         self.access_tokens = frozenset(access_tokens) if access_tokens is not None else None
-        self.store = RecordStore(index_lag_s=index_lag_s, monotonic=monotonic)
+        self.store = RecordStore(index_lag=index_lag, now=clock.now)
         self.graph = assoc.AssociationGraph()
         self.catalogs: dict[str, PropertyCatalog] = default_catalogs(
             clock.now(), with_nps=preinstall_nps_properties
@@ -129,14 +130,8 @@ class HubSpotPortal:
         )
 
     def reset_rate_limits(self, monotonic: Callable[[], float] | None = None) -> None:
-        """Empty the rate-limit windows, optionally switching the monotonic time source.
-
-        That source also times the index lag; writes pending on the old one become searchable.
-        """
+        """Empty the rate-limit windows, optionally switching the monotonic time source."""
         if monotonic is not None:
-            with self.lock:
-                self.store.publish_all()
-                self.store.monotonic = monotonic
             self.monotonic = monotonic
         self.limiter = RateLimiter(self.limiter.limits, self.monotonic())
 

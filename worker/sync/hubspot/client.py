@@ -402,7 +402,8 @@ class HubSpotClient:
 
         HubSpot has no idempotency key on create, so the key is stored in a property and looked
         up before each attempt; after an interrupted call (5xx, dropped connection) the lookup
-        waits out the search-index lag so a record created by that call is found, not doubled.
+        waits out the search-index lag (`crm.hubspot.index_wait`) so a record created by that
+        call is found, not doubled: search sees a new record only "after a few moments".
         """
         results: dict[str, WriteResult] = {}
         unique = list(dict(items).items())
@@ -422,7 +423,7 @@ class HubSpotClient:
                     if attempt == CREATE_ATTEMPTS:
                         raise
                     log.warning("hubspot_create_interrupted", object=object_name, attempt=attempt)
-                    self._sleep(self.settings.index_lag_s)
+                    self._sleep(self.settings.index_wait_s)
         return [results[key] for key, _ in items]
 
     def _find_by_dedup(self, object_name: str, keys: Sequence[str]) -> dict[str, str]:
