@@ -388,7 +388,7 @@ class Outbox:
                     current.result_crm_id = result.crm_id
                     current.last_error = None
                     _link_followup(session, current, result.crm_id)
-                    self._remember(session, current)
+                    self._remember(session, current, result.modified_at or now)
                 else:
                     error = result.error
                     fields = f" ({', '.join(error.fields)})" if error.fields else ""
@@ -442,11 +442,13 @@ class Outbox:
                 row.state = current.state
         return ready
 
-    def _remember(self, session: Session, row: OutboxEntry) -> None:
-        """A confirmed update of a mirrored record becomes its last known CRM values."""
+    def _remember(self, session: Session, row: OutboxEntry, at: datetime) -> None:
+        """A confirmed update of a mirrored record becomes its last known CRM values, as of
+        `at` (when the CRM stamped it, else when it confirmed it)."""
         kind = self._mirrored.get(row.object)
         if row.op == Op.UPDATE and kind is not None and row.record_crm_id:
-            remember_written(session, row.crm.value, kind, row.record_crm_id, dict(row.fields))
+            values = dict(row.fields)
+            remember_written(session, row.crm.value, kind, row.record_crm_id, values, at=at)
 
     def _retry(self, rows: list[OutboxEntry], now: datetime, error: CrmError) -> None:
         """A transient whole-request failure: back off per row, fail rows out of attempts."""

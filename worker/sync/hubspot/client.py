@@ -78,6 +78,8 @@ ASSOCIATION_BATCH = 1_000  # v4 association batch read inputs per call (limit si
 LIST_PAGE = 100  # list (GET) page size, used for archived records
 CREATE_ATTEMPTS = 3
 T = TypeVar("T")
+Written = RecordError | datetime | None
+"""A record's outcome in a batch update: its error, or when the CRM stamped the write."""
 
 
 def modified_property(object_name: str) -> str:
@@ -345,15 +347,20 @@ class HubSpotClient:
                 outcome = self._update_batch(
                     object_name, {rid: records[rid] for rid in chunk}, priority
                 )
-                for record_id, error in outcome.items():
+                for record_id, done in outcome.items():
                     for key in keys[(object_name, record_id)]:
-                        results[key] = WriteResult(key, record_id if error is None else None, error)
+                        results[key] = (
+                            WriteResult(key, None, done)
+                            if isinstance(done, RecordError)
+                            else WriteResult(key, record_id, None, done)
+                        )
         return [results[change.dedup_key] for change in updates]
 
     def _update_batch(
         self, object_name: str, records: Mapping[str, Mapping[str, Any]], priority: Priority
-    ) -> dict[str, RecordError | None]:
-        """Per-record errors of one batch update; a refused batch is retried without its culprit.
+    ) -> dict[str, Written]:
+        """Each record's error, or its modification time after the write (`updatedAt`); a
+        refused batch is retried without its culprit.
 
         HubSpot refuses a whole batch update for one invalid value (400 VALIDATION_ERROR).
         """
@@ -370,14 +377,16 @@ class HubSpotClient:
                 ((record_id, values),) = records.items()
                 return {record_id: RecordError(error.code, error.message, tuple(values))}
             fields = error.fields if isinstance(error, Rejected) else ()
-            outcome: dict[str, RecordError | None] = {}
+            outcome: dict[str, Written] = {}
             for group in _suspect_groups(records, fields):
                 outcome.update(self._update_batch(object_name, group, priority))
             return outcome
-        done = {str(raw["id"]) for raw in body.get("results", [])}
+        done = {
+            str(raw["id"]): parse_instant(raw.get("updatedAt")) for raw in body.get("results", [])
+        }
         errors = body.get("errors", [])
         return {
-            record_id: None if record_id in done else _error_for(record_id, errors)
+            record_id: done[record_id] if record_id in done else _error_for(record_id, errors)
             for record_id in records
         }
 
