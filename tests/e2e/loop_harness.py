@@ -86,6 +86,11 @@ PROGRAMS: dict[str, dict[str, str]] = {
         when: {onboarding_status: {changed_to: Completed}}
         contact: {account_contacts: {}}
 """,
+        "renewal_won": """\
+  renewal_won:
+    touchpoint: renewal
+    trigger: {record_change: {object: deals, when: {dealstage: {changed_to: closedwon}}}}
+""",
     },
 }
 WEEKLY = """\
@@ -390,11 +395,12 @@ class Company:
         ]
 
     def crm_tasks(self) -> Counter[str]:
-        """Tasks in the CRM by their dedup key (tasks without one are people's own)."""
+        """Tasks the CRM was given, by their dedup key (tasks without one are people's own);
+        HubSpot tasks a rep deleted count too: they were made once."""
         records: Sequence[Mapping[str, Any]] = (
             self.sandbox.salesforce.records("Task")
             if self.kind == "salesforce"
-            else self.sandbox.hubspot.records("tasks")
+            else self.sandbox.hubspot.records("tasks", archived=True)
         )
         field_name = DEDUP_FIELD[self.kind]
         return Counter(str(r[field_name]) for r in records if r.get(field_name))

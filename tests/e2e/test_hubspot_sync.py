@@ -27,7 +27,7 @@ from worker.mappers.hubspot import (
 )
 from worker.sandbox.faults import DateStyle, FaultRule
 from worker.sandbox.hubspot.objects import CONTACTS
-from worker.sandbox.server import Sandbox
+from worker.sandbox.server import DEFAULT_INDEX_LAG, Sandbox
 from worker.store.models import OutboxEntry, OutboxState
 from worker.sync.base import CrmRecord, Cursor, FieldUpdate, Page, TaskPriority, TaskSpec
 from worker.sync.hubspot import (
@@ -105,6 +105,8 @@ def contact_ids(sandbox: Sandbox) -> set[str]:
 
 
 INSTANT = datetime(2026, 1, 15, 8, 30, 0, 123_000, tzinfo=UTC)
+INDEX_LAG = timedelta(seconds=DEFAULT_INDEX_LAG[1])
+"""The longest a write takes to reach the sandbox's search."""
 
 
 def clustered(sandbox: Sandbox, first: int, count: int) -> Sandbox:
@@ -114,6 +116,7 @@ def clustered(sandbox: Sandbox, first: int, count: int) -> Sandbox:
         records = sorted(portal.store.all(CONTACTS), key=lambda r: int(r.id))
         for record in records[first : first + count]:
             portal.update(CONTACTS, record, {}, INSTANT)
+        portal.store.publish_all()  # a bulk update of long ago: search has long seen it
     return sandbox
 
 
@@ -174,6 +177,7 @@ class TestStorms:
             for cid in pulled[:40]
         ]
         first = client.create_tasks(tasks)
+        sandbox.clock.advance(INDEX_LAG)  # a later call: search has seen the tasks made
         again = client.create_tasks(tasks)
         sandbox.faults.clear()
         assert all(result.ok for result in first)
@@ -254,6 +258,7 @@ class TestWritebackLoop:
             if (u := contact_update(record.id, writeback, record.fields, MAPPING, record.id))
         ]
         assert all(result.ok for result in client.update(updates))
+        sandbox.clock.advance(INDEX_LAG)  # the next cycle: search has seen the write-backs
         cursor = max((r.modified_at for r in before), default=None)
         after = {
             r.id: r for p in client.pull("contacts", FIELDS, Cursor(cursor)) for r in p.records

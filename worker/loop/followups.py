@@ -56,6 +56,8 @@ class FollowupStats:
     closed: int = 0
     cancelled: int = 0
     escalated: int = 0
+    reassigned: int = 0
+    """Tasks a person gave to another owner in the CRM (the follow-up now names them)."""
 
 
 def followup_context(
@@ -175,7 +177,30 @@ def read_task_status(
                 moved = _apply(followup, status.state, status.completed_at, status.modified_at, now)
                 if moved is not None:
                     setattr(stats, moved, getattr(stats, moved) + 1)
+                stats.reassigned += _adopt_owner(session, followup, status.owner_id)
     return stats, touched
+
+
+def _adopt_owner(session: Session, followup: FollowUp, owner_id: str | None) -> int:
+    """A task someone gave to another owner in the CRM: the follow-up follows (1), unless the
+    worker's own move of it is still queued (0), so escalation asks the right manager."""
+    if (
+        not owner_id
+        or owner_id == followup.owner_crm_id
+        or followup.status == FollowUpStatus.CANCELLED
+    ):
+        return 0
+    moving = session.scalar(
+        select(OutboxEntry.id).where(
+            OutboxEntry.dedup_key.like(f"{followup.dedup_key}:escalation:%"),
+            OutboxEntry.op == Op.UPDATE.value,
+            OutboxEntry.state.in_((OutboxState.PENDING, OutboxState.IN_FLIGHT)),
+        )
+    )
+    if moving is not None:
+        return 0
+    followup.owner_crm_id = owner_id
+    return 1
 
 
 def _apply(
