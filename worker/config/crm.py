@@ -215,6 +215,11 @@ class HubSpotConfig(Section):
     index_wait: Annotated[Duration, duration_between("0s", "5m")] = dt.timedelta(seconds=30)
     """After a create HubSpot may have applied (a 5xx, a dropped connection), how long to wait
     before searching for what it made: new records reach search "after a few moments"."""
+    archive_listing_every: Annotated[Duration, duration_between("1h", "30d")] = dt.timedelta(
+        hours=24
+    )
+    """How often deletions are found by listing the whole archive (HubSpot keeps archived
+    records 90 days); between listings, only records the loop is acting on are checked."""
     account: HubSpotCompany = Field(default_factory=HubSpotCompany)
     contact: HubSpotContact = Field(default_factory=HubSpotContact)
     triggers: dict[HubSpotObjectType, TriggerObject] = Field(

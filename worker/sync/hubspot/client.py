@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -244,6 +244,28 @@ class HubSpotClient:
         for chunk in _chunks(archived, LIST_PAGE):
             last = chunk[-1]
             yield Page(list(chunk), Cursor(last.modified_at, last.id))
+
+    @property
+    def archive_listing_every(self) -> timedelta:
+        """How often the whole archive is listed (`crm.hubspot.archive_listing_every`)."""
+        return self.settings.archive_listing_every
+
+    def archived(self, object_name: str, ids: Sequence[str]) -> list[str]:
+        """Which of these records HubSpot no longer has live, by batch read (100 a call).
+
+        A batch read answers live records only (the others come back as OBJECT_NOT_FOUND
+        errors), so a record missing from the results is archived or gone.
+        """
+        live: set[str] = set()
+        unique = list(dict.fromkeys(ids))
+        for chunk in _chunks(unique, BATCH_SIZE):
+            request = BatchReadInputSimplePublicObjectId(
+                properties=["hs_object_id"],
+                inputs=[SimplePublicObjectId(id=record_id) for record_id in chunk],
+            )
+            body = self._call(Priority.NORMAL, self._batch_api.read, object_name, request)
+            live.update(str(raw["id"]) for raw in body.get("results", []))
+        return [record_id for record_id in unique if record_id not in live]
 
     def task_statuses(self, task_ids: Sequence[str]) -> list[TaskStatus]:
         """Task states by batch read (100 a call); a task HubSpot no longer has is DELETED."""

@@ -24,6 +24,7 @@ class HubSpotSettings:
     associations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     dedup_property: str = "nps_dedup_key"
     index_wait_s: float = 30.0  # wait before re-checking what an interrupted create made
+    archive_listing_every: timedelta = timedelta(hours=24)  # full listings of the archive
     timeout_s: float = 30.0
     managers: Mapping[str, str] = field(default_factory=dict)  # followup.managers: owner -> manager
 
@@ -41,6 +42,7 @@ def settings_from_config(config: Config, base_url: str = HUBSPOT_API) -> HubSpot
         essential_share=hubspot.daily_budget_share.essential,
         lookback=hubspot.lookback,
         index_wait_s=hubspot.index_wait.total_seconds(),
+        archive_listing_every=hubspot.archive_listing_every,
         associations={
             name: links
             for name in hubspot.triggers
