@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.e2e.loop_harness import START, Company, company
 from worker.sandbox.hubspot.projection import owner_id
 from worker.sandbox.server import Sandbox
-from worker.status import gather
+from worker.status import gather, render
 from worker.store.models import Account, Contact, FollowUp
 
 pytestmark = pytest.mark.e2e
@@ -112,6 +112,9 @@ def test_an_escalation_without_a_manager_reaches_a_stand_in(
         assert state.escalation_fallbacks.get(who, 0) >= 1
         assert "nobody" not in state.escalation_fallbacks
         assert state.healthy
+        shown = "\n".join(render(state))
+        assert ("to followup.fallback_manager" in shown) == fallback
+        assert ("to the account owner" in shown) != fallback
 
 
 def test_reassign_at_once_moves_the_one_task(sandbox: Sandbox, tmp_path: Path) -> None:
