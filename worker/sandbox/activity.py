@@ -192,6 +192,7 @@ class ActivitySummary:
     tasks_started: int = 0
     tasks_completed: int = 0
     tasks_waiting: int = 0
+    """Of the tasks started, those left waiting on the customer."""
     tasks_deferred: int = 0
     tasks_reassigned: int = 0
     tasks_deleted: int = 0
@@ -287,7 +288,8 @@ def _task_events(
                 continue
             begin = _within(rng, begin, end)
             if workflow is not None and rng.random() < habits.wait_share:
-                moves.add("tasks_waiting", begin, partial(workflow.wait_on_task, task.id))
+                moves.add("tasks_started", begin, partial(workflow.wait_on_task, task.id))
+                moves.counts["tasks_waiting"] = moves.counts.get("tasks_waiting", 0) + 1
             else:
                 moves.add("tasks_started", begin, partial(target.start_task, task.id))
         if _happens(rng, habits.complete_per_day, end - begin):
