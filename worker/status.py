@@ -2,9 +2,10 @@
 
 Read from the store alone, so it works beside a running daemon and from any replica: the last
 cycle per CRM and the API budget it left, the outbox by state with every write the CRM refused,
-surveys by state, follow-ups past their SLA with no first contact, and the scheduler lease.
-`Status.healthy` is what the exit code tells a health check: the last cycle of every CRM ended
-well and no write was refused.
+surveys by state, follow-ups past their SLA with no first contact, open follow-ups whose
+escalation reached a stand-in (or nobody), and the scheduler lease. `Status.healthy` is what
+the exit code tells a health check: the last cycle of every CRM ended well, no write was
+refused, and no open follow-up's escalation reached nobody.
 """
 
 import datetime as dt

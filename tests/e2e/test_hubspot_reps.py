@@ -1,6 +1,6 @@
 """Simulated HubSpot reps use every task state, and deals lead to their contacts.
 
-Two weeks of a HubSpot company through the production loop: reps start tasks or leave them
+Ten days of a HubSpot company through the production loop: reps start tasks or leave them
 waiting on the customer, defer, hand over and delete them; renewal deals close, and the
 contacts associated with each won deal are surveyed. Judged from the portal's records (tasks,
 their status and owner, deal associations) and the mail sent, against the worker's follow-ups.
@@ -112,7 +112,7 @@ def test_every_task_state_and_deal_surveys_run_end_to_end(sandbox: Sandbox, tmp_
     closing = bring_renewals_forward(sandbox)
     # A short minimum interval: the weekly survey must not keep the deals' people from theirs.
     with company("hubspot", sandbox, tmp_path, programs=programs, min_interval="1d") as whole:
-        summary = live(whole, 14)
+        summary = live(whole, 10)
         whole.settle(2)
         tasks = crm_tasks(sandbox)
         with whole.store.sessions() as session:
