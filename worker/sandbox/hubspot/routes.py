@@ -343,7 +343,7 @@ def _batch_create(portal: "HubSpotPortal", request: Request, payload: object) ->
     if not traced:
         problems: list[PropertyProblem] = []
         for item in inputs:
-            problems += _problems(portal, kind, item.get("properties"), creating=True)
+            problems += _checked(portal, kind, item.get("properties"), creating=True)[1]
         if problems:
             raise invalid_properties(problems)
     results, errors = [], []
@@ -360,17 +360,16 @@ def _batch_create(portal: "HubSpotPortal", request: Request, payload: object) ->
     return _batch_response(portal, request, results, errors, 201)
 
 
-def _problems(
+def _checked(
     portal: "HubSpotPortal", kind: ObjectType, properties: object, *, creating: bool
-) -> list[PropertyProblem]:
-    """What is wrong with one input's property values (empty when it would be accepted)."""
+) -> tuple[dict[str, str], list[PropertyProblem]]:
+    """One input's values as they would be stored, and what is wrong with them (if anything)."""
     try:
-        portal.validate(kind, properties, creating=creating)
+        return portal.validate(kind, properties, creating=creating), []
     except HubSpotError as error:
         if error.problems:
-            return list(error.problems)
+            return {}, list(error.problems)
         raise
-    return []
 
 
 def _batch_update(portal: "HubSpotPortal", request: Request, payload: object) -> Response:
@@ -389,11 +388,9 @@ def _batch_update(portal: "HubSpotPortal", request: Request, payload: object) ->
         if record is None:
             missing.append(key)
             continue
-        bad = _problems(portal, kind, item.get("properties"), creating=False)
-        if bad:
-            problems += bad
-            continue
-        found.append((record, portal.validate(kind, item.get("properties"), creating=False)))
+        clean, bad = _checked(portal, kind, item.get("properties"), creating=False)
+        problems += bad
+        found.append((record, clean))
     if problems:
         raise invalid_properties(problems)
     results = []
