@@ -8,7 +8,8 @@ bumped `lastmodifieddate`, so those contacts come back: pulled, compared, nothin
 a no-op cycle. Floors (DESIGN.md section 11): pull ceil(n/200) search pages per object (at
 least one), write ceil(N/100) batch updates. The pull's ceiling is what the search limit
 allows: 200 records x the portal's searches per second (5), and x the client's configured pace.
-Each later cycle starts once the look-back has passed (`--lookback`, default 5 s here; the
+Each later cycle starts once the look-back has passed (`--lookback`, default 16 s here: the
+sandbox's search sees a write up to 15 s after it, as HubSpot's "after a few moments"; the
 config's default is 5 minutes, and real cycles are further apart than that): a pull re-reads
 what changed within the look-back before the previous read (search-index lag).
 The sandbox runs in a child process, so the peak RSS printed is the worker's alone; calls are
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lookback",
         type=float,
-        default=5.0,
+        default=16.0,
         help="seconds of search-index look-back (config default 300; the no-op cycle waits it out)",
     )
     args = parser.parse_args(argv)

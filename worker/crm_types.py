@@ -109,6 +109,8 @@ class WriteResult:
     dedup_key: str
     crm_id: str | None = None
     error: RecordError | None = None
+    modified_at: datetime | None = None
+    """The record's modification time after the write, when the CRM says (HubSpot does)."""
 
     @property
     def ok(self) -> bool:

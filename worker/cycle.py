@@ -30,6 +30,7 @@ from worker.surveys.channels import Channel
 from worker.surveys.dispatch import DispatchStats, dispatch_due
 from worker.surveys.web.answers import finalize_provisional
 from worker.sync.base import ApiUsage, CrmError
+from worker.sync.deletions import confirm_in_play
 from worker.sync.link import CrmLink
 from worker.sync.outbox import DrainStats, Outbox
 from worker.sync.pull import PullStats, pull_into_mirror
@@ -43,6 +44,8 @@ class CrmReport:
 
     crm: str
     pulled: dict[str, int] = field(default_factory=dict)
+    deleted_in_play: int = 0
+    """Records the loop was acting on, found deleted by id (CRMs that list their archive)."""
     events: EventStats = field(default_factory=EventStats)
     plan: PlanStats = field(default_factory=PlanStats)
     answers: AnswerStats = field(default_factory=AnswerStats)
@@ -126,6 +129,8 @@ def _intake(loop: Loop, link: CrmLink, report: CrmReport) -> None:
     with loop.sessions.begin() as session:
         scan_date_offsets(session, link.config, link.name, now, report.events)
         scan_schedules(session, link.config, link.name, now, report.events)
+    in_play = [(target.object_name, target.kind) for target in link.targets]
+    report.deleted_in_play = confirm_in_play(link.client, loop.sessions, in_play, loop.clock)
     report.plan = plan_due_events(loop.sessions, link.config, link.name, now)
 
 

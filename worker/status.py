@@ -2,9 +2,10 @@
 
 Read from the store alone, so it works beside a running daemon and from any replica: the last
 cycle per CRM and the API budget it left, the outbox by state with every write the CRM refused,
-surveys by state, follow-ups past their SLA with no first contact, and the scheduler lease.
-`Status.healthy` is what the exit code tells a health check: the last cycle of every CRM ended
-well and no write was refused.
+surveys by state, follow-ups past their SLA with no first contact, open follow-ups whose
+escalation reached a stand-in (or nobody), and the scheduler lease. `Status.healthy` is what
+the exit code tells a health check: the last cycle of every CRM ended well, no write was
+refused, and no open follow-up's escalation reached nobody.
 """
 
 import datetime as dt
@@ -99,11 +100,19 @@ class Status:
     overdue: list[OverdueFollowUp]
     overdue_total: int
     lease_holder: str | None
+    escalation_fallbacks: dict[str, int] = field(default_factory=dict)
+    """Open follow-ups whose last escalation reached a stand-in, by who: `fallback_manager`,
+    `account_owner`, or `nobody` (an escalation no one sees)."""
 
     @property
     def healthy(self) -> bool:
-        """True unless a CRM's last cycle failed or the CRM refused a write."""
-        return self.failed_total == 0 and all(c.outcome != "failed" for c in self.cycles)
+        """True unless a CRM's last cycle failed, the CRM refused a write, or an open follow-up's
+        escalation reached nobody."""
+        return (
+            self.failed_total == 0
+            and all(c.outcome != "failed" for c in self.cycles)
+            and not self.escalation_fallbacks.get("nobody")
+        )
 
     def as_json(self) -> dict[str, Any]:
         """The same facts as a JSON-ready document, `healthy` included."""
@@ -160,7 +169,23 @@ def gather(session: Session, config: Config, now: dt.datetime) -> Status:
         ],
         overdue_total=session.scalar(select(func.count(FollowUp.id)).where(*overdue_where)) or 0,
         lease_holder=lease.holder if lease is not None and lease.expires_at > now else None,
+        escalation_fallbacks=_escalation_fallbacks(session),
     )
+
+
+def _escalation_fallbacks(session: Session) -> dict[str, int]:
+    """Open follow-ups by who their last escalation reached instead of the person named."""
+    rows = session.execute(
+        select(FollowUp.escalation_fallback, func.count())
+        .where(
+            FollowUp.escalation_fallback.is_not(None),
+            FollowUp.status.in_(
+                (FollowUpStatus.PENDING, FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS)
+            ),
+        )
+        .group_by(FollowUp.escalation_fallback)
+    )
+    return {str(who): count for who, count in rows}
 
 
 def status(session: Session, config: Config, now: dt.datetime) -> list[str]:
@@ -196,8 +221,27 @@ def render(state: Status) -> list[str]:
         for f in state.overdue
     )
     lines.extend(_more(state.overdue_total, len(state.overdue)))
+    lines.extend(_fallback_lines(state.escalation_fallbacks))
     lines.append(f"scheduler lease: {state.lease_holder or 'not held by any replica'}")
     return lines
+
+
+FALLBACK_LABELS = (
+    ("fallback_manager", "to followup.fallback_manager"),
+    ("account_owner", "to the account owner"),
+    ("nobody", "to nobody: unowned, set followup.fallback_manager or followup.managers"),
+)
+
+
+def _fallback_lines(counts: Mapping[str, int]) -> list[str]:
+    """Open follow-ups whose escalation could not reach the person its tier names."""
+    if not counts:
+        return []
+    total = sum(counts.values())
+    return [
+        f"escalations that did not reach the person named ({total} open follow-ups):",
+        *(f"{INDENT}{counts[who]} {label}" for who, label in FALLBACK_LABELS if counts.get(who)),
+    ]
 
 
 def _cycles(session: Session, config: Config) -> list[CrmCycle]:

@@ -31,6 +31,7 @@ from worker.config import Config, parse_config
 from worker.cycle import CycleReport, Loop, run_cycle
 from worker.mappers import salesforce as salesforce_mapping
 from worker.runtime import Store, build_loop, open_store, serving, signer_of
+from worker.sandbox.clock import SandboxClock
 from worker.sandbox.faults import RequestLogEntry
 from worker.sandbox.hubspot.objects import object_type
 from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
@@ -85,6 +86,11 @@ PROGRAMS: dict[str, dict[str, str]] = {
         when: {onboarding_status: {changed_to: Completed}}
         contact: {account_contacts: {}}
 """,
+        "renewal_won": """\
+  renewal_won:
+    touchpoint: renewal
+    trigger: {record_change: {object: deals, when: {dealstage: {changed_to: closedwon}}}}
+""",
     },
 }
 WEEKLY = """\
@@ -124,7 +130,7 @@ server:
   rate_limit: {{per_minute: 100000, burst: 100000}}  # every simulated person comes from 127.0.0.1
 programs:
 {programs}
-"""
+{followup}"""
 
 SCORE_LINK = re.compile(r"(https?://\S+/s/[A-Za-z0-9._-]+)\?score=(\d+)")
 FORM_TOKEN = re.compile(r'name="form" value="([^"]+)"')
@@ -143,8 +149,10 @@ def config_for(
     database_url: str,
     programs: tuple[str, ...] = ("case_closed", "onboarding_completed", "weekly"),
     min_interval: str = "7d",
+    followup: str = "",
 ) -> Config:
-    """A worker config on the sandbox CRM of `kind` with the named programs."""
+    """A worker config on the sandbox CRM of `kind` with the named programs (and a `followup`
+    section, as YAML text, when given)."""
     texts = [WEEKLY if name == "weekly" else PROGRAMS[kind][name] for name in programs]
     text = CONFIG.format(
         database_url=database_url,
@@ -156,6 +164,7 @@ def config_for(
         out=out,
         port=free_port(),
         programs="".join(texts).rstrip("\n"),
+        followup=followup,
     )
     return parse_config(text, str(out / "config.yaml"), environment())
 
@@ -173,11 +182,16 @@ def free_port() -> int:
 
 
 class VirtualPause:
-    """The CRM clients' clock and sleep: a pause moves the clock instead of waiting."""
+    """The CRM clients' clock and sleep: a pause moves the clock instead of waiting.
 
-    def __init__(self) -> None:
+    The CRM's world waits along: a pause moves the sandbox's clock too, so what the CRM does
+    with time while the worker waits (its search index catching up) happens in that pause.
+    """
+
+    def __init__(self, world: SandboxClock) -> None:
         self._lock = threading.Lock()
         self._offset = 0.0
+        self._world = world
 
     def clock(self) -> float:
         """Monotonic seconds, including every pause taken."""
@@ -188,11 +202,12 @@ class VirtualPause:
         """Pass `seconds` at once."""
         with self._lock:
             self._offset += max(seconds, 0.0)
+        self._world.advance(dt.timedelta(seconds=max(seconds, 0.0)))
 
 
-def connect_fast(config: Config) -> CrmClient:
+def connect_fast(config: Config, sandbox: Sandbox) -> CrmClient:
     """Log in as `worker.sync.factory.connect` does, with retries and pacing on virtual time."""
-    pause = VirtualPause()
+    pause = VirtualPause(sandbox.clock)
     session = endpoint_session(config.crm.endpoint, Path(config.crm.ca_bundle or ""))
     env = environment()
     if config.crm.kind == "salesforce":
@@ -380,11 +395,12 @@ class Company:
         ]
 
     def crm_tasks(self) -> Counter[str]:
-        """Tasks in the CRM by their dedup key (tasks without one are people's own)."""
+        """Tasks the CRM was given, by their dedup key (tasks without one are people's own);
+        HubSpot tasks a rep deleted count too: they were made once."""
         records: Sequence[Mapping[str, Any]] = (
             self.sandbox.salesforce.records("Task")
             if self.kind == "salesforce"
-            else self.sandbox.hubspot.records("tasks")
+            else self.sandbox.hubspot.records("tasks", archived=True)
         )
         field_name = DEDUP_FIELD[self.kind]
         return Counter(str(r[field_name]) for r in records if r.get(field_name))
@@ -435,7 +451,7 @@ def wired_loop(config: Config, store: Store, mail: MailRecorder, sandbox: Sandbo
         store,
         env=environment(),
         clock=sandbox.clock.now,
-        links=[link(config, connect_fast(config))],
+        links=[link(config, connect_fast(config, sandbox))],
     )
     channel = EmailChannel(
         config.survey,
@@ -456,15 +472,22 @@ def company(
     programs: tuple[str, ...] = ("case_closed", "onboarding_completed", "weekly"),
     min_interval: str = "7d",
     unsubscribes: Callable[[str], bool] = lambda _address: False,
+    followup: str = "",
 ) -> Iterator[Company]:
     """A migrated store, the loop and the web app running on `sandbox`, people reading mail."""
     url = database_url or f"sqlite:///{out / 'nps.db'}"
     config = config_for(
-        kind, sandbox, out, database_url=url, programs=programs, min_interval=min_interval
+        kind,
+        sandbox,
+        out,
+        database_url=url,
+        programs=programs,
+        min_interval=min_interval,
+        followup=followup,
     )
     upgrade(url)
     if kind == "hubspot":
-        client = connect_fast(config)
+        client = connect_fast(config, sandbox)
         assert isinstance(client, hubspot.HubSpotClient)
         set_up_fields(config, client)  # `nps-worker setup-crm`: the task and note dedup keys
     store = open_store(config)

@@ -43,6 +43,25 @@ def test_hubspot_cycle_benchmark_runs() -> None:
     assert "records/s" in out
 
 
+def test_hubspot_deletions_benchmark_runs() -> None:
+    """Deletion detection costs fewer calls a day than listing the archive every cycle."""
+    out = _run(
+        "hubspot_deletions.py",
+        "--archived",
+        "400",
+        "--live",
+        "200",
+        "--in-play",
+        "40",
+        "--cycle-minutes",
+        "120",
+    )
+    before = next(line for line in out.splitlines() if "before:" in line).split()
+    after = next(line for line in out.splitlines() if "after:" in line).split()
+    assert int(after[-1]) < int(before[-1])
+    assert "4 of them found deleted by id" in out
+
+
 def test_analytics_benchmark_runs() -> None:
     """The report over a generated history equals the reference implementation's numbers."""
     out = _run("analytics.py", "--size", "3000")

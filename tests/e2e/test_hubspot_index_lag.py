@@ -2,8 +2,9 @@
 
 HubSpot search sees a change a few seconds after it is made. The connector never commits a
 cursor later than the answer's `Date` minus the look-back, so a change that reached the index
-late is still read by the next pull. The portal's lag runs on a hand-moved monotonic clock; the
-`Date` header is real time, so the sandbox clock starts now (the default) to match it.
+late is still read by the next pull; and after a create that may have been applied, it waits
+for search to catch up before looking for what the create made. The portal's lag runs on the
+sandbox clock, which these tests move by hand (or by the client's own waits).
 """
 
 from datetime import timedelta
@@ -12,10 +13,16 @@ import pytest
 
 from tests.fixtures.sandbox import SandboxFactory
 from worker.mappers.hubspot import HubSpotMapping, pull_properties
+from worker.sandbox.faults import FaultRule
 from worker.sandbox.hubspot.objects import CONTACTS
 from worker.sandbox.server import Sandbox
-from worker.sync.base import Cursor, FieldUpdate, Page
-from worker.sync.hubspot import HubSpotClient, HubSpotSettings, build_client
+from worker.sync.base import Cursor, FieldUpdate, NoteSpec, Page, TaskPriority, TaskSpec
+from worker.sync.hubspot import (
+    HubSpotClient,
+    HubSpotSettings,
+    build_client,
+    setup_properties,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -44,12 +51,14 @@ def ticks() -> Ticks:
 
 @pytest.fixture
 def lagging(sandbox_factory: SandboxFactory, ticks: Ticks) -> Sandbox:
-    """A small sandbox whose search sees each write LAG_S seconds of `ticks` after it."""
-    sandbox = sandbox_factory(
-        size=40, seed=21, hubspot_rate_limits=False, hubspot_index_lag_s=LAG_S
+    """A small sandbox whose clock moves with `ticks`; search sees each write LAG_S after it."""
+    return sandbox_factory(
+        size=40,
+        seed=21,
+        hubspot_rate_limits=False,
+        hubspot_index_lag=(LAG_S, LAG_S),
+        monotonic=ticks,
     )
-    sandbox.hubspot.reset_rate_limits(ticks)
-    return sandbox
 
 
 def connect(sandbox: Sandbox, lookback: timedelta) -> HubSpotClient:
@@ -103,7 +112,7 @@ class TestIndexLag:
         """A change made 20 s ago but indexed after one made 10 s ago is read only with a look-back.
 
         The pull that sees the 10 s-old change moves the cursor past the 20 s-old one unless
-        the look-back holds it back; `Date` is real time, at least 8 s past the newer change.
+        the look-back holds it back (a long transaction stamps a write before it is made).
         """
         portal = lagging.hubspot
         now = lagging.clock.now()
@@ -123,3 +132,51 @@ class TestIndexLag:
         ticks.now += LAG_S
         again, _ = pull(client, committed)
         assert (early.id in again) is caught
+
+
+class TestInterruptedCreates:
+    """A create whose answer is lost is looked for after the lag, never made twice."""
+
+    CREATES = r"/crm/v3/objects/(tasks|notes)/batch/create$"
+    """Batch creates of tasks and notes; the first of each is applied and its answer lost."""
+
+    def test_no_task_or_note_twice_under_the_default_lag(
+        self, sandbox_factory: SandboxFactory
+    ) -> None:
+        """The first batch create of tasks and of notes is applied by the portal and its answer
+        lost; with the default wait, the search after it finds all 20 records (each reaching
+        search 1-15 s after it was made), so none is created again."""
+        sandbox = sandbox_factory(size=40, seed=23, hubspot_rate_limits=False)
+        settings = HubSpotSettings(base_url=sandbox.base_url, tier=190, search_per_second=1_000.0)
+
+        def wait(seconds: float) -> None:
+            """The world's time passes while the client waits."""
+            sandbox.clock.advance(timedelta(seconds=seconds))
+
+        session = sandbox.requests_session()
+        client = build_client(
+            settings, env={settings.token_env: TOKEN}, session=session, sleep=wait
+        )
+        setup_properties(client, HubSpotMapping())
+        for kind in ("tasks", "notes"):
+            path = f"/crm/v3/objects/{kind}/batch/create$"
+            sandbox.faults.add(FaultRule("hubspot", path, "lost", 1.0, limit=1))
+        contacts = sorted(sandbox.hubspot.contact_ids(), key=int)[:10]
+        due = sandbox.clock.now() + timedelta(days=1)
+        tasks = [
+            TaskSpec(f"fu-{cid}", "Call", "NPS 2", due, TaskPriority.HIGH, None, cid, None)
+            for cid in contacts
+        ]
+        notes = [NoteSpec(f"note-{cid}", "NPS 2", due, cid, None) for cid in contacts]
+        made_tasks = client.create_tasks(tasks)
+        made_notes = client.create_notes(notes)
+        assert all(result.ok for result in [*made_tasks, *made_notes])
+        creates = sandbox.log.entries(path_pattern=self.CREATES)
+        assert [(entry.fault, entry.status) for entry in creates] == [("lost", 0), ("lost", 0)]
+        for kind, prefix in (("tasks", "fu-"), ("notes", "note-")):
+            keys = [
+                record["nps_dedup_key"]
+                for record in sandbox.hubspot.records(kind)
+                if record.get("nps_dedup_key", "").startswith(prefix)
+            ]
+            assert sorted(keys) == sorted(f"{prefix}{cid}" for cid in contacts), kind

@@ -4,12 +4,16 @@ Big pulls past the search cap, 429/5xx/drop storms, kill-and-resume, idempotent 
 write-back without echo, and setup/check on a live property catalog.
 """
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.sandbox import SandboxFactory
 from worker.config import parse_config
@@ -21,9 +25,10 @@ from worker.mappers.hubspot import (
     pull_properties,
     to_contact,
 )
-from worker.sandbox.faults import FaultRule
+from worker.sandbox.faults import DateStyle, FaultRule
 from worker.sandbox.hubspot.objects import CONTACTS
-from worker.sandbox.server import Sandbox
+from worker.sandbox.server import DEFAULT_INDEX_LAG, Sandbox
+from worker.store.models import OutboxEntry, OutboxState
 from worker.sync.base import CrmRecord, Cursor, FieldUpdate, Page, TaskPriority, TaskSpec
 from worker.sync.hubspot import (
     HubSpotClient,
@@ -33,6 +38,7 @@ from worker.sync.hubspot import (
     check_properties,
     setup_properties,
 )
+from worker.sync.outbox import Outbox, enqueue_update
 
 pytestmark = pytest.mark.e2e
 
@@ -99,6 +105,8 @@ def contact_ids(sandbox: Sandbox) -> set[str]:
 
 
 INSTANT = datetime(2026, 1, 15, 8, 30, 0, 123_000, tzinfo=UTC)
+INDEX_LAG = timedelta(seconds=DEFAULT_INDEX_LAG[1])
+"""The longest a write takes to reach the sandbox's search."""
 
 
 def clustered(sandbox: Sandbox, first: int, count: int) -> Sandbox:
@@ -108,6 +116,7 @@ def clustered(sandbox: Sandbox, first: int, count: int) -> Sandbox:
         records = sorted(portal.store.all(CONTACTS), key=lambda r: int(r.id))
         for record in records[first : first + count]:
             portal.update(CONTACTS, record, {}, INSTANT)
+        portal.store.publish_all()  # a bulk update of long ago: search has long seen it
     return sandbox
 
 
@@ -168,6 +177,7 @@ class TestStorms:
             for cid in pulled[:40]
         ]
         first = client.create_tasks(tasks)
+        sandbox.clock.advance(INDEX_LAG)  # a later call: search has seen the tasks made
         again = client.create_tasks(tasks)
         sandbox.faults.clear()
         assert all(result.ok for result in first)
@@ -177,7 +187,7 @@ class TestStorms:
         assert all(sandbox.hubspot.record("contacts", c)["nps_last_score"] == "7" for c in pulled)
         statuses = [entry.status for entry in sandbox.log.entries(crm="hubspot")]
         assert statuses.count(429) > 0
-        assert 1.0 in waits.seconds  # the injected 429s say Retry-After: 1
+        assert 10.0 in waits.seconds  # no Retry-After: the 429's rate-limit interval header
 
     def test_real_rate_limits_are_not_hit(self, sandbox_factory: SandboxFactory) -> None:
         """With the portal's limits on, client-side pacing keeps every response a 2xx."""
@@ -187,6 +197,50 @@ class TestStorms:
         updates = [FieldUpdate("contacts", cid, {"nps_last_score": "9"}, cid) for cid in pulled]
         assert all(result.ok for result in client.update(updates))
         assert {entry.status for entry in sandbox.log.entries(crm="hubspot")} <= {200, 201, 207}
+
+
+class TestPacingWithoutRetryAfter:
+    """HubSpot's 429s name the policy and carry the window's headers, never Retry-After."""
+
+    def test_a_portal_allowing_less_than_configured_is_followed(
+        self, sandbox_factory: SandboxFactory
+    ) -> None:
+        """The worker was told 190 calls per 10 s, the portal allows 100: the headers pull the
+        worker's window down, every write lands, and refusals stay under HubSpot's 5 %."""
+        waits = Waits()
+        sandbox = sandbox_factory(size=300, seed=12)
+        sandbox.hubspot.reset_rate_limits(waits.clock)  # the portal's windows on the same time
+        sandbox.hubspot.set_rate_limits(tier=100)
+        client = connect(sandbox, sleep=waits, search_per_second=4)
+        targets = sorted(contact_ids(sandbox), key=int)[:250]
+        for cid in targets:
+            [result] = client.update([FieldUpdate("contacts", cid, {"nps_last_score": "6"}, cid)])
+            assert result.ok, result.error
+        entries = sandbox.log.entries(crm="hubspot")
+        refused = [entry for entry in entries if entry.status == 429]
+        assert len(entries) >= 250
+        assert len(refused) <= 0.05 * len(entries)
+        assert sum(waits.seconds) >= 10.0  # 250 calls at 100 per 10 s took waiting
+
+    def test_a_storm_of_429s_reschedules_writes_by_the_policy_interval(
+        self, sandbox: Sandbox, sessions: sessionmaker[Session]
+    ) -> None:
+        """Refused past the client's retries, the writes come back after the ten-second window
+        the 429 names, not after the hour kept for an exhausted daily budget."""
+        sandbox.faults.add(FaultRule("hubspot", r"/batch/update$", "429", 1.0, limit=3))
+        client = connect(sandbox, sleep=Waits(), retry=RetryPolicy(attempts=2))
+        now = sandbox.clock.now()
+        with sessions.begin() as session:
+            for cid in sorted(contact_ids(sandbox), key=int)[:5]:
+                update = FieldUpdate("contacts", cid, {"nps_last_score": "3"}, f"u-{cid}")
+                enqueue_update(session, "hubspot", update, essential=True, now=now)
+        stats = Outbox(client, sessions, lambda: now).drain()
+        assert stats.stopped_by == "TEN_SECONDLY_ROLLING"
+        with sessions() as session:
+            rows = list(session.scalars(select(OutboxEntry)))
+        assert {row.state for row in rows} == {OutboxState.PENDING}
+        assert {row.next_attempt_at - now for row in rows} == {timedelta(seconds=10)}
+        assert {row.attempts for row in rows} == {0}
 
 
 class TestWritebackLoop:
@@ -204,6 +258,7 @@ class TestWritebackLoop:
             if (u := contact_update(record.id, writeback, record.fields, MAPPING, record.id))
         ]
         assert all(result.ok for result in client.update(updates))
+        sandbox.clock.advance(INDEX_LAG)  # the next cycle: search has seen the write-backs
         cursor = max((r.modified_at for r in before), default=None)
         after = {
             r.id: r for p in client.pull("contacts", FIELDS, Cursor(cursor)) for r in p.records
@@ -227,6 +282,83 @@ class TestWritebackLoop:
             portal.archive(CONTACTS, victim, at)
         pages = list(connect(sandbox).pull_deleted("contacts", Cursor(at - timedelta(seconds=1))))
         assert [(r.id, r.deleted) for p in pages for r in p.records] == [(victim.id, True)]
+
+
+class TestRefusedBatch:
+    """HubSpot refuses a whole batch update for one bad value; the batch-mates still land."""
+
+    def test_one_bad_value_delays_its_99_batch_mates_by_one_retry(self, sandbox: Sandbox) -> None:
+        """A 400 for the batch, then one retry writes the 99; only the culprit is refused."""
+        sent: list[tuple[int, list[str]]] = []
+
+        def record(response: requests.Response, *args: object, **kwargs: object) -> None:
+            if response.request.path_url.endswith("/batch/update"):
+                body = json.loads(response.request.body or b"{}")
+                sent.append((response.status_code, [item["id"] for item in body["inputs"]]))
+
+        client = connect(sandbox)
+        client.transport.session.hooks["response"].append(record)
+        pulled = sorted(contact_ids(sandbox), key=int)[:50]
+        portal = sandbox.hubspot
+        extra = [
+            portal.create(CONTACTS, {"email": f"p{n}@x.example"}, None, sandbox.clock.now())
+            for n in range(50)
+        ]
+        targets = pulled + [record.id for record in extra]
+        culprit = targets[37]
+        updates = [
+            FieldUpdate(
+                "contacts",
+                cid,
+                {
+                    "nps_last_score": str(n % 11),
+                    "nps_last_category": "angry"
+                    if cid == culprit
+                    else ("detractor", "passive", "promoter")[n % 3],
+                },
+                cid,
+            )
+            for n, cid in enumerate(targets)
+        ]
+        results = client.update(updates)
+        assert len(targets) == 100
+        assert [r.dedup_key for r in results if not r.ok] == [culprit]
+        assert all(
+            portal.record("contacts", cid).get("nps_last_score")
+            for cid in targets
+            if cid != culprit
+        )
+        assert "nps_last_score" not in portal.record("contacts", culprit)
+        assert sent[0] == (400, targets)
+        tries = {cid: sum(cid in ids for _, ids in sent) for cid in targets}
+        assert {cid: n for cid, n in tries.items() if n != 2} == {}
+        assert all(status == 200 for status, ids in sent[1:] if culprit not in ids)
+
+
+class TestServerDate:
+    """The answer's `Date` bounds the cursor; a naive one is UTC and never fails a pull."""
+
+    @pytest.mark.parametrize(
+        "style",
+        [
+            pytest.param("minus_zero", id="minus-zero-zone"),
+            pytest.param("doubled", id="proxy-doubled-header"),
+        ],
+    )
+    def test_naive_date_is_read_as_utc(self, sandbox: Sandbox, style: DateStyle) -> None:
+        """`-0000` and a doubled header parse to naive datetimes: the pull reads them as UTC."""
+        sandbox.date_style = style
+        lookback = timedelta(minutes=5)
+        portal = sandbox.hubspot
+        with portal.lock:
+            newest = sorted(portal.store.all(CONTACTS), key=lambda r: int(r.id))[0]
+            portal.update(CONTACTS, newest, {"firstname": "Datecheck"}, sandbox.clock.now())
+        pages = list(connect(sandbox, lookback=lookback).pull("contacts", FIELDS, Cursor()))
+        assert sorted(ids(pages), key=int) == sorted(contact_ids(sandbox), key=int)
+        last = pages[-1].cursor.modified_at
+        assert last is not None
+        assert last.tzinfo is not None
+        assert last <= sandbox.clock.now() - lookback
 
 
 def _domain(record: CrmRecord) -> object:

@@ -462,6 +462,37 @@ class TestStatus:
         assert "    API budget: not reported by the CRM in that cycle" in lines
         assert lines[-1] == "scheduler lease: not held by any replica"
 
+    @pytest.mark.parametrize(
+        ("fallback", "line", "healthy"),
+        [
+            pytest.param("account_owner", "    1 to the account owner", True, id="stand-in"),
+            pytest.param(
+                "nobody",
+                "    1 to nobody: unowned, set followup.fallback_manager or followup.managers",
+                False,
+                id="unowned",
+            ),
+        ],
+    )
+    def test_escalations_that_missed_the_person_named(
+        self, world: Session, config: Config, fallback: str, line: str, healthy: bool
+    ) -> None:
+        """Open follow-ups whose escalation reached a stand-in are counted; nobody is unhealthy."""
+        for row in world.scalars(select(CycleRun)):
+            row.outcome, row.error = "ok", None
+        for entry in world.scalars(select(OutboxEntry)):
+            entry.state = OutboxState.DONE
+        followup = world.scalars(select(FollowUp)).one()
+        followup.escalation_fallback = fallback
+        world.flush()
+
+        state = gather(world, config, NOW)
+        lines = render(state)
+
+        assert state.escalation_fallbacks == {fallback: 1}
+        assert state.healthy is healthy
+        assert lines[lines.index(line) - 1].startswith("escalations that did not reach the person")
+
     def test_empty_store(self, session: Session, config: Config) -> None:
         """Before the first cycle: the configured CRM is listed, nothing is wrong."""
         lines = status(session, config, NOW)

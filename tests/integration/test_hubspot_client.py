@@ -479,7 +479,7 @@ class TestTasksAndNotes:
         mocked.post(self.SEARCH, json={"total": 0, "results": []})
         mocked.post(self.CREATE, status=502, json=error("BAD_GATEWAY", "upstream"))
         mocked.post(self.SEARCH, json={"total": 1, "results": [self.created("fu-1", "9001")]})
-        [outcome] = make_client(fake, index_lag_s=5.0).create_tasks([self.TASK])
+        [outcome] = make_client(fake, index_wait_s=5.0).create_tasks([self.TASK])
         assert outcome.crm_id == "9001"
         assert [call.request.url for call in mocked.calls] == [
             self.SEARCH,

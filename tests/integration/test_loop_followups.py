@@ -257,7 +257,9 @@ def test_customer_since_is_mirrored_and_kept_by_later_writes(
     with sessions.begin() as session:
         mirror.upsert_accounts(session, [account], NOW)
     with sessions.begin() as session:
-        mirror.remember_written(session, "salesforce", "account", "001A", {"NPS_Score__c": 10})
+        mirror.remember_written(
+            session, "salesforce", "account", "001A", {"NPS_Score__c": 10}, at=NOW
+        )
     with sessions() as session:
         row = session.scalars(select(Account)).one()
         mirrored = view.account_of(row)

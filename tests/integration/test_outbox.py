@@ -302,3 +302,70 @@ def test_created_task_opens_its_followup(sessions: sessionmaker[Session]) -> Non
     with sessions() as session:
         followup = session.get_one(FollowUp, followup_id)
         assert (followup.crm_task_id, followup.status) == ("id-followup-1", FollowUpStatus.OPEN)
+
+
+class TestUpdateOfATaskBeingCreated:
+    """An owner update queued before its task has a CRM id waits for it, then carries it."""
+
+    TASK = TaskSpec(
+        "followup-1",
+        "Call back",
+        "Score 2",
+        NOW + timedelta(hours=24),
+        TaskPriority.HIGH,
+        "005OWNER",
+        "003A",
+        None,
+    )
+
+    def _queue(self, sessions: sessionmaker[Session]) -> int:
+        with sessions.begin() as session:
+            followup_id = _followup(session).id
+            outbox.enqueue_task(session, "salesforce", self.TASK, now=NOW, followup_id=followup_id)
+            move = FieldUpdate("Task", "", {"OwnerId": "005BOSS"}, "followup-1:escalation:1")
+            outbox.enqueue_after_task(session, "salesforce", move, followup_id=followup_id, now=NOW)
+        return followup_id
+
+    def test_it_is_sent_with_the_id_the_create_linked(
+        self, sessions: sessionmaker[Session]
+    ) -> None:
+        """Create and update in one drain: the update names the task just created."""
+        self._queue(sessions)
+        crm = RecordingCrm()
+        sent: list[FieldUpdate] = []
+        original = crm.update
+
+        def update(updates: Sequence[FieldUpdate], priority: Priority) -> list[WriteResult]:
+            sent.extend(updates)
+            return original(updates, priority)
+
+        crm.update = update  # type: ignore[method-assign]
+        outbox.Outbox(crm, sessions, Clock()).drain()
+        assert [(u.record_id, dict(u.fields)) for u in sent] == [
+            ("id-followup-1", {"OwnerId": "005BOSS"})
+        ]
+        assert {row.state for row in _rows(sessions)} == {OutboxState.DONE}
+
+    def test_it_waits_while_the_create_is_retried_and_fails_with_it(
+        self, sessions: sessionmaker[Session]
+    ) -> None:
+        """The create fails transiently: the update waits, uncounted; refused: it fails too."""
+        self._queue(sessions)
+        crm = RecordingCrm()
+        crm.raise_next.append(Unavailable("salesforce", "503", "down"))
+        clock = Clock()
+        outbox.Outbox(crm, sessions, clock).drain()
+        create, move = _rows(sessions)
+        assert (create.state, move.state, move.attempts) == (
+            OutboxState.PENDING,
+            OutboxState.PENDING,
+            0,
+        )
+        assert [kind for kind, _ in crm.calls] == ["tasks"]
+        crm.refuse["followup-1"] = RecordError("INVALID_CROSS_REFERENCE_KEY", "no such owner")
+        clock.now = NOW + timedelta(hours=1)
+        outbox.Outbox(crm, sessions, clock).drain()
+        create, move = _rows(sessions)
+        assert (create.state, move.state) == (OutboxState.FAILED, OutboxState.FAILED)
+        assert move.last_error is not None
+        assert move.last_error.startswith("TASK_NOT_CREATED")

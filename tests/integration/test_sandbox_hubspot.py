@@ -52,6 +52,17 @@ def served(sandbox_factory: Any) -> Sandbox:
 
 
 @pytest.fixture
+def instant(sandbox_factory: Any) -> Sandbox:
+    """`served` with no search-index lag: for comparing indexed searches with full scans."""
+    return cast(
+        Sandbox,
+        sandbox_factory(
+            size=50, seed=7, start=START, hubspot_rate_limits=False, hubspot_index_lag=(0, 0)
+        ),
+    )
+
+
+@pytest.fixture
 def hs(served: Sandbox) -> HubSpot:
     """A strict SDK client for `served`."""
     return client(served)
@@ -297,13 +308,20 @@ class TestBatch:
         )
         assert sorted(r.properties["email"] for r in result.results) == sorted(emails)
 
-    def test_create_and_update_report_per_input_errors(self, hs: HubSpot, served: Sandbox) -> None:
-        """Good inputs are applied; bad ones are reported in a 207 with HubSpot's error codes."""
+    def test_traced_create_reports_per_input_errors(self, hs: HubSpot, served: Sandbox) -> None:
+        """With an `objectWriteTraceId` on every input, a batch create is multi-status: good
+        inputs are created, a bad one comes back in a 207 naming its trace id."""
         created = hs.crm.companies.batch_api.create(
             {
                 "inputs": [
-                    {"properties": {"name": "Acme", "nps_promoters": "3"}},
-                    {"properties": {"name": "Bad", "onboarding_status": "Maybe"}},
+                    {
+                        "properties": {"name": "Acme", "nps_promoters": "3"},
+                        "objectWriteTraceId": "a",
+                    },
+                    {
+                        "properties": {"name": "Bad", "onboarding_status": "Maybe"},
+                        "objectWriteTraceId": "b",
+                    },
                 ]
             }
         )
@@ -311,18 +329,53 @@ class TestBatch:
         assert created.num_errors == 1
         assert created.errors[0].category == "VALIDATION_ERROR"
         assert created.errors[0].errors[0].code == "INVALID_OPTION"
+        assert created.errors[0].context == {"objectWriteTraceId": ["b"]}
+
+    @pytest.mark.parametrize(
+        "write",
+        [
+            pytest.param("create", id="untraced-create"),
+            pytest.param("update", id="update"),
+        ],
+    )
+    def test_one_bad_value_refuses_the_whole_batch(
+        self, hs: HubSpot, served: Sandbox, write: str
+    ) -> None:
+        """A bad value in one input is a 400 VALIDATION_ERROR for all; nothing is written."""
+        from hubspot.crm.companies import ApiException
+
+        target = served.hubspot.records("companies")[0]["hs_object_id"]
+        before = {r["hs_object_id"]: dict(r) for r in served.hubspot.records("companies")}
+        good = {"nps_account_score": "40"}
+        bad = {"onboarding_status": "Maybe"}
+        inputs = (
+            [{"properties": {"name": "Acme", **good}}, {"properties": {"name": "Bad", **bad}}]
+            if write == "create"
+            else [{"id": target, "properties": good}, {"id": target, "properties": bad}]
+        )
+        with pytest.raises(ApiException) as caught:
+            getattr(hs.crm.companies.batch_api, write)({"inputs": inputs})
+        body = error_body(caught.value)
+        assert caught.value.status == 400
+        assert body["category"] == "VALIDATION_ERROR"
+        assert body["context"] == {"propertyName": ["onboarding_status"]}
+        assert {r["hs_object_id"]: dict(r) for r in served.hubspot.records("companies")} == before
+
+    def test_update_of_a_missing_record_is_reported_per_input(
+        self, hs: HubSpot, served: Sandbox
+    ) -> None:
+        """Valid values for a record that does not exist: the others are applied (207)."""
+        target = served.hubspot.records("companies")[0]["hs_object_id"]
         updated = hs.crm.companies.batch_api.update(
             {
                 "inputs": [
-                    {"id": created.results[0].id, "properties": {"nps_account_score": "40"}},
-                    {"id": created.results[0].id, "properties": {"no_field": "1"}},
+                    {"id": target, "properties": {"nps_account_score": "40"}},
                     {"id": "31337", "properties": {"nps_account_score": "1"}},
                 ]
             }
         )
         assert [r.properties["nps_account_score"] for r in updated.results] == ["40"]
-        codes = sorted(e.category for e in updated.errors)
-        assert codes == ["OBJECT_NOT_FOUND", "VALIDATION_ERROR"]
+        assert [e.category for e in updated.errors] == ["OBJECT_NOT_FOUND"]
 
     def test_clean_update_is_200_without_errors(self, hs: HubSpot, served: Sandbox) -> None:
         """A batch whose inputs all succeed is a plain BatchResponseSimplePublicObject."""
@@ -465,6 +518,7 @@ class TestSearch:
         hs.crm.contacts.batch_api.update(
             {"inputs": [{"id": target, "properties": {"nps_last_score": "3"}}]}
         )
+        served.clock.advance(timedelta(seconds=15))  # past the search index's lag
         result = hs.crm.contacts.search_api.do_search(
             {
                 "filterGroups": [
@@ -652,9 +706,9 @@ class TestSearchIndexes:
             ),
         ],
     )  # fmt: skip
-    def test_indexed_answer_equals_a_full_scan(self, served: Sandbox, body: Body) -> None:
+    def test_indexed_answer_equals_a_full_scan(self, instant: Sandbox, body: Body) -> None:
         """Same page, total and next `after` as the scan, with indexes kept through writes."""
-        portal = served.hubspot
+        portal = instant.hubspot
         known = partial(portal.prop, CONTACTS)
         with portal.lock:
             records = sorted(portal.store.all(CONTACTS), key=lambda record: int(record.id))
@@ -678,15 +732,18 @@ LAG_S = 0.3
 
 @pytest.fixture
 def lagging(sandbox_factory: Any, ticks: FakeMonotonic) -> Sandbox:
-    """A sandbox whose search index lags writes by LAG_S seconds of `ticks`."""
-    sandbox = cast(
+    """A sandbox whose clock moves only with `ticks`; search sees writes LAG_S after them."""
+    return cast(
         Sandbox,
         sandbox_factory(
-            size=50, seed=7, start=START, hubspot_rate_limits=False, hubspot_index_lag_s=LAG_S
+            size=50,
+            seed=7,
+            start=START,
+            hubspot_rate_limits=False,
+            hubspot_index_lag=(LAG_S, LAG_S),
+            monotonic=ticks,
         ),
     )
-    sandbox.hubspot.reset_rate_limits(ticks)
-    return sandbox
 
 
 def _found(sdk: HubSpot, body: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -770,7 +827,8 @@ class TestRateLimits:
     """Ten-secondly, daily and search-per-second limits (on a hand-moved monotonic clock)."""
 
     def test_ten_secondly_limit_headers_and_429(self, limited: Any, ticks: FakeMonotonic) -> None:
-        """Headers count down; past the tier comes a 429 TEN_SECONDLY_ROLLING with Retry-After."""
+        """Headers count down; past the tier comes a 429 TEN_SECONDLY_ROLLING, with the rate-limit
+        headers and no Retry-After (HubSpot documents none)."""
         from hubspot.crm.contacts import ApiException
 
         hs = client(limited(tier=3))
@@ -789,7 +847,7 @@ class TestRateLimits:
         assert body["policyName"] == "TEN_SECONDLY_ROLLING"
         assert body["errorType"] == "RATE_LIMIT"
         assert body["message"] == "You have reached your ten_secondly_rolling limit."
-        assert caught.value.headers["Retry-After"] == "10"
+        assert "Retry-After" not in caught.value.headers
         assert caught.value.headers["X-HubSpot-RateLimit-Remaining"] == "0"
         ticks.now += 10
         assert hs.crm.contacts.basic_api.get_page(limit=1).results
@@ -859,14 +917,16 @@ class TestAuthAndFaults:
     def test_error_response_for_injected_faults(
         self, served: Sandbox, status: int, field: str, value: str
     ) -> None:
-        """Injected faults render in HubSpot's format, with Retry-After when given."""
+        """Injected faults render in HubSpot's format; Retry-After on 5xx when given, never on
+        a 429 (which carries the rate-limit headers instead)."""
         response = served.hubspot.error_response(status, retry_after_s=7)
         body = json.loads(bytes(response.body))
         assert response.status_code == status
         assert body["status"] == "error"
         assert body["correlationId"]
         assert body[field] == value
-        assert response.headers["Retry-After"] == "7"
+        assert response.headers.get("Retry-After") == (None if status == 429 else "7")
+        assert ("X-HubSpot-RateLimit-Max" in response.headers) == (status == 429)
 
 
 class TestProperties:

@@ -210,6 +210,31 @@ class TestEscalation:
         if result is not None and result.level == 1:
             assert result.notify_id == "005M"
 
+    @pytest.mark.parametrize(
+        ("managers", "fallback", "account", "expected"),
+        [
+            pytest.param({"005O": "005M"}, "005F", ACCOUNT, ("005M", None), id="manager-found"),
+            pytest.param({}, "005F", ACCOUNT, ("005F", "fallback_manager"), id="fallback"),
+            pytest.param({}, None, ACCOUNT, ("005O", "account_owner"), id="account-owner"),
+            pytest.param({}, None, None, (None, "nobody"), id="nobody"),
+        ],
+    )
+    def test_who_a_manager_escalation_reaches(
+        self,
+        managers: dict[str, str],
+        fallback: str | None,
+        account: Account | None,
+        expected: tuple[str | None, str | None],
+    ) -> None:
+        """The owner's manager; else `fallback_manager`; else the account owner; else nobody."""
+        config = CONFIG.model_copy(update={"fallback_manager": fallback})
+        facts = FollowupFacts(response(5), 0, NOW - 25 * HOUR, "overdue", "005O")
+        result = next_escalation(
+            facts, CONTACT, account, FollowupContext(managers=managers), config, now=NOW
+        )
+        assert result is not None
+        assert (result.notify_id, result.fallback) == expected
+
 
 ASKS = [
     pytest.param(9, {}, {"review": True, "referral": False}, id="nine-review-only"),

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from worker.sandbox.activity import ActivitySummary, OpenTask, TaskHabits, simulate
+from worker.sandbox.activity import ActivitySummary, OpenDeal, OpenTask, TaskHabits, simulate
 
 START = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 
@@ -193,4 +193,78 @@ class TestActivitySummary:
             "onboardings_completed": 33,
             "tasks_started": 44,
             "tasks_completed": 55,
+            "tasks_waiting": 0,
+            "tasks_deferred": 0,
+            "tasks_reassigned": 0,
+            "tasks_deleted": 0,
+            "deals_closed": 0,
+            "deal_contacts_added": 0,
         }
+
+
+class WorkflowCrm(MemoryCrm):
+    """A CRM with HubSpot's task states, deletion, hand-over, and renewal deals."""
+
+    def __init__(self) -> None:
+        super().__init__(contacts=100, open_cases=0, onboarding=0, tasks=60)
+        self.handovers = 0
+        self.deals = {f"d{i}": START.date() + timedelta(days=i) for i in range(20)}
+        self.deal_contacts: dict[str, int] = {}
+
+    def open_tasks(self) -> list[OpenTask]:
+        return [
+            OpenTask(key, self.opened, status in ("In Progress", "Waiting"))
+            for key, status in self.tasks.items()
+            if status not in ("Completed", "Deleted")
+        ]
+
+    def start_task(self, task_id: str, at: datetime) -> None:
+        assert self.tasks[task_id] in ("Not Started", "Deferred")
+        self.tasks[task_id] = "In Progress"
+
+    def complete_task(self, task_id: str, at: datetime) -> None:
+        assert self.tasks[task_id] in ("In Progress", "Waiting")
+        self.tasks[task_id] = "Completed"
+
+    def wait_on_task(self, task_id: str, at: datetime) -> None:
+        self.tasks[task_id] = "Waiting"
+
+    def defer_task(self, task_id: str, at: datetime) -> None:
+        self.tasks[task_id] = "Deferred"
+
+    def reassign_task(self, task_id: str, at: datetime) -> None:
+        assert self.tasks[task_id] in ("Not Started", "Deferred"), "only untouched tasks move"
+        self.handovers += 1
+
+    def delete_task(self, task_id: str, at: datetime) -> None:
+        self.tasks[task_id] = "Deleted"
+
+    def open_deals(self) -> list[OpenDeal]:
+        return [OpenDeal(key, day) for key, day in self.deals.items()]
+
+    def close_deal(self, deal_id: str, won: bool, at: datetime) -> None:
+        assert self.deals[deal_id] - timedelta(days=14) <= at.date()
+        del self.deals[deal_id]
+
+    def add_deal_contact(self, deal_id: str, at: datetime) -> None:
+        self.deal_contacts[deal_id] = self.deal_contacts.get(deal_id, 0) + 1
+
+
+class TestTaskWorkflow:
+    def test_a_crm_with_the_states_sees_every_move(self) -> None:
+        """Reps wait, defer, hand over and delete tasks, and close deals near their date."""
+        crm = WorkflowCrm()
+        habits = TaskHabits(defer_per_day=0.1, reassign_per_day=0.1, delete_per_day=0.05)
+        summary = simulate(crm, random.Random(4), START, START + timedelta(days=20), habits)
+        assert summary.tasks_waiting > 0
+        assert summary.tasks_waiting <= summary.tasks_started
+        assert summary.tasks_deferred > 0
+        assert summary.tasks_reassigned == crm.handovers > 0
+        assert summary.tasks_deleted == sum(s == "Deleted" for s in crm.tasks.values())
+        assert summary.deals_closed == 20 - len(crm.deals) > 0
+
+    def test_a_crm_without_them_sees_starts_and_completions_only(self) -> None:
+        """Where the CRM has no such states, nothing but starts and completions happens."""
+        _, summary = _month(3)
+        assert summary.tasks_waiting == summary.tasks_deferred == 0
+        assert summary.tasks_reassigned == summary.tasks_deleted == summary.deals_closed == 0

@@ -212,6 +212,14 @@ class HubSpotConfig(Section):
     search_per_second: int = Field(4, ge=1, le=5)
     daily_budget_share: BudgetShare = Field(default_factory=BudgetShare)
     lookback: Annotated[Duration, duration_between("0s", "1h")] = dt.timedelta(minutes=5)
+    index_wait: Annotated[Duration, duration_between("0s", "5m")] = dt.timedelta(seconds=30)
+    """After a create HubSpot may have applied (a 5xx, a dropped connection), how long to wait
+    before searching for what it made: new records reach search "after a few moments"."""
+    archive_listing_every: Annotated[Duration, duration_between("1h", "30d")] = dt.timedelta(
+        hours=24
+    )
+    """How often deletions are found by listing the whole archive (HubSpot keeps archived
+    records 90 days); between listings, only records the loop is acting on are checked."""
     account: HubSpotCompany = Field(default_factory=HubSpotCompany)
     contact: HubSpotContact = Field(default_factory=HubSpotContact)
     triggers: dict[HubSpotObjectType, TriggerObject] = Field(

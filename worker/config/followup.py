@@ -336,7 +336,9 @@ class FollowupConfig(Section):
     """Task owner -> their manager, for `notify: manager`. HubSpot owners carry no manager, so
     on HubSpot this is the only source; on Salesforce entries override `User.ManagerId`."""
     fallback_manager: UserId | None = None
-    """Who `notify: manager` reaches when the task owner has no (active) manager."""
+    """Who an escalation reaches when the person its tier names is not found (the task owner
+    has no manager, the account no owner); without it, the account owner. Each stand-in is
+    logged and counted by `status`."""
     high_priority_cases: CaseSignal | None = None
     """Cases that count for `no_high_priority_case_within` (default per CRM kind)."""
 

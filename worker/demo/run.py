@@ -122,6 +122,13 @@ PROGRAMS = {
     touchpoint: support
     trigger:
       record_change: {object: tickets, when: {hs_pipeline_stage: {changed_to: "4"}}, delay: 2h}
+  renewal_upcoming:
+    touchpoint: renewal
+    trigger: {date_offset: {object: deals, field: renewal_date, offset: -60d}}
+  renewal_won:
+    touchpoint: renewal
+    trigger:
+      record_change: {object: deals, when: {dealstage: {changed_to: closedwon}}, delay: 1d}
 """,
 }
 

@@ -118,8 +118,15 @@ def _surveys(session: Session, totals: Totals) -> None:
             ).all()
         )
     )
+    by_program = session.execute(
+        select(Survey.program, func.count())
+        .where(Survey.sent_at.is_not(None))
+        .group_by(Survey.program)
+        .order_by(Survey.program)
+    ).all()
     print(f"\nSurveys ({totals.cycles} cycles)")
     print(f"  sent: {totals.sent}, reminders: {totals.reminded}")
+    print("  by program: " + (", ".join(f"{name} {count}" for name, count in by_program) or "-"))
     skipped = totals.trigger_refusals.get("first_sync", 0)
     print(f"  not sent on the first sync (no blast of old events): {skipped}")
     print(f"  refused by eligibility: {sum(refused.values())}")
@@ -152,9 +159,10 @@ def _followups(session: Session, config: Config, now: dt.datetime) -> None:
     in_crm = [f for f in rows if f.crm_task_id]
     print("\nFollow-ups (the inner loop)")
     print(f"  tasks opened in the CRM: {len(in_crm)} of {len(rows)} follow-ups")
+    cancelled = sum(1 for f in rows if f.status == FollowUpStatus.CANCELLED)
     print(
         f"  contacted: {len(contacted)}, closed: {len(closed)}, escalated: "
-        f"{sum(1 for f in rows if f.escalation_level > 0)}"
+        f"{sum(1 for f in rows if f.escalation_level > 0)}, task deleted in the CRM: {cancelled}"
     )
     data = load(session, config, Window(None, now + dt.timedelta(seconds=1)))
     kpi = {item.id: item for item in followup_kpis(data.followups, now)}

@@ -32,13 +32,14 @@ from worker.store.models import (
     FollowUp,
     FollowUpStatus,
     OutboxEntry,
+    OutboxState,
     Response,
     Survey,
     TriggerRecord,
 )
 from worker.sync.base import TaskPriority, TaskSpec, TaskState
 from worker.sync.link import CrmLink
-from worker.sync.outbox import enqueue_task, enqueue_update
+from worker.sync.outbox import Op, enqueue_after_task, enqueue_task, enqueue_update
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +56,8 @@ class FollowupStats:
     closed: int = 0
     cancelled: int = 0
     escalated: int = 0
+    reassigned: int = 0
+    """Tasks a person gave to another owner in the CRM (the follow-up now names them)."""
 
 
 def followup_context(
@@ -174,7 +177,30 @@ def read_task_status(
                 moved = _apply(followup, status.state, status.completed_at, status.modified_at, now)
                 if moved is not None:
                     setattr(stats, moved, getattr(stats, moved) + 1)
+                stats.reassigned += _adopt_owner(session, followup, status.owner_id)
     return stats, touched
+
+
+def _adopt_owner(session: Session, followup: FollowUp, owner_id: str | None) -> int:
+    """A task someone gave to another owner in the CRM: the follow-up follows (1), unless the
+    worker's own move of it is still queued (0), so escalation asks the right manager."""
+    if (
+        not owner_id
+        or owner_id == followup.owner_crm_id
+        or followup.status == FollowUpStatus.CANCELLED
+    ):
+        return 0
+    moving = session.scalar(
+        select(OutboxEntry.id).where(
+            OutboxEntry.dedup_key.like(f"{followup.dedup_key}:escalation:%"),
+            OutboxEntry.op == Op.UPDATE.value,
+            OutboxEntry.state.in_((OutboxState.PENDING, OutboxState.IN_FLIGHT)),
+        )
+    )
+    if moving is not None:
+        return 0
+    followup.owner_crm_id = owner_id
+    return 1
 
 
 def _apply(
@@ -278,17 +304,22 @@ def open_escalation(
 ) -> None:
     """The new level, and a task for the escalation's person or the task moved to them.
 
-    One of either per follow-up and level (dedup keys), however often the check runs.
+    One of either per follow-up and level (dedup keys), however often the check runs, and
+    whether or not the task exists in the CRM yet: a task still queued is moved before it is
+    created, so a detractor keeps one task (promise 5). An escalation that reached a fallback
+    person, or nobody, is logged and kept on the follow-up for `status`.
     """
     followup.escalation_level = escalation.level
     followup.escalated_at = now
+    followup.escalation_fallback = escalation.fallback
+    _report_fallback(followup, escalation)
     key = f"{followup.dedup_key}:escalation:{escalation.level}"
-    if action == "reassign" and followup.crm_task_id and escalation.notify_id:
-        update = link.task_owner_update(followup.crm_task_id, escalation.notify_id, key)
-        enqueue_update(session, link.name, update, essential=True, now=now)
-        followup.owner_crm_id = escalation.notify_id
+    if action == "reassign" and escalation.notify_id:
+        _reassign(session, link, followup, escalation.notify_id, key=key, now=now)
         log.info("followup_reassigned", followup_id=followup.id, level=escalation.level)
         return
+    if action == "reassign":
+        return  # nobody to move it to: the task stays with its owner, `status` shows it
     log.info(
         "followup_escalated",
         followup_id=followup.id,
@@ -315,3 +346,46 @@ def open_escalation(
         ),
         now=now,
     )
+
+
+def _report_fallback(followup: FollowUp, escalation: Escalation) -> None:
+    """Say when an escalation could not reach the person its tier names (never silently)."""
+    if escalation.fallback is None:
+        return
+    log.warning(
+        "escalation_unowned" if escalation.fallback == "nobody" else "escalation_fallback",
+        followup_id=followup.id,
+        level=escalation.level,
+        notify=escalation.notify,
+        fallback=escalation.fallback,
+    )
+
+
+def _reassign(
+    session: Session,
+    link: CrmLink,
+    followup: FollowUp,
+    owner_id: str,
+    *,
+    key: str,
+    now: dt.datetime,
+) -> None:
+    """Move the follow-up's task to `owner_id`, whether or not the CRM has created it yet.
+
+    A task whose create was never sent is created with the new owner; one being created (sent,
+    outcome unknown) gets an owner update that waits for its id (`Outbox` fills it in).
+    """
+    followup.owner_crm_id = owner_id
+    update = link.task_owner_update(followup.crm_task_id or "", owner_id, key)
+    if followup.crm_task_id:
+        enqueue_update(session, link.name, update, essential=True, now=now)
+        return
+    queued = session.scalar(
+        select(OutboxEntry).where(
+            OutboxEntry.dedup_key == followup.dedup_key, OutboxEntry.op == Op.CREATE_TASK.value
+        )
+    )
+    if queued is not None and queued.state == OutboxState.PENDING and queued.attempts == 0:
+        queued.fields = {**queued.fields, "owner_id": owner_id}
+        return
+    enqueue_after_task(session, link.name, update, followup_id=followup.id, now=now)

@@ -70,14 +70,22 @@ class TaskPlan:
     priority: Priority
 
 
+Fallback = Literal["fallback_manager", "account_owner", "nobody"]
+"""Who an escalation reaches when the person its tier names cannot be resolved."""
+
+
 @dataclass(frozen=True, slots=True)
 class Escalation:
-    """Notify `notify_id` (None: nobody resolvable) and raise the follow-up to `level`."""
+    """Notify `notify_id` (None: nobody resolvable) and raise the follow-up to `level`.
+
+    `fallback` says who stood in when the tier's person was not found (None: found).
+    """
 
     level: int
     notify: str
     notify_id: str | None
     reason: str
+    fallback: Fallback | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +161,7 @@ def plan_followup(
             account=account,
             context=context,
             reason="at once",
+            fallback_manager=config.fallback_manager,
         )
         for tier in rules.escalation
         if tier.after is None and _tier_applies(tier, band, context.values)
@@ -205,6 +214,7 @@ def next_escalation(
         account=account,
         context=context,
         reason=reason,
+        fallback_manager=config.fallback_manager,
     )
 
 
@@ -309,15 +319,27 @@ def _escalation(
     account: Account | None,
     context: FollowupContext,
     reason: str,
+    fallback_manager: str | None,
 ) -> Escalation:
+    """The tier's person; else `followup.fallback_manager`; else the account owner; else nobody.
+
+    An escalation must reach someone who sees it: a task without an owner sits unseen.
+    """
     person = tier.notify
+    account_owner = account.owner_id if account else None
     notify_id = {
         "manager": context.managers.get(owner_id or ""),
-        "account_owner": account.owner_id if account else None,
+        "account_owner": account_owner,
         "contact_owner": contact.owner_id,
         "user": person.user_id,
     }[person.role]
-    return Escalation(tier.level, str(person), notify_id, reason)
+    if notify_id:
+        return Escalation(tier.level, str(person), notify_id, reason)
+    if fallback_manager:
+        return Escalation(tier.level, str(person), fallback_manager, reason, "fallback_manager")
+    if account_owner:
+        return Escalation(tier.level, str(person), account_owner, reason, "account_owner")
+    return Escalation(tier.level, str(person), None, reason, "nobody")
 
 
 def _ask(

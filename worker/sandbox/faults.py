@@ -1,8 +1,9 @@
 """Fault injection and the request log: the ASGI middleware in front of both emulated CRMs.
 
 Every API request passes through `SandboxMiddleware`, which may inject a fault chosen by a
-seeded RNG (429/500/503 in the CRM's own error format, a slow response, or a dropped
-connection) before the route runs, and then records the request in the `RequestLog` that
+seeded RNG (429/500/503 in the CRM's own error format, a slow response, a dropped
+connection, or a lost answer: the CRM does the work and the connection drops before its
+answer leaves) before the route runs, and then records the request in the `RequestLog` that
 tests and benchmarks count API calls from.
 """
 
@@ -26,7 +27,11 @@ from worker.sandbox.clock import SandboxClock
 
 log = structlog.get_logger(__name__)
 
-FaultKind = Literal["429", "500", "503", "slow", "drop"]
+FaultKind = Literal["429", "500", "503", "slow", "drop", "lost"]
+DateStyle = Literal["gmt", "minus_zero", "doubled"]
+"""How responses spell `Date`: RFC 7231's GMT form; RFC 5322's `-0000` ("UTC, local zone
+unknown"), which `email.utils.parsedate_to_datetime` reads as a naive datetime; or the GMT form
+twice, as a proxy that adds its own header sends it (requests joins them with ", ")."""
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 CRMS = ("salesforce", "hubspot")
 CONTROL_PREFIX = "/_sandbox/"
@@ -224,6 +229,10 @@ class RequestLog:
             return len(self._entries)
 
 
+async def _swallowed(message: Message) -> None:
+    """Where a lost answer goes: the CRM did the work; the client never hears of it."""
+
+
 class ErrorResponder(Protocol):
     """An emulator's error body in its own format (`error_response` of each CRM)."""
 
@@ -250,8 +259,10 @@ class SandboxMiddleware:
         request_log: RequestLog,
         error_responders: Mapping[str, ErrorResponder],
         abort_connection: ConnectionAborter,
+        date_style: Callable[[], DateStyle] = lambda: "gmt",
     ) -> None:
         self._app = app
+        self._date_style = date_style
         self._clock = clock
         self._faults = faults
         self._log = request_log
@@ -261,11 +272,19 @@ class SandboxMiddleware:
     def _dated(self, send: Send) -> Send:
         async def dated(message: Message) -> None:
             if message["type"] == "http.response.start":
-                stamp = formatdate(self._clock.now().timestamp(), usegmt=True).encode("latin-1")
-                message = {**message, "headers": [*message.get("headers", []), (b"date", stamp)]}
+                dates = [(b"date", stamp) for stamp in self._date_stamps()]
+                message = {**message, "headers": [*message.get("headers", []), *dates]}
             await send(message)
 
         return dated
+
+    def _date_stamps(self) -> list[bytes]:
+        moment = self._clock.now().timestamp()
+        style = self._date_style()
+        if style == "minus_zero":
+            return [formatdate(moment).encode("latin-1")]  # formatdate writes -0000 for UTC
+        stamp = formatdate(moment, usegmt=True).encode("latin-1")
+        return [stamp, stamp] if style == "doubled" else [stamp]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         send = self._dated(send)
@@ -318,6 +337,11 @@ class SandboxMiddleware:
                     await asyncio.sleep(rule.delay_s)
                 await self._app(scope, receive, send_and_watch)
             elif rule.kind == "drop":
+                status = DROPPED_STATUS
+                record()
+                await self._drop(scope, receive)
+            elif rule.kind == "lost":
+                await self._app(scope, receive, _swallowed)
                 status = DROPPED_STATUS
                 record()
                 await self._drop(scope, receive)

@@ -34,12 +34,14 @@ from worker.sandbox.activity import ActivitySummary, TaskHabits, simulate
 from worker.sandbox.clock import SandboxClock
 from worker.sandbox.faults import (
     CONTROL_PREFIX,
+    DateStyle,
     FaultInjector,
     FaultRule,
     RequestLog,
     SandboxMiddleware,
 )
 from worker.sandbox.hubspot import HubSpotPortal
+from worker.sandbox.hubspot.store import IndexLag
 from worker.sandbox.salesforce import SalesforceOrg
 from worker.sandbox.world import World, generate_world
 from worker.sync.endpoint import endpoint_session
@@ -51,6 +53,9 @@ T = TypeVar("T")
 STARTUP_TIMEOUT_S = 15.0
 SHUTDOWN_TIMEOUT_S = 10.0
 GRACEFUL_SHUTDOWN_S = 2
+DEFAULT_INDEX_LAG = (1.0, 15.0)
+"""Seconds of sandbox time before a HubSpot write reaches search: a seeded draw per write.
+HubSpot says "a few moments"; (0, 0) turns the lag off."""
 _WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # noqa: S104 - names of "all interfaces", not a bind
 
 
@@ -65,6 +70,8 @@ class Sandbox:
     world: World
     task_habits: TaskHabits
     """How reps treat follow-up tasks as time passes (default: with holidays, see TaskHabits)."""
+    date_style: DateStyle
+    """How responses spell their `Date` header (see `DateStyle`; tests switch it)."""
 
     def __init__(
         self,
@@ -76,14 +83,15 @@ class Sandbox:
         port: int = 0,
         hubspot_rate_limits: bool = True,
         hubspot_nps_properties: bool = True,
-        hubspot_index_lag_s: float = 0.0,
+        hubspot_index_lag: tuple[float, float] = DEFAULT_INDEX_LAG,
         task_habits: TaskHabits | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         begin = start if start is not None else datetime.now(UTC).replace(microsecond=0)
         self.seed = seed
         self.size = size
         self.host = host
-        self.clock = SandboxClock(begin)
+        self.clock = SandboxClock(begin, monotonic=monotonic)  # tests may hold time still
         self.faults = FaultInjector(seed)
         self.log = RequestLog()
         self.world = generate_world(seed, size, self.clock.now())
@@ -92,11 +100,12 @@ class Sandbox:
             self.clock,
             enforce_rate_limits=hubspot_rate_limits,
             preinstall_nps_properties=hubspot_nps_properties,
-            index_lag_s=hubspot_index_lag_s,
+            index_lag=IndexLag(*hubspot_index_lag, seed=seed),
         )
         self.salesforce.load(self.world)
         self.hubspot.load(self.world)
         self.task_habits = task_habits or TaskHabits()
+        self.date_style = "gmt"
         self._activity_rngs = {
             crm: random.Random(f"activity:{seed}:{crm}")  # noqa: S311 - reproducible, not secret
             for crm in ("salesforce", "hubspot")
@@ -212,7 +221,9 @@ class Sandbox:
         end = self.clock.advance(delta)
         rngs, habits = self._activity_rngs, self.task_habits
         summary = simulate(self.salesforce, rngs["salesforce"], start, end, habits)
-        summary += simulate(self.hubspot, rngs["hubspot"], start, end, habits)
+        # HubSpot's writes are made at their moments (its search index lags behind each one).
+        summary += simulate(self.hubspot, rngs["hubspot"], start, end, habits, walk=self.clock.set)
+        self.clock.set(end)
         log.info(
             "sandbox.advanced", start=start.isoformat(), end=end.isoformat(), **summary.counts()
         )
@@ -261,6 +272,7 @@ class Sandbox:
                 "hubspot": self.hubspot.error_response,
             },
             abort_connection=self._abort_connection,
+            date_style=lambda: self.date_style,
         )
 
     def _abort_connection(self, scope: Scope) -> bool:

@@ -54,9 +54,22 @@ def _existing(
     return {row.crm_id: row for row in session.scalars(query)}
 
 
-def _fields(known: dict[str, Any] | None, segments: Any, crm_values: Any) -> dict[str, Any]:
-    """Segments as pulled; CRM values merged, since a pull may carry only some of them."""
+WRITTEN_AT = "written_at"
+"""Key of `fields`: when the CRM stamped the worker's last confirmed write-back (ISO 8601)."""
+
+
+def _fields(
+    known: dict[str, Any] | None, segments: Any, crm_values: Any, modified_at: datetime
+) -> dict[str, Any]:
+    """Segments as pulled; CRM values merged, since a pull may carry only some of them.
+
+    A version from before the worker's last confirmed write (a search index shows a record as
+    it was for a few moments after each write) keeps the written values: they are newer.
+    """
     previous = (known or {}).get("crm_values", {})
+    written_at = (known or {}).get(WRITTEN_AT)
+    if written_at and modified_at < datetime.fromisoformat(written_at):
+        crm_values = {}
     return {**(known or {}), "segments": dict(segments), "crm_values": {**previous, **crm_values}}
 
 
@@ -69,18 +82,42 @@ def _mirrored(
 
 
 def remember_written(
-    session: Session, crm: str, kind: MirrorKind, crm_id: str, values: dict[str, Any]
+    session: Session,
+    crm: str,
+    kind: MirrorKind,
+    crm_id: str,
+    values: dict[str, Any],
+    *,
+    at: datetime,
 ) -> None:
-    """Record values the CRM confirmed writing, so an equal write is never queued again."""
+    """Record values the CRM confirmed writing at `at`, so an equal write is never queued
+    again, and an older version pulled later does not bring back the values they replaced."""
     row = _mirrored(session, crm, kind, crm_id)
     if row is not None:
-        row.fields = _fields(row.fields, row.fields.get("segments", {}), values)
+        fields = dict(row.fields)
+        previous = fields.get("crm_values", {})
+        fields["crm_values"] = {**previous, **values}
+        written_at = fields.get(WRITTEN_AT)
+        if not written_at or datetime.fromisoformat(written_at) < at:
+            fields[WRITTEN_AT] = at.isoformat()
+        row.fields = fields
 
 
 def known_values(session: Session, crm: str, kind: MirrorKind, crm_id: str) -> dict[str, Any]:
     """The last CRM values known for the write-back fields of one mirrored record."""
     row = _mirrored(session, crm, kind, crm_id)
     return dict(row.fields.get("crm_values", {})) if row is not None else {}
+
+
+def _already_mirrored(row: Account | Contact | None, modified_at: datetime) -> bool:
+    """Whether a pulled version is older than the one mirrored (a lagging search shows a
+    record as it was for a few moments after each write): storing it would go back in time."""
+    return (
+        row is not None
+        and not row.deleted
+        and row.modified_at is not None
+        and modified_at < row.modified_at
+    )
 
 
 def upsert_accounts(session: Session, accounts: Sequence[domain.Account], now: datetime) -> None:
@@ -91,13 +128,15 @@ def upsert_accounts(session: Session, accounts: Sequence[domain.Account], now: d
     known = _existing(session, Account, crm, (a.crm_id for a in accounts))
     for account in accounts:
         row = known.get(account.crm_id)
+        if _already_mirrored(row, account.modified_at):
+            continue
         if row is None:
             row = Account(crm=Crm(crm), crm_id=account.crm_id)
             session.add(row)
             known[account.crm_id] = row
         row.name = account.name
         row.owner_crm_id = account.owner_id
-        row.fields = _fields(row.fields, account.segments, account.crm_values)
+        row.fields = _fields(row.fields, account.segments, account.crm_values, account.modified_at)
         since = account.customer_since
         row.fields["customer_since"] = since.isoformat() if since else None
         row.modified_at = account.modified_at
@@ -121,6 +160,8 @@ def upsert_contacts(session: Session, contacts: Sequence[domain.Contact], now: d
     )
     for contact in contacts:
         row = known.get(contact.crm_id)
+        if _already_mirrored(row, contact.modified_at):
+            continue
         if row is None:
             row = Contact(crm=Crm(crm), crm_id=contact.crm_id)
             session.add(row)
@@ -134,7 +175,7 @@ def upsert_contacts(session: Session, contacts: Sequence[domain.Contact], now: d
         row.language = contact.language
         row.time_zone = contact.time_zone
         row.opted_out = contact.opted_out
-        row.fields = _fields(row.fields, contact.segments, contact.crm_values)
+        row.fields = _fields(row.fields, contact.segments, contact.crm_values, contact.modified_at)
         row.modified_at = contact.modified_at
         row.deleted = contact.deleted
         row.synced_at = now

@@ -341,6 +341,9 @@ class FollowUp(Base):
     due_at: Mapped[datetime]
     escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0)
     escalated_at: Mapped[datetime | None]
+    escalation_fallback: Mapped[str | None] = mapped_column(String(32))
+    """Who the last escalation reached instead of the person its tier names: `fallback_manager`,
+    `account_owner`, or `nobody` (an unowned escalation); NULL when that person was found."""
     first_contact_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -6,7 +6,8 @@ plain values it speaks live in `worker.crm_types` and are re-exported here for i
 """
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol
+from datetime import timedelta
+from typing import Protocol, runtime_checkable
 
 from worker.crm_types import (
     ApiUsage,
@@ -28,6 +29,7 @@ from worker.crm_types import (
 
 __all__ = [
     "ApiUsage",
+    "ArchiveLister",
     "AuthFailed",
     "BudgetExhausted",
     "CrmClient",
@@ -102,6 +104,23 @@ class CrmClient(Protocol):
         ...
 
 
+@runtime_checkable
+class ArchiveLister(Protocol):
+    """A CRM whose deletions `pull_deleted` finds only by listing its whole archive.
+
+    HubSpot's list endpoint cannot filter archived records by date, so each listing costs
+    ceil(archive / 100) calls however little changed. Such a client lists on a slow schedule
+    (`archive_listing_every`) and checks by id, every cycle, only the records the loop is
+    about to act on (`archived`): a cost that does not grow with the archive.
+    """
+
+    archive_listing_every: timedelta
+
+    def archived(self, object_name: str, ids: Sequence[str]) -> list[str]:
+        """Which of these records no longer exist (archived, merged away or deleted)."""
+        ...
+
+
 class CrmError(Exception):
     """A CRM call failed; carries the CRM's own error code."""
 
@@ -133,7 +152,14 @@ class NotFound(CrmError):
 
 
 class Rejected(CrmError):
-    """The CRM refused the request's content (validation); retrying the same body is futile."""
+    """The CRM refused the request's content (validation); retrying the same body is futile.
+
+    `fields` names the fields whose values the CRM refused, when it says (else empty).
+    """
+
+    def __init__(self, crm: str, code: str, message: str, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(crm, code, message)
+        self.fields = fields
 
 
 class Unavailable(CrmError):

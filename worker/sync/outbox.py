@@ -144,6 +144,28 @@ def enqueue_update(
     )
 
 
+def enqueue_after_task(
+    session: Session, crm: str, update: FieldUpdate, *, followup_id: int, now: datetime
+) -> bool:
+    """Queue an update of a follow-up's task whose CRM id is not known yet (being created).
+
+    The drain sends it once the task's create has linked the id to the follow-up; until then
+    the row waits, without counting attempts.
+    """
+    return enqueue(
+        session,
+        crm,
+        Op.UPDATE,
+        update.object,
+        record_id=None,
+        fields=dict(update.fields),
+        dedup_key=update.dedup_key,
+        essential=True,
+        now=now,
+        followup_id=followup_id,
+    )
+
+
 def enqueue_task(
     session: Session, crm: str, task: TaskSpec, *, now: datetime, followup_id: int | None = None
 ) -> bool:
@@ -305,6 +327,10 @@ class Outbox:
     ) -> bool:
         """Send one group and record the outcome; False when draining must stop for now."""
         now = self._now()
+        if op == Op.UPDATE:
+            rows = self._with_task_ids(rows, now)
+            if not rows:
+                return True
         try:
             results = _send(self._client, op, essential, rows)
         except (RateLimited, BudgetExhausted, AuthFailed) as error:
@@ -362,7 +388,7 @@ class Outbox:
                     current.result_crm_id = result.crm_id
                     current.last_error = None
                     _link_followup(session, current, result.crm_id)
-                    self._remember(session, current)
+                    self._remember(session, current, result.modified_at or now)
                 else:
                     error = result.error
                     fields = f" ({', '.join(error.fields)})" if error.fields else ""
@@ -382,11 +408,47 @@ class Outbox:
                         )
                 row.state = current.state
 
-    def _remember(self, session: Session, row: OutboxEntry) -> None:
-        """A confirmed update of a mirrored record becomes its last known CRM values."""
+    def _with_task_ids(self, rows: list[OutboxEntry], now: datetime) -> list[OutboxEntry]:
+        """Rows ready to send: an update of a task still being created gets its id or waits.
+
+        One whose task was refused for good can never apply and fails with it.
+        """
+        waiting = [row for row in rows if row.record_crm_id is None and row.followup_id]
+        if not waiting:
+            return rows
+        ready = [row for row in rows if row not in waiting]
+        with self._sessions.begin() as session:
+            loaded = _load(session, waiting)
+            for row in waiting:
+                current = loaded[row.id]
+                followup = session.get_one(FollowUp, current.followup_id)
+                created = session.scalar(
+                    select(OutboxEntry.state).where(
+                        OutboxEntry.dedup_key == followup.dedup_key,
+                        OutboxEntry.op == Op.CREATE_TASK.value,
+                    )
+                )
+                if followup.crm_task_id is not None:
+                    current.record_crm_id = followup.crm_task_id
+                    row.record_crm_id = followup.crm_task_id
+                    ready.append(row)
+                    continue
+                if created == OutboxState.FAILED:
+                    current.state = OutboxState.FAILED
+                    current.last_error = "TASK_NOT_CREATED: the task this update moves was refused"
+                else:
+                    current.state = OutboxState.PENDING
+                    current.next_attempt_at = now + BASE_BACKOFF
+                row.state = current.state
+        return ready
+
+    def _remember(self, session: Session, row: OutboxEntry, at: datetime) -> None:
+        """A confirmed update of a mirrored record becomes its last known CRM values, as of
+        `at` (when the CRM stamped it, else when it confirmed it)."""
         kind = self._mirrored.get(row.object)
         if row.op == Op.UPDATE and kind is not None and row.record_crm_id:
-            remember_written(session, row.crm.value, kind, row.record_crm_id, dict(row.fields))
+            values = dict(row.fields)
+            remember_written(session, row.crm.value, kind, row.record_crm_id, values, at=at)
 
     def _retry(self, rows: list[OutboxEntry], now: datetime, error: CrmError) -> None:
         """A transient whole-request failure: back off per row, fail rows out of attempts."""

@@ -16,12 +16,12 @@ from worker import domain
 from worker.store import mirror
 from worker.store.mirror import MirrorKind
 from worker.sync.base import CrmClient, CrmRecord, Cursor, Page
+from worker.sync.deletions import DELETED_SUFFIX, Target, deletion_pages
 from worker.sync.quarantine import unstorable
 
 log = structlog.get_logger(__name__)
 
 DomainRow = domain.Account | domain.Contact | domain.TriggerRecord
-DELETED_SUFFIX = "#deleted"
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,35 @@ def _commit_pages(
     return count
 
 
+def pull_deletions(
+    client: CrmClient,
+    sessions: sessionmaker[Session],
+    target: Target,
+    now: Callable[[], datetime],
+) -> tuple[int, int]:
+    """Mark deleted the mirrored records this cycle's deletion pages name (see
+    `worker.sync.deletions`); returns the pages committed and the records known here."""
+    object_name, kind = target
+    deleted = 0
+
+    def store_deletions(session: Session, page: Page) -> None:
+        nonlocal deleted
+        ids = [record.id for record in page.records]
+        deleted += mirror.mark_deleted(
+            session, client.name, kind, object_name, crm_ids=ids, now=now()
+        )
+
+    pages = _commit_pages(
+        sessions,
+        client.name,
+        object_name + DELETED_SUFFIX,
+        pages=deletion_pages(client, sessions, object_name, now()),
+        apply=store_deletions,
+        now=now,
+    )
+    return pages, deleted
+
+
 def pull_into_mirror(
     client: CrmClient,
     sessions: sessionmaker[Session],
@@ -142,10 +171,8 @@ def pull_into_mirror(
     `progress` hears (object, records stored so far) after each page, for a terminal display.
     """
     stats = PullStats(target.object_name)
-    deleted_key = target.object_name + DELETED_SUFFIX
     with sessions() as session:
         since = Cursor(*mirror.read_cursor(session, client.name, target.object_name))
-        deleted_since = Cursor(*mirror.read_cursor(session, client.name, deleted_key))
     first_sync = since.modified_at is None
 
     def store_changes(session: Session, page: Page) -> None:
@@ -157,12 +184,6 @@ def pull_into_mirror(
         if progress is not None:
             progress(target.object_name, stats.stored)
 
-    def store_deletions(session: Session, page: Page) -> None:
-        ids = [record.id for record in page.records]
-        stats.deleted += mirror.mark_deleted(
-            session, client.name, target.kind, target.object_name, crm_ids=ids, now=now()
-        )
-
     stats.pages = _commit_pages(
         sessions,
         client.name,
@@ -171,14 +192,8 @@ def pull_into_mirror(
         apply=store_changes,
         now=now,
     )
-    stats.pages += _commit_pages(
-        sessions,
-        client.name,
-        deleted_key,
-        pages=client.pull_deleted(target.object_name, deleted_since),
-        apply=store_deletions,
-        now=now,
-    )
+    pages, stats.deleted = pull_deletions(client, sessions, (target.object_name, target.kind), now)
+    stats.pages += pages
     log.info(
         "object_pulled",
         crm=client.name,

@@ -106,6 +106,7 @@ class AssociationGraph:
     def __init__(self) -> None:
         self._types: dict[Edge, set[int]] = {}
         self._targets: dict[tuple[str, str, str], dict[str, None]] = defaultdict(dict)
+        self._linked_types: dict[tuple[str, str], set[str]] = defaultdict(set)  # record -> to types
 
     def add(self, kind: AssociationType, from_id: str, to_id: str) -> None:
         """Associate two records with `kind` (a labelled type implies the unlabelled one)."""
@@ -120,6 +121,7 @@ class AssociationGraph:
         edge = (kind.from_type, from_id, kind.to_type, to_id)
         self._types.setdefault(edge, set()).add(kind.type_id)
         self._targets[(kind.from_type, from_id, kind.to_type)][to_id] = None
+        self._linked_types[(kind.from_type, from_id)].add(kind.to_type)
 
     def targets(self, from_type: str, from_id: str, to_type: str) -> list[tuple[str, list[int]]]:
         """Records of `to_type` associated with one record, with the type ids of each link."""
@@ -130,10 +132,8 @@ class AssociationGraph:
 
     def remove_record(self, type_name: str, record_id: str) -> None:
         """Drop every association of a record (it was archived)."""
-        for (from_type, from_id, to_type), to_ids in list(self._targets.items()):
-            if from_type == type_name and from_id == record_id:
-                for to_id in to_ids:
-                    self._types.pop((from_type, from_id, to_type, to_id), None)
-                    self._types.pop((to_type, to_id, from_type, from_id), None)
-                    self._targets[(to_type, to_id, from_type)].pop(from_id, None)
-                del self._targets[(from_type, from_id, to_type)]
+        for to_type in self._linked_types.pop((type_name, record_id), set()):
+            for to_id in self._targets.pop((type_name, record_id, to_type), {}):
+                self._types.pop((type_name, record_id, to_type, to_id), None)
+                self._types.pop((to_type, to_id, type_name, record_id), None)
+                self._targets[(to_type, to_id, type_name)].pop(record_id, None)

@@ -45,8 +45,10 @@ class HubSpotError(Exception):
         context: dict[str, list[str]] | None = None,
         errors: list[ErrorDetail] | None = None,
         sub_category: str | None = None,
+        problems: tuple["PropertyProblem", ...] = (),
     ) -> None:
         super().__init__(f"{status} {category}: {message}")
+        self.problems = problems
         self.status = status
         self.category = category
         self.message = message
@@ -123,6 +125,7 @@ def invalid_properties(problems: list[PropertyProblem]) -> HubSpotError:
             ErrorDetail(problem.message, problem.error, {"propertyName": [problem.name]})
             for problem in problems
         ],
+        problems=tuple(problems),
     )
 
 

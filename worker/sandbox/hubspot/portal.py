@@ -9,7 +9,7 @@ import structlog
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from worker.sandbox.activity import OpenTask
+from worker.sandbox.activity import OpenDeal, OpenTask
 from worker.sandbox.clock import SandboxClock
 from worker.sandbox.hubspot import associations as assoc
 from worker.sandbox.hubspot.catalog import TICKET_CLOSED_STAGE, TICKET_PIPELINE, default_catalogs
@@ -25,6 +25,7 @@ from worker.sandbox.hubspot.limits import Exceeded, RateLimiter, RateLimits
 from worker.sandbox.hubspot.objects import (
     COMPANIES,
     CONTACTS,
+    DEALS,
     TASKS,
     TICKETS,
     ObjectType,
@@ -32,8 +33,8 @@ from worker.sandbox.hubspot.objects import (
 )
 from worker.sandbox.hubspot.owners import Owner
 from worker.sandbox.hubspot.properties import Option, PropertyCatalog, PropertyDef
-from worker.sandbox.hubspot.store import Record, RecordStore
-from worker.sandbox.hubspot.timefmt import iso_ms
+from worker.sandbox.hubspot.store import IndexLag, Record, RecordStore
+from worker.sandbox.hubspot.timefmt import iso_ms, parse_instant
 from worker.sandbox.world import World
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,9 @@ _REQUIRED_ON_CREATE: dict[str, tuple[str, ...]] = {
     "tasks": ("hs_timestamp",),
     "notes": ("hs_timestamp",),
 }
+_STARTED_TASK_STATUSES = ("IN_PROGRESS", "WAITING")
+CLOSED_DEAL_STAGES = ("closedwon", "closedlost")
+DEAL_TO_CONTACT = 3  # HubSpot-defined association type id, deal -> contact
 _RATE_LIMIT_MESSAGES = {
     "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
     "DAILY": "You have reached your daily limit.",
@@ -54,8 +58,9 @@ class HubSpotPortal:
     """An emulated HubSpot account that the real hubspot-api-client talks HTTP to.
 
     Implements the sandbox's ActivityTarget (tickets are cases, companies are accounts).
-    With `index_lag_s`, a write reaches search that many seconds (of `monotonic`) after it is
-    made, as HubSpot's search index lags its writes; reads by id see it at once.
+    With an `index_lag`, a write reaches search its drawn lag (of sandbox time) after it is
+    made, as HubSpot's search index lags its writes; reads by id see it at once. Rate-limit
+    windows run on `monotonic`: SDK clients run in real time.
     """
 
     def __init__(
@@ -69,7 +74,7 @@ class HubSpotPortal:
         preinstall_nps_properties: bool = True,
         access_tokens: Iterable[str] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        index_lag_s: float = 0.0,
+        index_lag: IndexLag | None = None,
     ) -> None:
         self.clock = clock
         self.lock = threading.RLock()
@@ -78,7 +83,7 @@ class HubSpotPortal:
             RateLimits(tier, daily_limit, search_per_second, enforce_rate_limits), monotonic()
         )
         self.access_tokens = frozenset(access_tokens) if access_tokens is not None else None
-        self.store = RecordStore(index_lag_s=index_lag_s, monotonic=monotonic)
+        self.store = RecordStore(index_lag=index_lag, now=clock.now)
         self.graph = assoc.AssociationGraph()
         self.catalogs: dict[str, PropertyCatalog] = default_catalogs(
             clock.now(), with_nps=preinstall_nps_properties
@@ -129,14 +134,8 @@ class HubSpotPortal:
         )
 
     def reset_rate_limits(self, monotonic: Callable[[], float] | None = None) -> None:
-        """Empty the rate-limit windows, optionally switching the monotonic time source.
-
-        That source also times the index lag; writes pending on the old one become searchable.
-        """
+        """Empty the rate-limit windows, optionally switching the monotonic time source."""
         if monotonic is not None:
-            with self.lock:
-                self.store.publish_all()
-                self.store.monotonic = monotonic
             self.monotonic = monotonic
         self.limiter = RateLimiter(self.limiter.limits, self.monotonic())
 
@@ -155,11 +154,13 @@ class HubSpotPortal:
     # --- errors --------------------------------------------------------------------------------
 
     def error_response(self, status: int, *, retry_after_s: int | None = None) -> Response:
-        """A HubSpot-format error body for an injected fault (429 is a ten-secondly refusal)."""
+        """A HubSpot-format error body for an injected fault (429 is a ten-secondly refusal).
+
+        A 429 never carries `Retry-After` (HubSpot documents the policy name and the rate-limit
+        headers instead), so `retry_after_s` only applies to 5xx faults.
+        """
         if status == 429:
-            return self.rate_limited(
-                Exceeded("TEN_SECONDLY_ROLLING", retry_after_s or 1), search=False
-            )
+            return self.rate_limited(Exceeded("TEN_SECONDLY_ROLLING", 1), search=False)
         categories = {500: "INTERNAL_ERROR", 502: "BAD_GATEWAY", 503: "SERVICE_UNAVAILABLE"}
         error = HubSpotError(
             status,
@@ -174,7 +175,8 @@ class HubSpotPortal:
     def rate_limited(self, exceeded: Exceeded, *, search: bool) -> Response:
         """The 429 HubSpot returns when a rate-limit policy refuses a call.
 
-        Body as HubSpot sends it (no `category`; `errorType` and `policyName` instead):
+        Body as HubSpot sends it (no `category`; `errorType` and `policyName` instead), with
+        the `X-HubSpot-RateLimit-*` headers except on search, and no `Retry-After`:
         https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details#error-responses
         """
         group = "search" if search else "private-app"
@@ -186,9 +188,7 @@ class HubSpotPortal:
             "policyName": exceeded.policy,
             "groupName": f"publicapi:{group}:{exceeded.policy.lower()}:{PORTAL_ID}",
         }
-        headers = {"Retry-After": str(exceeded.retry_after_s)}
-        if not search:
-            headers.update(self.limiter.headers(self.monotonic()))
+        headers = {} if search else self.limiter.headers(self.monotonic())
         return JSONResponse(body, 429, headers=headers)
 
     # --- reads -------------------------------------------------------------------------------
@@ -235,11 +235,12 @@ class HubSpotPortal:
                 raise KeyError(f"{object_name} {record_id} does not exist")
             return dict(found.properties)
 
-    def records(self, object_name: str) -> list[dict[str, str]]:
-        """Copies of every live record's property values of one object type (test helper)."""
+    def records(self, object_name: str, *, archived: bool = False) -> list[dict[str, str]]:
+        """Copies of every live record's property values of one object type (test helper);
+        with `archived`, those of deleted records too."""
         with self.lock:
             kind = object_type(object_name)
-            return [dict(r.properties) for r in self.store.all(kind) if not r.archived]
+            return [dict(r.properties) for r in self.store.all(kind) if archived or not r.archived]
 
     def associated_ids(self, from_name: str, record_id: str, to_name: str) -> list[str]:
         """Ids of `to_name` records associated with one record (test helper)."""
@@ -400,10 +401,10 @@ class HubSpotPortal:
             self.store.update(COMPANIES, record, values, at)
 
     def open_tasks(self) -> list[OpenTask]:
-        """Tasks not completed; any status but NOT_STARTED (or none) counts as started."""
+        """Tasks not completed; IN_PROGRESS and WAITING count as started (DEFERRED is aside)."""
         with self.lock:
             return [
-                OpenTask(record.id, record.created_at, status not in ("", "NOT_STARTED"))
+                OpenTask(record.id, record.created_at, status in _STARTED_TASK_STATUSES)
                 for record in self.store.all(TASKS)
                 if not record.archived
                 and (status := record.properties.get("hs_task_status") or "") != "COMPLETED"
@@ -421,6 +422,69 @@ class HubSpotPortal:
             record = self._require(TASKS, task_id)
             values = {"hs_task_status": "COMPLETED", "hs_task_completion_date": iso_ms(at)}
             self.store.update(TASKS, record, values, at)
+
+    # --- TaskWorkflow and DealWork (what reps do beyond start and complete) -----------------
+
+    def wait_on_task(self, task_id: str, at: datetime) -> None:
+        """The rep reached out and waits on the customer (`hs_task_status` WAITING)."""
+        self._task_status(task_id, "WAITING", at)
+
+    def defer_task(self, task_id: str, at: datetime) -> None:
+        """The rep puts the task aside (`hs_task_status` DEFERRED)."""
+        self._task_status(task_id, "DEFERRED", at)
+
+    def reassign_task(self, task_id: str, at: datetime) -> None:
+        """The rep hands the task to the next owner after them (by owner id), a colleague."""
+        with self.lock:
+            record = self._require(TASKS, task_id)
+            ids = sorted(self.owners)
+            current = record.properties.get("hubspot_owner_id", "")
+            later = [owner for owner in ids if owner > current]
+            colleague = (later or ids)[0]
+            if colleague != current:
+                self.store.update(TASKS, record, {"hubspot_owner_id": colleague}, at)
+
+    def delete_task(self, task_id: str, at: datetime) -> None:
+        """The rep deletes the task (archived, as HubSpot keeps deleted records for 90 days)."""
+        with self.lock:
+            self.archive(TASKS, self._require(TASKS, task_id), at)
+
+    def open_deals(self) -> list[OpenDeal]:
+        """Deals in neither closed stage, with their expected close date."""
+        with self.lock:
+            return [
+                OpenDeal(record.id, parse_instant(record.properties["closedate"]).date())
+                for record in self.store.all(DEALS)
+                if not record.archived
+                and record.properties.get("dealstage") not in CLOSED_DEAL_STAGES
+                and record.properties.get("closedate")
+            ]
+
+    def close_deal(self, deal_id: str, won: bool, at: datetime) -> None:
+        """Move a deal to closed won (or lost) at `at`."""
+        with self.lock:
+            record = self._require(DEALS, deal_id)
+            stage = "closedwon" if won else "closedlost"
+            self.store.update(DEALS, record, {"dealstage": stage}, at)
+
+    def add_deal_contact(self, deal_id: str, at: datetime) -> None:
+        """Associate the deal with one more contact of its company (none left: nothing)."""
+        with self.lock:
+            company = next(iter(self.associated_ids(DEALS.name, deal_id, COMPANIES.name)), None)
+            linked = set(self.associated_ids(DEALS.name, deal_id, CONTACTS.name))
+            people = [
+                contact_id
+                for contact_id in self.associated_ids(COMPANIES.name, company or "", CONTACTS.name)
+                if contact_id not in linked
+            ]
+            if company is not None and people:
+                newcomer = min(people, key=int)
+                self.graph.add(assoc.ASSOCIATION_TYPES[DEAL_TO_CONTACT], deal_id, newcomer)
+
+    def _task_status(self, task_id: str, status: str, at: datetime) -> None:
+        with self.lock:
+            record = self._require(TASKS, task_id)
+            self.store.update(TASKS, record, {"hs_task_status": status}, at)
 
     def _require(self, kind: ObjectType, record_id: str) -> Record:
         record = self.store.get(kind, record_id)

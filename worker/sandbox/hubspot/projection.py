@@ -27,6 +27,10 @@ USER_ID_BASE = 9_000_000
 TEAM_ID_BASE = 400_000
 PRIMARY_CONTACT_COMPANY = 1
 PRIMARY_DEAL_COMPANY = 5
+DEAL_CONTACT = 3
+DEAL_STAKEHOLDER_ROLES = ("Decision Maker", "Executive Sponsor", "Champion")
+"""Roles whose holders a renewal deal is associated with (else the company's first contact)."""
+STAKEHOLDERS_PER_DEAL = 2
 TICKET_CONTACT = 16
 PRIMARY_TICKET_COMPANY = 26
 
@@ -48,8 +52,9 @@ def project(portal: "HubSpotPortal", world: World) -> None:
     }
     for case in world.cases:
         _ticket(portal, case, companies, contacts, owners_by_company)
+    stakeholders = _stakeholders(world.people, contacts)
     for renewal in world.renewals:
-        _deal(portal, renewal, companies)
+        _deal(portal, renewal, companies, stakeholders.get(renewal.company_key, []))
 
 
 def _owners(users: list[User]) -> list[Owner]:
@@ -156,7 +161,24 @@ def _ticket(
     portal.world_ids[(TICKETS.name, case.key)] = record.id
 
 
-def _deal(portal: "HubSpotPortal", renewal: Renewal, companies: dict[int, str]) -> None:
+def _stakeholders(people: list[Person], contacts: dict[int, str]) -> dict[int, list[str]]:
+    """Per company, the contacts its renewal deals are associated with."""
+    by_company: dict[int, list[Person]] = {}
+    for person in people:
+        by_company.setdefault(person.company_key, []).append(person)
+    chosen: dict[int, list[str]] = {}
+    for company_key, staff in by_company.items():
+        ranked = sorted(
+            staff,
+            key=lambda p: (p.role not in DEAL_STAKEHOLDER_ROLES, p.key),
+        )
+        chosen[company_key] = [contacts[p.key] for p in ranked[:STAKEHOLDERS_PER_DEAL]]
+    return chosen
+
+
+def _deal(
+    portal: "HubSpotPortal", renewal: Renewal, companies: dict[int, str], stakeholders: list[str]
+) -> None:
     close = datetime.combine(renewal.close_date, time(0), tzinfo=UTC)
     values = {
         "dealname": renewal.name,
@@ -171,4 +193,6 @@ def _deal(portal: "HubSpotPortal", renewal: Renewal, companies: dict[int, str]) 
     portal.graph.add(
         assoc.ASSOCIATION_TYPES[PRIMARY_DEAL_COMPANY], record.id, companies[renewal.company_key]
     )
+    for contact_id in stakeholders:
+        portal.graph.add(assoc.ASSOCIATION_TYPES[DEAL_CONTACT], record.id, contact_id)
     portal.world_ids[(DEALS.name, renewal.key)] = record.id

@@ -15,7 +15,14 @@ from starlette.routing import BaseRoute, Route
 
 from worker.sandbox.hubspot import associations as assoc
 from worker.sandbox.hubspot.definitions import new_group, new_property, updated_property
-from worker.sandbox.hubspot.errors import HubSpotError, not_found, unauthenticated, validation_error
+from worker.sandbox.hubspot.errors import (
+    HubSpotError,
+    PropertyProblem,
+    invalid_properties,
+    not_found,
+    unauthenticated,
+    validation_error,
+)
 from worker.sandbox.hubspot.objects import ObjectType, object_type
 from worker.sandbox.hubspot.plan import execute
 from worker.sandbox.hubspot.render import batch_json, paging_json, record_json, written_json
@@ -324,8 +331,21 @@ def _batch_read(portal: "HubSpotPortal", request: Request, payload: object) -> R
 
 
 def _batch_create(portal: "HubSpotPortal", request: Request, payload: object) -> Response:
+    """Create every input, or none: a bad input refuses the whole batch (400), unless every
+    input carries an `objectWriteTraceId`, which turns on per-input (207) errors naming it.
+
+    https://developers.hubspot.com/docs/api-reference/error-handling (multi-status errors).
+    """
     kind = _kind(request)
     inputs = _inputs(_body(payload))
+    traced = bool(inputs) and all(item.get("objectWriteTraceId") for item in inputs)
+    request.state.records_in = len(inputs)
+    if not traced:
+        problems: list[PropertyProblem] = []
+        for item in inputs:
+            problems += _checked(portal, kind, item.get("properties"), creating=True)[1]
+        if problems:
+            raise invalid_properties(problems)
     results, errors = [], []
     for item in inputs:
         try:
@@ -333,17 +353,34 @@ def _batch_create(portal: "HubSpotPortal", request: Request, payload: object) ->
                 kind, item.get("properties"), item.get("associations"), portal.clock.now()
             )
         except HubSpotError as error:
-            errors.append(error.standard_error())
+            trace = str(item.get("objectWriteTraceId"))
+            errors.append({**error.standard_error(), "context": {"objectWriteTraceId": [trace]}})
             continue
         results.append(written_json(kind, record, portal.catalog(kind)))
-    request.state.records_in = len(inputs)
     return _batch_response(portal, request, results, errors, 201)
 
 
+def _checked(
+    portal: "HubSpotPortal", kind: ObjectType, properties: object, *, creating: bool
+) -> tuple[dict[str, str], list[PropertyProblem]]:
+    """One input's values as they would be stored, and what is wrong with them (if anything)."""
+    try:
+        return portal.validate(kind, properties, creating=creating), []
+    except HubSpotError as error:
+        if error.problems:
+            return {}, list(error.problems)
+        raise
+
+
 def _batch_update(portal: "HubSpotPortal", request: Request, payload: object) -> Response:
+    """Update every input, or none: one invalid value refuses the whole batch with a 400
+    VALIDATION_ERROR, as HubSpot does (batch update has no per-input error mode)."""
     kind = _kind(request)
     inputs = _inputs(_body(payload))
-    results, errors, missing = [], [], []
+    request.state.records_in = len(inputs)
+    found: list[tuple[Record, dict[str, str]]] = []
+    missing: list[str] = []
+    problems: list[PropertyProblem] = []
     for item in inputs:
         key = str(item.get("id", ""))
         id_property = item.get("idProperty")
@@ -351,15 +388,16 @@ def _batch_update(portal: "HubSpotPortal", request: Request, payload: object) ->
         if record is None:
             missing.append(key)
             continue
-        try:
-            portal.update(kind, record, item.get("properties"), portal.clock.now())
-        except HubSpotError as error:
-            errors.append(error.standard_error())
-            continue
+        clean, bad = _checked(portal, kind, item.get("properties"), creating=False)
+        problems += bad
+        found.append((record, clean))
+    if problems:
+        raise invalid_properties(problems)
+    results = []
+    for record, clean in found:
+        portal.store.update(kind, record, clean, portal.clock.now())
         results.append(written_json(kind, record, portal.catalog(kind)))
-    if missing:
-        errors.append(_missing(kind, missing))
-    request.state.records_in = len(inputs)
+    errors = [_missing(kind, missing)] if missing else []
     return _batch_response(portal, request, results, errors, 200)
 
 

@@ -1,12 +1,12 @@
 """Records of every object type, with HubSpot's numeric-string ids and system timestamps."""
 
 import bisect
+import heapq
 import itertools
-import time
-from collections import deque
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from worker.sandbox.hubspot.index import SortedIndex
 from worker.sandbox.hubspot.objects import ALL_TYPES, CONTACTS, ObjectType
@@ -26,11 +26,46 @@ class Record:
     touched: set[str] = field(default_factory=set)  # properties changed by the last write
 
 
+class IndexLag:
+    """How long each write takes to reach search: a seeded draw in [low, high] seconds.
+
+    HubSpot says changes reach search "after a few moments"; integrators wait about ten
+    seconds. The draw is per write, so writes made together become searchable in any order.
+    """
+
+    def __init__(self, low_s: float, high_s: float, seed: int | str = 0) -> None:
+        if not 0 <= low_s <= high_s:
+            raise ValueError(f"an index lag needs 0 <= low <= high, got {low_s}..{high_s}")
+        self.low_s = low_s
+        self.high_s = high_s
+        self._rng = random.Random(f"index-lag:{seed}")  # noqa: S311 - reproducible, not secret
+
+    @classmethod
+    def none(cls) -> "IndexLag":
+        """Search sees every write at once."""
+        return cls(0.0, 0.0)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether writes wait at all before search sees them."""
+        return self.high_s > 0
+
+    def draw(self) -> timedelta:
+        """The lag of the next write."""
+        if self.low_s == self.high_s:
+            return timedelta(seconds=self.low_s)
+        return timedelta(seconds=self._rng.uniform(self.low_s, self.high_s))
+
+
+def _epoch() -> datetime:
+    return datetime(2000, 1, 1, tzinfo=UTC)
+
+
 @dataclass
 class _Write:
-    """A write search cannot see yet: it becomes searchable at `due` (monotonic seconds)."""
+    """A write search cannot see yet: it becomes searchable at `due` (sandbox time)."""
 
-    due: float
+    due: datetime
     kind: ObjectType
     record: Record
     names: frozenset[str] | None  # the properties it changed; None for a create or an archive
@@ -42,19 +77,20 @@ class RecordStore:
 
     Sorted indexes over the properties searches filter and sort on are built on first use and
     kept current. They hold what search sees: with an index lag, a write reaches them (and
-    search) only `index_lag_s` seconds after it is made, when a search publishes it; until then
-    search sees the record as it was. Reads by id see every write at once.
+    search) only its drawn lag after it is made (sandbox time, `now`, so the time machine moves
+    it too), when a search publishes it; until then search sees the record as it was. Writes to
+    one record reach search in the order they were made. Reads by id see every write at once.
     """
 
     def __init__(
         self,
         first_id: int = 1001,
         *,
-        index_lag_s: float = 0.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        index_lag: IndexLag | None = None,
+        now: Callable[[], datetime] = _epoch,
     ) -> None:
-        self.index_lag_s = index_lag_s
-        self.monotonic = monotonic
+        self.index_lag = index_lag or IndexLag.none()
+        self.now = now
         self._ids = itertools.count(first_id)
         self._records: dict[str, dict[str, Record]] = {kind.name: {} for kind in ALL_TYPES}
         self._order: dict[str, list[int]] = {kind.name: [] for kind in ALL_TYPES}
@@ -63,7 +99,8 @@ class RecordStore:
         # What search shows of records with a pending write (None: not searchable yet), the
         # pending writes in the order they become due, and each record's latest pending write.
         self._shown: dict[str, dict[str, Record | None]] = {kind.name: {} for kind in ALL_TYPES}
-        self._pending: deque[_Write] = deque()
+        self._pending: list[tuple[datetime, int, _Write]] = []  # a heap by (due, order made)
+        self._made = itertools.count()
         self._latest: dict[tuple[str, str], _Write] = {}
 
     def new_id(self) -> str:
@@ -140,14 +177,14 @@ class RecordStore:
 
     def publish_due(self) -> None:
         """Make searchable every write whose index lag has passed (searches call this first)."""
-        now = self.monotonic()
-        while self._pending and self._pending[0].due <= now:
-            self._publish(self._pending.popleft())
+        now = self.now()
+        while self._pending and self._pending[0][0] <= now:
+            self._publish(heapq.heappop(self._pending)[2])
 
     def publish_all(self) -> None:
         """Make every write searchable now (a loaded world has long been indexed)."""
         while self._pending:
-            self._publish(self._pending.popleft())
+            self._publish(heapq.heappop(self._pending)[2])
 
     def searchable(self, kind: ObjectType) -> list[Record]:
         """Every record of a type as search sees it, archived included, in id order."""
@@ -195,7 +232,7 @@ class RecordStore:
 
     def _before_write(self, kind: ObjectType, record: Record) -> bool:
         """Whether search sees the record live; with a lag, keep what search shows of it."""
-        if self.index_lag_s > 0:
+        if self.index_lag.enabled:
             latest = self._latest.get((kind.name, record.id))
             if latest is not None:
                 latest.version = _copy(record)  # that write is no longer the record's latest
@@ -211,13 +248,17 @@ class RecordStore:
         names: frozenset[str] | None,
     ) -> None:
         """Index a write now, or with a lag queue it (`was_live` None: a new record)."""
-        if self.index_lag_s <= 0:
+        if not self.index_lag.enabled:
             self._show(kind, record, bool(was_live), names)
             return
         if was_live is None:
             self._shown[kind.name][record.id] = None
-        write = _Write(self.monotonic() + self.index_lag_s, kind, record, names)
-        self._pending.append(write)
+        due = self.now() + self.index_lag.draw()
+        earlier = self._latest.get((kind.name, record.id))
+        if earlier is not None:
+            due = max(due, earlier.due)  # one record's writes reach search in order
+        write = _Write(due, kind, record, names)
+        heapq.heappush(self._pending, (due, next(self._made), write))
         self._latest[(kind.name, record.id)] = write
 
     def _publish(self, write: _Write) -> None:

@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -78,6 +78,8 @@ ASSOCIATION_BATCH = 1_000  # v4 association batch read inputs per call (limit si
 LIST_PAGE = 100  # list (GET) page size, used for archived records
 CREATE_ATTEMPTS = 3
 T = TypeVar("T")
+Written = RecordError | datetime | None
+"""A record's outcome in a batch update: its error, or when the CRM stamped the write."""
 
 
 def modified_property(object_name: str) -> str:
@@ -243,6 +245,28 @@ class HubSpotClient:
             last = chunk[-1]
             yield Page(list(chunk), Cursor(last.modified_at, last.id))
 
+    @property
+    def archive_listing_every(self) -> timedelta:
+        """How often the whole archive is listed (`crm.hubspot.archive_listing_every`)."""
+        return self.settings.archive_listing_every
+
+    def archived(self, object_name: str, ids: Sequence[str]) -> list[str]:
+        """Which of these records HubSpot no longer has live, by batch read (100 a call).
+
+        A batch read answers live records only (the others come back as OBJECT_NOT_FOUND
+        errors), so a record missing from the results is archived or gone.
+        """
+        live: set[str] = set()
+        unique = list(dict.fromkeys(ids))
+        for chunk in _chunks(unique, BATCH_SIZE):
+            request = BatchReadInputSimplePublicObjectId(
+                properties=["hs_object_id"],
+                inputs=[SimplePublicObjectId(id=record_id) for record_id in chunk],
+            )
+            body = self._call(Priority.NORMAL, self._batch_api.read, object_name, request)
+            live.update(str(raw["id"]) for raw in body.get("results", []))
+        return [record_id for record_id in unique if record_id not in live]
+
     def task_statuses(self, task_ids: Sequence[str]) -> list[TaskStatus]:
         """Task states by batch read (100 a call); a task HubSpot no longer has is DELETED."""
         found: dict[str, TaskStatus] = {}
@@ -345,15 +369,23 @@ class HubSpotClient:
                 outcome = self._update_batch(
                     object_name, {rid: records[rid] for rid in chunk}, priority
                 )
-                for record_id, error in outcome.items():
+                for record_id, done in outcome.items():
                     for key in keys[(object_name, record_id)]:
-                        results[key] = WriteResult(key, record_id if error is None else None, error)
+                        results[key] = (
+                            WriteResult(key, None, done)
+                            if isinstance(done, RecordError)
+                            else WriteResult(key, record_id, None, done)
+                        )
         return [results[change.dedup_key] for change in updates]
 
     def _update_batch(
         self, object_name: str, records: Mapping[str, Mapping[str, Any]], priority: Priority
-    ) -> dict[str, RecordError | None]:
-        """Per-record errors of one batch update; a rejected batch is split to find culprits."""
+    ) -> dict[str, Written]:
+        """Each record's error, or its modification time after the write (`updatedAt`); a
+        refused batch is retried without its culprit.
+
+        HubSpot refuses a whole batch update for one invalid value (400 VALIDATION_ERROR).
+        """
         request = BatchInputSimplePublicObjectBatchInput(
             inputs=[
                 SimplePublicObjectBatchInput(id=record_id, properties=dict(values))
@@ -366,16 +398,17 @@ class HubSpotClient:
             if len(records) == 1:
                 ((record_id, values),) = records.items()
                 return {record_id: RecordError(error.code, error.message, tuple(values))}
-            ids = list(records)
-            half = len(ids) // 2
-            return {
-                **self._update_batch(object_name, {i: records[i] for i in ids[:half]}, priority),
-                **self._update_batch(object_name, {i: records[i] for i in ids[half:]}, priority),
-            }
-        done = {str(raw["id"]) for raw in body.get("results", [])}
+            fields = error.fields if isinstance(error, Rejected) else ()
+            outcome: dict[str, Written] = {}
+            for group in _suspect_groups(records, fields):
+                outcome.update(self._update_batch(object_name, group, priority))
+            return outcome
+        done = {
+            str(raw["id"]): parse_instant(raw.get("updatedAt")) for raw in body.get("results", [])
+        }
         errors = body.get("errors", [])
         return {
-            record_id: None if record_id in done else _error_for(record_id, errors)
+            record_id: done[record_id] if record_id in done else _error_for(record_id, errors)
             for record_id in records
         }
 
@@ -400,7 +433,8 @@ class HubSpotClient:
 
         HubSpot has no idempotency key on create, so the key is stored in a property and looked
         up before each attempt; after an interrupted call (5xx, dropped connection) the lookup
-        waits out the search-index lag so a record created by that call is found, not doubled.
+        waits out the search-index lag (`crm.hubspot.index_wait`) so a record created by that
+        call is found, not doubled: search sees a new record only "after a few moments".
         """
         results: dict[str, WriteResult] = {}
         unique = list(dict(items).items())
@@ -420,7 +454,7 @@ class HubSpotClient:
                     if attempt == CREATE_ATTEMPTS:
                         raise
                     log.warning("hubspot_create_interrupted", object=object_name, attempt=attempt)
-                    self._sleep(self.settings.index_lag_s)
+                    self._sleep(self.settings.index_wait_s)
         return [results[key] for key, _ in items]
 
     def _find_by_dedup(self, object_name: str, keys: Sequence[str]) -> dict[str, str]:
@@ -475,13 +509,38 @@ class HubSpotClient:
         }
 
 
+def _suspect_groups(
+    records: Mapping[str, Mapping[str, Any]], fields: Sequence[str]
+) -> list[dict[str, Mapping[str, Any]]]:
+    """A refused batch regrouped so that one retry writes every record the refusal was not for.
+
+    An invalid value is invalid whichever record carries it, so records that write the same
+    values of the refused `fields` go together: the groups without the bad value succeed at
+    once, and only the culprits' group fails again. When that gives a single group (the refusal
+    named no field, or every record writes the same values), each record goes alone.
+    """
+    groups: dict[tuple[str | None, ...], dict[str, Mapping[str, Any]]] = {}
+    for record_id, values in records.items():
+        key = tuple(None if values.get(name) is None else str(values[name]) for name in fields)
+        groups.setdefault(key, {})[record_id] = values
+    if len(groups) > 1:
+        return list(groups.values())
+    return [{record_id: values} for record_id, values in records.items()]
+
+
 def _http_date(value: str | None) -> datetime | None:
+    """The server's time from a `Date` header, always aware (None when unreadable).
+
+    RFC 5322 `-0000` means UTC with the local zone unknown, and `parsedate_to_datetime` returns
+    it naive; so does a header a proxy doubled (requests joins the two with ", "). Both are UTC.
+    """
     if not value:
         return None
     try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _search_kwargs(window: Window, modified: str, properties: Sequence[str]) -> dict[str, Any]:

@@ -32,6 +32,8 @@ class ErrorBody:
     message: str
     policy: str | None
     correlation_id: str | None
+    properties: tuple[str, ...] = ()
+    """Properties whose values were refused (`context.propertyName`, top level or per error)."""
 
 
 def parse_error(status: int, text: str) -> ErrorBody:
@@ -46,7 +48,27 @@ def parse_error(status: int, text: str) -> ErrorBody:
         message=str(body.get("message") or f"HTTP {status}"),
         policy=str(body["policyName"]) if body.get("policyName") else None,
         correlation_id=str(body["correlationId"]) if body.get("correlationId") else None,
+        properties=_property_names(body),
     )
+
+
+def _property_names(body: Mapping[str, Any]) -> tuple[str, ...]:
+    """The refused properties a VALIDATION_ERROR names in its `context` fields.
+
+    CRM object APIs put "issues with malformed properties" in `context`
+    (https://developers.hubspot.com/docs/api-reference/error-handling); the message text is
+    for people and is not parsed.
+    """
+    contexts = [body.get("context")]
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        contexts += [error.get("context") for error in errors if isinstance(error, dict)]
+    names: list[str] = []
+    for context in contexts:
+        found = context.get("propertyName") if isinstance(context, dict) else None
+        if isinstance(found, list):
+            names += [str(name) for name in found]
+    return tuple(dict.fromkeys(names))
 
 
 def translate(status: int, body: ErrorBody, retry_after: float | None) -> CrmError:
@@ -61,7 +83,7 @@ def translate(status: int, body: ErrorBody, retry_after: float | None) -> CrmErr
     if status == 404:
         return NotFound(CRM, code, body.message)
     if 400 <= status < 500:
-        return Rejected(CRM, code, body.message)
+        return Rejected(CRM, code, body.message, body.properties)
     return Unavailable(CRM, code, body.message)
 
 

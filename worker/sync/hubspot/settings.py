@@ -23,7 +23,8 @@ class HubSpotSettings:
     lookback: timedelta = timedelta(minutes=5)
     associations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     dedup_property: str = "nps_dedup_key"
-    index_lag_s: float = 5.0  # wait before re-checking what an interrupted create made
+    index_wait_s: float = 30.0  # wait before re-checking what an interrupted create made
+    archive_listing_every: timedelta = timedelta(hours=24)  # full listings of the archive
     timeout_s: float = 30.0
     managers: Mapping[str, str] = field(default_factory=dict)  # followup.managers: owner -> manager
 
@@ -40,6 +41,8 @@ def settings_from_config(config: Config, base_url: str = HUBSPOT_API) -> HubSpot
         normal_share=hubspot.daily_budget_share.non_essential,
         essential_share=hubspot.daily_budget_share.essential,
         lookback=hubspot.lookback,
+        index_wait_s=hubspot.index_wait.total_seconds(),
+        archive_listing_every=hubspot.archive_listing_every,
         associations={
             name: links
             for name in hubspot.triggers

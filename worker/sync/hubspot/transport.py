@@ -7,7 +7,8 @@ with `responses` and the sandbox trusts through its CA, and so there is exactly 
 paces, retries and translates errors.
 
 Retries (urllib3's default `Retry` would skip POST, i.e. every search and batch call):
-- 429 `TEN_SECONDLY_ROLLING`/`SECONDLY`: wait `Retry-After`, else the policy's interval, retry;
+- 429 `TEN_SECONDLY_ROLLING`/`SECONDLY`: wait `Retry-After` if a proxy sent one, else the
+  policy's interval (`X-HubSpot-RateLimit-Interval-Milliseconds`, 1 s for search), retry;
 - 429 `DAILY`: raise `BudgetExhausted` at once (nothing helps before the daily reset);
 - 5xx, resets and timeouts: back off and retry, but only requests that are safe to repeat
   (a TLS failure is not transient);
@@ -155,12 +156,15 @@ class SessionTransport:
         status = response.status_code
         retry_after = _retry_after(response)
         body = parse_error(status, response.text)
+        if status == 429 and body.policy != "DAILY" and retry_after is None:
+            # HubSpot's 429s name the policy and carry the window's headers, not Retry-After:
+            # its interval is the wait (and what a caller that gives up reschedules by).
+            retry_after = _interval_s(response, body.policy)
         failure = translate(status, body, retry_after)
         if attempt == self.retry.attempts:
             return None, failure
         if status == 429 and body.policy != "DAILY":
-            interval = _interval_s(response, body.policy)
-            return (retry_after if retry_after is not None else interval), failure
+            return retry_after, failure
         if status >= 500 and repeatable:
             backoff = self.retry.delay(attempt)
             return (retry_after if retry_after is not None else backoff), failure
