@@ -558,7 +558,7 @@ class TestDefaults:
             "価格・契約",
             "連携・拡張",
         ]
-        assert all(tag.keywords["en"] and tag.keywords["ja"] for tag in tags)
+        assert all(tag.builtin and tag.builtin_words for tag in tags)
 
     def test_writeback_override_keeps_other_defaults(self) -> None:
         """Overriding one write-back field (or nulling it) leaves the other defaults in place."""

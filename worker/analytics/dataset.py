@@ -6,7 +6,7 @@ over plain rows in memory. Names of contacts are kept apart, only to scrub quote
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,8 @@ class Answer:
     comment: str | None
     received_at: datetime
     segments: Mapping[str, str]
+    polarity: Mapping[str, str] = field(default_factory=dict)
+    """Tag -> "praise" or "complaint"; a tag missing here has no known polarity."""
 
     @property
     def month(self) -> str:
@@ -118,6 +120,7 @@ def load(session: Session, config: Config, window: Window) -> Dataset:
             Response.score,
             Response.category,
             Response.reason_tags,
+            Response.reason_polarity,
             Response.comment,
             Response.received_at,
         )
@@ -143,6 +146,7 @@ def load(session: Session, config: Config, window: Window) -> Dataset:
                 comment=row.comment,
                 received_at=row.received_at,
                 segments=segments,
+                polarity=dict(row.reason_polarity or {}),
             )
         )
     return Dataset(

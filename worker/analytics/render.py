@@ -94,7 +94,15 @@ def _csv_rows(report: Report) -> Iterator[list[Any]]:
         for row in rows:
             yield from _estimate_rows("slice", dimension, row.value, row.tally.n, row.estimate)
     for theme in report.themes:
-        for metric in ("mentions", "frequency", "detractor_share", "impact", "priority"):
+        for metric in (
+            "mentions",
+            "praised",
+            "complained",
+            "frequency",
+            "detractor_share",
+            "impact",
+            "priority",
+        ):
             yield ["theme", "tag", theme.tag, metric, _number(getattr(theme, metric))]
         yield ["theme", "tag", theme.tag, "structural", theme.structural]
         for month in theme.trend:
@@ -143,13 +151,16 @@ def render_table(report: Report, console: Console) -> None:
             )
         console.print(table)
     themes = Table(title=words("themes"), caption=words("themes_definition", min=report.min_sample))
-    for column in ("theme", "kind", "mentions", "detractor_share", "impact", "priority"):
+    columns = ("theme", "kind", "mentions", "praised", "complained", "detractor_share")
+    for column in (*columns, "impact", "priority"):
         themes.add_column(words(column))
     for theme in report.themes:
         themes.add_row(
             report.tag_labels.get(theme.tag, theme.tag),
             words("structural" if theme.structural else "quick_fix"),
             str(theme.mentions),
+            str(theme.praised),
+            str(theme.complained),
             f"{theme.detractor_share:.1f}%",
             words("none") if theme.impact is None else f"{theme.impact:+.1f}",
             words("none") if theme.priority is None else f"{theme.priority:+.2f}",

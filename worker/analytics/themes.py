@@ -3,6 +3,9 @@
 A theme's impact is the NPS of answers without it minus the NPS of answers with it; its
 priority is frequency x impact, the NPS points the theme costs the whole program. Both are
 given only for themes cited at least `min_sample` times, like any other slice.
+
+Each answer presents a tag as praise or as a complaint (worker/rules/tagging): a theme counts
+both, and its quotes carry theirs, complaints first, with one praise kept when there is one.
 """
 
 from collections import defaultdict
@@ -16,6 +19,16 @@ from worker.analytics.slices import Counts, scored
 from worker.domain import Category
 
 QUOTES_PER_THEME = 3
+PRAISE = "praise"
+COMPLAINT = "complaint"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A scrubbed comment citing the theme, and whether it praises or complains of it."""
+
+    text: str
+    polarity: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +47,10 @@ class Theme:
     tag: str
     structural: bool
     mentions: int
+    praised: int
+    """Answers presenting the theme as praise."""
+    complained: int
+    """Answers complaining of it (requests for what is missing included)."""
     frequency: float
     detractor_share: float
     with_tag: Estimate | None
@@ -43,7 +60,7 @@ class Theme:
     priority: float | None
     focus: str | None
     trend: tuple[ThemeMonth, ...]
-    quotes: tuple[str, ...]
+    quotes: tuple[Quote, ...]
 
 
 def themes(
@@ -62,11 +79,13 @@ def themes(
     month_totals: dict[str, int] = defaultdict(int)
     detractors_by_touchpoint: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     commented: dict[str, list[Answer]] = defaultdict(list)
+    polarities: dict[tuple[str, str], int] = defaultdict(int)
     for answer in answers:
         overall.add("", answer.category)
         month_totals[answer.month] += 1
         for tag in answer.tags:
             cited.add(tag, answer.category)
+            polarities[tag, answer.polarity.get(tag, "")] += 1
             monthly[tag, answer.month] += 1
             if answer.category is Category.DETRACTOR:
                 detractors_by_touchpoint[tag][answer.touchpoint] += 1
@@ -82,13 +101,14 @@ def themes(
             total,
             structural=tag in structural,
             min_sample=min_sample,
+            polarity=(polarities[tag, PRAISE], polarities[tag, COMPLAINT]),
             focus=_focus(detractors_by_touchpoint.get(tag, {})),
             trend=tuple(
                 ThemeMonth(month, monthly[tag, month], 100 * monthly[tag, month] / count)
                 for month in months
                 if (count := month_totals[month])
             ),
-            quotes=_quotes(commented.get(tag, []), names, language),
+            quotes=_quotes(tag, commented.get(tag, []), names, language),
         )
         for tag in found
     ]
@@ -104,9 +124,10 @@ def _theme(
     *,
     structural: bool,
     min_sample: int,
+    polarity: tuple[int, int],
     focus: str | None,
     trend: tuple[ThemeMonth, ...],
-    quotes: tuple[str, ...],
+    quotes: tuple[Quote, ...],
 ) -> Theme:
     without = total - with_tag
     with_estimate = scored(with_tag, min_sample)
@@ -121,6 +142,8 @@ def _theme(
         tag=tag,
         structural=structural,
         mentions=with_tag.n,
+        praised=polarity[0],
+        complained=polarity[1],
         frequency=frequency,
         detractor_share=100 * with_tag.detractors / with_tag.n if with_tag.n else 0.0,
         with_tag=with_estimate,
@@ -140,21 +163,26 @@ def _focus(detractors: Mapping[str, int]) -> str | None:
 
 
 def _quotes(
-    answers: Sequence[Answer], names: Mapping[int, tuple[str, ...]], language: str
-) -> tuple[str, ...]:
-    """Distinct comments, detractors first, the report's language first, newest first; scrubbed."""
+    tag: str, answers: Sequence[Answer], names: Mapping[int, tuple[str, ...]], language: str
+) -> tuple[Quote, ...]:
+    """Distinct comments, scrubbed: complaints first, then one praise when there is one;
+    within each, detractors first, the report's language first, newest first."""
     ordered = sorted(
         answers,
         key=lambda a: (
+            a.polarity.get(tag) == PRAISE,
             a.category is not Category.DETRACTOR,
             a.language != language,
             -a.received_at.timestamp(),
             -a.response_id,
         ),
     )
-    quotes: dict[str, None] = {}
+    quotes: dict[str, Quote] = {}
     for answer in ordered:
-        quotes.setdefault(quotable(answer.comment or "", names.get(answer.contact_id, ())))
-        if len(quotes) == QUOTES_PER_THEME:
-            break
-    return tuple(quotes)
+        text = quotable(answer.comment or "", names.get(answer.contact_id, ()))
+        quotes.setdefault(text, Quote(text, answer.polarity.get(tag)))
+    complaints = [q for q in quotes.values() if q.polarity != PRAISE]
+    praise = [q for q in quotes.values() if q.polarity == PRAISE]
+    room = QUOTES_PER_THEME - min(len(praise), 1)
+    chosen = complaints[:room]
+    return tuple(chosen + praise[: QUOTES_PER_THEME - len(chosen)])

@@ -123,8 +123,7 @@ class Tagger:
         text = normalise(raw)
         spoken = detect_language(text, language) if text else language
         if not text:
-            polarity = {tag: _by_score(score) for tag in kept}
-            return TagResult(tuple(kept), "", (), polarity, spoken)
+            return TagResult(tuple(kept), "", (), {tag: _by_score(score) for tag in kept}, spoken)
         reading = _Reading(self._model(spoken), text)
         found = reading.tags()
         extra = [tag for tag in self._order if tag in found and tag not in kept]
