@@ -62,6 +62,7 @@ class Builtin:
     """Head words that belong to the phrase right before them when it is of another tag
     ("SAML support" is integrations, not support; "SCIM setup" is not onboarding)."""
     concessions: tuple[str, ...] = ()
-    """Words that concede like `mild` when negated (不満 in 不満はないが, 問題 in 問題ありません)."""
+    """Words that concede like `mild` when negated (不満 in 不満はないが, 問題 in 問題ありません).
+    """
     vocabulary: tuple[str, ...] = field(default=())
     """Extra words a misspelling may be read as, beyond those of the phrases above."""

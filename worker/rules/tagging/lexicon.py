@@ -12,12 +12,16 @@ management" (a product feature) hides "contract" (price and contract), "easy to 
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from worker.rules.tagging.tokens import Token, Tokenize
 
 GAP_WORDS = 3
+CUE = "cue"
+RULED_OUT = "ruled_out"
+MILD = "mild"
+COMPOUND = "compound"
 _GAPS = ("…", "...")
 _MIN_PREFIX = 3
 
@@ -65,6 +69,17 @@ class Entry:
     weak: bool = False
     yields_to: frozenset[str] = frozenset()
     """Tags that take this entry over when found in its clause ("slow" said of support)."""
+    role: str = ""
+    """For an entry without a tag: what it signals (CUE, RULED_OUT, MILD, COMPOUND)."""
+
+
+@dataclass(slots=True)
+class _Node:
+    """A trie node: entries whose words end here, and the next word's nodes."""
+
+    entries: list["Entry"] = field(default_factory=list)
+    by_norm: dict[str, "_Node"] = field(default_factory=dict)
+    by_surface: dict[str, "_Node"] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +103,7 @@ def compile_phrase(
     tone: int = 0,
     weak: bool = False,
     yields_to: frozenset[str] = frozenset(),
+    role: str = "",
 ) -> Entry:
     """`phrase` as an entry, tokenised with the comments' tokenizer."""
     elements: list[Element] = []
@@ -115,7 +131,7 @@ def compile_phrase(
         elements.pop(0)
     if not elements:
         raise PhraseError(f"'{phrase}' has no word to match")
-    return Entry(tag, phrase, tuple(elements), tone, weak, yields_to)
+    return Entry(tag, phrase, tuple(elements), tone, weak, yields_to, role)
 
 
 def _words(text: str, tokenize: Tokenize) -> list[Token]:
@@ -123,14 +139,26 @@ def _words(text: str, tokenize: Tokenize) -> list[Token]:
 
 
 class Lexicon:
-    """Entries indexed by their first element, for one pass over a comment's tokens."""
+    """Entries in a trie of their words, for one pass over a comment's tokens.
+
+    Phrases of plain words (most of them) are found by walking the trie from each token;
+    phrases with a prefix word or a gap are tried one by one from their first word.
+    """
 
     def __init__(self, entries: Iterable[Entry]) -> None:
+        self.entries = tuple(entries)
+        self._trie: _Node = _Node()
         self._by_norm: dict[str, list[Entry]] = {}
         self._by_surface: dict[str, list[Entry]] = {}
         self._by_prefix: dict[str, list[Entry]] = {}
-        self.entries = tuple(entries)
         for entry in self.entries:
+            if all(e.kind in (Kind.NORM, Kind.SURFACE) for e in entry.elements):
+                node = self._trie
+                for element in entry.elements:
+                    nodes = node.by_norm if element.kind is Kind.NORM else node.by_surface
+                    node = nodes.setdefault(element.value, _Node())
+                node.entries.append(entry)
+                continue
             first = entry.elements[0]
             if first.kind is Kind.NORM:
                 self._by_norm.setdefault(first.value, []).append(entry)
@@ -142,51 +170,68 @@ class Lexicon:
     def hits(self, tokens: Sequence[Token]) -> list[Hit]:
         """Every place an entry matches, overlapping ones included."""
         found: list[Hit] = []
+        by_norm, by_surface, by_prefix = self._by_norm, self._by_surface, self._by_prefix
         for start, token in enumerate(tokens):
             if token.punct:
                 continue
-            candidates = [
-                *self._by_norm.get(token.norm, ()),
-                *self._by_surface.get(token.surface, ()),
-                *self._by_prefix.get(token.surface[:_MIN_PREFIX], ()),
-                *(
-                    self._by_prefix.get(token.norm[:_MIN_PREFIX], ())
-                    if token.norm[:_MIN_PREFIX] != token.surface[:_MIN_PREFIX]
-                    else ()
-                ),
-            ]
+            self._walk(tokens, start, found)
+            candidates = by_norm.get(token.norm, []) + by_surface.get(token.surface, [])
+            if by_prefix:
+                candidates += by_prefix.get(token.surface[:_MIN_PREFIX], [])
+                if token.norm[:_MIN_PREFIX] != token.surface[:_MIN_PREFIX]:
+                    candidates += by_prefix.get(token.norm[:_MIN_PREFIX], [])
             for entry in candidates:
                 end = _match(entry.elements, tokens, start)
                 if end is not None:
                     found.append(Hit(entry, start, end))
         return found
 
-    def longest(self, tokens: Sequence[Token]) -> list[Hit]:
-        """Matches that do not overlap, the longest first; guards included.
+    def _walk(self, tokens: Sequence[Token], start: int, found: list[Hit]) -> None:
+        """Follow the trie from `start`, word by word (by match key or exact spelling)."""
+        stack = [(self._trie, start)]
+        count = len(tokens)
+        while stack:
+            node, at = stack.pop()
+            for entry in node.entries:
+                found.append(Hit(entry, start, at))
+            if at >= count or tokens[at].punct:
+                continue
+            token = tokens[at]
+            child = node.by_norm.get(token.norm)
+            if child is not None:
+                stack.append((child, at + 1))
+            child = node.by_surface.get(token.surface)
+            if child is not None:
+                stack.append((child, at + 1))
 
-        The same words listed under two tags ("setup fee": onboarding, price) count for both.
-        """
-        chosen: list[Hit] = []
-        spans: set[tuple[int, int]] = set()
-        taken: set[int] = set()
-        ranked = sorted(
-            self.hits(tokens),
-            key=lambda h: (-(h.end - h.start), h.entry.weak, h.entry.tag is not None, h.start),
-        )
-        for hit in ranked:
-            span = range(hit.start, hit.end)
-            same = (hit.start, hit.end) in spans and hit.entry.tag is not None
-            if same or taken.isdisjoint(span):
-                if same and any(
-                    c.entry.tag == hit.entry.tag or c.entry.tag is None
-                    for c in chosen
-                    if (c.start, c.end) == (hit.start, hit.end)
-                ):
-                    continue
-                chosen.append(hit)
-                spans.add((hit.start, hit.end))
-                taken.update(span)
-        return sorted(chosen, key=lambda h: h.start)
+    def longest(self, tokens: Sequence[Token]) -> list[Hit]:
+        """Matches that do not overlap, the longest first; guards included."""
+        return longest(self.hits(tokens))
+
+
+def longest(hits: Iterable[Hit]) -> list[Hit]:
+    """Of overlapping matches the longest; the same words listed under two tags ("setup fee":
+    onboarding and price) count for both."""
+    chosen: list[Hit] = []
+    spans: set[tuple[int, int]] = set()
+    taken: set[int] = set()
+    ranked = sorted(
+        hits, key=lambda h: (-(h.end - h.start), h.entry.weak, h.entry.tag is not None, h.start)
+    )
+    for hit in ranked:
+        span = range(hit.start, hit.end)
+        same = (hit.start, hit.end) in spans and hit.entry.tag is not None
+        if same or taken.isdisjoint(span):
+            if same and any(
+                c.entry.tag == hit.entry.tag or c.entry.tag is None
+                for c in chosen
+                if (c.start, c.end) == (hit.start, hit.end)
+            ):
+                continue
+            chosen.append(hit)
+            spans.add((hit.start, hit.end))
+            taken.update(span)
+    return sorted(chosen, key=lambda h: h.start)
 
 
 def _match(elements: Sequence[Element], tokens: Sequence[Token], start: int) -> int | None:

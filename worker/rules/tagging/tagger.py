@@ -1,4 +1,4 @@
-"""Reason tagging: a comment -> the taxonomy tags it gives as reasons, each praised or complained of.
+"""Reason tagging: a comment -> the tags it gives as reasons, each praised or complained of.
 
 The convention (tests/data/LABELLING.md, sections 2-4), one rule for every tag:
 
@@ -32,7 +32,20 @@ from enum import StrEnum
 from worker.config.tags import Tag
 from worker.rules.tagging import words_en, words_ja
 from worker.rules.tagging.grammar import Builtin, Grammar
-from worker.rules.tagging.lexicon import Entry, Hit, Lexicon, Words, compile_phrase
+from worker.rules.tagging.lexicon import (
+    COMPOUND,
+    CUE,
+    MILD,
+    RULED_OUT,
+    Entry,
+    Hit,
+    Lexicon,
+    Words,
+    compile_phrase,
+)
+from worker.rules.tagging.lexicon import (
+    longest as _longest,
+)
 from worker.rules.tagging.text import detect_language, normalise, summarize
 from worker.rules.tagging.tokens import Token, Tokenize, english_tokens, japanese_tokens
 
@@ -89,10 +102,8 @@ class _Model:
 
     tokenize: Tokenize
     topics: Lexicon
-    cues: Lexicon
-    ruled_out: Lexicon
-    mild: Lexicon
-    compounds: Lexicon
+    signals: Lexicon
+    """Sentiment cues, ruled-out and mild phrases and compound heads, told apart by `role`."""
     concessions: frozenset[str]
     grammar: Grammar
 
@@ -191,20 +202,25 @@ def _build(tags: Sequence[Tag], language: str) -> _Model:
     concessions: frozenset[str] = frozenset()
     if builtin is not None:
         entries += [compile_phrase(p, tokenize, tag=None) for p in builtin.guards]
-        cue_entries += [compile_phrase(p, tokenize, tag=None, tone=1) for p in builtin.praise]
-        cue_entries += [compile_phrase(p, tokenize, tag=None, tone=-1) for p in builtin.complaint]
-        ruled_out = [compile_phrase(p, tokenize, tag=None) for p in builtin.ruled_out]
-        mild = [compile_phrase(p, tokenize, tag=None) for p in builtin.mild]
-        compounds = [compile_phrase(p, tokenize, tag=None) for p in builtin.compounds]
+        cue_entries += [
+            compile_phrase(p, tokenize, tag=None, tone=1, role=CUE) for p in builtin.praise
+        ]
+        cue_entries += [
+            compile_phrase(p, tokenize, tag=None, tone=-1, role=CUE) for p in builtin.complaint
+        ]
+        ruled_out = [
+            compile_phrase(p, tokenize, tag=None, role=RULED_OUT) for p in builtin.ruled_out
+        ]
+        mild = [compile_phrase(p, tokenize, tag=None, role=MILD) for p in builtin.mild]
+        compounds = [
+            compile_phrase(p, tokenize, tag=None, role=COMPOUND) for p in builtin.compounds
+        ]
         grammar = _normalised(builtin.grammar, tokenize)
         concessions = _norms(builtin.concessions, tokenize)
     return _Model(
         tokenize,
         Lexicon(entries),
-        Lexicon(cue_entries),
-        Lexicon(ruled_out),
-        Lexicon(mild),
-        Lexicon(compounds),
+        Lexicon([*cue_entries, *ruled_out, *mild, *compounds]),
         concessions,
         grammar,
     )
@@ -248,9 +264,7 @@ def _entries(tag: str, words: Words, tokenize: Tokenize) -> list[Entry]:
                 continue
             seen.add(phrase.casefold())
             entries.append(
-                compile_phrase(
-                    phrase, tokenize, tag=tag, tone=tone, weak=weak, yields_to=yields_to
-                )
+                compile_phrase(phrase, tokenize, tag=tag, tone=tone, weak=weak, yields_to=yields_to)
             )
     return entries
 
@@ -292,14 +306,19 @@ class _Reading:
         self.text = text
         self.tokens = model.tokenize(text)
         self.segment, self.clause, self.contrasted = _structure(self.tokens, model.grammar)
-        hits = [hit for hit in model.topics.longest(self.tokens) if hit.entry.tag is not None]
+        self.all_hits = model.topics.hits(self.tokens)
+        signals: dict[str, list[Hit]] = defaultdict(list)
+        for hit in model.signals.hits(self.tokens):
+            signals[hit.entry.role].append(hit)
+        self.signals = {role: _longest(found) for role, found in signals.items()}
+        hits = [hit for hit in _longest(self.all_hits) if hit.entry.tag is not None]
         self.toned = {
             index: str(hit.entry.tag)
             for hit in hits
             if hit.entry.tone
             for index in range(hit.start, hit.end)
         }
-        self.cues = [(hit, self._tone(hit)) for hit in model.cues.longest(self.tokens)]
+        self.cues = [(hit, self._tone(hit)) for hit in self.signals.get(CUE, ())]
         self.cues += [(hit, self._tone(hit)) for hit in hits if hit.entry.tone]
         ruled = self._ruled_out_clauses()
         self.ruled = [hit for hit in hits if self.clause[hit.start] in ruled]
@@ -357,7 +376,7 @@ class _Reading:
 
     def _without_compounds(self, hits: list[Hit]) -> list[Hit]:
         """Drop a bare head word that belongs to the phrase before it ("SAML support")."""
-        heads = {(h.start, h.end) for h in self.model.compounds.longest(self.tokens)}
+        heads = {(h.start, h.end) for h in self.signals.get(COMPOUND, ())}
         ends = {h.end: str(h.entry.tag) for h in hits}
         return [
             hit
@@ -437,13 +456,11 @@ class _Reading:
     def _ruled_out_clauses(self) -> set[int]:
         """Clauses whose topics the comment rules out (see the module's docstring)."""
         model = self.model
-        ruled = {self.clause[hit.start] for hit in model.ruled_out.longest(self.tokens)}
-        conceding = [
-            hit for hit in model.mild.longest(self.tokens) if self._negator(hit) is None
-        ]
+        ruled = {self.clause[hit.start] for hit in self.signals.get(RULED_OUT, ())}
+        conceding = [hit for hit in self.signals.get(MILD, ()) if self._negator(hit) is None]
         conceding += [
             hit
-            for hit in model.topics.hits(self.tokens)
+            for hit in self.all_hits
             if hit.entry.tag is not None and hit.entry.tone < 0 and self._concedes(hit)
         ]
         for index, token in enumerate(self.tokens):
@@ -470,9 +487,7 @@ class _Reading:
         return tokens[at].norm in grammar.plain_negators
 
 
-def _structure(
-    tokens: Sequence[Token], grammar: Grammar
-) -> tuple[list[int], list[int], set[int]]:
+def _structure(tokens: Sequence[Token], grammar: Grammar) -> tuple[list[int], list[int], set[int]]:
     """Segment and clause number of each token, and the clauses a contrast follows."""
     segments: list[int] = []
     clauses: list[int] = []

@@ -1,6 +1,6 @@
 """Comment text before tagging: Unicode normalisation, the comment's own language, its summary.
 
-NFKC folds half-width katakana (ｻﾎﾟｰﾄ) and full-width letters (ＣＳＶ) into their usual forms;
+NFKC folds half-width katakana (ｻﾎﾟｰﾄ) and full-width letters (U+FF21…) into their usual forms;
 case is folded after it, so keywords are written once, in lower case or as they are spelt.
 """
 

@@ -55,8 +55,12 @@ _SNOWBALL = {
     "pt": "portuguese",
     "sv": "swedish",
 }
-_WORD = re.compile(r"[$€£¥%]|\w+(?:['’]\w+)?|[.,!?;:()\[\]—–/&+…\"]|(?<!\w)-(?!\w)|\n")
-_PUNCT = frozenset(".,!?;:()[]—–/&+…\"-\n")
+_APOSTROPHE = "\u2019"
+_DASHES = "\u2014\u2013"
+_WORD = re.compile(
+    rf"[$€£¥%]|\w+(?:['{_APOSTROPHE}]\w+)?|[.,!?;:()\[\]{_DASHES}/&+…\"]|(?<!\w)-(?!\w)|\n"
+)
+_PUNCT = frozenset(f'.,!?;:()[]{_DASHES}/&+…"-\n')
 _NOT_FORMS = {"ca": "can", "wo": "will", "sha": "shall"}
 _NOT_SPELT = re.compile(
     r"(do|does|did|is|was|are|were|has|have|had|could|would|should|ai|need|must|wo|ca|can)nt"
@@ -103,21 +107,22 @@ _CHAT = {
     "analyse": "analyze",
     "synchronisation": "synchronization",
 }
-_NEVER_CORRECTED = frozenset(
-    """through though thought throughout should would could people please really things
-    before little either single simple around moment months minutes answer answers
-    another better bigger things within without started starts second seconds others
-    action actions actual change changes channel charge check client clients create
-    design device direct during effort entire except expect extra figure finally
-    former friend handle happen having highly inside issues itself latest likely
-    listed living longer manage matter member method middle minute mobile myself nobody
-    number office option orders parent people person phones placed played plenty
-    points pretty proper public rather reason record remote report result return
-    review rights screen search second select sender series should signed simply
-    slowly source spend stable staff states status steady strong system tables target
-    teams tested thanks things though thread ticket timely travel trying update
-    useful version weekly window worked worker worthy writing yearly""".split()
-)
+_COMMON_WORDS = """
+    through though thought throughout should would could people please really things before
+    little either single simple around moment months minutes answer answers another better
+    bigger things within without started starts second seconds others action actions actual
+    change changes channel charge check client clients create design device direct during
+    effort entire except expect extra figure finally former friend handle happen having
+    highly inside issues itself latest likely listed living longer manage matter member
+    method middle minute mobile myself nobody number office option orders parent people
+    person phones placed played plenty points pretty proper public rather reason record
+    remote report result return review rights screen search second select sender series
+    should signed simply slowly source spend stable staff states status steady strong system
+    tables target teams tested thanks things though thread ticket timely travel trying
+    update useful version weekly window worked worker worthy writing yearly
+"""
+"""Frequent words a misspelling check must leave alone ("through" is not "thorough")."""
+_NEVER_CORRECTED = frozenset(_COMMON_WORDS.split())
 
 
 def english_tokens(vocabulary: Iterable[str] = (), language: str = "en") -> Tokenize:
@@ -154,8 +159,8 @@ def english_tokens(vocabulary: Iterable[str] = (), language: str = "en") -> Toke
             if raw in _PUNCT:
                 tokens.append(Token(raw, raw, hit.start(), hit.end(), punct=True))
                 continue
-            for word in _words(raw):
-                word = spell(word) if known else word
+            for written in _words(raw):
+                word = spell(written) if known else written
                 tokens.append(Token(stem(word), word, hit.start(), hit.end()))
         return tokens
 
@@ -164,7 +169,7 @@ def english_tokens(vocabulary: Iterable[str] = (), language: str = "en") -> Toke
 
 def _words(raw: str) -> list[str]:
     """A written word as the words it stands for: "didn't" -> did not, "gr8" -> great."""
-    word = raw.replace("’", "'")
+    word = raw.replace(_APOSTROPHE, "'")
     if word.endswith("n't"):
         base = word[:-3]
         return [_NOT_FORMS.get(base, base), "not"]
