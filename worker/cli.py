@@ -159,6 +159,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_tags_test(args: argparse.Namespace) -> int:
+    """Show the tags, polarity and matched words the config's taxonomy gives one comment."""
+    from worker.tag_test import tag_test_lines
+
+    config = _load(args)
+    if args.score is not None and not 0 <= args.score <= 10:
+        raise UsageError(f"tags test: --score {args.score} is not between 0 and 10")
+    print("\n".join(tag_test_lines(config, args.comment, args.language, args.score)))
+    return EXIT_OK
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Bring in answers collected elsewhere from a CSV file, deduplicated; bad rows reported."""
     from datetime import UTC, datetime
@@ -360,6 +371,22 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("file", metavar="FILE.csv", help="columns email or crm_id, date, score")
     imports.add_argument("--dry-run", action="store_true", help="report only; store nothing")
     imports.set_defaults(handler=cmd_import)
+
+    tags = commands.add_parser("tags", help="try the reason taxonomy on a comment")
+    tag_commands = tags.add_subparsers(dest="tags_command", required=True, metavar="COMMAND")
+    tag_test = tag_commands.add_parser("test", parents=[common], help=cmd_tags_test.__doc__)
+    tag_test.add_argument("comment", help="the comment, quoted")
+    tag_test.add_argument(
+        "--language",
+        choices=("en", "ja"),
+        help="the contact's language (default: read from the comment's script); also the output's",
+    )
+    tag_test.add_argument(
+        "--score",
+        type=int,
+        help="the answer's score, for the polarity of tags the words leave open",
+    )
+    tag_test.set_defaults(handler=cmd_tags_test)
     return parser
 
 

@@ -320,25 +320,37 @@ class _Reading:
         }
         self.cues = [(hit, self._tone(hit)) for hit in self.signals.get(CUE, ())]
         self.cues += [(hit, self._tone(hit)) for hit in hits if hit.entry.tone]
-        ruled = self._ruled_out_clauses()
-        self.ruled = [hit for hit in hits if self.clause[hit.start] in ruled]
-        live = [hit for hit in hits if self.clause[hit.start] not in ruled]
+        ruled = self._ruled_out_segments()
+        self.ruled = [hit for hit in hits if self.segment[hit.start] in ruled]
+        live = [hit for hit in hits if self.segment[hit.start] not in ruled]
         live = self._without_compounds(live)
-        in_clause: dict[int, set[str]] = defaultdict(set)
         strong: dict[int, set[str]] = defaultdict(set)
         for hit in live:
-            in_clause[self.clause[hit.start]].add(str(hit.entry.tag))
             if not hit.entry.weak:
                 strong[self.segment[hit.start]].add(str(hit.entry.tag))
         self.live = [
             hit
             for hit in live
             if not (hit.entry.weak and strong[self.segment[hit.start]] - {hit.entry.tag})
-            and not (hit.entry.yields_to & in_clause[self.clause[hit.start]])
+            and not self._yields(hit, live)
         ]
         self.by_tag: dict[str, list[Hit]] = defaultdict(list)
         for hit in self.live:
             self.by_tag[str(hit.entry.tag)].append(hit)
+
+    def _yields(self, hit: Hit, hits: Sequence[Hit]) -> bool:
+        """Whether a tag the entry yields to takes it: said in its segment, or earlier in its
+        clause ("support, which is slow")."""
+        if not hit.entry.yields_to:
+            return False
+        return any(
+            other.entry.tag in hit.entry.yields_to
+            and (
+                self.segment[other.start] == self.segment[hit.start]
+                or (self.clause[other.start] == self.clause[hit.start] and other.start < hit.start)
+            )
+            for other in hits
+        )
 
     def tags(self) -> set[str]:
         """The tags the comment gives as reasons."""
@@ -453,10 +465,10 @@ class _Reading:
             predicate = predicate or token.predicate
         return None
 
-    def _ruled_out_clauses(self) -> set[int]:
-        """Clauses whose topics the comment rules out (see the module's docstring)."""
+    def _ruled_out_segments(self) -> set[int]:
+        """Segments whose topics the comment rules out (see the module's docstring)."""
         model = self.model
-        ruled = {self.clause[hit.start] for hit in self.signals.get(RULED_OUT, ())}
+        ruled = {self.segment[hit.start] for hit in self.signals.get(RULED_OUT, ())}
         conceding = [hit for hit in self.signals.get(MILD, ()) if self._negator(hit) is None]
         conceding += [
             hit
@@ -469,7 +481,9 @@ class _Reading:
                 if self._negator(word) is not None:
                     conceding.append(word)
         ruled |= {
-            self.clause[hit.start] for hit in conceding if self.clause[hit.start] in self.contrasted
+            self.segment[hit.start]
+            for hit in conceding
+            if self.clause[hit.start] in self.contrasted
         }
         return ruled
 
