@@ -295,6 +295,28 @@ def _add_inspection(
     status.set_defaults(handler=cmd_status)
 
 
+def _add_tags(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    common: argparse.ArgumentParser,
+) -> None:
+    """`tags test`: try the config's taxonomy on a comment; reads nothing but the config."""
+    tags = commands.add_parser("tags", help="try the reason taxonomy on a comment")
+    tag_commands = tags.add_subparsers(dest="tags_command", required=True, metavar="COMMAND")
+    tag_test = tag_commands.add_parser("test", parents=[common], help=cmd_tags_test.__doc__)
+    tag_test.add_argument("comment", help="the comment, quoted")
+    tag_test.add_argument(
+        "--language",
+        choices=("en", "ja"),
+        help="the contact's language (default: read from the comment's script); also the output's",
+    )
+    tag_test.add_argument(
+        "--score",
+        type=int,
+        help="the answer's score, for the polarity of tags the words leave open",
+    )
+    tag_test.set_defaults(handler=cmd_tags_test)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: one subcommand per entry of DESIGN.md section 7 that exists."""
     common = argparse.ArgumentParser(add_help=False)
@@ -372,21 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--dry-run", action="store_true", help="report only; store nothing")
     imports.set_defaults(handler=cmd_import)
 
-    tags = commands.add_parser("tags", help="try the reason taxonomy on a comment")
-    tag_commands = tags.add_subparsers(dest="tags_command", required=True, metavar="COMMAND")
-    tag_test = tag_commands.add_parser("test", parents=[common], help=cmd_tags_test.__doc__)
-    tag_test.add_argument("comment", help="the comment, quoted")
-    tag_test.add_argument(
-        "--language",
-        choices=("en", "ja"),
-        help="the contact's language (default: read from the comment's script); also the output's",
-    )
-    tag_test.add_argument(
-        "--score",
-        type=int,
-        help="the answer's score, for the polarity of tags the words leave open",
-    )
-    tag_test.set_defaults(handler=cmd_tags_test)
+    _add_tags(commands, common)
     return parser
 
 

@@ -6,17 +6,17 @@ comment rules out, in English or Japanese.
 """
 
 from worker.config import Config
-from worker.rules.tagging import Match, Polarity, Tagger, TagResult
+from worker.rules.tagging import Match, Tagger, TagResult
 
-_TEXT = {
+_TEXT: dict[str, dict[str, str]] = {
     "en": {
         "language": "comment language: {language}",
         "detected": " (read from its script; the contact's is {expected})",
         "tags": "tags:",
         "none": "tags: none — no reason found in the comment",
         "chosen": "chosen",
-        Polarity.PRAISE: "praise",
-        Polarity.COMPLAINT: "complaint",
+        "praise": "praise",
+        "complaint": "complaint",
         "matched": "matched",
         "keyword": "keyword",
         "ruled_out": "ruled out (a topic the comment concedes, not a reason):",
@@ -24,15 +24,15 @@ _TEXT = {
     },
     "ja": {
         "language": "コメントの言語: {language}",
-        "detected": "（文字から判定。連絡先の言語は {expected}）",
+        "detected": " (文字から判定。連絡先の言語は {expected})",
         "tags": "タグ:",
-        "none": "タグ: なし（コメントに理由が見つかりません）",
+        "none": "タグ: なし (コメントに理由が見つかりません)",
         "chosen": "選択",
-        Polarity.PRAISE: "評価",
-        Polarity.COMPLAINT: "不満",
+        "praise": "評価",
+        "complaint": "不満",
         "matched": "一致",
         "keyword": "キーワード",
-        "ruled_out": "除外（理由ではなく、前置きとして触れられた話題）:",
+        "ruled_out": "除外 (理由ではなく、前置きとして触れられた話題):",
         "summary": "要約: {summary}",
     },
 }
@@ -67,7 +67,7 @@ def tag_test_lines(
     return lines
 
 
-def _tag_lines(result: TagResult, tag: str, label: str, words: dict[object, str]) -> list[str]:
+def _tag_lines(result: TagResult, tag: str, label: str, words: dict[str, str]) -> list[str]:
     polarity = result.polarity_of(tag)
     shown = words[polarity] if polarity else "-"
     lines = [f"  {tag} ({label}): {shown}"]

@@ -26,7 +26,7 @@ def _tagged(comment: str, language: str) -> dict[str, Polarity | None]:
 # labelling guide (tests/data/LABELLING.md) gives.
 CASES = [
     # Normalisation: half-width katakana, full-width letters, case.
-    pytest.param("ｻﾎﾟｰﾄの対応がいつも早い！", "ja", {"support": P}, id="ja-half-width-kana"),
+    pytest.param("ｻﾎﾟｰﾄの対応がいつも早い!", "ja", {"support": P}, id="ja-half-width-kana"),
     pytest.param(
         "ＣＳＶの取り込みが毎回失敗する。",
         "ja",

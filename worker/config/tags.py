@@ -7,6 +7,7 @@ loses the built-in ones; `builtin_words: false` turns them off for that tag. Any
 a tag of the config's own, matched by its own words only.
 """
 
+import re
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -27,6 +28,9 @@ BUILTIN_LABELS: dict[str, dict[str, str]] = {
 """The built-in tags, in the order reports list them, with their labels."""
 
 _Words = dict[LanguageCode, tuple[str, ...]]
+_MARKS = re.compile(r"…|\.\.\.|(?<!\S)=|\*(?!\S)")
+_PREFIX = re.compile(r"(?<!\S)(\w{0,2})\*(?!\S)")
+MIN_PREFIX = 3
 
 
 class Tag(Section):
@@ -68,14 +72,28 @@ class Tag(Section):
             ("praise", self.praise),
         ):
             for language, words in lists.items():
-                if any(not word.strip() for word in words):
-                    raise invalid(f"{key} must not be blank", key, language)
+                for index, word in enumerate(words):
+                    problem = _word_problem(word)
+                    if problem:
+                        raise invalid(problem, key, language, index)
         return self
 
     @property
     def builtin(self) -> bool:
         """Whether the tag is one of the built-in seven."""
         return self.id in BUILTIN_LABELS
+
+
+def _word_problem(word: str) -> str | None:
+    """Why a listed word could never match, or None (see worker/rules/tagging/lexicon.py)."""
+    if not word.strip():
+        return "must not be blank"
+    if not re.search(r"\w", _MARKS.sub(" ", word)):
+        return f"'{word}' has no letter or digit to match"
+    short = _PREFIX.search(word)
+    if short:
+        return f"'{word}': a prefix needs {MIN_PREFIX} letters before * (e.g. integrat*)"
+    return None
 
 
 def default_taxonomy() -> tuple[Tag, ...]:

@@ -234,7 +234,9 @@ def _note(answer: _Answer) -> None:
     response, contact, account = answer.response, answer.contact, answer.account
     category = Category.of_score(response.score)
     polarity = response.reason_polarity or {}
-    reasons = [f"{tag} ({polarity[tag]})" if tag in polarity else tag for tag in response.reason_tags]
+    reasons = [
+        f"{tag} ({polarity[tag]})" if tag in polarity else tag for tag in response.reason_tags
+    ]
     lines = [
         f"NPS answer: {response.score} ({category.value}), program {answer.survey.program}",
         f"Reasons: {', '.join(reasons) or '-'}",

@@ -507,31 +507,31 @@ TAGS = {
 }
 
 GUARDS = phrases(
-    """no problem, no problems, no worries, keep it up, thank you, thanks, good product, great product,
-    great company, good company, great tool, good tool, love it, love this, love this product, love
-    this tool, will recommend, would recommend, recommend it, highly recommend, solid 9, solid 10,
-    =supports, =supported, =supporting, support for, support us, supported us, customer onboarding,
-    customer onboarding     flows, new-hire     onboarding, employee     onboarding, onboarding
-    module, onboarding checklist     feature, onboarding     flows, onboarding feature, union
-    contract, contract management, contract     templates, contract     module, invoice matching,
-    invoicing module, invoice module, invoicing     feature, billing     module, billing feature,
-    price rules, pricing rules, price list, price lists, quality     management, quality control,
-    quality module, ticket routing, ticketing module, ticketing     system, our tickets to
-    customers, our customers' tickets, fuel costs, shipping costs, labor     costs, labour costs,
-    operating costs, admin costs, overtime costs, cost savings, cut costs, cut     our costs, cost
-    tracking, cost centers, expense reports, expense approval, expences, team     members, my team,
-    our team, the whole team, whole company, the whole company, our company, my     managers, my
-    manager, our managers, our reps, sales reps use, our ops, ops team, finance team, our finance,
-    our it team, it team, hr team, my boss, the users, on the train, free tier and     upgrade, same
-    thing, for the same thing, work with it, work in it, easy to recommend, hard to     recommend,
-    recommend, training data, learning paths, machine learning, up to date, up-to-date, in sync
-    with, the support of, with the support of, edits made on the phone, on the phone app, ticket
-    sales, sales pipeline, sales process we, our sales process, our process, sales team uses, tab
-    order, tabs open, the board, our board, board deck, board meeting, day one, from day one, every
-    day, day to day, day-to-day, easy 9, easy 10, easy to build on, step by step, billing
-    question, data question, our invoices, we invoice, we bill, invoice in, bill in, from our old …
-    system, from our old … crm, our old system, previous system, previous vendor, our previous, old
-    crm"""
+    """no problem, no problems, no worries, keep it up, thank you, thanks, good product,
+    great product, great company, good company, great tool, good tool, love it, love this,
+    love this product, love this tool, will recommend, would recommend, recommend it,
+    highly recommend, solid 9, solid 10, =supports, =supported, =supporting, support for,
+    support us, supported us, customer onboarding, customer onboarding flows, new-hire onboarding,
+    employee onboarding, onboarding module, onboarding checklist feature, onboarding flows,
+    onboarding feature, union contract, contract management, contract templates, contract module,
+    invoice matching, invoicing module, invoice module, invoicing feature, billing module,
+    billing feature, price rules, pricing rules, price list, price lists, quality management,
+    quality control, quality module, ticket routing, ticketing module, ticketing system,
+    our tickets to customers, our customers' tickets, fuel costs, shipping costs, labor costs,
+    labour costs, operating costs, admin costs, overtime costs, cost savings, cut costs,
+    cut our costs, cost tracking, cost centers, expense reports, expense approval, expences,
+    team members, my team, our team, the whole team, whole company, the whole company, our company,
+    my managers, my manager, our managers, our reps, sales reps use, our ops, ops team,
+    finance team, our finance, our it team, it team, hr team, my boss, the users, on the train,
+    free tier and upgrade, same thing, for the same thing, work with it, work in it,
+    easy to recommend, hard to recommend, recommend, training data, learning paths,
+    machine learning, up to date, up-to-date, in sync with, the support of, with the support of,
+    edits made on the phone, on the phone app, ticket sales, sales pipeline, sales process we,
+    our sales process, our process, sales team uses, tab order, tabs open, the board, our board,
+    board deck, board meeting, day one, from day one, every day, day to day, day-to-day, easy 9,
+    easy 10, easy to build on, step by step, billing question, data question, our invoices,
+    we invoice, we bill, invoice in, bill in, from our old … system, from our old … crm,
+    our old system, previous system, previous vendor, our previous, old crm"""
 )
 
 PRAISE = phrases(
