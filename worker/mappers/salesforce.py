@@ -467,10 +467,11 @@ def same_value(new: Any, known: Any, *, separator: str | None = None) -> bool:
     """Whether writing `new` over `known` would change nothing Salesforce stores.
 
     Numbers compare by value (7 == 7.0), datetimes to the second (Salesforce's precision),
-    and, given a `separator`, separated lists as sets.
+    and, given a `separator`, separated lists as sets; an empty list is what an empty field
+    reads back as (Salesforce stores an empty text as null).
     """
     if known is None:
-        return False
+        return separator is not None and new == ""
     if isinstance(new, bool) or isinstance(known, bool):
         return new is known
     if isinstance(new, int | float):
