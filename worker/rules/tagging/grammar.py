@@ -58,6 +58,8 @@ class Builtin:
     """Phrases that rule out the topics of their clause ("no complaints about", "置いておいて")."""
     mild: tuple[str, ...] = ()
     """Faint approval ("fine", "悪くない") that concedes its topic when a contrast follows."""
+    requests: tuple[str, ...] = ()
+    """Requests ("please add", "してほしい"): what their segment names is a complaint."""
     compounds: tuple[str, ...] = ()
     """Head words that belong to the phrase right before them when it is of another tag
     ("SAML support" is integrations, not support; "SCIM setup" is not onboarding)."""

@@ -22,6 +22,7 @@ CUE = "cue"
 RULED_OUT = "ruled_out"
 MILD = "mild"
 COMPOUND = "compound"
+REQUEST = "request"
 _GAPS = ("…", "...")
 _MIN_PREFIX = 3
 

@@ -36,6 +36,7 @@ from worker.rules.tagging.lexicon import (
     COMPOUND,
     CUE,
     MILD,
+    REQUEST,
     RULED_OUT,
     Entry,
     Hit,
@@ -215,6 +216,9 @@ def _build(tags: Sequence[Tag], language: str) -> _Model:
         compounds = [
             compile_phrase(p, tokenize, tag=None, role=COMPOUND) for p in builtin.compounds
         ]
+        compounds += [
+            compile_phrase(p, tokenize, tag=None, role=REQUEST) for p in builtin.requests
+        ]
         grammar = _normalised(builtin.grammar, tokenize)
         concessions = _norms(builtin.concessions, tokenize)
     return _Model(
@@ -311,6 +315,7 @@ class _Reading:
         for hit in model.signals.hits(self.tokens):
             signals[hit.entry.role].append(hit)
         self.signals = {role: _longest(found) for role, found in signals.items()}
+        self.requested = {self.segment[hit.start] for hit in self.signals.get(REQUEST, ())}
         hits = [hit for hit in _longest(self.all_hits) if hit.entry.tag is not None]
         self.toned = {
             index: str(hit.entry.tag)
@@ -400,8 +405,11 @@ class _Reading:
     def _hit_tone(self, hit: Hit) -> float:
         """The match's own tone (counted double), else the nearest sentiment word's.
 
-        A sentiment word in the match's segment counts fully, one elsewhere in its clause half.
+        A sentiment word in the match's segment counts fully, one elsewhere in its clause half;
+        whatever a request's segment names is a complaint ("please add", "もう少し…と助かる").
         """
+        if self.segment[hit.start] in self.requested:
+            return -2.0
         own = self._tone(hit)
         if own:
             return 2.0 * own

@@ -26,25 +26,25 @@ _SYSTEMS = phrases(
 )
 
 _CONNECTIONS = phrases(
-    """integration, integrations, integrate, integrates, integrated, integrating,
-    native integration, connector, connectors, connect, connects, connected, connecting,
-    connection to, connections, two-way sync, one-way sync, one-way, two-way, bidirectional,
-    bi-directional, synchronization, api, apis, rest api, open api, public api, api access,
-    api docs, api documentation, rate limits, rate limit, sdk, sdks, webhook, webhooks, plugin,
-    plug-in, plugins, plug-ins, plugs into, plugs straight into, plug into, plugged into, extension,
-    extensions, add-in, addin, browser extension, chrome extension, outlook add-in, marketplace,
-    app marketplace, app store, ecosystem, sso, single sign-on, single sign on, saml, scim, ldap,
-    idp, oauth, provisioning, scim provisioning, directory, google login, login with google,
-    import tool, importer, export, exports, exporting, exported, export to, csv, csv import,
-    csv export, excel import, excel export, spreadsheet import, sftp, ftp, edi, xml feed, file drop,
-    bank file, bank files, bank transfer file, bank transfer files, bi connector, data warehouse,
-    talks to, talked to, talk to, works with, work with, pulls from, pulls actuals, pulls data,
-    pull data, push data, pushes data, push to, pushes to, pulls, straight from our, middleware,
-    custom integration, developer, developers, devs, our devs, our developers, dev team, it team,
-    our it, zap, zaps, ipaas, etl, data feed, feeds, open platform, closed box, walled garden,
-    calendar sync, contact sync, email sync, inbox sync, line, google, microsoft, azure, aws, drive,
-    box, erp system, hr system, bank, banks, =teams, =accounting, ms teams, =import, =imports,
-    =imported, =importing"""
+    """integration, integrations, integrate, integrates, integrated, integrating, native integration,
+    connector, connectors, connect, connects, connected, connecting, connection to, connections,
+    two-way sync, one-way sync, one-way, two-way, bidirectional, bi-directional, synchronization,
+    api, apis, rest api, open api, public api, api access, api docs, api documentation, rate limits,
+    rate limit, sdk, sdks, webhook, webhooks, plugin, plug-in, plugins, plug-ins, plugs into, plugs
+    straight into, plug into, plugged into, extension, extensions, add-in, addin, browser extension,
+    chrome extension, outlook add-in, marketplace, app marketplace, app store, ecosystem, sso,
+    single sign-on, single sign on, saml, scim, ldap, idp, oauth, provisioning, scim provisioning,
+    directory, google login, login with google, import tool, importer, export, exports, exporting,
+    exported, export to, csv, csv import, csv export, excel import, excel export, spreadsheet
+    import, sftp, ftp, edi, xml feed, file drop, bank file, bank files, bank transfer file, bank
+    transfer files, bi connector, data warehouse, talks to, talked to, talk to, works with, work
+    with, pulls from, pulls actuals, pulls data, pull data, push data, pushes data, push to, pushes
+    to, pulls, straight from our, middleware, custom integration, developer, developers, devs, our
+    devs, our developers, dev team, it team, our it, zap, zaps, ipaas, etl, data feed, feeds, open
+    platform, closed box, walled garden, calendar sync, contact sync, email sync, inbox sync, line,
+    google, microsoft, azure, aws, drive, box, erp system, hr system, bank, banks, =teams,
+    =accounting, ms teams, =import, =imports, =imported, =importing, sync with, syncs with, synced
+    with, syncing with, sync to, sync from"""
 )
 
 TAGS = {
@@ -462,17 +462,18 @@ TAGS = {
             confusing invoices, the quote, a quote, new quote"""
         ),
         problems=phrases(
-            """too expensive, very expensive, so expensive, overpriced, pricey, pricy,
-            price doubled, prices doubled, doubled the price, price went up, prices went up,
-            price increase, price increases, price hike, hiked, went up, jumped, 30% higher, higher,
-            more expensive, price gouging, gouging, double charged, charged twice, overcharged,
-            hidden fees, hidden costs, surprise charges, nickel and dime, nickel-and-dime,
-            nickel and diming, arbitrary, ridiculous, a joke, trap, feels like a trap, locked in,
-            hard to justify, can not justify, not worth, not worth the money, waste of money,
-            paying for nothing, pay for nothing, paying for unused, charge extra, charges extra,
-            charging extra, costs extra, paid add-on, locked behind, behind the top plan, paywall,
-            paywalled, only on enterprise, only on the enterprise, enterprise only,
-            only for premium, additional cost, please include, additional charge"""
+            """too expensive, very expensive, so expensive, overpriced, pricey, pricy, price doubled,
+            prices doubled, doubled the price, price went up, prices went up, price increase, price
+            increases, price hike, hiked, went up, jumped, 30% higher, higher, more expensive, price
+            gouging, gouging, double charged, charged twice, overcharged, hidden fees, hidden costs,
+            surprise charges, nickel and dime, nickel-and-dime, nickel and diming, arbitrary,
+            ridiculous, a joke, trap, feels like a trap, locked in, hard to justify, can not
+            justify, not worth, not worth the money, waste of money, paying for nothing, pay for
+            nothing, paying for unused, charge extra, charges extra, charging extra, costs extra,
+            paid add-on, locked behind, behind the top plan, paywall, paywalled, only on enterprise,
+            only on the enterprise, enterprise only, only for premium, additional cost, please
+            include, additional charge, price is high, pricing is high, prices are high, a bit high,
+            too high, quite high, bit pricey"""
         ),
         praise=phrases(
             """good value, great value, excellent value, value for money, worth every penny,
@@ -572,9 +573,10 @@ COMPLAINT = phrases(
     surprise, surprised, shocked, black box, closed box, weak point, downside, drawback, drawbacks,
     shortcoming, shortcomings, limitation, limitations, limited, cramped, outdated, old, ancient,
     2009, barely, hardly, too, overly, excessive, excessively, not enough, insufficient, inadequate,
-    incomplete, half, too short, would have helped, would have been nice, should have,
-    went from free, from free to, used to be, no longer, expected more, expected a lot more,
-    expect more, =weeks, =days, =months, for weeks, for days, for months"""
+    incomplete, half, too short, would have helped, would have been nice, should have, went from
+    free, from free to, used to be, no longer, expected more, expected a lot more, expect more,
+    =weeks, =days, =months, for weeks, for days, for months, would like, varies, varies a lot,
+    inconsistent"""
 )
 
 RULED_OUT = phrases(
@@ -587,6 +589,14 @@ RULED_OUT = phrases(
     never needed it, did not need, not needed it, no opinion on, not relevant, not why,
     that is not why, is not why, never needed them, never needed to, have not needed it,
     have not needed to, never used it, never used them, have not used it, have not used them"""
+)
+
+REQUESTS = phrases(
+    """please add, please make, please include, please bring, please fix, please, would like,
+    i would like, we would like, would love, wish, would be nice, would be great if,
+    it would be great, could be faster, could be better, could be quicker, could be, should be,
+    needs to be, need to be, if only, hope you, hopefully, would give a 10 if, would give a 9 if,
+    would be a 10 if, would be perfect if, missing"""
 )
 
 MILD = phrases(
@@ -619,5 +629,6 @@ BUILTIN = Builtin(
     complaint=COMPLAINT,
     ruled_out=RULED_OUT,
     mild=MILD,
+    requests=REQUESTS,
     compounds=phrases("""support, setup, set up, configuration, setting up"""),
 )
