@@ -216,9 +216,7 @@ def _build(tags: Sequence[Tag], language: str) -> _Model:
         compounds = [
             compile_phrase(p, tokenize, tag=None, role=COMPOUND) for p in builtin.compounds
         ]
-        compounds += [
-            compile_phrase(p, tokenize, tag=None, role=REQUEST) for p in builtin.requests
-        ]
+        compounds += [compile_phrase(p, tokenize, tag=None, role=REQUEST) for p in builtin.requests]
         grammar = _normalised(builtin.grammar, tokenize)
         concessions = _norms(builtin.concessions, tokenize)
     return _Model(

@@ -26,25 +26,27 @@ _SYSTEMS = phrases(
 )
 
 _CONNECTIONS = phrases(
-    """integration, integrations, integrate, integrates, integrated, integrating, native integration,
-    connector, connectors, connect, connects, connected, connecting, connection to, connections,
-    two-way sync, one-way sync, one-way, two-way, bidirectional, bi-directional, synchronization,
-    api, apis, rest api, open api, public api, api access, api docs, api documentation, rate limits,
-    rate limit, sdk, sdks, webhook, webhooks, plugin, plug-in, plugins, plug-ins, plugs into, plugs
-    straight into, plug into, plugged into, extension, extensions, add-in, addin, browser extension,
-    chrome extension, outlook add-in, marketplace, app marketplace, app store, ecosystem, sso,
-    single sign-on, single sign on, saml, scim, ldap, idp, oauth, provisioning, scim provisioning,
-    directory, google login, login with google, import tool, importer, export, exports, exporting,
-    exported, export to, csv, csv import, csv export, excel import, excel export, spreadsheet
-    import, sftp, ftp, edi, xml feed, file drop, bank file, bank files, bank transfer file, bank
-    transfer files, bi connector, data warehouse, talks to, talked to, talk to, works with, work
-    with, pulls from, pulls actuals, pulls data, pull data, push data, pushes data, push to, pushes
-    to, pulls, straight from our, middleware, custom integration, developer, developers, devs, our
-    devs, our developers, dev team, it team, our it, zap, zaps, ipaas, etl, data feed, feeds, open
-    platform, closed box, walled garden, calendar sync, contact sync, email sync, inbox sync, line,
-    google, microsoft, azure, aws, drive, box, erp system, hr system, bank, banks, =teams,
-    =accounting, ms teams, =import, =imports, =imported, =importing, sync with, syncs with, synced
-    with, syncing with, sync to, sync from"""
+    """integration, integrations, integrate, integrates, integrated, integrating,
+    native integration, connector, connectors, connect, connects, connected, connecting,
+    connection to, connections, two-way sync, one-way sync, one-way, two-way, bidirectional,
+    bi-directional, synchronization, api, apis, rest api, open api, public api, api access,
+    api docs, api documentation, rate limits, rate limit, sdk, sdks, webhook, webhooks, plugin,
+    plug-in, plugins, plug-ins, plugs into, plugs straight into, plug into, plugged into, extension,
+    extensions, add-in, addin, browser extension, chrome extension, outlook add-in, marketplace,
+    app marketplace, app store, ecosystem, sso, single sign-on, single sign on, saml, scim, ldap,
+    idp, oauth, provisioning, scim provisioning, directory, google login, login with google,
+    import tool, importer, export, exports, exporting, exported, export to, csv, csv import,
+    csv export, excel import, excel export, spreadsheet import, sftp, ftp, edi, xml feed, file drop,
+    bank file, bank files, bank transfer file, bank transfer files, bi connector, data warehouse,
+    talks to, talked to, talk to, works with, work with, pulls from, pulls actuals, pulls data,
+    pull data, push data, pushes data, push to, pushes to, pulls, straight from our, middleware,
+    custom integration, developer, developers, devs, our devs, our developers, dev team, it team,
+    our it, zap, zaps, ipaas, etl, data feed, feeds, open platform, closed box, walled garden,
+    calendar sync, contact sync, email sync, inbox sync, line, google, microsoft, azure, aws, drive,
+    box, erp system, hr system, bank, banks, =teams, =accounting, ms teams, =import, =imports,
+    =imported, =importing, sync with, syncs with, synced with, syncing with, sync to, sync from,
+    sftp drop, sftp drops, bank transfer files, bi connectors, export to our erp, csv exports,
+    csv imports, file import, file export"""
 )
 
 TAGS = {
@@ -154,7 +156,9 @@ TAGS = {
             labels, terminology, jargon, undo, tab order, mobile version, mobile experience,
             mobile view, on mobile, on my phone, steps, many steps, home screen, search bar,
             the editor, fields layout, one page, where things are, explain it, explaining it,
-            team picked it up, onboard new staff, picked up"""
+            team picked it up, onboard new staff, picked up, layout customization,
+            customize the layout, keyboard navigation, accessibility, contrast ratio, translated,
+            japanese ui"""
         ),
         problems=phrases(
             """clunky, confusing, confused, cluttered, complicated, cumbersome, awkward, clumsy,
@@ -268,7 +272,9 @@ TAGS = {
             keeps freezing, keeps logging, keeps dropping, drops, dropped, dropping records,
             mess of versions, seeing old versions, slow as, snail, integration broke,
             integration broken, sync broke, sync breaks, connector crashes, clear our cache,
-            clear your cache, clear the cache"""
+            clear your cache, clear the cache, duplicate e-mails, duplicate emails sent,
+            sent the same email twice, emails sent twice, timezone offsets, time zone offsets,
+            drafts disappear, lost my draft, lost our work, garbled characters, mojibake"""
         ),
         praise=phrases(
             """reliable, reliably, stable, rock solid, rock-solid, bulletproof, robust, 100% uptime,
@@ -321,7 +327,8 @@ TAGS = {
             acceptance testing, uat, project, the project, our project, hands-on, hands on,
             workshop, workshops, sessions, session, slide deck, slides, the plan, structured plan,
             clear plan, clear owners, milestones, =training, =trainings, =trained, setup took,
-            setup was, setup went, setup is, setup has, migrating from"""
+            setup was, setup went, setup is, setup has, migrating from, go-live rehearsal,
+            implementation pm, getting-started checklist, starter guide"""
         ),
         problems=phrases(
             """rushed onboarding, onboarding was rushed, rushed, generic onboarding, dragged on,
@@ -376,7 +383,8 @@ TAGS = {
             apac, emea, local support, japanese support, in japanese, language barrier,
             english only, =canned reply, =canned answer, =canned response, =canned, needed help,
             need help, needing help, on a call, jumped on a call, phone call,
-            suggesting workarounds, support hours"""
+            suggesting workarounds, support hours, incident communication, kept us informed,
+            kept us updated, kept informed, updates during the outage, told us first, were told"""
         ),
         problems=phrases(
             """slow support, support is slow, support was slow, support takes days,
@@ -393,7 +401,9 @@ TAGS = {
             had no idea, didn't know, did not know, different answers, diffrent answers,
             contradictory answers, never escalate, no one knows, noone knows, nobody knows,
             changes every, keeps changing, left in the middle, left mid-project, vanished,
-            disappeared after, pushy, stopped calling, =canned replies, =canned responses"""
+            disappeared after, pushy, stopped calling, =canned replies, =canned responses,
+            no updates, no status updates, kept in the dark, no communication, no explanation,
+            never got an explanation, no root cause"""
         ),
         praise=phrases(
             """easy to work with, pleasure to work with, great to work with, good to work with,
@@ -406,7 +416,10 @@ TAGS = {
             quick answers, fast answers, quick replies, fast replies, answered in minutes,
             answered within, replied within, responded within, real answer, not a canned one,
             they care, really care, genuinely cares, felt like a partnership, they listen,
-            remember us, know our history, top notch, top-notch, first class, world class"""
+            remember us, know our history, top notch, top-notch, first class, world class,
+            resolved quickly, resolved fast, fixed quickly, fixed it fast, sorted it out,
+            sorted quickly, got back to us, got back to me, within a day, over the weekend,
+            solved it, resolved it, fixed it within"""
         ),
         weak=phrases(
             """answers, response, email, emails, phone, chat, ticket, tickets, team, staff, folks,
@@ -459,21 +472,22 @@ TAGS = {
             separate paid plan, paid tier, billed for, billed separately, billed twice, got billed,
             got invoiced, invoiced for, invoice from, their invoices, vendor invoices,
             copy of an invoice, on the invoice, on our invoice, invoices are confusing,
-            confusing invoices, the quote, a quote, new quote"""
+            confusing invoices, the quote, a quote, new quote, payment options, pay by invoice,
+            pay by card, card payments, invoice payment"""
         ),
         problems=phrases(
-            """too expensive, very expensive, so expensive, overpriced, pricey, pricy, price doubled,
-            prices doubled, doubled the price, price went up, prices went up, price increase, price
-            increases, price hike, hiked, went up, jumped, 30% higher, higher, more expensive, price
-            gouging, gouging, double charged, charged twice, overcharged, hidden fees, hidden costs,
-            surprise charges, nickel and dime, nickel-and-dime, nickel and diming, arbitrary,
-            ridiculous, a joke, trap, feels like a trap, locked in, hard to justify, can not
-            justify, not worth, not worth the money, waste of money, paying for nothing, pay for
-            nothing, paying for unused, charge extra, charges extra, charging extra, costs extra,
-            paid add-on, locked behind, behind the top plan, paywall, paywalled, only on enterprise,
-            only on the enterprise, enterprise only, only for premium, additional cost, please
-            include, additional charge, price is high, pricing is high, prices are high, a bit high,
-            too high, quite high, bit pricey"""
+            """too expensive, very expensive, so expensive, overpriced, pricey, pricy,
+            price doubled, prices doubled, doubled the price, price went up, prices went up,
+            price increase, price increases, price hike, hiked, went up, jumped, 30% higher, higher,
+            more expensive, price gouging, gouging, double charged, charged twice, overcharged,
+            hidden fees, hidden costs, surprise charges, nickel and dime, nickel-and-dime,
+            nickel and diming, arbitrary, ridiculous, a joke, trap, feels like a trap, locked in,
+            hard to justify, can not justify, not worth, not worth the money, waste of money,
+            paying for nothing, pay for nothing, paying for unused, charge extra, charges extra,
+            charging extra, costs extra, paid add-on, locked behind, behind the top plan, paywall,
+            paywalled, only on enterprise, only on the enterprise, enterprise only,
+            only for premium, additional cost, please include, additional charge, price is high,
+            pricing is high, prices are high, a bit high, too high, quite high, bit pricey"""
         ),
         praise=phrases(
             """good value, great value, excellent value, value for money, worth every penny,
@@ -573,10 +587,10 @@ COMPLAINT = phrases(
     surprise, surprised, shocked, black box, closed box, weak point, downside, drawback, drawbacks,
     shortcoming, shortcomings, limitation, limitations, limited, cramped, outdated, old, ancient,
     2009, barely, hardly, too, overly, excessive, excessively, not enough, insufficient, inadequate,
-    incomplete, half, too short, would have helped, would have been nice, should have, went from
-    free, from free to, used to be, no longer, expected more, expected a lot more, expect more,
-    =weeks, =days, =months, for weeks, for days, for months, would like, varies, varies a lot,
-    inconsistent"""
+    incomplete, half, too short, would have helped, would have been nice, should have,
+    went from free, from free to, used to be, no longer, expected more, expected a lot more,
+    expect more, =weeks, =days, =months, for weeks, for days, for months, would like, varies,
+    varies a lot, inconsistent"""
 )
 
 RULED_OUT = phrases(
