@@ -53,6 +53,7 @@ from worker.rules.tagging.tokens import Token, Tokenize, english_tokens, japanes
 BUILTIN: Mapping[str, Builtin] = {"en": words_en.BUILTIN, "ja": words_ja.BUILTIN}
 """The built-in lexicons, by language."""
 PROMOTER_FROM = 9
+_SENTENCE_ENDS = frozenset({".", "!", "?", "。", "\n", "…"})
 _SOFT_PUNCT = frozenset({",", "、", "/", "-", "(", ")", "&", "+", '"', "・", ":"})
 """Marks that end a segment but not a clause."""
 
@@ -308,6 +309,7 @@ class _Reading:
         self.text = text
         self.tokens = model.tokenize(text)
         self.segment, self.clause, self.contrasted = _structure(self.tokens, model.grammar)
+        self.sentence = _sentences(self.tokens)
         self.all_hits = model.topics.hits(self.tokens)
         signals: dict[str, list[Hit]] = defaultdict(list)
         for hit in model.signals.hits(self.tokens):
@@ -327,19 +329,25 @@ class _Reading:
         self.ruled = [hit for hit in hits if self.segment[hit.start] in ruled]
         live = [hit for hit in hits if self.segment[hit.start] not in ruled]
         live = self._without_compounds(live)
-        strong: dict[int, set[str]] = defaultdict(set)
-        for hit in live:
-            if not hit.entry.weak:
-                strong[self.segment[hit.start]].add(str(hit.entry.tag))
-        self.live = [
-            hit
-            for hit in live
-            if not (hit.entry.weak and strong[self.segment[hit.start]] - {hit.entry.tag})
-            and not self._yields(hit, live)
-        ]
+        self.live = [hit for hit in live if not self._outweighed(hit, live)]
         self.by_tag: dict[str, list[Hit]] = defaultdict(list)
         for hit in self.live:
             self.by_tag[str(hit.entry.tag)].append(hit)
+
+    def _outweighed(self, hit: Hit, hits: Sequence[Hit]) -> bool:
+        """A weak match beside a strong one of another tag, or an attribute taken over."""
+        if hit.entry.weak:
+            # A weak topic word ("dashboard") gives way within its segment; a weak evaluation
+            # ("useful", "便利") is said of whatever topic its sentence names.
+            scope = self.sentence if hit.entry.tone else self.segment
+            if any(
+                not other.entry.weak
+                and other.entry.tag != hit.entry.tag
+                and scope[other.start] == scope[hit.start]
+                for other in hits
+            ):
+                return True
+        return self._yields(hit, hits)
 
     def _yields(self, hit: Hit, hits: Sequence[Hit]) -> bool:
         """Whether a tag the entry yields to takes it: said in its segment, or earlier in its
@@ -505,6 +513,17 @@ class _Reading:
         if grammar.concessive:
             return at > 0 and tokens[at - 1].norm in grammar.concessive
         return tokens[at].norm in grammar.plain_negators
+
+
+def _sentences(tokens: Sequence[Token]) -> list[int]:
+    """The sentence number of each token (sentences end at . ! ? 。 and line breaks)."""
+    numbers = []
+    sentence = 0
+    for token in tokens:
+        numbers.append(sentence)
+        if token.punct and token.norm in _SENTENCE_ENDS:
+            sentence += 1
+    return numbers
 
 
 def _structure(tokens: Sequence[Token], grammar: Grammar) -> tuple[list[int], list[int], set[int]]:

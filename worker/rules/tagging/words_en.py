@@ -35,18 +35,18 @@ _CONNECTIONS = phrases(
     extensions, add-in, addin, browser extension, chrome extension, outlook add-in, marketplace,
     app marketplace, app store, ecosystem, sso, single sign-on, single sign on, saml, scim, ldap,
     idp, oauth, provisioning, scim provisioning, directory, google login, login with google,
-    import tool, importer, export, exports, exporting, exported, export to, csv, csv import,
-    csv export, excel import, excel export, spreadsheet import, sftp, ftp, edi, xml feed, file drop,
-    bank file, bank files, bank transfer file, bank transfer files, bi connector, data warehouse,
-    talks to, talked to, talk to, works with, work with, pulls from, pulls actuals, pulls data,
-    pull data, push data, pushes data, push to, pushes to, pulls, straight from our, middleware,
+    import tool, export, exports, exporting, exported, export to, csv, csv import, csv export,
+    excel import, excel export, spreadsheet import, sftp, ftp, edi, xml feed, file drop, bank file,
+    bank files, bank transfer file, bank transfer files, bi connector, data warehouse, talks to,
+    talked to, talk to, works with, work with, pulls from, pulls actuals, pulls data, pull data,
+    push data, pushes data, push to, pushes to, pulls, straight from our, middleware,
     custom integration, developer, developers, devs, our devs, our developers, dev team, it team,
     our it, zap, zaps, ipaas, etl, data feed, feeds, open platform, closed box, walled garden,
     calendar sync, contact sync, email sync, inbox sync, line, google, microsoft, azure, aws, drive,
     box, erp system, hr system, bank, banks, =teams, =accounting, ms teams, =import, =imports,
     =imported, =importing, sync with, syncs with, synced with, syncing with, sync to, sync from,
     sftp drop, sftp drops, bank transfer files, bi connectors, export to our erp, csv exports,
-    csv imports, file import, file export"""
+    csv imports, file import, file export, =importer"""
 )
 
 TAGS = {
@@ -96,18 +96,18 @@ TAGS = {
             no options, no ability, the ability, option to, ability to, mobile, mobile app, ipad,
             iphone, android, tablet, offline, views, board, filters, workflow, workflows, template,
             forecast, scenario, what if, predictions, prediction, spot on, pipeline, pipelines,
-            inventory, payslip, payslips, payroll, payroll run, reconciliation, invoicing, quoting,
-            quotes, quote editor, quoting tool, route planning, editor, builder, engine, toolset,
-            ai, hiring, recruiting, objects, field service, time off, leave management, shift,
-            shifts, rota, rostering, expense, expenses, receipts, ocr, budgeting, benefits,
-            performance reviews, okrs, goals, surveys, survey, forms, compliance, tax, taxes, pdf,
-            pdf export, print, printing, barcode, scanning, health scores, history, multi-store,
-            multi-site, locations, territories, commission, commissions, cpq, merge, merging,
-            enrichment, segmentation, campaigns, sequences, email templates, a/b testing,
-            landing pages, serial numbers, batch tracking, lot tracking, returns, dispatch, route,
-            routes, appointment, booking, bookings, client history, customer history, timeline,
-            activity feed, approval, approvals, kanban, estimates, the core, core, basics, audit,
-            subscriptions feature, the features, =planner, =planning, =configuration"""
+            inventory, payslip, payslips, reconciliation, invoicing, quoting, quotes, quote editor,
+            quoting tool, route planning, editor, builder, engine, toolset, ai, hiring, recruiting,
+            objects, field service, time off, leave management, shift, shifts, rota, rostering,
+            expense, expenses, receipts, ocr, budgeting, benefits, performance reviews, okrs, goals,
+            surveys, survey, forms, compliance, tax, taxes, pdf, pdf export, print, printing,
+            barcode, scanning, health scores, history, multi-store, multi-site, locations,
+            territories, commission, commissions, cpq, merge, merging, enrichment, segmentation,
+            campaigns, sequences, email templates, a/b testing, landing pages, serial numbers,
+            batch tracking, lot tracking, returns, dispatch, appointment, booking, bookings,
+            client history, customer history, timeline, activity feed, approval, approvals, kanban,
+            estimates, the core, core, basics, audit, subscriptions feature, the features, =planner,
+            =planning, =configuration"""
         ),
         problems=phrases(
             """too basic, very basic, basic stuff, basic features, missing features,
@@ -224,7 +224,7 @@ TAGS = {
             load times, loading time, loading times, page load, latency, response times of the app,
             quality of the product, product quality, build quality, data integrity, data quality,
             data accuracy, availability, sla uptime, bugs, bug fixes, bug fix, release quality,
-            updates break, releases, they picked up, picked up the phone, pick up the phone"""
+            updates break, releases"""
         ),
         problems=phrases(
             """bug, buggy, glitch, glitches, glitchy, crash, crashes, crashy, freeze, freezes,
@@ -271,10 +271,10 @@ TAGS = {
             memory, heavy, bloated, maddening lag, page lags, pages lag, keeps crashing,
             keeps freezing, keeps logging, keeps dropping, drops, dropped, dropping records,
             mess of versions, seeing old versions, slow as, snail, integration broke,
-            integration broken, sync broke, sync breaks, connector crashes, clear our cache,
-            clear your cache, clear the cache, duplicate e-mails, duplicate emails sent,
-            sent the same email twice, emails sent twice, timezone offsets, time zone offsets,
-            drafts disappear, lost my draft, lost our work, garbled characters, mojibake"""
+            integration broken, sync broke, sync breaks, connector crashes, duplicate e-mails,
+            duplicate emails sent, sent the same email twice, emails sent twice, timezone offsets,
+            time zone offsets, drafts disappear, lost my draft, lost our work, garbled characters,
+            mojibake"""
         ),
         praise=phrases(
             """reliable, reliably, stable, rock solid, rock-solid, bulletproof, robust, 100% uptime,
@@ -422,8 +422,8 @@ TAGS = {
             solved it, resolved it, fixed it within"""
         ),
         weak=phrases(
-            """answers, response, email, emails, phone, chat, ticket, tickets, team, staff, folks,
-            the people, their team, =lovely"""
+            """answers, response, email, emails, phone, chat, ticket, tickets, the people,
+            their team, =lovely"""
         ),
     ),
     "price_contract": Words(
@@ -517,7 +517,7 @@ TAGS = {
             plugs straight into, talks to everything, well documented, well-documented, good docs,
             great docs, good api, great api, open api, bulletproof"""
         ),
-        weak=phrases("""docs, documentation, data, excel, sync, syncs, synced, syncing"""),
+        weak=phrases("""docs, documentation, data, sync, syncs, synced, syncing, =excel"""),
     ),
 }
 
@@ -610,7 +610,7 @@ REQUESTS = phrases(
     i would like, we would like, would love, wish, would be nice, would be great if,
     it would be great, could be faster, could be better, could be quicker, could be, should be,
     needs to be, need to be, if only, hope you, hopefully, would give a 10 if, would give a 9 if,
-    would be a 10 if, would be perfect if, missing"""
+    would be a 10 if, would be perfect if"""
 )
 
 MILD = phrases(
