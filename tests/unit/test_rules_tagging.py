@@ -244,13 +244,21 @@ def test_summary(text: str, summary: str) -> None:
     assert len(summarize(text)) <= SUMMARY_CHARS
 
 
-# Floors on the labelled sets (benchmarks/tagging_quality.py prints the tables; the issue's
-# target, 0.90 in both languages with no tag below 0.80, is on the held-out `test` set).
+# Floors on the labelled sets, just under what benchmarks/tagging_quality.py measured when the
+# lexicon was finished (2026-12-02): they fail if quality drops. The dev set was tuned on; the old
+# tuning and holdout sets count negated problems as no tag (see the benchmark's docstring); the
+# test set was measured once, after tuning, and is never tuned on: its floor guards against
+# regressions only. The issue's target (macro-F1 >= 0.90 with no tag below 0.80 on the test set)
+# is not met: measured 0.82 (en) and 0.83 (ja), see /work/notes/issue-21.md.
 FLOORS = [
-    pytest.param("tagging_dev", "en", 0.93, 0.85, id="dev-en"),
-    pytest.param("tagging_dev", "ja", 0.92, 0.85, id="dev-ja"),
-    pytest.param("tagging", "en", 0.85, 0.75, id="tuning-en"),
-    pytest.param("tagging", "ja", 0.82, 0.7, id="tuning-ja"),
+    pytest.param("tagging_dev", "en", 0.95, 0.90, id="dev-en"),
+    pytest.param("tagging_dev", "ja", 0.93, 0.85, id="dev-ja"),
+    pytest.param("tagging", "en", 0.87, 0.78, id="tuning-en"),
+    pytest.param("tagging", "ja", 0.85, 0.78, id="tuning-ja"),
+    pytest.param("tagging_holdout", "en", 0.8, 0.7, id="holdout-en"),
+    pytest.param("tagging_holdout", "ja", 0.8, 0.7, id="holdout-ja"),
+    pytest.param("tagging_test", "en", 0.8, 0.6, id="test-en"),
+    pytest.param("tagging_test", "ja", 0.8, 0.7, id="test-ja"),
 ]
 
 
@@ -264,11 +272,13 @@ def test_labelled_set_quality(prefix: str, language: str, macro: float, per_tag:
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
-def test_dev_set_polarity(language: str) -> None:
-    """Polarity agrees with the labels on at least 88% of the tags found on the dev set."""
-    quality = evaluate(language, "tagging_dev")
-    assert quality.polarity is not None
-    assert quality.polarity >= 0.88
+def test_polarity_accuracy(language: str) -> None:
+    """Polarity agrees with the labels on at least 89% of the tags found on the dev set, and
+    80% on the test set (measured 0.96/0.91 and 0.86/0.83)."""
+    for prefix, floor in (("tagging_dev", 0.89), ("tagging_test", 0.8)):
+        quality = evaluate(language, prefix)
+        assert quality.polarity is not None
+        assert quality.polarity >= floor, prefix
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
