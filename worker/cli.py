@@ -312,6 +312,17 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_tags_test(args: argparse.Namespace) -> int:
+    """Show the tags, polarity and matched words the config's taxonomy gives one comment."""
+    from worker.tag_test import tag_test_lines
+
+    config = _load(args)
+    if args.score is not None and not 0 <= args.score <= 10:
+        raise UsageError(f"tags test: --score {args.score} is not between 0 and 10")
+    print("\n".join(tag_test_lines(config, args.comment, args.language, args.score)))
+    return EXIT_OK
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Bring in answers collected elsewhere from a CSV file, deduplicated; bad rows reported."""
     from datetime import UTC, datetime
@@ -499,6 +510,49 @@ def _statuses() -> list[Any]:
     return list(BacklogStatus)
 
 
+def _add_tags(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    common: argparse.ArgumentParser,
+) -> None:
+    """`tags test`: try the config's taxonomy on a comment; reads nothing but the config."""
+    tags = commands.add_parser("tags", help="Try the reason taxonomy on a comment: tags, polarity, matched words.")
+    tag_commands = tags.add_subparsers(dest="tags_command", required=True, metavar="COMMAND")
+    tag_test = tag_commands.add_parser("test", parents=[common], help=cmd_tags_test.__doc__)
+    tag_test.add_argument("comment", help="the comment, quoted")
+    tag_test.add_argument(
+        "--language",
+        choices=("en", "ja"),
+        help="the contact's language (default: read from the comment's script); also the output's",
+    )
+    tag_test.add_argument(
+        "--score",
+        type=int,
+        help="the answer's score, for the polarity of tags the words leave open",
+    )
+    tag_test.set_defaults(handler=cmd_tags_test)
+
+
+def _add_sandbox_and_demo(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    common: argparse.ArgumentParser,
+) -> None:
+    """`sandbox` and `demo`: the CRM emulator alone, and the whole loop against it."""
+    sandbox = commands.add_parser("sandbox", parents=[common], help=cmd_sandbox.__doc__)
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sandbox.add_argument("--port", type=int, default=8443, help="TLS port (0: any free port)")
+    sandbox.add_argument("--seed", type=int, default=1, help="seed of the generated data")
+    sandbox.add_argument("--size", type=int, default=1000, help="number of contacts")
+    sandbox.set_defaults(handler=cmd_sandbox)
+
+    demo = commands.add_parser("demo", parents=[common], help=cmd_demo.__doc__)
+    demo.add_argument("--crm", choices=("salesforce", "hubspot"), default="salesforce")
+    demo.add_argument("--days", type=int, default=28, help="simulated days (default 28)")
+    demo.add_argument("--size", type=int, default=600, help="contacts in the sandbox CRM")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the company and the answers")
+    demo.add_argument("--out", type=Path, default=Path("demo-out"), help="folder for its files")
+    demo.set_defaults(handler=cmd_demo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: one subcommand per entry of DESIGN.md section 7 that exists."""
     common = argparse.ArgumentParser(add_help=False)
@@ -523,13 +577,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", parents=[common], help=cmd_migrate.__doc__)
     migrate.set_defaults(handler=cmd_migrate)
-
-    sandbox = commands.add_parser("sandbox", parents=[common], help=cmd_sandbox.__doc__)
-    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    sandbox.add_argument("--port", type=int, default=8443, help="TLS port (0: any free port)")
-    sandbox.add_argument("--seed", type=int, default=1, help="seed of the generated data")
-    sandbox.add_argument("--size", type=int, default=1000, help="number of contacts")
-    sandbox.set_defaults(handler=cmd_sandbox)
 
     forget = commands.add_parser("forget", parents=[common], help=cmd_forget.__doc__)
     forget.add_argument("email", help="the address of the person to erase")
@@ -563,19 +610,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=cmd_run)
 
-    demo = commands.add_parser("demo", parents=[common], help=cmd_demo.__doc__)
-    demo.add_argument("--crm", choices=("salesforce", "hubspot"), default="salesforce")
-    demo.add_argument("--days", type=int, default=28, help="simulated days (default 28)")
-    demo.add_argument("--size", type=int, default=600, help="contacts in the sandbox CRM")
-    demo.add_argument("--seed", type=int, default=1, help="seed of the company and the answers")
-    demo.add_argument("--out", type=Path, default=Path("demo-out"), help="folder for its files")
-    demo.set_defaults(handler=cmd_demo)
+    _add_sandbox_and_demo(commands, common)
     _add_inspection(commands, common)
 
     imports = commands.add_parser("import", parents=[common], help=cmd_import.__doc__)
     imports.add_argument("file", metavar="FILE.csv", help="columns email or crm_id, date, score")
     imports.add_argument("--dry-run", action="store_true", help="report only; store nothing")
     imports.set_defaults(handler=cmd_import)
+
+    _add_tags(commands, common)
     return parser
 
 

@@ -112,6 +112,10 @@ class ContactWriteback:
     last_category: Category | None = None
     last_comment: str | None = None
     reason_tags: tuple[str, ...] | None = None
+    praise_tags: tuple[str, ...] | None = None
+    """The reason tags the customer presents positively."""
+    complaint_tags: tuple[str, ...] | None = None
+    """The reason tags the customer complains of (or asks for)."""
     last_response_at: datetime | None = None
     followup_status: str | None = None
     survey_url: str | None = None

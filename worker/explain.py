@@ -304,7 +304,13 @@ def _answer(session: Session, response: Response) -> list[str]:
         select(ResponseVersion.id).where(ResponseVersion.response_id == response.id)
     ).all()
     kind = "provisional (no human signal yet)" if response.provisional else "final"
-    tags = ", ".join(response.reason_tags) or "none"
+    polarity = response.reason_polarity or {}
+    tags = (
+        ", ".join(
+            f"{tag} ({polarity[tag]})" if tag in polarity else tag for tag in response.reason_tags
+        )
+        or "none"
+    )
     if response.comment_summary:
         comment = f"comment: {response.comment_summary}"
     elif response.comment:

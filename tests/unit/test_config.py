@@ -35,6 +35,20 @@ def _program(trigger: str, extra: str = "") -> str:
 
 BROKEN = [
     pytest.param(
+        SF + 'tags:\n  - id: support\n    keywords: {en: [crash, "a*"]}\n',
+        "5:28",
+        "tags[0].keywords.en[1]",
+        "'a*': a prefix needs 3 letters before *",
+        id="tag-word-prefix-too-short",
+    ),
+    pytest.param(
+        SF + "tags:\n  - id: shipping\n    keywords: {en: [delivery]}\n",
+        "4:5",
+        "tags[0].labels",
+        "labels are needed for a tag of your own",
+        id="own-tag-without-labels",
+    ),
+    pytest.param(
         "crm:\n  kind: [salesforce\n", "3:1", "", "invalid YAML: expected ',' or ']'", id="bad-yaml"
     ),
     pytest.param(
@@ -558,7 +572,7 @@ class TestDefaults:
             "価格・契約",
             "連携・拡張",
         ]
-        assert all(tag.keywords["en"] and tag.keywords["ja"] for tag in tags)
+        assert all(tag.builtin and tag.builtin_words for tag in tags)
 
     def test_writeback_override_keeps_other_defaults(self) -> None:
         """Overriding one write-back field (or nulling it) leaves the other defaults in place."""

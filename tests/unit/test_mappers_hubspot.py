@@ -226,6 +226,23 @@ class TestWritebacks:
         writeback = ContactWriteback(last_comment="great", followup_status="open")
         assert contact_update("1", writeback, {}, MAPPING, "k") is None
 
+    def test_polarity_tags(self) -> None:
+        """Praised and complained-of tags are multi-selects beside the reason tags."""
+        mapping = mapping_from_config(parse_config("crm:\n  kind: hubspot\n", "c.yaml", {}))
+        writeback = ContactWriteback(praise_tags=("quality",), complaint_tags=("support", "price"))
+        update = contact_update("1", writeback, {}, mapping, "k")
+        assert update is not None
+        assert update.fields == {
+            "nps_praise_tags": "quality",
+            "nps_complaint_tags": "support;price",
+        }
+        known = {"nps_praise_tags": "quality", "nps_complaint_tags": "price;support"}
+        assert contact_update("1", writeback, known, mapping, "k") is None
+        specs = {spec.name: spec for spec in required_properties(mapping)}
+        tags = [value for value, _ in specs["nps_reason_tags"].options]
+        assert [value for value, _ in specs["nps_praise_tags"].options] == tags
+        assert specs["nps_complaint_tags"].kind is FieldType.MULTI_ENUM
+
     def test_survey_count_and_trend(self) -> None:
         """The answered-survey count and the signed, one-decimal NPS trend as HubSpot numbers."""
         mapping = mapping_from_config(parse_config("crm:\n  kind: hubspot\n", "c.yaml", {}))

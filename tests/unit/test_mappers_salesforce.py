@@ -254,6 +254,40 @@ class TestWritebacks:
         assert (dict(update.fields) if update else None) == expected
 
     @pytest.mark.parametrize(
+        ("known", "expected"),
+        [
+            pytest.param(
+                {},
+                {"NPS_Praise_Tags__c": "quality", "NPS_Complaint_Tags__c": "support;price"},
+                id="first-answer",
+            ),
+            pytest.param(
+                {"NPS_Praise_Tags__c": "quality", "NPS_Complaint_Tags__c": "price; support"},
+                None,
+                id="same-sets",
+            ),
+            pytest.param(
+                {"NPS_Praise_Tags__c": "support", "NPS_Complaint_Tags__c": "support;price"},
+                {"NPS_Praise_Tags__c": "quality"},
+                id="praise-changed",
+            ),
+        ],
+    )
+    def test_polarity_tags(self, known: dict[str, Any], expected: dict[str, Any] | None) -> None:
+        """Praised and complained-of tags go beside the reason tags, compared as sets."""
+        writeback = ContactWriteback(praise_tags=("quality",), complaint_tags=("support", "price"))
+        update = contact_update("003A", writeback, known, SalesforceMapping(), "c:1")
+        assert (dict(update.fields) if update else None) == expected
+
+    def test_no_praise_is_an_empty_list(self) -> None:
+        """An answer with complaints only clears the praise field (an empty list, not None)."""
+        writeback = ContactWriteback(praise_tags=(), complaint_tags=("support",))
+        known = {"NPS_Praise_Tags__c": "quality", "NPS_Complaint_Tags__c": "support"}
+        update = contact_update("003A", writeback, known, SalesforceMapping(), "c:1")
+        assert update is not None
+        assert dict(update.fields) == {"NPS_Praise_Tags__c": ""}
+
+    @pytest.mark.parametrize(
         ("trend", "known", "written"),
         [
             pytest.param(-12.5, {}, {"NPS_Trend__c": -12.5}, id="falling"),
@@ -311,6 +345,12 @@ class TestWritebacks:
     def test_same_value(self, new: Any, known: Any, same: bool) -> None:
         """Equality follows what Salesforce stores, not Python's representation."""
         assert same_value(new, known) is same
+
+    def test_empty_tag_list_reads_back_as_null(self) -> None:
+        """An empty tag list is what an empty (null) field holds, so it is not rewritten."""
+        assert same_value("", None, separator=";")
+        assert not same_value("", None)
+        assert not same_value("support", None, separator=";")
 
     def test_tag_lists_compare_as_sets(self) -> None:
         """With a separator, reordered or re-spaced tag lists are the same value."""

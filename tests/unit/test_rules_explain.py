@@ -101,7 +101,10 @@ def test_followup_and_tags_lines() -> None:
         "    task followup:r1: 'NPS detractor (3): Aiko Sato', high priority, owner 005O "
         "(account_owner), due 2025-06-11 03:00Z",
     ]
-    assert render(tags) == ["tags: support", "    from the comment: support ('support')"]
+    assert render(tags) == [
+        "tags: support (complaint)",
+        "    from the comment: support ('support'), support ('never replied')",
+    ]
 
 
 def test_unknown_record_is_an_error() -> None:

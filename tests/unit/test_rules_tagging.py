@@ -1,61 +1,178 @@
-"""Reason tagging: negation, Japanese without a tokenizer, chosen tags, summary, quality."""
+"""Reason tagging: forms, boundaries, senses, open vocabulary, negation, polarity, languages."""
 
 import sys
 from pathlib import Path
 
 import pytest
 
+from worker.config import load_config
 from worker.config.tags import Tag, default_taxonomy
-from worker.rules.tagging import SUMMARY_CHARS, Tagger, summarize
+from worker.rules.tagging import SUMMARY_CHARS, Polarity, Tagger, detect_language, summarize
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from tagging_quality import macro_f1, measure, table
+from tagging_quality import evaluate, macro_f1, table
 
 TAGGER = Tagger(default_taxonomy())
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
+P, C = Polarity.PRAISE, Polarity.COMPLAINT
 
+
+def _tagged(comment: str, language: str) -> dict[str, Polarity | None]:
+    result = TAGGER.tag(comment, language)
+    return {tag: result.polarity_of(tag) for tag in result.tags}
+
+
+# Each case names the failure type of issue 21 it covers; the tags and polarity are those the
+# labelling guide (tests/data/LABELLING.md) gives.
 CASES = [
-    pytest.param("The app crashes every week.", "en", ("quality",), id="en-problem"),
-    pytest.param("Not slow, and support is great.", "en", ("support",), id="en-not-slow"),
-    pytest.param("It never crashes.", "en", (), id="en-never-crashes"),
-    pytest.param("Bug-free so far.", "en", (), id="en-bug-free"),
-    pytest.param("Isn't slow at all but errors pop up.", "en", ("quality",), id="en-negated-one"),
-    pytest.param("Support never answered my ticket.", "en", ("support",), id="en-topic-negated"),
-    pytest.param("The UI is not intuitive.", "en", ("usability",), id="en-negated-positive"),
+    # Normalisation: half-width katakana, full-width letters, case.
+    pytest.param("ｻﾎﾟｰﾄの対応がいつも早い!", "ja", {"support": P}, id="ja-half-width-kana"),
     pytest.param(
-        "Pricing is fine but the SAP integration keeps failing.",
+        "ＣＳＶの取り込みが毎回失敗する。",
+        "ja",
+        {"integrations": C, "quality": C},
+        id="ja-full-width",
+    ),
+    pytest.param("THE UI IS CLUNKY.", "en", {"usability": C}, id="en-upper-case"),
+    # Japanese base forms and spelling variants.
+    pytest.param("画面が使いやすかったです。", "ja", {"usability": P}, id="ja-inflected-adjective"),
+    pytest.param(
+        "繁忙期でも一度も落ちなかった。", "ja", {"quality": P}, id="ja-inflected-verb-negated"
+    ),
+    pytest.param("操作がカンタンで助かる。", "ja", {"usability": P}, id="ja-kana-spelling"),
+    # Japanese word boundaries: a keyword inside an unrelated compound or phrase.
+    pytest.param("精度が高いので満足。", "ja", {}, id="ja-takai-not-price"),
+    pytest.param(
+        "担当者との連携が取れていない。", "ja", {"support": C}, id="ja-renkei-between-people"
+    ),
+    pytest.param("請求書発行機能が便利。", "ja", {"feature_value": P}, id="ja-invoice-feature"),
+    # English word senses.
+    pytest.param(
+        "It supports SCIM as well as SAML, so accounts appear with our directory.",
         "en",
-        ("quality", "price_contract", "integrations"),
+        {"integrations": P},
+        id="en-supports-saml",
+    ),
+    pytest.param(
+        "Multi-currency support is solid.", "en", {"feature_value": P}, id="en-capability-support"
+    ),
+    pytest.param(
+        "Their team is easy to work with.", "en", {"support": P}, id="en-easy-to-work-with"
+    ),
+    # Open vocabulary: symptoms, features named by their nouns, implicit reasons.
+    pytest.param("The page goes white every afternoon.", "en", {"quality": C}, id="en-symptom"),
+    pytest.param("keeps logging me out every 20 minutes", "en", {"quality": C}, id="en-logouts"),
+    pytest.param(
+        "Numbers in the revenue report didn't match the ledger.",
+        "en",
+        {"quality": C},
+        id="en-data-error",
+    ),
+    pytest.param(
+        "No way to do partial shipments.", "en", {"feature_value": C}, id="en-feature-noun"
+    ),
+    pytest.param(
+        "We lost a whole day of orders on Tuesday.", "en", {"quality": C}, id="en-implicit"
+    ),
+    # Typos and word forms.
+    pytest.param(
+        "The intergration keeps crashing.", "en", {"integrations": C, "quality": C}, id="en-typo"
+    ),
+    pytest.param("suport never answered my ticket", "en", {"support": C}, id="en-typo-negated"),
+    pytest.param("Crashed twice, crashes daily.", "en", {"quality": C}, id="en-word-forms"),
+    # The convention: a negated problem is praise; a ruled-out topic is not tagged.
+    pytest.param("It never crashes.", "en", {"quality": P}, id="en-never-crashes"),
+    pytest.param("Bug-free so far.", "en", {"quality": P}, id="en-bug-free"),
+    pytest.param(
+        "Not slow, and support is great.", "en", {"quality": P, "support": P}, id="en-not-slow"
+    ),
+    pytest.param(
+        "No complaints about the price, but the app is slow.",
+        "en",
+        {"quality": C},
+        id="en-ruled-out",
+    ),
+    pytest.param(
+        "Can't comment on support, never needed it. Too expensive.",
+        "en",
+        {"price_contract": C},
+        id="en-cant-comment",
+    ),
+    pytest.param(
+        "Support is fine, no complaints there. But the menus are a maze.",
+        "en",
+        {"usability": C},
+        id="en-fine-but",
+    ),
+    pytest.param(
+        "The system itself is stable, but support is slow.",
+        "en",
+        {"quality": P, "support": C},
+        id="en-positive-claim",
+    ),
+    pytest.param(
+        "遅くはないけど、メニューが多すぎる。", "ja", {"usability": C}, id="ja-concession"
+    ),
+    pytest.param(
+        "料金に不満はないが、サポートの返信が遅い。", "ja", {"support": C}, id="ja-no-complaints"
+    ),
+    pytest.param("全然重くない。", "ja", {"quality": P}, id="ja-not-heavy"),
+    pytest.param("Support never answered my ticket.", "en", {"support": C}, id="en-topic-negated"),
+    pytest.param("The UI is not intuitive.", "en", {"usability": C}, id="en-negated-praise"),
+    pytest.param("サポートから返信がない。", "ja", {"support": C}, id="ja-topic-negated"),
+    # Polarity per tag, and requests as complaints.
+    pytest.param(
+        "Great onboarding, shame about the price.",
+        "en",
+        {"onboarding": P, "price_contract": C},
         id="en-mixed",
     ),
-    pytest.param("遅くないし、値段も手頃。", "ja", ("price_contract",), id="ja-not-slow"),
-    pytest.param("不具合はないが、料金が高い。", "ja", ("price_contract",), id="ja-no-bugs"),
-    pytest.param("エラーは一度も出ていません。", "ja", (), id="ja-never-errors"),
-    pytest.param("サポートから返信がない。", "ja", ("support",), id="ja-topic-negated"),
+    pytest.param("Please add an offline mode.", "en", {"feature_value": C}, id="en-request"),
     pytest.param(
-        "画面が使いにくく、同期も失敗する。",
+        "承認フローをもう少し柔軟に設定できるとありがたいです。",
         "ja",
-        ("usability", "quality", "integrations"),
-        id="ja-mixed",
+        {"feature_value": C},
+        id="ja-request",
     ),
-    pytest.param("", "en", (), id="empty"),
+    # No reason given.
+    pytest.param("Great!", "en", {}, id="en-no-reason"),
+    pytest.param("特にありません。", "ja", {}, id="ja-no-reason"),
+    pytest.param("", "en", {}, id="empty"),
 ]
 
 
 class TestTagger:
-    """Keywords per language, problem words skipped when negated."""
+    """What a comment gives as reasons, and how it presents each."""
 
-    @pytest.mark.parametrize(("comment", "language", "tags"), CASES)
-    def test_tags(self, comment: str, language: str, tags: tuple[str, ...]) -> None:
-        """The comment yields exactly these tags."""
-        assert TAGGER.tag(comment, language).tags == tags
+    @pytest.mark.parametrize(("comment", "language", "expected"), CASES)
+    def test_tags_and_polarity(
+        self, comment: str, language: str, expected: dict[str, Polarity]
+    ) -> None:
+        """The comment yields exactly these tags, each with this polarity."""
+        assert _tagged(comment, language) == expected
 
     def test_chosen_tags_are_kept_first(self) -> None:
         """Tags chosen on the survey page stay, as given, ahead of those found."""
         result = TAGGER.tag("Too expensive.", "en", chosen=("support", "support"))
         assert result.tags == ("support", "price_contract")
 
+    def test_score_decides_what_the_words_leave_open(self) -> None:
+        """A chip without a comment is praise from a promoter and a complaint from the rest."""
+        assert TAGGER.tag("", "en", ("support",), score=10).polarity_of("support") is P
+        assert TAGGER.tag("", "en", ("support",), score=7).polarity_of("support") is C
+        assert TAGGER.tag("Pricing.", "en", score=2).polarity_of("price_contract") is C
+
+    def test_matches_name_the_keyword_and_the_words(self) -> None:
+        """What matched is reported per tag, with the comment's words and their lean."""
+        result = TAGGER.tag("The app crashes.", "en")
+        assert [(m.tag, m.keyword, m.text, m.polarity) for m in result.matches] == [
+            ("quality", "crash", "crashes", C)
+        ]
+        ruled = TAGGER.tag("Price aside, the menus are a maze.", "en").ruled_out
+        assert [(m.tag, m.text) for m in ruled] == [("price_contract", "price")]
+
     def test_taxonomy_is_replaceable(self) -> None:
-        """A config taxonomy replaces the default one entirely."""
+        """A tag of the config's own is matched by its own words only."""
         custom = Tagger(
             [
                 Tag(
@@ -67,12 +184,49 @@ class TestTagger:
             ]
         )
         assert custom.tag("Delivery was late", "en").tags == ("shipping",)
-        assert custom.tag("Never late", "en").tags == ()
+        assert custom.tag("Deliveries were never late", "en").polarity_of("shipping") is P
         assert custom.tag("Too expensive", "en").tags == ()
 
-    def test_unknown_language_uses_every_keyword(self) -> None:
-        """A comment in a language without keywords is matched against all of them."""
+    def test_config_words_add_to_the_builtin_lexicon(self) -> None:
+        """Words RevOps list for a built-in tag are added to its lexicon, in every form."""
+        own = Tagger(
+            [
+                Tag(id="support", keywords={"en": ("concierge",), "ja": ("コンシェルジュ",)}),
+                Tag(id="price_contract", praise={"en": ("bargain basement",)}),
+            ]
+        )
+        assert own.tag("The concierges answered fast", "en").tags == ("support",)
+        assert own.tag("コンシェルジュが丁寧", "ja").tags == ("support",)
+        assert own.tag("Support never replied", "en").tags == ("support",)
+        assert own.tag("Bargain basement rates", "en").polarity_of("price_contract") is P
+        only = Tagger([Tag(id="support", keywords={"en": ("concierge",)}, builtin_words=False)])
+        assert only.tag("Support never replied", "en").tags == ()
+
+    def test_unknown_language_is_read_by_its_script(self) -> None:
+        """A comment in a language without a lexicon is tagged in the one its script shows."""
         assert TAGGER.tag("サポートが最高", "fr").tags == ("support",)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "language"),
+    [
+        pytest.param("サポートが親切です", "en", "ja", id="japanese-from-an-english-contact"),
+        pytest.param("Support is kind but the price is high.", "ja", "en", id="english-in-ja"),
+        pytest.param("UIが使いにくい", "en", "ja", id="mixed-script-with-kana"),
+        pytest.param("Le support est rapide", "fr", "fr", id="other-latin-kept"),
+        pytest.param("12345", "ja", "ja", id="no-letters-kept"),
+    ],
+)
+def test_comment_language_follows_its_script(text: str, expected: str, language: str) -> None:
+    """The comment's own language decides which lexicon reads it."""
+    assert detect_language(text, expected) == language
+
+
+def test_comment_in_the_other_language_is_tagged() -> None:
+    """A Japanese comment from a contact marked English gets the Japanese lexicon's tags."""
+    result = TAGGER.tag("料金が高すぎる。", "en")
+    assert (result.language, result.tags) == ("ja", ("price_contract",))
+    assert TAGGER.tag("The price is too high.", "ja").tags == ("price_contract",)
 
 
 @pytest.mark.parametrize(
@@ -90,24 +244,47 @@ def test_summary(text: str, summary: str) -> None:
     assert len(summarize(text)) <= SUMMARY_CHARS
 
 
-@pytest.mark.parametrize("language", ["en", "ja"])
-def test_labelled_set_macro_f1(language: str) -> None:
-    """On 200 labelled comments per language the default taxonomy reaches macro-F1 >= 0.8."""
-    rows = measure(language)
-    assert (
-        sum(
-            1
-            for _ in (Path(__file__).parents[1] / "data" / f"tagging_{language}.jsonl")
-            .read_text(encoding="utf-8")
-            .splitlines()
-        )
-        >= 200
-    )
-    assert macro_f1(rows) >= 0.8, table(language, rows)
+# Floors on the labelled sets, just under what benchmarks/tagging_quality.py measured when the
+# lexicon was finished (2026-12-02): they fail if quality drops. The dev set was tuned on; the old
+# tuning and holdout sets count negated problems as no tag (see the benchmark's docstring); the
+# test set was measured once, after tuning, and is never tuned on: its floor guards against
+# regressions only. The issue's target (macro-F1 >= 0.90 with no tag below 0.80 on the test set)
+# is not met: measured 0.82 (en) and 0.83 (ja), see /work/notes/issue-21.md.
+FLOORS = [
+    pytest.param("tagging_dev", "en", 0.95, 0.90, id="dev-en"),
+    pytest.param("tagging_dev", "ja", 0.93, 0.85, id="dev-ja"),
+    pytest.param("tagging", "en", 0.87, 0.78, id="tuning-en"),
+    pytest.param("tagging", "ja", 0.85, 0.78, id="tuning-ja"),
+    pytest.param("tagging_holdout", "en", 0.8, 0.7, id="holdout-en"),
+    pytest.param("tagging_holdout", "ja", 0.8, 0.7, id="holdout-ja"),
+    pytest.param("tagging_test", "en", 0.8, 0.6, id="test-en"),
+    pytest.param("tagging_test", "ja", 0.8, 0.7, id="test-ja"),
+]
+
+
+@pytest.mark.parametrize(("prefix", "language", "macro", "per_tag"), FLOORS)
+def test_labelled_set_quality(prefix: str, language: str, macro: float, per_tag: float) -> None:
+    """The default taxonomy keeps its macro-F1 and every tag's F1 on the labelled sets."""
+    quality = evaluate(language, prefix)
+    shown = table(language, quality.rows, quality.polarity)
+    assert macro_f1(quality.rows) >= macro, shown
+    assert min(row.f1 for row in quality.rows) >= per_tag, shown
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
-def test_held_out_set_macro_f1(language: str) -> None:
-    """On comments written after tuning (never tuned on), macro-F1 still reaches 0.8."""
-    rows = measure(language, "tagging_holdout")
-    assert macro_f1(rows) >= 0.8, table(language, rows)
+def test_polarity_accuracy(language: str) -> None:
+    """Polarity agrees with the labels on at least 89% of the tags found on the dev set, and
+    80% on the test set (measured 0.96/0.91 and 0.86/0.83)."""
+    for prefix, floor in (("tagging_dev", 0.89), ("tagging_test", 0.8)):
+        quality = evaluate(language, prefix)
+        assert quality.polarity is not None
+        assert quality.polarity >= floor, prefix
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+@pytest.mark.parametrize("prefix", ["tagging", "tagging_holdout", "tagging_dev"])
+def test_example_config_loses_nothing(prefix: str, language: str) -> None:
+    """config.example.yaml's tag lists tag at least as well as the built-in default."""
+    example = Tagger(load_config(EXAMPLE, env={}).tags)
+    builtin = macro_f1(evaluate(language, prefix).rows)
+    assert macro_f1(evaluate(language, prefix, example).rows) >= builtin

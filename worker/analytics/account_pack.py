@@ -192,7 +192,7 @@ def _themes(
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for answer in answers:
         for tag in answer.tags:
-            said = polarity(answer.category, tag)
+            said = polarity(answer.category, answer.polarity.get(tag))
             counts[tag][0] += 1
             counts[tag][1] += said is Polarity.COMPLAINT
             counts[tag][2] += said is Polarity.PRAISE

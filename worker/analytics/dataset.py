@@ -6,7 +6,7 @@ over plain rows in memory. Names of contacts are kept apart, only to scrub quote
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -61,6 +61,8 @@ class Answer:
     comment: str | None
     received_at: datetime
     segments: Mapping[str, str]
+    polarity: Mapping[str, str] = field(default_factory=dict)
+    """Tag -> "praise" or "complaint"; a tag missing here has no known polarity."""
 
     @property
     def month(self) -> str:
@@ -146,6 +148,7 @@ def load(session: Session, config: Config, window: Window) -> Dataset:
             Response.score,
             Response.category,
             Response.reason_tags,
+            Response.reason_polarity,
             Response.comment,
             Response.received_at,
         )
@@ -177,6 +180,7 @@ def load(session: Session, config: Config, window: Window) -> Dataset:
                 comment=row.comment,
                 received_at=row.received_at,
                 segments=segments,
+                polarity=dict(row.reason_polarity or {}),
             )
         )
     return Dataset(
@@ -224,8 +228,8 @@ def _contacts(session: Session, config: Config, answered: Select[Any]) -> dict[i
         )
         own = {"account": account_segments, "contact": _segments(row.fields)}
         values = {}
-        for segment, record, field in sources:
-            raw = own[record].get(segment, own[record].get(field))
+        for segment, record, source_field in sources:
+            raw = own[record].get(segment, own[record].get(source_field))
             edges = segments.bands.get(segment)
             values[segment] = number_band(raw, edges) if edges else _label(raw)
         names = tuple(n for n in (row.first_name, row.last_name) if n and n.strip())

@@ -151,6 +151,9 @@ def generate(
                 "category": category,
                 "comment": _comment(rng, tags, category, language, contacts_names(contact_id)),
                 "reason_tags": tags,
+                "reason_polarity": dict.fromkeys(
+                    tags, "praise" if category is Category.PROMOTER else "complaint"
+                ),
                 "provisional": is_provisional,
                 "source": ResponseSource.WEB,
                 "received_at": received,

@@ -52,6 +52,8 @@ _TEXT: dict[str, dict[Language, str]] = {
     "priority": {"en": "Priority", "ja": "優先度"},
     "focus": {"en": "Most detractors at", "ja": "批判者が最も多い接点"},
     "quotes": {"en": "What customers say", "ja": "顧客の声"},
+    "praised": {"en": "Praised", "ja": "評価"},
+    "complained": {"en": "Complaints", "ja": "不満"},
     "theme_trend": {"en": "Share of answers by month", "ja": "月別の言及率"},
     "themes_definition": {
         "en": "Impact: NPS of answers without the theme minus NPS of answers citing it, each "

@@ -1,7 +1,8 @@
 """Whether an answer praises or complains about a theme it cites.
 
-Derived from the score's category for now: the one place to change when reason tags carry a
-polarity of their own (a promoter can complain about price; the tagger will know).
+The tagger gives each tag of a comment its own polarity (a promoter can complain about price);
+answers tagged without one (chips only, or tagged before polarity existed) fall back to the
+score's category.
 """
 
 from enum import StrEnum
@@ -24,6 +25,8 @@ _BY_CATEGORY = {
 }
 
 
-def polarity(category: Category, tag: str) -> Polarity:
-    """The polarity of an answer of `category` citing `tag` (the tag is not used yet)."""
+def polarity(category: Category, tagged: str | None) -> Polarity:
+    """The tagger's polarity for the tag when it gave one, else the one `category` suggests."""
+    if tagged in (Polarity.PRAISE, Polarity.COMPLAINT):
+        return Polarity(tagged)
     return _BY_CATEGORY[category]

@@ -129,6 +129,8 @@ def _csv_rows(report: Report) -> Iterator[list[Any]]:
     for theme in report.themes:
         for metric in (
             "mentions",
+            "praised",
+            "complained",
             "frequency",
             "detractor_share",
             "priority",
@@ -195,13 +197,16 @@ def render_table(report: Report, console: Console) -> None:
             )
         console.print(table)
     themes = Table(title=words("themes"), caption=themes_note(report, words))
-    for column in ("theme", "kind", "mentions", "detractor_share", "impact", "priority"):
+    columns = ("theme", "kind", "mentions", "praised", "complained", "detractor_share")
+    for column in (*columns, "impact", "priority"):
         themes.add_column(words(column))
     for theme in report.themes:
         themes.add_row(
             report.tag_labels.get(theme.tag, theme.tag),
             words("structural" if theme.structural else "quick_fix"),
             f"{theme.mentions}{' ' + words('low_n') if theme.low_n else ''}",
+            str(theme.praised),
+            str(theme.complained),
             f"{theme.detractor_share:.1f}%",
             impact_text(theme, words),
             priority_text(theme, words),

@@ -6,6 +6,9 @@ cited three times by angry customers is ranked, with the wide interval three ans
 instead of hidden or over-trusted. Its priority is frequency x impact: the NPS points the
 theme costs the whole program. Every theme is ranked; those cited fewer than `min_sample`
 times are flagged `low_n` and their raw NPS with and without the theme is not shown.
+
+Each answer presents a tag as praise or as a complaint (worker/rules/tagging): a theme counts
+both, and its quotes carry theirs, complaints first, with one praise kept when there is one.
 """
 
 from collections import defaultdict
@@ -20,6 +23,8 @@ from worker.analytics.slices import Counts, scored
 from worker.domain import Category
 
 QUOTES_PER_THEME = 3
+PRAISE = "praise"
+COMPLAINT = "complaint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,10 @@ class Theme:
     structural: bool
     mentions: int
     detractors: int
+    praised: int
+    """Answers presenting the theme as praise."""
+    complained: int
+    """Answers complaining of it (requests for what is missing included)."""
     frequency: float
     detractor_share: float
     low_n: bool
@@ -98,11 +107,13 @@ def themes(
     month_totals: dict[str, int] = defaultdict(int)
     detractors_by_touchpoint: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     commented: dict[str, list[Answer]] = defaultdict(list)
+    polarities: dict[tuple[str, str], int] = defaultdict(int)
     for answer in answers:
         overall.add("", answer.category)
         month_totals[answer.month] += 1
         for tag in answer.tags:
             cited.add(tag, answer.category)
+            polarities[tag, answer.polarity.get(tag, "")] += 1
             monthly[tag, answer.month] += 1
             if answer.category is Category.DETRACTOR:
                 detractors_by_touchpoint[tag][answer.touchpoint] += 1
@@ -119,6 +130,7 @@ def themes(
             structural=tag in structural,
             min_sample=min_sample,
             prior_weight=prior_weight,
+            stance=(polarities[tag, PRAISE], polarities[tag, COMPLAINT]),
             focus=_focus(detractors_by_touchpoint.get(tag, {})),
             trend=tuple(
                 ThemeMonth(month, monthly[tag, month], 100 * monthly[tag, month] / count)
@@ -156,6 +168,7 @@ def _theme(
     structural: bool,
     min_sample: int,
     prior_weight: float,
+    stance: tuple[int, int],
     focus: str | None,
     trend: tuple[ThemeMonth, ...],
     quotes: tuple[Quote, ...],
@@ -168,6 +181,8 @@ def _theme(
         structural=structural,
         mentions=with_tag.n,
         detractors=with_tag.detractors,
+        praised=stance[0],
+        complained=stance[1],
         frequency=frequency,
         detractor_share=100 * with_tag.detractors / with_tag.n if with_tag.n else 0.0,
         low_n=with_tag.n < min_sample,
@@ -191,10 +206,12 @@ def _focus(detractors: Mapping[str, int]) -> str | None:
 def _quotes(
     tag: str, answers: Sequence[Answer], names: Mapping[int, tuple[str, ...]], language: str
 ) -> tuple[Quote, ...]:
-    """Distinct comments, detractors first, the report's language first, newest first; scrubbed."""
+    """Distinct comments, scrubbed: complaints first, then one praise when there is one;
+    within each, detractors first, the report's language first, newest first."""
     ordered = sorted(
         answers,
         key=lambda a: (
+            a.polarity.get(tag) == PRAISE,
             a.category is not Category.DETRACTOR,
             a.language != language,
             -a.received_at.timestamp(),
@@ -204,7 +221,10 @@ def _quotes(
     quotes: dict[str, Quote] = {}
     for answer in ordered:
         text = quotable(answer.comment or "", names.get(answer.contact_id, ()))
-        quotes.setdefault(text, Quote(text, answer.score, polarity(answer.category, tag)))
-        if len(quotes) == QUOTES_PER_THEME:
-            break
-    return tuple(quotes.values())
+        tagged = answer.polarity.get(tag)
+        quotes.setdefault(text, Quote(text, answer.score, polarity(answer.category, tagged)))
+    complaints = [q for q in quotes.values() if q.polarity is not Polarity.PRAISE]
+    praise = [q for q in quotes.values() if q.polarity is Polarity.PRAISE]
+    room = QUOTES_PER_THEME - min(len(praise), 1)
+    chosen = complaints[:room]
+    return tuple(chosen + praise[: QUOTES_PER_THEME - len(chosen)])

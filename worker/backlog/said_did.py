@@ -72,7 +72,9 @@ class Recipient:
 def recipients(session: Session, config: Config, item: BacklogItem) -> list[Recipient]:
     """The contacts to tell about `item`, each once, oldest complaint first."""
     rows = session.execute(
-        select(Contact, Response.category, Survey.token_id, Survey.language)
+        select(
+            Contact, Response.category, Response.reason_polarity, Survey.token_id, Survey.language
+        )
         .join(Survey, Survey.contact_id == Contact.id)
         .join(Response, Response.survey_id == Survey.id)
         .join(BacklogLink, BacklogLink.response_id == Response.id)
@@ -85,8 +87,8 @@ def recipients(session: Session, config: Config, item: BacklogItem) -> list[Reci
     suppressed = set(session.scalars(select(Suppression.email_hash)))
     survey = config.survey
     found: dict[int, Recipient] = {}
-    for contact, category, token_id, survey_language in rows:
-        if polarity(Category(category), item.theme) is Polarity.PRAISE:
+    for contact, category, stances, token_id, survey_language in rows:
+        if polarity(Category(category), (stances or {}).get(item.theme)) is Polarity.PRAISE:
             continue
         if contact.id in told or contact.id in found or not _reachable(contact, suppressed):
             continue

@@ -126,6 +126,10 @@ class ContactWriteback(Section):
     last_category: FieldName | None = None
     last_comment: FieldName | None = None
     reason_tags: FieldName | None = None
+    praise_tags: FieldName | None = None
+    """Reason tags the latest answer praises (same ids as `reason_tags`)."""
+    complaint_tags: FieldName | None = None
+    """Reason tags the latest answer complains of."""
     last_response_at: FieldName | None = None
     followup_status: FieldName | None = None
     survey_url: FieldName | None = None

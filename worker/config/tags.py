@@ -1,4 +1,14 @@
-"""The reason taxonomy: tags respondents pick or comments are matched to, per language."""
+"""The reason taxonomy: tags respondents pick or comments are matched to, per language.
+
+Seven tags are built in (DESIGN.md section 6), with labels in English and Japanese and a
+lexicon per language in worker/rules/tagging/words_*.py. A config that lists a built-in id
+keeps that lexicon and adds its own words to it, so listing the tags to add a word never
+loses the built-in ones; `builtin_words: false` turns them off for that tag. Any other id is
+a tag of the config's own, matched by its own words only.
+"""
+
+import re
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -6,403 +16,90 @@ from worker.config.base import Section
 from worker.config.errors import invalid
 from worker.config.values import Identifier, LanguageCode
 
-_Words = tuple[tuple[str, ...], tuple[str, ...]]
-"""English words, Japanese words."""
+BUILTIN_LABELS: dict[str, dict[str, str]] = {
+    "feature_value": {"en": "Feature value", "ja": "機能価値"},
+    "usability": {"en": "Usability", "ja": "使いやすさ"},
+    "quality": {"en": "Quality / incidents", "ja": "品質・障害"},
+    "onboarding": {"en": "Onboarding", "ja": "導入支援"},
+    "support": {"en": "Support", "ja": "サポート"},
+    "price_contract": {"en": "Price / contract", "ja": "価格・契約"},
+    "integrations": {"en": "Integrations", "ja": "連携・拡張"},
+}
+"""The built-in tags, in the order reports list them, with their labels."""
+
+_Words = dict[LanguageCode, tuple[str, ...]]
+_MARKS = re.compile(r"…|\.\.\.|(?<!\S)=|\*(?!\S)")
+_PREFIX = re.compile(r"(?<!\S)(\w{0,2})\*(?!\S)")
+MIN_PREFIX = 3
 
 
 class Tag(Section):
-    """One reason theme, with its label and matching keywords in each survey language."""
+    """One reason theme: its labels and, per language, words that suggest it in a comment.
+
+    Words are matched on word boundaries in every form (stems in English, base forms in
+    Japanese): `keywords` name the topic ("invoice", "請求"), `problems` complain of it
+    ("overcharged", "高すぎる"; negated they praise it), `praise` praises it ("fair price").
+    """
 
     id: Identifier
-    labels: dict[LanguageCode, str] = Field(min_length=1)
-    keywords: dict[LanguageCode, tuple[str, ...]] = Field(default_factory=dict)
-    problems: dict[LanguageCode, tuple[str, ...]] = Field(default_factory=dict)
-    """Problem words ("slow", "遅い"): they match too, but not when negated ("not slow")."""
+    labels: dict[LanguageCode, str] = Field(default_factory=dict)
+    keywords: _Words = Field(default_factory=dict)
+    problems: _Words = Field(default_factory=dict)
+    praise: _Words = Field(default_factory=dict)
+    builtin_words: bool = True
+    """For a built-in id: match its built-in lexicon as well as the words listed here."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _builtin_labels(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("labels") and data.get("id") in BUILTIN_LABELS:
+            return {**data, "labels": dict(BUILTIN_LABELS[data["id"]])}
+        return data
 
     @model_validator(mode="after")
     def _labels_not_blank(self) -> "Tag":
+        if not self.labels:
+            raise invalid(
+                f"labels are needed for a tag of your own (built in: {', '.join(BUILTIN_LABELS)})",
+                "labels",
+            )
         for language, label in self.labels.items():
             if not label.strip():
                 raise invalid("label must not be blank", "labels", language)
-        for key, lists in (("keywords", self.keywords), ("problems", self.problems)):
+        for key, lists in (
+            ("keywords", self.keywords),
+            ("problems", self.problems),
+            ("praise", self.praise),
+        ):
             for language, words in lists.items():
-                if any(not word.strip() for word in words):
-                    raise invalid(f"{key} must not be blank", key, language)
+                for index, word in enumerate(words):
+                    problem = _word_problem(word)
+                    if problem:
+                        raise invalid(problem, key, language, index)
         return self
 
+    @property
+    def builtin(self) -> bool:
+        """Whether the tag is one of the built-in seven."""
+        return self.id in BUILTIN_LABELS
 
-def _tag(
-    tag_id: str, labels: tuple[str, str], keywords: _Words, problems: _Words = ((), ())
-) -> Tag:
-    return Tag(
-        id=tag_id,
-        labels={"en": labels[0], "ja": labels[1]},
-        keywords={"en": keywords[0], "ja": keywords[1]},
-        problems={"en": problems[0], "ja": problems[1]},
-    )
+
+def _word_problem(word: str) -> str | None:
+    """Why a listed word could never match, or None (see worker/rules/tagging/lexicon.py)."""
+    if not word.strip():
+        return "must not be blank"
+    if not re.search(r"\w", _MARKS.sub(" ", word)):
+        return f"'{word}' has no letter or digit to match"
+    short = _PREFIX.search(word)
+    if short:
+        return f"'{word}': a prefix needs {MIN_PREFIX} letters before * (e.g. integrat*)"
+    return None
 
 
 def default_taxonomy() -> tuple[Tag, ...]:
     """The B2B reason taxonomy RevOps teams start from (DESIGN.md section 6).
 
-    Measured on tests/data/tagging_*.jsonl by benchmarks/tagging_quality.py.
+    Its words are the built-in lexicons, measured on tests/data/tagging_*.jsonl by
+    benchmarks/tagging_quality.py.
     """
-    return (
-        _tag(
-            "feature_value",
-            ("Feature value", "機能価値"),
-            (
-                (
-                    "feature",
-                    "functionality",
-                    "capabilit",
-                    "useful",
-                    "handy",
-                    "roadmap",
-                    "workflow",
-                    "forecasting",
-                    "dashboards",
-                    "templates",
-                    "analytics",
-                    "customization",
-                    "custom report",
-                    "offline mode",
-                    "what we need",
-                    "worth it",
-                    "too basic",
-                    "can't live without",
-                    "killer",
-                    "would love a",
-                    "lacks",
-                    "lack of",
-                    "time saver",
-                    "powerful",
-                ),
-                (
-                    "機能",
-                    "価値",
-                    "便利",
-                    "役に立",
-                    "足りない",
-                    "物足りない",
-                    "欲しい",
-                    "ロードマップ",
-                    "ワークフロー",
-                    "ダッシュボード",
-                    "テンプレート",
-                    "カスタマイズ",
-                    "一通りできる",
-                    "レポート機能",
-                    "カスタムレポート",
-                    "オフライン",
-                    "仕事にならない",
-                ),
-            ),
-            (("useless", "missing"), ("使えない", "できない")),
-        ),
-        _tag(
-            "usability",
-            ("Usability", "使いやすさ"),
-            (
-                (
-                    "easy to use",
-                    "easy",
-                    "easier",
-                    "intuitive",
-                    "unintuitive",
-                    "usability",
-                    "ui",
-                    "ux",
-                    "user friendly",
-                    "interface",
-                    "layout",
-                    "navigation",
-                    "menus",
-                    "clicks",
-                    "learning curve",
-                    "hard to learn",
-                    "straightforward",
-                    "simple",
-                    "screens",
-                    "polished",
-                    "drag and drop",
-                    "shortcuts",
-                    "where you expect",
-                    "terminology",
-                    "dark mode",
-                ),
-                (
-                    "使いやす",
-                    "使いにく",
-                    "使いづら",
-                    "分かりやす",
-                    "わかりやす",
-                    "分かりにく",
-                    "わかりにく",
-                    "操作",
-                    "画面",
-                    "直感",
-                    "見づら",
-                    "見やす",
-                    "シンプル",
-                    "簡単",
-                    "やりにく",
-                    "覚える",
-                    "慣れる",
-                    "誰でも使え",
-                    "用語",
-                    "洗練",
-                    "表示が",
-                    "複雑",
-                    "ドラッグ",
-                    "ショートカット",
-                    "ダークモード",
-                    "メニュー",
-                    "クリック",
-                    "レイアウト",
-                    "埋もれ",
-                    "迷わず",
-                ),
-            ),
-            (
-                (
-                    "confusing",
-                    "complicated",
-                    "clunky",
-                    "cluttered",
-                    "cumbersome",
-                    "awkward",
-                    "overwhelming",
-                    "inconsistent",
-                ),
-                ("バラバラ", "ごちゃごちゃ"),
-            ),
-        ),
-        _tag(
-            "quality",
-            ("Quality / incidents", "品質・障害"),
-            (
-                (
-                    "reliable",
-                    "stable",
-                    "stability",
-                    "rock solid",
-                    "uptime",
-                    "performance",
-                    "speed",
-                    "fast",
-                    "quality",
-                ),
-                ("安定", "信頼", "品質", "稼働率", "動作", "速度", "速く", "快適"),
-            ),
-            (
-                (
-                    "bug",
-                    "error",
-                    "crash",
-                    "outage",
-                    "downtime",
-                    "slow",
-                    "sluggish",
-                    "glitch",
-                    "freez",
-                    "data loss",
-                    "lost data",
-                    "timeout",
-                    "forever to load",
-                    "fail",
-                    "down during",
-                    "unstable",
-                    "issues",
-                ),
-                (
-                    "不具合",
-                    "バグ",
-                    "エラー",
-                    "障害",
-                    "落ちる",
-                    "落ちた",
-                    "遅い",
-                    "遅く",
-                    "重い",
-                    "重く",
-                    "止ま",
-                    "停止",
-                    "フリーズ",
-                    "消え",
-                    "失敗",
-                    "時間がかかる",
-                    "不安定",
-                    "ダウンタイム",
-                    "タイムアウト",
-                    "ログインできない",
-                    "反応しな",
-                ),
-            ),
-        ),
-        _tag(
-            "onboarding",
-            ("Onboarding", "導入支援"),
-            (
-                (
-                    "onboarding",
-                    "setup",
-                    "set up",
-                    "implementation",
-                    "training",
-                    "trained",
-                    "getting started",
-                    "get started",
-                    "migration",
-                    "go-live",
-                    "go live",
-                    "rollout",
-                    "kickoff",
-                    "setup wizard",
-                    "guided tour",
-                ),
-                (
-                    "導入",
-                    "立ち上げ",
-                    "初期設定",
-                    "設定手順",
-                    "設定ウィザード",
-                    "トレーニング",
-                    "研修",
-                    "移行",
-                    "本番稼働",
-                    "キックオフ",
-                    "使い始められ",
-                    "展開",
-                    "ガイドツアー",
-                ),
-            ),
-        ),
-        _tag(
-            "support",
-            ("Support", "サポート"),
-            (
-                (
-                    "support",
-                    "help desk",
-                    "help center",
-                    "response time",
-                    "ticket",
-                    "customer success",
-                    "csm",
-                    "account team",
-                    "account manager",
-                    "account management",
-                    "escalation",
-                    "callback",
-                    "answers",
-                    "answered",
-                    "replied",
-                    "replies",
-                ),
-                (
-                    "サポート",
-                    "問い合わせ",
-                    "返信",
-                    "回答",
-                    "返答",
-                    "窓口",
-                    "カスタマーサクセス",
-                    "ヘルプ",
-                    "アカウントチーム",
-                    "担当者",
-                    "営業担当",
-                    "エスカレーション",
-                    "折り返し",
-                    "たらい回し",
-                    "返事",
-                    "対応してくれ",
-                    "フォロー",
-                    "声をかけ",
-                ),
-            ),
-        ),
-        _tag(
-            "price_contract",
-            ("Price / contract", "価格・契約"),
-            (
-                (
-                    "price",
-                    "pricing",
-                    "expensive",
-                    "cheap",
-                    "costly",
-                    "costs",
-                    "contract",
-                    "renewal",
-                    "renew",
-                    "license",
-                    "licensing",
-                    "billing",
-                    "invoice",
-                    "fees",
-                    "discount",
-                    "quote",
-                    "value for money",
-                    "budget",
-                    "per-user",
-                    "paperwork",
-                    "worth every penny",
-                ),
-                (
-                    "価格",
-                    "料金",
-                    "値段",
-                    "高い",
-                    "安く",
-                    "費用",
-                    "コスト",
-                    "契約",
-                    "更新",
-                    "ライセンス",
-                    "請求",
-                    "値上げ",
-                    "値引き",
-                    "見積",
-                    "課金",
-                    "予算",
-                    "払い",
-                    "別料金",
-                ),
-            ),
-        ),
-        _tag(
-            "integrations",
-            ("Integrations", "連携・拡張"),
-            (
-                (
-                    "integration",
-                    "api",
-                    "connector",
-                    "sync",
-                    "syncing",
-                    "plugin",
-                    "extension",
-                    "webhook",
-                    "zapier",
-                    "single sign-on",
-                    "sso",
-                    "marketplace",
-                    "connect to",
-                    "connecting to",
-                ),
-                (
-                    "連携",
-                    "拡張",
-                    "api",
-                    "プラグイン",
-                    "同期",
-                    "接続",
-                    "コネクタ",
-                    "webhook",
-                    "sso",
-                    "マーケットプレイス",
-                ),
-            ),
-        ),
-    )
+    return tuple(Tag(id=tag_id) for tag_id in BUILTIN_LABELS)

@@ -123,8 +123,11 @@ def _handle(
     response = session.get_one(Response, response_id)
     survey = session.get_one(Survey, response.survey_id)
     contact_row = session.get_one(Contact, survey.contact_id)
-    tagged = tagger.tag(response.comment, survey.language, response.chosen_tags)
+    tagged = tagger.tag(
+        response.comment, survey.language, response.chosen_tags, score=response.score
+    )
     response.reason_tags = list(tagged.tags)
+    response.reason_polarity = {tag: str(tagged.polarity_of(tag)) for tag in tagged.tags}
     response.comment_summary = tagged.summary or None
     contact = view.contact_of(contact_row)
     account_row = view.account_for(session, contact)
@@ -230,9 +233,13 @@ def _note(answer: _Answer) -> None:
     """
     response, contact, account = answer.response, answer.contact, answer.account
     category = Category.of_score(response.score)
+    polarity = response.reason_polarity or {}
+    reasons = [
+        f"{tag} ({polarity[tag]})" if tag in polarity else tag for tag in response.reason_tags
+    ]
     lines = [
         f"NPS answer: {response.score} ({category.value}), program {answer.survey.program}",
-        f"Reasons: {', '.join(response.reason_tags) or '-'}",
+        f"Reasons: {', '.join(reasons) or '-'}",
     ]
     if response.comment:
         lines.append(f"Comment: {response.comment}")

@@ -53,6 +53,8 @@ def write_contact(session: Session, link: CrmLink, contact: Contact, now: dt.dat
         last_category=Category.of_score(response.score),
         last_comment=response.comment or "",
         reason_tags=tuple(response.reason_tags),
+        praise_tags=_with_polarity(response, "praise"),
+        complaint_tags=_with_polarity(response, "complaint"),
         last_response_at=response.received_at,
         followup_status=followup_stage(followup, now).value
         if followup
@@ -66,3 +68,12 @@ def write_contact(session: Session, link: CrmLink, contact: Contact, now: dt.dat
     )
     if update is not None:
         enqueue_update(session, link.name, update, essential=True, now=now)
+
+
+def _with_polarity(response: Response, polarity: str) -> tuple[str, ...] | None:
+    """The answer's tags presented with `polarity`; None (not written) for an answer handled
+    before polarity was kept, so the CRM keeps what it has rather than an empty list."""
+    known = response.reason_polarity or {}
+    if response.reason_tags and not known:
+        return None
+    return tuple(tag for tag in response.reason_tags if known.get(tag) == polarity)

@@ -297,6 +297,8 @@ _CONTACT_KINDS: dict[str, FieldType] = {
     "last_category": FieldType.ENUM,
     "last_comment": FieldType.TEXT,
     "reason_tags": FieldType.MULTI_ENUM,
+    "praise_tags": FieldType.MULTI_ENUM,
+    "complaint_tags": FieldType.MULTI_ENUM,
     "last_response_at": FieldType.DATETIME,
     "followup_status": FieldType.ENUM,
     "survey_url": FieldType.STRING,
@@ -499,6 +501,8 @@ _CONTACT_SPECS: dict[str, tuple[str, str, str]] = {
     "last_category": ("Last NPS category", "enumeration", "select"),
     "last_comment": ("Last NPS comment", "string", "textarea"),
     "reason_tags": ("NPS reason tags", "enumeration", "checkbox"),
+    "praise_tags": ("NPS reasons praised", "enumeration", "checkbox"),
+    "complaint_tags": ("NPS reasons complained of", "enumeration", "checkbox"),
     "last_response_at": ("Last NPS response at", "datetime", "date"),
     "followup_status": ("NPS follow-up status", "enumeration", "select"),
     "survey_url": ("NPS survey URL", "string", "text"),
@@ -520,6 +524,8 @@ def required_properties(mapping: HubSpotMapping) -> list[PropertySpec]:
     options = {
         "last_category": tuple((value, value.capitalize()) for value in CATEGORIES),
         "reason_tags": mapping.reason_tags,
+        "praise_tags": mapping.reason_tags,
+        "complaint_tags": mapping.reason_tags,
         "followup_status": tuple((value, value.capitalize()) for value in FOLLOWUP_STATUSES),
     }
     specs = [

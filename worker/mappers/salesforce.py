@@ -118,6 +118,8 @@ class ContactWritebackFields:
     last_category: str | None = "NPS_Last_Category__c"
     last_comment: str | None = "NPS_Last_Comment__c"
     reason_tags: str | None = "NPS_Reason_Tags__c"
+    praise_tags: str | None = "NPS_Praise_Tags__c"
+    complaint_tags: str | None = "NPS_Complaint_Tags__c"
     last_response_at: str | None = "NPS_Last_Response_At__c"
     followup_status: str | None = "NPS_Followup_Status__c"
     survey_url: str | None = "NPS_Survey_URL__c"
@@ -231,6 +233,8 @@ def mapping_from_config(
             last_category=writeback.last_category,
             last_comment=writeback.last_comment,
             reason_tags=writeback.reason_tags,
+            praise_tags=writeback.praise_tags,
+            complaint_tags=writeback.complaint_tags,
             last_response_at=writeback.last_response_at,
             followup_status=writeback.followup_status,
             survey_url=writeback.survey_url,
@@ -333,12 +337,14 @@ def contact_update(
     """The Contact fields to write for `writeback`, minus values `known` already holds."""
     target = mapping.contact_writeback
     category = writeback.last_category
-    tags = writeback.reason_tags
+    separator = mapping.tags_separator
     values: dict[str | None, Any] = {
         target.last_score: writeback.last_score,
         target.last_category: mapping.category_labels[category] if category else None,
         target.last_comment: writeback.last_comment,
-        target.reason_tags: mapping.tags_separator.join(tags) if tags is not None else None,
+        target.reason_tags: _joined(writeback.reason_tags, separator),
+        target.praise_tags: _joined(writeback.praise_tags, separator),
+        target.complaint_tags: _joined(writeback.complaint_tags, separator),
         target.last_response_at: writeback.last_response_at,
         target.followup_status: FOLLOWUP_LABELS.get(writeback.followup_status or "")
         if writeback.followup_status
@@ -352,8 +358,17 @@ def contact_update(
         values,
         known,
         dedup_key=dedup_key,
-        tag_lists={target.reason_tags: mapping.tags_separator} if target.reason_tags else {},
+        tag_lists={
+            name: separator
+            for name in (target.reason_tags, target.praise_tags, target.complaint_tags)
+            if name
+        },
     )
+
+
+def _joined(tags: tuple[str, ...] | None, separator: str) -> str | None:
+    """A tag list as one separated text; None (not written) when unknown."""
+    return separator.join(tags) if tags is not None else None
 
 
 def account_update(
@@ -452,10 +467,11 @@ def same_value(new: Any, known: Any, *, separator: str | None = None) -> bool:
     """Whether writing `new` over `known` would change nothing Salesforce stores.
 
     Numbers compare by value (7 == 7.0), datetimes to the second (Salesforce's precision),
-    and, given a `separator`, separated lists as sets.
+    and, given a `separator`, separated lists as sets; an empty list is what an empty field
+    reads back as (Salesforce stores an empty text as null).
     """
     if known is None:
-        return False
+        return separator is not None and new == ""
     if isinstance(new, bool) or isinstance(known, bool):
         return new is known
     if isinstance(new, int | float):
@@ -490,6 +506,8 @@ _WRITEBACK_TYPES: Mapping[str, frozenset[FieldType]] = {
     "last_category": frozenset({FieldType.ENUM, *_TEXTUAL}),
     "last_comment": _TEXTUAL,
     "reason_tags": frozenset({FieldType.MULTI_ENUM, *_TEXTUAL}),
+    "praise_tags": frozenset({FieldType.MULTI_ENUM, *_TEXTUAL}),
+    "complaint_tags": frozenset({FieldType.MULTI_ENUM, *_TEXTUAL}),
     "last_response_at": frozenset({FieldType.DATETIME}),
     "followup_status": frozenset({FieldType.ENUM, *_TEXTUAL}),
     "survey_url": frozenset({FieldType.URL, *_TEXTUAL}),

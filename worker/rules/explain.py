@@ -81,8 +81,13 @@ def _ask(ask: AskDecision) -> list[str]:
 
 @render.register
 def _tags(result: TagResult) -> list[str]:
-    found = ", ".join(f"{tag} ({word!r})" for tag, word in result.matches) or "none"
-    return [f"tags: {', '.join(result.tags) or 'none'}", f"    from the comment: {found}"]
+    tags = ", ".join(f"{tag} ({result.polarity_of(tag) or '-'})" for tag in result.tags)
+    found = ", ".join(f"{m.tag} ({m.text!r})" for m in result.matches) or "none"
+    lines = [f"tags: {tags or 'none'}", f"    from the comment: {found}"]
+    if result.ruled_out:
+        ruled = ", ".join(f"{m.tag} ({m.text!r})" for m in result.ruled_out)
+        lines.append(f"    ruled out by the comment: {ruled}")
+    return lines
 
 
 def _check(check: Check) -> str:

@@ -266,7 +266,9 @@ class Response(Base):
 
     ``version`` grows with every change of the answer (each kept in ``response_versions``);
     the cycle handles a response again while ``version > handled_version``. ``chosen_tags``
-    are the chips the person picked, ``reason_tags`` the final set the cycle writes.
+    are the chips the person picked, ``reason_tags`` the final set the cycle writes, and
+    ``reason_polarity`` maps each of them to "praise" or "complaint" (empty for answers
+    handled before polarity was kept).
     """
 
     __tablename__ = "responses"
@@ -295,6 +297,7 @@ class Response(Base):
     handled_version: Mapped[int] = mapped_column(default=0)
     chosen_tags: Mapped[list[str]] = mapped_column(_json_list(), default=list)
     comment_summary: Mapped[str | None] = mapped_column(Text)
+    reason_polarity: Mapped[dict[str, str]] = mapped_column(_json_object(), default=dict)
 
 
 class ResponseVersion(Base):

@@ -407,6 +407,8 @@ _NPS_CONTACT: dict[str, tuple[str, str, str, tuple[tuple[str, str], ...]]] = {
     "last_category": ("Last NPS category", "enumeration", "select", NPS_CATEGORIES),
     "last_comment": ("Last NPS comment", "string", "textarea", ()),
     "reason_tags": ("NPS reason tags", "enumeration", "checkbox", NPS_REASON_TAGS),
+    "praise_tags": ("NPS reasons praised", "enumeration", "checkbox", NPS_REASON_TAGS),
+    "complaint_tags": ("NPS reasons complained of", "enumeration", "checkbox", NPS_REASON_TAGS),
     "last_response_at": ("Last NPS response at", "datetime", "date", ()),
     "followup_status": ("NPS follow-up status", "enumeration", "select", NPS_FOLLOWUP_STATUSES),
     "survey_url": ("NPS survey URL", "string", "text", ()),

@@ -298,6 +298,10 @@ def _contact() -> SObjectDef:
                 "NPS_Last_Comment__c", "NPS Last Comment", "textarea", length=32768, custom=True
             ),
             FieldDef("NPS_Reason_Tags__c", "NPS Reason Tags", "textarea", length=4000, custom=True),
+            FieldDef("NPS_Praise_Tags__c", "NPS Praise Tags", "textarea", length=4000, custom=True),
+            FieldDef(
+                "NPS_Complaint_Tags__c", "NPS Complaint Tags", "textarea", length=4000, custom=True
+            ),
             FieldDef("NPS_Last_Response_At__c", "NPS Last Response At", "datetime", custom=True),
             _picklist(
                 "NPS_Followup_Status__c", "NPS Follow-up Status", FOLLOWUP_STATUSES, custom=True
