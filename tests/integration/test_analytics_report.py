@@ -147,7 +147,7 @@ def test_themes_are_ranked_and_quotes_are_scrubbed(
     report = _report(history, config, Window(None, NOW))
     priorities = [t.priority for t in report.themes if t.priority is not None]
     assert priorities == sorted(priorities, reverse=True)
-    quotes = [q.text for t in report.themes for q in t.quotes]
+    quotes = [q for t in report.themes for q in t.quotes]
     assert quotes
     assert not any("@" in q.text or "1234-" in q.text for q in quotes)
     assert {(q.score >= 9, q.polarity.value == "praise") for q in quotes} <= {
