@@ -117,6 +117,6 @@ def describe_field(field: FieldDef) -> dict[str, Any]:
         "soapType": _SOAP_TYPES[field.type],
         "sortable": field.filterable,
         "type": field.type,
-        "unique": False,
+        "unique": field.unique,
         "updateable": field.updateable,
     }

@@ -196,6 +196,7 @@ class SalesforceOrg:
                     "Subject": subject,
                     "Status": "New",
                     "Priority": "Medium",
+                    "Origin": "Web",
                     "ContactId": contact_id,
                     "AccountId": contact["AccountId"],
                     "OwnerId": owner,

@@ -4,6 +4,7 @@ Opportunity), the way an org that has used Salesforce for years would hold that 
 
 from datetime import datetime
 
+from worker.sandbox.salesforce.schema import CASE_ORIGINS, CASE_REASONS
 from worker.sandbox.salesforce.store import RecordStore
 from worker.sandbox.world import World
 
@@ -73,7 +74,7 @@ def _load_accounts(store: RecordStore, world: World, users: dict[int, str]) -> d
             "Account",
             {
                 "Name": company.name,
-                "Type": "Customer - Direct",
+                "Type": "Customer - Channel" if company.key % 5 == 0 else "Customer - Direct",
                 "Industry": company.industry,
                 "BillingCountry": company.country,
                 "Website": f"https://{company.domain}",
@@ -142,6 +143,9 @@ def _load_cases(
                 "Subject": case.subject,
                 "Status": case.status,
                 "Priority": case.priority,
+                "Origin": CASE_ORIGINS[case.key % len(CASE_ORIGINS)],
+                "Type": "Other",
+                "Reason": CASE_REASONS[case.key % len(CASE_REASONS)],
                 "ContactId": contacts[case.person_key],
                 "AccountId": accounts[case.company_key],
                 "OwnerId": owners[case.company_key],
@@ -181,7 +185,7 @@ def _load_renewals(
                 "AccountId": accounts[renewal.company_key],
                 "ContactId": primary_contacts.get(renewal.company_key),
                 "OwnerId": users[renewal.owner_key],
-                "Type": "Renewal",
+                "Type": "Existing Customer - Upgrade",
                 "Renewal_Date__c": renewal.close_date,
                 "CreatedDate": renewal.created_at,
                 "LastModifiedDate": renewal.modified_at,

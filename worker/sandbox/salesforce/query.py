@@ -40,7 +40,7 @@ from worker.sandbox.salesforce.soql import (
     Value,
     parse,
 )
-from worker.sandbox.salesforce.store import Record, RecordStore
+from worker.sandbox.salesforce.store import Record, RecordStore, is_archived
 from worker.sandbox.salesforce.values import to_json
 
 Predicate = Callable[[Record], bool]
@@ -89,6 +89,7 @@ class CompiledQuery:
     limit: int | None
     offset: int
     shape: _Shape
+    now: datetime
 
 
 def soql_error(text: str, offset: int, error_code: str, message: str) -> SalesforceApiError:
@@ -121,10 +122,12 @@ class QueryEngine:
     def run(self, compiled: CompiledQuery, *, include_deleted: bool) -> list[Record]:
         """The matching records, sorted and windowed (live references; render before sending)."""
         with self._store.lock:
+            name, now = compiled.definition.name, compiled.now
             rows = [
                 record
-                for record in self._store.table(compiled.definition.name).values()
-                if (include_deleted or not record["IsDeleted"]) and compiled.predicate(record)
+                for record in self._store.table(name).values()
+                if (include_deleted or not (record["IsDeleted"] or is_archived(name, record, now)))
+                and compiled.predicate(record)
             ]
             for key, descending, nulls_last in reversed(compiled.sort_keys):
                 null_rank = 0 if nulls_last == descending else 1
@@ -135,20 +138,24 @@ class QueryEngine:
     def render(self, compiled: CompiledQuery, record: Record, version: str) -> dict[str, Any]:
         """One result record as the REST API returns it."""
         with self._store.lock:
-            return self._render(compiled.definition, record, compiled.shape, version)
+            return self._render(
+                compiled.definition, record, compiled.shape, version, compiled.now
+            )
 
     def _render(
-        self, definition: SObjectDef, record: Record, shape: _Shape, version: str
+        self, definition: SObjectDef, record: Record, shape: _Shape, version: str, now: datetime
     ) -> dict[str, Any]:
         out: dict[str, Any] = {"attributes": attributes(definition.name, record["Id"], version)}
         for key in shape.order:
             if key in shape.leaves:
                 resolved = shape.leaves[key]
-                out[key] = to_json(_read_leaf(definition, record, resolved.field))
+                out[key] = to_json(_read_leaf(definition, record, resolved.field, now))
                 continue
             reference, child_shape = shape.children[key]
             parent = self._store.find(record[reference.name]) if record[reference.name] else None
-            out[key] = None if parent is None else self._render(*parent, child_shape, version)
+            out[key] = (
+                None if parent is None else self._render(*parent, child_shape, version, now)
+            )
         return out
 
 
@@ -160,9 +167,11 @@ def attributes(sobject_name: str, record_id: str, version: str) -> dict[str, str
     }
 
 
-def _read_leaf(definition: SObjectDef, record: Record, leaf: FieldDef) -> Any:
+def _read_leaf(definition: SObjectDef, record: Record, leaf: FieldDef, now: datetime) -> Any:
     if leaf.name == "Name" and definition.field("Name") is None:
         return record.get(_name_field(definition))
+    if leaf.name == "IsArchived":
+        return is_archived(definition.name, record, now)
     return record.get(leaf.name)
 
 
@@ -222,6 +231,7 @@ class _Binder:
             query.limit,
             query.offset or 0,
             _shape_of(select),
+            self.now,
         )
 
     def resolve(self, path: FieldPath) -> ResolvedField:
@@ -267,8 +277,8 @@ class _Binder:
         store = self.store
         leaf = resolved.field
         if not resolved.references:
-            name = leaf.name
-            return lambda record: record.get(name)
+            definition, now = self.definition, self.now
+            return lambda record: _read_leaf(definition, record, leaf, now)
 
         def walk(record: Record) -> Any:
             definition = self.definition
@@ -279,7 +289,7 @@ class _Binder:
                 if found is None:
                     return None
                 definition, current = found
-            return _read_leaf(definition, current, leaf)
+            return _read_leaf(definition, current, leaf, self.now)
 
         return walk
 

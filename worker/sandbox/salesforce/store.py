@@ -4,7 +4,7 @@ import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from worker.sandbox.salesforce.ids import IdFactory
@@ -19,6 +19,9 @@ from worker.sandbox.salesforce.schema import (
 
 Record = dict[str, Any]
 _FIRST_CASE_NUMBER = 1000
+ARCHIVE_AFTER = timedelta(days=365)
+"""Closed tasks due this long ago are archived (Object Reference, Task: IsArchived): `query`
+no longer returns them, `queryAll` still does."""
 
 
 def whole_second(moment: datetime) -> datetime:
@@ -144,6 +147,14 @@ class Savepoint:
         self._store._undo_to(self._mark)
 
 
+def is_archived(sobject: str, record: Record, now: datetime) -> bool:
+    """Whether a record is archived at `now`: a closed Task due (or created) a year ago."""
+    if sobject != "Task" or not record["IsClosed"]:
+        return False
+    due = record["ActivityDate"] or record["CreatedDate"].date()
+    return bool(due < (now - ARCHIVE_AFTER).date())
+
+
 def _derive(sobject: str, record: Record, before: Record, at: datetime) -> None:
     """Recompute the read-only fields Salesforce maintains (Name, IsClosed, ClosedDate...)."""
     if sobject in {"Contact", "User"}:
@@ -158,6 +169,7 @@ def _derive(sobject: str, record: Record, before: Record, at: datetime) -> None:
             at=at,
         )
     elif sobject == "Task":
+        record["IsArchived"] = False
         _derive_closed(
             record,
             before,
