@@ -184,7 +184,13 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     """Serve the CRM emulator until interrupted."""
     from worker.sandbox.cli import serve
 
-    return serve(port=args.port, seed=args.seed, size=args.size, host=args.host)
+    return serve(
+        port=args.port,
+        seed=args.seed,
+        size=args.size,
+        host=args.host,
+        minimum_access=args.minimum_access,
+    )
 
 
 def _date(text: str) -> date:
@@ -314,6 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8443, help="TLS port (0: any free port)")
     sandbox.add_argument("--seed", type=int, default=1, help="seed of the generated data")
     sandbox.add_argument("--size", type=int, default=1000, help="number of contacts")
+    sandbox.add_argument(
+        "--minimum-access",
+        action="store_true",
+        help="the Salesforce integration user holds no permission set (see `check`)",
+    )
     sandbox.set_defaults(handler=cmd_sandbox)
 
     forget = commands.add_parser("forget", parents=[common], help=cmd_forget.__doc__)

@@ -2,8 +2,9 @@
 
 Every API request passes through `SandboxMiddleware`, which may inject a fault chosen by a
 seeded RNG (429/500/503 in the CRM's own error format, a slow response, or a dropped
-connection) before the route runs, and then records the request in the `RequestLog` that
-tests and benchmarks count API calls from.
+connection) before the route runs, or lose the answer of a request the CRM did run ("lost":
+the connection drops after the route has committed its writes), and then records the request
+in the `RequestLog` that tests and benchmarks count API calls from.
 """
 
 import asyncio
@@ -26,7 +27,7 @@ from worker.sandbox.clock import SandboxClock
 
 log = structlog.get_logger(__name__)
 
-FaultKind = Literal["429", "500", "503", "slow", "drop"]
+FaultKind = Literal["429", "500", "503", "slow", "drop", "lost"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 CRMS = ("salesforce", "hubspot")
 CONTROL_PREFIX = "/_sandbox/"
@@ -233,6 +234,10 @@ class ErrorResponder(Protocol):
 ConnectionAborter = Callable[[Scope], bool]
 
 
+async def _discard(message: Message) -> None:
+    """A `send` that sends nothing: the answer of a "lost" request never leaves."""
+
+
 class SandboxMiddleware:
     """ASGI middleware: injects faults before the CRM routes run and logs every API request.
 
@@ -318,6 +323,11 @@ class SandboxMiddleware:
                     await asyncio.sleep(rule.delay_s)
                 await self._app(scope, receive, send_and_watch)
             elif rule.kind == "drop":
+                status = DROPPED_STATUS
+                record()
+                await self._drop(scope, receive)
+            elif rule.kind == "lost":
+                await self._app(scope, receive, _discard)
                 status = DROPPED_STATUS
                 record()
                 await self._drop(scope, receive)

@@ -46,11 +46,16 @@ def connect(
 
 
 def field_problems(config: Config, client: CrmClient) -> list[str]:
-    """Each mapped field that the CRM's metadata says is missing, read-only or mistyped."""
+    """Each right the connected user lacks, and each mapped field that the CRM's metadata says
+    is missing, read-only or mistyped."""
     if isinstance(client, salesforce.SalesforceClient):
         mapping = salesforce_mapping.mapping_from_config(config, config.program_fields())
         dedup_field = salesforce.settings_from_config(config.crm.salesforce).task_dedup_field
-        return check_fields(client, salesforce_mapping.expected_fields(mapping, dedup_field))
+        return check_fields(
+            client,
+            salesforce_mapping.expected_fields(mapping, dedup_field),
+            salesforce_mapping.required_rights(mapping),
+        )
     if isinstance(client, hubspot.HubSpotClient):
         return hubspot.check_properties(client, hubspot_mapping.mapping_from_config(config))
     raise TypeError(f"no field check for {type(client).__name__}")

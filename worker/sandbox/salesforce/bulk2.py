@@ -20,7 +20,7 @@ from typing import Any
 from worker.sandbox.salesforce.errors import SalesforceApiError, not_found
 from worker.sandbox.salesforce.ids import IdFactory
 from worker.sandbox.salesforce.query import CompiledQuery, QueryEngine
-from worker.sandbox.salesforce.rest import ApiRequest, ApiResult, RestApi
+from worker.sandbox.salesforce.rest import AccessOf, ApiRequest, ApiResult, RestApi
 from worker.sandbox.salesforce.store import Record
 from worker.sandbox.salesforce.values import format_datetime
 
@@ -74,9 +74,10 @@ class _Job:
 class BulkQueryJobs:
     """The org's Bulk API 2.0 query jobs, served under `jobs/query`."""
 
-    def __init__(self, engine: QueryEngine, ids: IdFactory) -> None:
+    def __init__(self, engine: QueryEngine, ids: IdFactory, access_of: AccessOf) -> None:
         self._engine = engine
         self._ids = ids
+        self._access_of = access_of
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
 
@@ -106,7 +107,9 @@ class BulkQueryJobs:
             raise SalesforceApiError(400, "INVALIDJOB", f"Invalid operation: {operation}")
         if delimiter not in _DELIMITERS or line_ending not in _LINE_ENDINGS:
             raise SalesforceApiError(400, "INVALIDJOB", "Invalid columnDelimiter or lineEnding")
-        compiled = self._engine.compile(body["query"], now=request.now)
+        compiled = self._engine.compile(
+            body["query"], now=request.now, access=self._access_of(request.user_id)
+        )
         if compiled.count:
             raise SalesforceApiError(
                 400, "INVALIDJOB", "Aggregate queries are not supported by Bulk API 2.0"

@@ -2,6 +2,7 @@
 the operations the sandbox's time machine performs on it."""
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +21,22 @@ from worker.sandbox.salesforce.auth import (
 )
 from worker.sandbox.salesforce.bulk2 import BulkQueryJobs
 from worker.sandbox.salesforce.composite import run_composite
+from worker.sandbox.salesforce.deployed import shipped_permission_sets
 from worker.sandbox.salesforce.ids import normalize_id
 from worker.sandbox.salesforce.limits import ApiBudget
 from worker.sandbox.salesforce.paging import QueryCursors
+from worker.sandbox.salesforce.permissions import (
+    MINIMUM_ACCESS_API_ONLY,
+    SYSTEM_ADMINISTRATOR,
+    Access,
+    PermissionSet,
+    parse_permission_set,
+)
 from worker.sandbox.salesforce.projection import (
+    ADMIN_USERNAME,
     INTEGRATION_USERNAME,
+    ORG_DATA_ACCESS,
+    create_admin_user,
     create_integration_user,
     load_world,
 )
@@ -50,6 +62,10 @@ _FAULT_ERRORS = {
     429: ("REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."),
     503: ("SERVER_UNAVAILABLE", "Server temporarily unavailable, please try again later."),
 }
+WORKER_PERMISSION_SET = "NPS_Worker"
+INTEGRATION_PERMISSION_SETS = (WORKER_PERMISSION_SET, ORG_DATA_ACCESS.name)
+"""What the integration user holds in an org set up as salesforce/README.md says: the shipped
+permission set, and read access to the org's own fields the mapping reads."""
 _UNKNOWN_EXCEPTION = (
     "UNKNOWN_EXCEPTION",
     "An unexpected error occurred. Please include this ErrorId if you contact support: "
@@ -58,9 +74,20 @@ _UNKNOWN_EXCEPTION = (
 
 
 class SalesforceOrg:
-    """An emulated Salesforce org that simple-salesforce talks to over HTTPS, unchanged."""
+    """An emulated Salesforce org that simple-salesforce talks to over HTTPS, unchanged.
 
-    def __init__(self, clock: SandboxClock, *, daily_api_limit: int = 100_000) -> None:
+    The integration user has the "Minimum Access - API Only Integrations" profile plus the
+    permission sets named by `permission_sets` (by default what salesforce/README.md has an
+    admin deploy and assign); every other user is a System Administrator.
+    """
+
+    def __init__(
+        self,
+        clock: SandboxClock,
+        *,
+        daily_api_limit: int = 100_000,
+        permission_sets: Sequence[str] = INTEGRATION_PERMISSION_SETS,
+    ) -> None:
         self.clock = clock
         self.store = RecordStore()
         self.org_id = self.store.ids.next_id("00D")
@@ -71,16 +98,34 @@ class SalesforceOrg:
         self.users = UserDirectory()
         self.authenticator = Authenticator(DEFAULT_CREDENTIALS, self.sessions, self.users)
         self.cursors = QueryCursors(self.store.ids, self.engine.render)
-        self.rest = RestApi(self.store, self.writer, self.engine, self.cursors, self.budget)
+        self._access_lock = threading.Lock()
+        self.permission_sets: dict[str, PermissionSet] = {ORG_DATA_ACCESS.name: ORG_DATA_ACCESS}
+        self._profiles: dict[str, PermissionSet] = {}
+        self._assigned: dict[str, set[str]] = {}
+        self._access: dict[str, Access] = {}
+        self._admin_user_id: str | None = None
+        for name, xml_text in shipped_permission_sets().items():
+            self.deploy_permission_set(name, xml_text)
+        self.rest = RestApi(
+            self.store,
+            self.writer,
+            self.engine,
+            self.cursors,
+            self.budget,
+            access_of=self.access_of,
+        )
         self.rest.add(
             "POST",
             r"composite",
             lambda request, _match: run_composite(request, self.store, self.rest.handle),
         )
-        self.bulk_jobs = BulkQueryJobs(self.engine, self.store.ids)
+        self.bulk_jobs = BulkQueryJobs(self.engine, self.store.ids, self.access_of)
         self.bulk_jobs.register(self.rest)
         self.integration_user_id = create_integration_user(self.store, at=clock.now())
         self.users.add(INTEGRATION_USERNAME, self.integration_user_id)
+        self._profiles[self.integration_user_id] = MINIMUM_ACCESS_API_ONLY
+        for name in permission_sets:
+            self.assign_permission_set(name)
         self._jwt_key_lock = threading.Lock()
         self._jwt_private_key: str | None = None
 
@@ -89,6 +134,48 @@ class SalesforceOrg:
         load_world(self.store, world, by=self.integration_user_id, at=self.clock.now())
         for user in self.store.table("User").values():
             self.users.add(user["Username"], user["Id"])
+
+    # Permissions: what a deployment and `sf org assign permset` would change in a real org.
+
+    def deploy_permission_set(self, name: str, xml_text: str | bytes) -> None:
+        """Deploy (create or replace) a permission set from its metadata XML.
+
+        Raises `InvalidPermissionSet` for XML the org would refuse (unknown objects or fields).
+        """
+        permission_set = parse_permission_set(name, xml_text)
+        with self._access_lock:
+            self.permission_sets[name] = permission_set
+            self._access.clear()
+
+    def assign_permission_set(self, name: str, user_id: str | None = None) -> None:
+        """Assign a deployed permission set to a user (the integration user by default)."""
+        if name not in self.permission_sets:
+            raise KeyError(f"no permission set named {name} is deployed")
+        with self._access_lock:
+            self._assigned.setdefault(user_id or self.integration_user_id, set()).add(name)
+            self._access.clear()
+
+    def unassign_permission_set(self, name: str, user_id: str | None = None) -> None:
+        """Take a permission set away from a user (the integration user by default)."""
+        with self._access_lock:
+            self._assigned.get(user_id or self.integration_user_id, set()).discard(name)
+            self._access.clear()
+
+    def assigned_permission_sets(self, user_id: str | None = None) -> list[str]:
+        """The permission sets a user holds (the integration user by default)."""
+        with self._access_lock:
+            return sorted(self._assigned.get(user_id or self.integration_user_id, ()))
+
+    def access_of(self, user_id: str) -> Access:
+        """A user's access now: their profile plus their permission sets."""
+        with self._access_lock:
+            access = self._access.get(user_id)
+            if access is None:
+                profile = self._profiles.get(user_id, SYSTEM_ADMINISTRATOR)
+                assigned = sorted(self._assigned.get(user_id, ()))
+                access = Access([profile, *(self.permission_sets[name] for name in assigned)])
+                self._access[user_id] = access
+            return access
 
     def routes(self) -> list[BaseRoute]:
         """The org's HTTP routes, all under /services/."""
@@ -121,7 +208,8 @@ class SalesforceOrg:
             return None if found is None else dict(found[1])
 
     def create(self, sobject: str, fields: dict[str, Any]) -> str:
-        """Create a record as the integration user, validated like an API call; returns its id."""
+        """Create a record in the integration user's name, validated like an API call but with
+        an admin's permissions; returns its id."""
         with self.store.lock:
             record = self.writer.create(
                 SCHEMA[sobject], fields, at=self.clock.now(), user_id=self.integration_user_id
@@ -129,7 +217,8 @@ class SalesforceOrg:
             return str(record["Id"])
 
     def update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
-        """Update a record as the integration user, validated like an API call."""
+        """Update a record in the integration user's name, validated like an API call but with
+        an admin's permissions."""
         with self.store.lock:
             self.writer.update(
                 SCHEMA[sobject],
@@ -142,6 +231,19 @@ class SalesforceOrg:
     def issue_session(self) -> str:
         """A live access token for the integration user (for `Salesforce(session_id=...)`)."""
         return self.sessions.issue(self.integration_user_id)
+
+    @property
+    def admin_user_id(self) -> str:
+        """The org's System Administrator (a User record created on first use)."""
+        with self._access_lock:
+            if self._admin_user_id is None:
+                self._admin_user_id = create_admin_user(self.store, at=self.clock.now())
+                self.users.add(ADMIN_USERNAME, self._admin_user_id)
+            return self._admin_user_id
+
+    def issue_admin_session(self) -> str:
+        """A live access token for the org's System Administrator."""
+        return self.sessions.issue(self.admin_user_id)
 
     def expire_sessions(self) -> None:
         """End every session, so the next call gets 401 INVALID_SESSION_ID."""

@@ -4,24 +4,46 @@ Opportunity), the way an org that has used Salesforce for years would hold that 
 
 from datetime import datetime
 
-from worker.sandbox.salesforce.schema import CASE_ORIGINS, CASE_REASONS
+from worker.sandbox.salesforce.permissions import FieldAccess, PermissionSet
+from worker.sandbox.salesforce.schema import CASE_ORIGINS, CASE_REASONS, SCHEMA
 from worker.sandbox.salesforce.store import RecordStore
 from worker.sandbox.world import World
 
 INTEGRATION_USERNAME = "integration@northstar-saas.example"
+ADMIN_USERNAME = "admin@northstar-saas.example"
+ORG_DATA_ACCESS = PermissionSet(
+    "Northstar_Data_Access",
+    fields={
+        f"{definition.name}.{field.name}": FieldAccess(readable=True)
+        for definition in SCHEMA.values()
+        for field in definition.fields
+        if field.custom and not field.name.startswith("NPS_")
+    },
+)
+"""Read access the org's admin gave the integration user on the org's own custom fields (plan,
+ARR, onboarding, renewal date, language, time zone), which `salesforce/` does not deploy."""
 
 
 def create_integration_user(store: RecordStore, *, at: datetime) -> str:
     """Insert the API-only user every login runs as; returns its id."""
+    return _create_user(store, INTEGRATION_USERNAME, "Integration", "API integration", at=at)
+
+
+def create_admin_user(store: RecordStore, *, at: datetime) -> str:
+    """Insert the org's System Administrator (tests and the time machine act as them)."""
+    return _create_user(store, ADMIN_USERNAME, "Admin", "System administrator", at=at)
+
+
+def _create_user(store: RecordStore, username: str, first: str, title: str, *, at: datetime) -> str:
     with store.lock:
         record = store.insert(
             "User",
             {
-                "Username": INTEGRATION_USERNAME,
-                "FirstName": "Integration",
+                "Username": username,
+                "FirstName": first,
                 "LastName": "User",
-                "Email": INTEGRATION_USERNAME,
-                "Title": "API integration",
+                "Email": username,
+                "Title": title,
                 "IsActive": True,
             },
             at=at,

@@ -6,6 +6,8 @@ date literals are ranges compared with = < > (sforce_api_calls_soql_select_datef
 LAST_N_DAYS:n includes today, NEXT_N_DAYS:n starts tomorrow), ORDER BY defaults to NULLS
 FIRST ascending and NULLS LAST descending (sforce_api_calls_soql_select_orderby.htm).
 Relative dates use the running user's day in UTC (the sandbox's API user lives in UTC).
+A query sees only what the running user may read (`permissions.Access`): an object or field
+they may not read does not exist for them, as in a real org.
 Result records are shaped as in the REST "Query" resource (resources_query.htm): an
 `attributes` map first, then the selected fields, parent relationships nested.
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 from worker.sandbox.salesforce.errors import SalesforceApiError
 from worker.sandbox.salesforce.ids import normalize_id
+from worker.sandbox.salesforce.permissions import UNRESTRICTED, Access
 from worker.sandbox.salesforce.schema import (
     ID_TYPES,
     NUMBER_TYPES,
@@ -111,11 +114,11 @@ class QueryEngine:
     def __init__(self, store: RecordStore) -> None:
         self._store = store
 
-    def compile(self, text: str, *, now: datetime) -> CompiledQuery:
+    def compile(self, text: str, *, now: datetime, access: Access = UNRESTRICTED) -> CompiledQuery:
         """Parse and bind a query; raises SalesforceApiError (400) the way Salesforce words it."""
         try:
             query = parse(text)
-            return _Binder(self._store, query, now).bind()
+            return _Binder(self._store, query, now, access).bind()
         except SoqlSyntaxError as error:
             raise soql_error(text, error.offset, error.error_code, error.message) from error
 
@@ -138,9 +141,7 @@ class QueryEngine:
     def render(self, compiled: CompiledQuery, record: Record, version: str) -> dict[str, Any]:
         """One result record as the REST API returns it."""
         with self._store.lock:
-            return self._render(
-                compiled.definition, record, compiled.shape, version, compiled.now
-            )
+            return self._render(compiled.definition, record, compiled.shape, version, compiled.now)
 
     def _render(
         self, definition: SObjectDef, record: Record, shape: _Shape, version: str, now: datetime
@@ -153,9 +154,7 @@ class QueryEngine:
                 continue
             reference, child_shape = shape.children[key]
             parent = self._store.find(record[reference.name]) if record[reference.name] else None
-            out[key] = (
-                None if parent is None else self._render(*parent, child_shape, version, now)
-            )
+            out[key] = None if parent is None else self._render(*parent, child_shape, version, now)
         return out
 
 
@@ -188,17 +187,18 @@ def _sort_key(key: Callable[[Record], Any], null_rank: int) -> Callable[[Record]
 
 
 class _Binder:
-    def __init__(self, store: RecordStore, query: Query, now: datetime) -> None:
+    def __init__(self, store: RecordStore, query: Query, now: datetime, access: Access) -> None:
         self.store = store
         self.query = query
         self.now = now
+        self.access = access
 
     def error(self, offset: int, code: str, message: str) -> SoqlSyntaxError:
         return SoqlSyntaxError(code, message, offset)
 
     def bind(self) -> CompiledQuery:
         query = self.query
-        definition = sobject(query.sobject)
+        definition = self.access.sobject(query.sobject)
         if definition is None:
             raise self.error(
                 query.sobject_offset,
@@ -246,7 +246,7 @@ class _Binder:
         references: list[FieldDef] = []
         names: list[str] = []
         for part in parts[:-1]:
-            reference = current.relationship(part) if current is not None else None
+            reference = self.visible_relationship(current, part)
             if reference is None:
                 raise self.error(
                     path.offset,
@@ -259,9 +259,13 @@ class _Binder:
             references.append(reference)
             names.append(reference.relationship_name or reference.name)
             targets = reference.reference_to
-            current = sobject(targets[0]) if len(targets) == 1 else None
+            current = self.access.sobject(targets[0]) if len(targets) == 1 else None
         last = parts[-1]
-        leaf = current.field(last) if current is not None else _POLYMORPHIC_FIELDS.get(last.lower())
+        leaf = (
+            self.access.field(current, last)
+            if current is not None
+            else _POLYMORPHIC_FIELDS.get(last.lower())
+        )
         if leaf is None:
             entity = current.name if current is not None else "Name"
             raise self.error(
@@ -272,6 +276,16 @@ class _Binder:
                 "reference your WSDL or the describe call for the appropriate names.",
             )
         return ResolvedField(tuple(references), leaf, current is None, tuple(names))
+
+    def visible_relationship(self, current: SObjectDef | None, part: str) -> FieldDef | None:
+        """The reference field of relationship `part`, when the user sees it and its target."""
+        reference = current.relationship(part) if current is not None else None
+        if current is None or reference is None or not self.access.sees(current, reference):
+            return None
+        targets = [sobject(target) for target in reference.reference_to]
+        if len(targets) == 1 and (targets[0] is None or not self.access.readable(targets[0])):
+            return None
+        return reference
 
     def getter(self, resolved: ResolvedField) -> Callable[[Record], Any]:
         store = self.store

@@ -4,7 +4,9 @@ REST API Developer Guide, "sObject Collections" (resources_composite_sobjects_co
 ..._create.htm, ..._update.htm, ..._upsert.htm): one SaveResult per record, in request order
 (UpsertResults add `created`); `allOrNone` defaults to false; with it, any failure rolls back
 every record and the others report ALL_OR_NONE_OPERATION_ROLLED_BACK. More than 200 records:
-400 EXCEEDED_ID_LIMIT. Upsert matches records of the URL's sObject on its external id field.
+400 EXCEEDED_ID_LIMIT. Upsert matches records of the URL's sObject on its external id field;
+an upsert the org refuses for the user's permissions fails every record with
+INSUFFICIENT_ACCESS_OR_READONLY.
 """
 
 from dataclasses import dataclass
@@ -12,7 +14,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from worker.sandbox.salesforce.errors import RecordError, SalesforceApiError
-from worker.sandbox.salesforce.schema import FieldDef, SObjectDef, sobject
+from worker.sandbox.salesforce.permissions import Access
+from worker.sandbox.salesforce.schema import FieldDef, SObjectDef
 from worker.sandbox.salesforce.store import Record, RecordStore
 from worker.sandbox.salesforce.writes import RecordRejected, Writer
 
@@ -26,10 +29,14 @@ ROLLED_BACK = RecordError(
 
 @dataclass(frozen=True)
 class Upsert:
-    """Upsert mode: match records of one sObject on one of its external id fields."""
+    """Upsert mode: match records of one sObject on one of its external id fields.
+
+    `refused` is why the running user may not upsert on that field at all, if they may not.
+    """
 
     definition: SObjectDef
     field: FieldDef
+    refused: str | None = None
 
 
 Mode = Literal["create", "update"] | Upsert
@@ -43,6 +50,7 @@ def save_records(
     mode: Mode,
     at: datetime,
     user_id: str,
+    access: Access,
     force_all_or_none: bool = False,
 ) -> list[dict[str, Any]]:
     """Run one collections request body in `mode`; returns the SaveResult list."""
@@ -61,7 +69,9 @@ def save_records(
     with store.lock, store.savepoint() as savepoint:
         index = _external_index(store, mode) if isinstance(mode, Upsert) else {}
         results = [
-            _save_one(store, writer, raw, mode=mode, at=at, user_id=user_id, index=index)
+            _save_one(
+                store, writer, raw, mode=mode, at=at, user_id=user_id, access=access, index=index
+            )
             for raw in records
         ]
         if all_or_none and not all(result["success"] for result in results):
@@ -88,19 +98,20 @@ def _save_one(
     mode: Mode,
     at: datetime,
     user_id: str,
+    access: Access,
     index: dict[Any, list[Record]],
 ) -> dict[str, Any]:
     record_id = _id_of(raw) if mode == "update" else None
     created: bool | None = None
     try:
-        definition = _type_of(raw)
+        definition = _type_of(raw, access)
         if mode == "create":
-            saved = writer.create(definition, raw, at=at, user_id=user_id)
+            saved = writer.create(definition, raw, at=at, user_id=user_id, access=access)
         elif mode == "update":
-            saved = writer.update(definition, record_id, raw, at=at, user_id=user_id)
+            saved = writer.update(definition, record_id, raw, at=at, user_id=user_id, access=access)
         else:
             saved, created = _upsert_one(
-                writer, raw, definition, mode, at=at, user_id=user_id, index=index
+                writer, raw, definition, mode, at=at, user_id=user_id, access=access, index=index
             )
     except RecordRejected as rejected:
         result: dict[str, Any] = {
@@ -124,8 +135,13 @@ def _upsert_one(
     *,
     at: datetime,
     user_id: str,
+    access: Access,
     index: dict[Any, list[Record]],
 ) -> tuple[Record, bool]:
+    if upsert.refused is not None:
+        raise RecordRejected(
+            [RecordError("INSUFFICIENT_ACCESS_OR_READONLY", upsert.refused, (upsert.field.name,))]
+        )
     if definition is not upsert.definition:
         raise RecordRejected(
             [
@@ -154,8 +170,11 @@ def _upsert_one(
             ]
         )
     if matches:
-        return writer.update(definition, matches[0]["Id"], raw, at=at, user_id=user_id), False
-    created = writer.create(definition, raw, at=at, user_id=user_id)
+        updated = writer.update(
+            definition, matches[0]["Id"], raw, at=at, user_id=user_id, access=access
+        )
+        return updated, False
+    created = writer.create(definition, raw, at=at, user_id=user_id, access=access)
     index.setdefault(_key(key), []).append(created)
     return created, True
 
@@ -171,10 +190,10 @@ def _rolled_back(result: dict[str, Any]) -> dict[str, Any]:
     return {"success": False, "errors": [ROLLED_BACK.as_save_error()]}
 
 
-def _type_of(raw: Any) -> SObjectDef:
+def _type_of(raw: Any, access: Access) -> SObjectDef:
     attributes = raw.get("attributes") if isinstance(raw, dict) else None
     type_name = attributes.get("type") if isinstance(attributes, dict) else None
-    definition = sobject(type_name) if isinstance(type_name, str) else None
+    definition = access.sobject(type_name) if isinstance(type_name, str) else None
     if definition is None:
         raise RecordRejected(
             [

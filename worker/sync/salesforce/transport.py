@@ -4,7 +4,9 @@ The usage of each response (`Sforce-Limit-Info: api-usage=used/limit`, REST API 
 "Limit Info Header", headers_api_usage.htm) is read by a response hook on the injected
 `requests.Session`, so error responses count as much as successes. Only failures that may pass
 on their own are retried (connection errors, 5xx, the concurrent-request limit), with capped
-exponential backoff; the daily limit stops the work instead.
+exponential backoff; the daily limit stops the work instead. A request that is not idempotent
+(a create) is retried only when the org refused it unrun: a dropped connection or a 5xx may
+come after the org committed it, and the caller must find out what exists first.
 """
 
 import re
@@ -18,7 +20,7 @@ from simple_salesforce.exceptions import SalesforceError
 from worker.sync.base import Priority
 from worker.sync.budget import API_CALLS, ApiBudget
 from worker.sync.retry import RetryPolicy
-from worker.sync.salesforce.errors import CRM, is_transient, translate
+from worker.sync.salesforce.errors import CRM, is_refusal, is_transient, translate
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +71,9 @@ class Transport:
             self._reported_tenth = tenth
             log.info("salesforce_api_usage", used=used, limit=limit, share=round(used / limit, 3))
 
-    def call(self, operation: str, priority: Priority, fn: Callable[[], T]) -> T:
+    def call(
+        self, operation: str, priority: Priority, fn: Callable[[], T], *, idempotent: bool = True
+    ) -> T:
         """Run `fn` (one API request) once the budget allows it; retry transient failures."""
         attempt = 1
         while True:
@@ -78,7 +82,8 @@ class Transport:
                 return fn()
             except (requests.RequestException, SalesforceError) as error:
                 usage = self.budget.usage
-                if attempt >= self._retry.attempts or not is_transient(error, usage):
+                retryable = is_transient(error, usage) if idempotent else is_refusal(error, usage)
+                if attempt >= self._retry.attempts or not retryable:
                     raise translate(error, usage) from error
                 delay = self._retry_after or self._retry.delay(attempt)
                 log.warning(
