@@ -43,6 +43,7 @@ from worker.sandbox.hubspot import HubSpotPortal
 from worker.sandbox.salesforce import SalesforceOrg
 from worker.sandbox.salesforce.org import INTEGRATION_PERMISSION_SETS
 from worker.sandbox.salesforce.permissions import InvalidPermissionSet
+from worker.sandbox.salesforce.session_timeout import DEFAULT_TIMEOUT
 from worker.sandbox.world import World, generate_world
 from worker.sync.endpoint import endpoint_session
 
@@ -81,6 +82,8 @@ class Sandbox:
         hubspot_index_lag_s: float = 0.0,
         task_habits: TaskHabits | None = None,
         salesforce_permission_sets: Sequence[str] = INTEGRATION_PERMISSION_SETS,
+        salesforce_session_timeout: timedelta | None = DEFAULT_TIMEOUT,
+        salesforce_bulk_polls: int = 3,
     ) -> None:
         begin = start if start is not None else datetime.now(UTC).replace(microsecond=0)
         self.seed = seed
@@ -90,7 +93,13 @@ class Sandbox:
         self.faults = FaultInjector(seed)
         self.log = RequestLog()
         self.world = generate_world(seed, size, self.clock.now())
-        self.salesforce = SalesforceOrg(self.clock, permission_sets=salesforce_permission_sets)
+        self.salesforce = SalesforceOrg(
+            self.clock,
+            permission_sets=salesforce_permission_sets,
+            faults=self.faults,
+            session_timeout=salesforce_session_timeout,
+            bulk_polls=salesforce_bulk_polls,
+        )
         self.hubspot = HubSpotPortal(
             self.clock,
             enforce_rate_limits=hubspot_rate_limits,

@@ -6,7 +6,8 @@ plain values it speaks live in `worker.crm_types` and are re-exported here for i
 """
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol
+from datetime import timedelta
+from typing import Protocol, runtime_checkable
 
 from worker.crm_types import (
     ApiUsage,
@@ -37,6 +38,7 @@ __all__ = [
     "FieldInfo",
     "FieldType",
     "FieldUpdate",
+    "ForgetsDeletions",
     "NotFound",
     "NoteSpec",
     "Page",
@@ -99,6 +101,18 @@ class CrmClient(Protocol):
 
     def usage(self) -> ApiUsage | None:
         """API usage as last reported by the CRM, or None before the first call."""
+        ...
+
+
+@runtime_checkable
+class ForgetsDeletions(Protocol):
+    """A CRM whose record of deletions reaches back only so far (Salesforce's recycle bin):
+    deletions older than `deletion_horizon` can only be found by comparing live ids."""
+
+    deletion_horizon: timedelta
+
+    def live_ids(self, object_name: str) -> Iterator[Sequence[str]]:
+        """The id of every live record of `object_name`, a page at a time."""
         ...
 
 

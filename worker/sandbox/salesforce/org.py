@@ -3,7 +3,7 @@ the operations the sandbox's time machine performs on it."""
 
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 
 from worker.sandbox.activity import OpenTask
 from worker.sandbox.clock import SandboxClock
+from worker.sandbox.faults import FaultInjector
 from worker.sandbox.salesforce.auth import (
     Authenticator,
     Credentials,
@@ -44,6 +45,7 @@ from worker.sandbox.salesforce.query import QueryEngine
 from worker.sandbox.salesforce.rest import RestApi
 from worker.sandbox.salesforce.routes import build_routes, salesforce_error
 from worker.sandbox.salesforce.schema import SCHEMA
+from worker.sandbox.salesforce.session_timeout import DEFAULT_TIMEOUT, SessionTimeout
 from worker.sandbox.salesforce.store import Record, RecordStore
 from worker.sandbox.salesforce.writes import Writer
 from worker.sandbox.world import World
@@ -56,9 +58,10 @@ DEFAULT_CREDENTIALS = Credentials(
     consumer_secret="sandbox-consumer-secret",  # noqa: S106 -- the emulator's published demo secret
 )
 # Fault statuses mapped to the errors Salesforce sends with them (errorcodes.htm): 503 is the
-# instance being unavailable; 429/403-style throttling is REQUEST_LIMIT_EXCEEDED for too many
-# concurrent long-running requests; anything else is the generic UNKNOWN_EXCEPTION.
+# instance being unavailable; 403 (a real org's status) and 429 are REQUEST_LIMIT_EXCEEDED for
+# too many concurrent long-running requests; anything else is the generic UNKNOWN_EXCEPTION.
 _FAULT_ERRORS = {
+    403: ("REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."),
     429: ("REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."),
     503: ("SERVER_UNAVAILABLE", "Server temporarily unavailable, please try again later."),
 }
@@ -73,12 +76,22 @@ _UNKNOWN_EXCEPTION = (
 )
 
 
+_LateWrite = tuple[datetime, str, str, dict[str, Any], datetime]
+"""(visible at, sObject, record id, fields, started at) of a transaction not yet committed."""
+
+
+def _by_time(entry: _LateWrite) -> datetime:
+    return entry[0]
+
+
 class SalesforceOrg:
     """An emulated Salesforce org that simple-salesforce talks to over HTTPS, unchanged.
 
     The integration user has the "Minimum Access - API Only Integrations" profile plus the
     permission sets named by `permission_sets` (by default what salesforce/README.md has an
-    admin deploy and assign); every other user is a System Administrator.
+    admin deploy and assign); every other user is a System Administrator. Sessions end after
+    `session_timeout` unused (None: never); a Bulk API 2.0 query job needs `bulk_polls` status
+    reads to finish; `faults` holds the org's own injected faults (see `sandbox.faults`).
     """
 
     def __init__(
@@ -87,8 +100,13 @@ class SalesforceOrg:
         *,
         daily_api_limit: int = 100_000,
         permission_sets: Sequence[str] = INTEGRATION_PERMISSION_SETS,
+        faults: FaultInjector | None = None,
+        session_timeout: timedelta | None = DEFAULT_TIMEOUT,
+        bulk_polls: int = 3,
     ) -> None:
         self.clock = clock
+        self.faults = faults or FaultInjector(0)
+        self.session_timeout = SessionTimeout(session_timeout)
         self.store = RecordStore()
         self.org_id = self.store.ids.next_id("00D")
         self.writer = Writer(self.store)
@@ -104,6 +122,8 @@ class SalesforceOrg:
         self._assigned: dict[str, set[str]] = {}
         self._access: dict[str, Access] = {}
         self._admin_user_id: str | None = None
+        self._late_lock = threading.Lock()
+        self._late: list[_LateWrite] = []
         for name, xml_text in shipped_permission_sets().items():
             self.deploy_permission_set(name, xml_text)
         self.rest = RestApi(
@@ -113,13 +133,16 @@ class SalesforceOrg:
             self.cursors,
             self.budget,
             access_of=self.access_of,
+            strikes=self._strikes,
         )
         self.rest.add(
             "POST",
             r"composite",
             lambda request, _match: run_composite(request, self.store, self.rest.handle),
         )
-        self.bulk_jobs = BulkQueryJobs(self.engine, self.store.ids, self.access_of)
+        self.bulk_jobs = BulkQueryJobs(
+            self.engine, self.store.ids, self.access_of, self._strikes, polls=bulk_polls
+        )
         self.bulk_jobs.register(self.rest)
         self.integration_user_id = create_integration_user(self.store, at=clock.now())
         self.users.add(INTEGRATION_USERNAME, self.integration_user_id)
@@ -177,6 +200,9 @@ class SalesforceOrg:
                 self._access[user_id] = access
             return access
 
+    def _strikes(self, path: str, kind: str) -> bool:
+        return self.faults.strikes("salesforce", path, kind)
+
     def routes(self) -> list[BaseRoute]:
         """The org's HTTP routes, all under /services/."""
         return build_routes(self)
@@ -215,6 +241,49 @@ class SalesforceOrg:
                 SCHEMA[sobject], fields, at=self.clock.now(), user_id=self.integration_user_id
             )
             return str(record["Id"])
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Delete a record as its owner would (into the recycle bin), at the clock's time."""
+        with self.store.lock:
+            record = self.store.table(SCHEMA[sobject].name)[record_id]
+            self.writer.delete(
+                SCHEMA[sobject], record_id, at=self.clock.now(), user_id=record["OwnerId"]
+            )
+
+    def empty_recycle_bin(self) -> int:
+        """Purge every deleted record now, as an admin emptying the recycle bin; how many."""
+        return self.store.empty_recycle_bin()
+
+    def commit_late(
+        self,
+        sobject: str,
+        record_id: str,
+        fields: dict[str, Any],
+        *,
+        started_at: datetime,
+        visible_at: datetime,
+    ) -> None:
+        """A long transaction: it stamps the record when it writes (`started_at`) and is seen
+        when it commits (`visible_at`); until then queries see the record as it was.
+
+        SystemModstamp is set when the write happens and the write is visible at commit, so a
+        reader can meet a record stamped earlier than records it has already read (the reason
+        getUpdated reports latestDateCovered; SOAP API Developer Guide, "getUpdated()").
+        """
+        with self._late_lock:
+            self._late.append((visible_at, sobject, record_id, dict(fields), started_at))
+
+    def commit_due(self, now: datetime) -> None:
+        """Commit the late transactions whose time has come (every API call runs this first)."""
+        with self._late_lock:
+            due = [entry for entry in self._late if entry[0] <= now]
+            self._late = [entry for entry in self._late if entry[0] > now]
+        for _visible_at, sobject, record_id, fields, started_at in sorted(due, key=_by_time):
+            with self.store.lock:
+                record = self.store.table(SCHEMA[sobject].name)[record_id]
+                self.writer.update(
+                    SCHEMA[sobject], record_id, fields, at=started_at, user_id=record["OwnerId"]
+                )
 
     def update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
         """Update a record in the integration user's name, validated like an API call but with

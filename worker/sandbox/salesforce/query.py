@@ -7,7 +7,8 @@ LAST_N_DAYS:n includes today, NEXT_N_DAYS:n starts tomorrow), ORDER BY defaults 
 FIRST ascending and NULLS LAST descending (sforce_api_calls_soql_select_orderby.htm).
 Relative dates use the running user's day in UTC (the sandbox's API user lives in UTC).
 A query sees only what the running user may read (`permissions.Access`): an object or field
-they may not read does not exist for them, as in a real org.
+they may not read does not exist for them, as in a real org. queryAll reaches deleted records
+only while they are in the recycle bin (`store.RECYCLE_BIN`).
 Result records are shaped as in the REST "Query" resource (resources_query.htm): an
 `attributes` map first, then the selected fields, parent relationships nested.
 """
@@ -43,7 +44,7 @@ from worker.sandbox.salesforce.soql import (
     Value,
     parse,
 )
-from worker.sandbox.salesforce.store import Record, RecordStore, is_archived
+from worker.sandbox.salesforce.store import Record, RecordStore, is_archived, purged
 from worker.sandbox.salesforce.values import to_json
 
 Predicate = Callable[[Record], bool]
@@ -129,7 +130,7 @@ class QueryEngine:
             rows = [
                 record
                 for record in self._store.table(name).values()
-                if (include_deleted or not (record["IsDeleted"] or is_archived(name, record, now)))
+                if _listed(name, record, now, include_deleted=include_deleted)
                 and compiled.predicate(record)
             ]
             for key, descending, nulls_last in reversed(compiled.sort_keys):
@@ -156,6 +157,13 @@ class QueryEngine:
             parent = self._store.find(record[reference.name]) if record[reference.name] else None
             out[key] = None if parent is None else self._render(*parent, child_shape, version, now)
         return out
+
+
+def _listed(name: str, record: Record, now: datetime, *, include_deleted: bool) -> bool:
+    """query lists live, unarchived records; queryAll adds the recycle bin and the archive."""
+    if include_deleted:
+        return not purged(record, now)
+    return not record["IsDeleted"] and not is_archived(name, record, now)
 
 
 def attributes(sobject_name: str, record_id: str, version: str) -> dict[str, str]:

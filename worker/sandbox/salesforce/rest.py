@@ -69,6 +69,7 @@ class ApiResult:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     text: str | None = None
+    content: bytes | None = None
     media_type: str = "application/json"
     records_in: int = 0
     records_out: int = 0
@@ -77,6 +78,8 @@ class ApiResult:
 Handler = Callable[[ApiRequest, re.Match[str]], ApiResult]
 AccessOf = Callable[[str], Access]
 """A user id's access: their profile and permission sets added up."""
+Strikes = Callable[[str, str], bool]
+"""(request path, fault kind) -> whether that effect hits this record or job (`FaultInjector`)."""
 _VIEW_ALL_DATA_NEEDED = (
     "Upserting on {field}, an External ID field that is not Unique, needs the View All Data "
     "permission"
@@ -103,6 +106,7 @@ class RestApi:
         budget: ApiBudget,
         *,
         access_of: AccessOf,
+        strikes: Strikes,
     ) -> None:
         self.store = store
         self.writer = writer
@@ -110,6 +114,7 @@ class RestApi:
         self.cursors = cursors
         self.budget = budget
         self.access_of = access_of
+        self.strikes = strikes
         self._routes: list[tuple[frozenset[str], re.Pattern[str], Handler]] = []
         self.add("GET", r"", self._resources)
         self.add("GET", r"limits", self._limits)
@@ -305,6 +310,7 @@ class RestApi:
 
     def _collection(self, request: ApiRequest, mode: Mode) -> ApiResult:
         body = request.json_body()
+        path = f"/services/data/v{request.version}/{request.path}"
         results = save_records(
             self.store,
             self.writer,
@@ -313,6 +319,7 @@ class RestApi:
             at=request.now,
             user_id=request.user_id,
             access=self.access_of(request.user_id),
+            strikes=lambda kind: self.strikes(path, kind),
             force_all_or_none=request.all_or_none,
         )
         return ApiResult(200, results, records_in=len(results))

@@ -6,9 +6,12 @@ REST API Developer Guide, "sObject Collections" (resources_composite_sobjects_co
 every record and the others report ALL_OR_NONE_OPERATION_ROLLED_BACK. More than 200 records:
 400 EXCEEDED_ID_LIMIT. Upsert matches records of the URL's sObject on its external id field;
 an upsert the org refuses for the user's permissions fails every record with
-INSUFFICIENT_ACCESS_OR_READONLY.
+INSUFFICIENT_ACCESS_OR_READONLY. Injected faults act per record, as other users' work would:
+"lock_row" (another transaction holds the record: UNABLE_TO_LOCK_ROW, the record unchanged)
+and "entity_deleted" (someone deleted the record a moment before: ENTITY_IS_DELETED).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -40,6 +43,12 @@ class Upsert:
 
 
 Mode = Literal["create", "update"] | Upsert
+Strike = Callable[[str], bool]
+"""Whether an injected per-record fault of a kind hits the record at hand."""
+
+
+def _never(_kind: str) -> bool:
+    return False
 
 
 def save_records(
@@ -51,6 +60,7 @@ def save_records(
     at: datetime,
     user_id: str,
     access: Access,
+    strikes: Strike = _never,
     force_all_or_none: bool = False,
 ) -> list[dict[str, Any]]:
     """Run one collections request body in `mode`; returns the SaveResult list."""
@@ -70,7 +80,14 @@ def save_records(
         index = _external_index(store, mode) if isinstance(mode, Upsert) else {}
         results = [
             _save_one(
-                store, writer, raw, mode=mode, at=at, user_id=user_id, access=access, index=index
+                writer,
+                raw,
+                mode=mode,
+                at=at,
+                user_id=user_id,
+                access=access,
+                strikes=strikes,
+                index=index,
             )
             for raw in records
         ]
@@ -91,7 +108,6 @@ def _external_index(store: RecordStore, upsert: Upsert) -> dict[Any, list[Record
 
 
 def _save_one(
-    store: RecordStore,
     writer: Writer,
     raw: Any,
     *,
@@ -99,12 +115,15 @@ def _save_one(
     at: datetime,
     user_id: str,
     access: Access,
+    strikes: Strike,
     index: dict[Any, list[Record]],
 ) -> dict[str, Any]:
     record_id = _id_of(raw) if mode == "update" else None
     created: bool | None = None
     try:
         definition = _type_of(raw, access)
+        if mode == "update":
+            _struck(writer, definition, record_id, strikes, at=at)
         if mode == "create":
             saved = writer.create(definition, raw, at=at, user_id=user_id, access=access)
         elif mode == "update":
@@ -125,6 +144,27 @@ def _save_one(
     if created is not None:
         result["created"] = created
     return result
+
+
+def _struck(
+    writer: Writer, definition: SObjectDef, record_id: Any, strikes: Strike, *, at: datetime
+) -> None:
+    """Apply the injected per-record faults that hit this update, as other users' work would."""
+    if strikes("lock_row"):
+        raise RecordRejected(
+            [
+                RecordError(
+                    "UNABLE_TO_LOCK_ROW",
+                    f"unable to obtain exclusive access to this record or 1 records: {record_id}",
+                )
+            ]
+        )
+    if strikes("entity_deleted"):
+        try:
+            record = writer.existing(definition, record_id)
+            writer.delete(definition, record_id, at=at, user_id=record["OwnerId"] or "")
+        except RecordRejected:
+            pass  # not a live record: the write fails on its own
 
 
 def _upsert_one(

@@ -11,7 +11,7 @@ nothing reads them as a change.
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -56,6 +56,7 @@ IDS_PER_QUERY = 200
 TASK_FIELDS = ("Status", "IsClosed", "OwnerId", "CompletedDateTime")
 ACTIVE_MANAGERS = "SELECT Id, ManagerId FROM User WHERE IsActive = true"
 COMPLETED = "Completed"
+RECYCLE_BIN = timedelta(days=15)
 _HTTP_OK = 200
 _TASK_PRIORITIES = {
     TaskPriority.LOW: "Low",
@@ -70,6 +71,9 @@ class SalesforceClient:
     """The worker's view of one Salesforce org."""
 
     name = CRM
+    deletion_horizon = RECYCLE_BIN
+    """queryAll finds deleted records while they sit in the recycle bin (resources_queryall.htm;
+    Salesforce Help, "Recycle Bin": 15 days, less when it is emptied or full)."""
 
     def __init__(
         self,
@@ -93,9 +97,19 @@ class SalesforceClient:
         )
 
     def pull(self, object_name: str, fields: Sequence[str], since: Cursor) -> Iterator[Page]:
-        """Records of `object_name` changed after `since`, oldest first, one page per response."""
+        """Records of `object_name` changed after `since`, oldest first, one page per response.
+
+        Each page's cursor claims no record stamped within `settings.lookback` of the org's time
+        of the first response (see `soql.capped`): the next pull reads that overlap again.
+        """
         query = soql.incremental(object_name, fields, since, deleted=False)
         yield from self._paged(object_name, query, since, bulk_fields=fields)
+
+    def live_ids(self, object_name: str) -> Iterator[Sequence[str]]:
+        """Every live record's id, a page at a time (Bulk API 2.0 for a large object)."""
+        query = soql.incremental(object_name, (), Cursor(), deleted=False)
+        for page in self._paged(object_name, query, Cursor(), bulk_fields=()):
+            yield [record.id for record in page.records]
 
     def pull_deleted(self, object_name: str, since: Cursor) -> Iterator[Page]:
         """Records deleted after `since`, through queryAll (resources_queryall.htm)."""
@@ -111,21 +125,33 @@ class SalesforceClient:
         bulk job, paging simply continues through REST from the first page.
         """
         deleted = bulk_fields is None
-        cursor = since
+        reached = since
+        limit: datetime | None = None
         results = self._query_results(query, include_deleted=deleted, priority=Priority.NORMAL)
         for number, result in enumerate(results):
-            parsed = (_record(object_name, r, deleted=deleted) for r in result["records"])
+            parsed = [_record(object_name, r, deleted=deleted) for r in result["records"]]
+            if number == 0:
+                limit = self._horizon(parsed)
             records = [r for r in parsed if soql.is_after(r.modified_at, r.id, since)]
             if records:
-                cursor = Cursor(records[-1].modified_at, records[-1].id)
-                yield Page(records=records, cursor=cursor)
+                reached = Cursor(records[-1].modified_at, records[-1].id)
+                yield Page(records=records, cursor=soql.capped(reached, since, limit))
             if number == 0 and bulk_fields is not None and self._bulk_worth_it(since, result):
                 try:
-                    yield from self._bulk.pages(object_name, bulk_fields, cursor)
+                    for page in self._bulk.pages(object_name, bulk_fields, reached):
+                        yield Page(page.records, soql.capped(page.cursor, since, limit))
                 except BulkUnavailable:
                     log.warning("salesforce_bulk_unavailable", object=object_name)
                 else:
                     return
+
+    def _horizon(self, first_page: Sequence[CrmRecord]) -> datetime | None:
+        """The newest stamp a read may vouch for: the org's time of its answer (its newest
+        record, when the answer carried no Date) less the look-back; None for an empty read."""
+        read_at = self._transport.server_time or max(
+            (r.modified_at for r in first_page), default=None
+        )
+        return soql.horizon(read_at, self._settings.lookback) if read_at else None
 
     def _bulk_worth_it(self, since: Cursor, first: Mapping[str, Any]) -> bool:
         """A first sync whose first REST page announces more records than the bulk threshold."""

@@ -11,6 +11,8 @@ come after the org committed it, and the caller must find out what exists first.
 
 import re
 from collections.abc import Callable
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import requests
@@ -51,6 +53,8 @@ class Transport:
         self._sleep = sleep
         self._retry_after: float | None = None
         self._reported_tenth = -1
+        self.server_time: datetime | None = None
+        """The org's clock as its last answer told it (the `Date` header)."""
         session.hooks["response"].append(self._observe)
 
     def _observe(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
@@ -62,6 +66,7 @@ class Transport:
             self._report(*usage)
         retry_after = response.headers.get("Retry-After")
         self._retry_after = float(retry_after) if retry_after and retry_after.isdigit() else None
+        self.server_time = _http_date(response.headers.get("Date"))
 
     def _report(self, used: int, limit: int) -> None:
         if limit <= 0:
@@ -95,3 +100,14 @@ class Transport:
                 )
                 self._sleep(delay)
                 attempt += 1
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP `Date` header as an aware datetime, or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None
