@@ -99,8 +99,11 @@ class Mirror:
 
 @pytest.fixture
 def org(sandbox_factory: SandboxFactory) -> "Sandbox":
-    """A sandbox org with 10,000 contacts and their accounts, cases and opportunities."""
-    return sandbox_factory(size=SIZE, seed=11)
+    """A sandbox org with 10,000 contacts and their accounts, cases and opportunities, none of
+    them changed within the connector's look-back (an hour passes after the data is made)."""
+    sandbox = sandbox_factory(size=SIZE, seed=11)
+    sandbox.clock.advance(timedelta(hours=1))
+    return sandbox
 
 
 def api_calls(org: "Sandbox", path_pattern: str | None = None) -> int:

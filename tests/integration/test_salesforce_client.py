@@ -19,6 +19,7 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from responses import matchers
+from structlog.testing import capture_logs
 
 from worker.config import ConfigError, parse_config
 from worker.mappers.salesforce import SalesforceMapping, expected_fields
@@ -54,6 +55,8 @@ TOKEN_URL = f"{INSTANCE}/services/oauth2/token"
 API = f"{INSTANCE}/services/data/v59.0"
 ENV = {"SF_KEY": "consumer-key", "SF_SECRET": "consumer-secret"}
 LIMIT_HEADER = {"Sforce-Limit-Info": "api-usage=120/100000"}
+AN_HOUR_LATER = {"Date": "Mon, 05 Jan 2026 11:00:00 GMT"}
+"""The org's clock an hour after the records' stamps: no record is within the look-back."""
 
 
 def _id(prefix: str, n: int) -> str:
@@ -243,7 +246,7 @@ class TestPull:
                 "nextRecordsUrl": next_url,
                 "records": [_contact(1, 1), _contact(2, 1)],
             },
-            headers=LIMIT_HEADER,
+            headers=LIMIT_HEADER | AN_HOUR_LATER,
         )
         rsps.get(
             f"{INSTANCE}{next_url}",
@@ -259,6 +262,34 @@ class TestPull:
         assert pages[0].records[0].fields["Email"] == "person1@example.com"
         assert "attributes" not in pages[0].records[0].fields
         assert client.usage() is not None
+
+    @pytest.mark.parametrize(
+        ("answered", "cursor"),
+        [
+            pytest.param(
+                "Mon, 05 Jan 2026 10:03:00 GMT",
+                Cursor(datetime(2026, 1, 5, 9, 57, 59, tzinfo=UTC), None),
+                id="within-look-back",
+            ),
+            pytest.param(
+                "Mon, 05 Jan 2026 10:05:03 GMT",
+                Cursor(datetime(2026, 1, 5, 10, 0, 1, tzinfo=UTC), _id("003", 2)),
+                id="past-look-back",
+            ),
+        ],
+    )
+    def test_the_cursor_claims_nothing_within_the_look_back_of_the_read(
+        self, rsps: responses.RequestsMock, client: SalesforceClient, answered: str, cursor: Cursor
+    ) -> None:
+        """A record committed late may carry a stamp up to five minutes before the org's time
+        of the read (its Date header): the cursor stops short of that window."""
+        rsps.get(
+            f"{API}/query/",
+            json={"done": True, "records": [_contact(1, 1), _contact(2, 1)]},
+            headers={"Date": answered},
+        )
+        [page] = client.pull("Contact", ["Email"], Cursor())
+        assert page.cursor == cursor
 
     def test_records_at_or_before_the_cursor_are_not_repeated(
         self, rsps: responses.RequestsMock, client: SalesforceClient
@@ -314,6 +345,7 @@ class TestBulkFirstSync:
                 "nextRecordsUrl": "/services/data/v59.0/query/01g-2",
                 "records": [_contact(1, 1)],
             },
+            headers=AN_HOUR_LATER,
         )
 
     def test_rest_page_then_bulk_job_pages(
@@ -374,20 +406,28 @@ class TestBulkFirstSync:
         assert pages[1].records[1].fields["NPS_Last_Score__c"] == 7.0
         assert sleeps == [2]
 
-    def test_failed_job_is_unavailable(
-        self, rsps: responses.RequestsMock, bulk_client: SalesforceClient
+    @pytest.mark.parametrize("state", ["Failed", "Aborted"])
+    def test_a_job_that_ends_failed_or_aborted_leaves_the_rest_to_rest(
+        self, rsps: responses.RequestsMock, bulk_client: SalesforceClient, state: str
     ) -> None:
-        """A job Salesforce reports as Failed surfaces as Unavailable with its state."""
+        """The job gave nothing: paging goes on through REST from page one, and says why."""
         self._first_page(rsps)
         rsps.get(f"{API}/sobjects/Contact/describe", json={"fields": []})
         rsps.post(f"{API}/jobs/query", json={"id": "750xx02", "state": "UploadComplete"})
         rsps.get(
             f"{API}/jobs/query/750xx02",
-            json={"id": "750xx02", "state": "Failed", "errorMessage": "query timed out"},
+            json={"id": "750xx02", "state": state, "errorMessage": "query timed out"},
         )
-        with pytest.raises(Unavailable) as raised:
-            list(bulk_client.pull("Contact", ["Email"], Cursor()))
-        assert raised.value.code == "BULK_JOB_FAILED"
+        rsps.get(
+            f"{INSTANCE}/services/data/v59.0/query/01g-2",
+            json={"done": True, "records": [_contact(2, 2)]},
+        )
+        with capture_logs() as logs:
+            pages = list(bulk_client.pull("Contact", ["Email"], Cursor()))
+        assert [r.id for p in pages for r in p.records] == [_id("003", 1), _id("003", 2)]
+        assert {"salesforce_bulk_job_ended", "salesforce_bulk_unavailable"} <= {
+            entry["event"] for entry in logs
+        }
 
     def test_org_without_bulk_api_keeps_paging_through_rest(
         self, rsps: responses.RequestsMock, bulk_client: SalesforceClient
