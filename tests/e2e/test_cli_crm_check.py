@@ -198,3 +198,32 @@ def _without_object(xml: str, sobject: str) -> str:
     blocks = re.findall(r"    <objectPermissions>.*?</objectPermissions>\n", xml, re.DOTALL)
     (block,) = [b for b in blocks if f"<object>{sobject}</object>" in b]
     return xml.replace(block, "")
+
+
+@pytest.mark.usefixtures("crm_env")
+def test_a_value_the_orgs_picklist_lacks_is_named(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A condition on a value no real org's picklist has (an old org's Account.Type
+    'Customer', a Case.Type 'Problem') can never hold: check says which, and where."""
+    programs = """\
+programs:
+  case_closed:
+    touchpoint: support
+    trigger:
+      record_change:
+        object: Case
+        when: {Status: {changed_to: Closed}, Type: {in: [Problem, Other]}}
+    audience:
+      account.Type: Customer
+"""
+    config = _config(tmp_path, sandbox, "salesforce", programs)
+
+    assert main(["check", "--config", str(config)]) == 2
+    assert _crm_lines(capsys.readouterr().err) == [
+        "crm: Case.Type: 'Problem' is not a value of its picklist (Mechanical, Electrical,"
+        " Electronic, Structural, Other); a condition comparing with it never holds",
+        "crm: Account.Type: 'Customer' is not a value of its picklist (Prospect, Customer -"
+        " Direct, Customer - Channel, Channel Partner / Reseller, Installation Partner,"
+        " Technology Partner, Other); a condition comparing with it never holds",
+    ]

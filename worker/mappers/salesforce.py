@@ -597,3 +597,33 @@ def field_problems(
             if expectation.createable and not info.createable:
                 problems.append(f"{where}: not createable by the integration user")
     return problems
+
+
+LISTED_OPTIONS = 10
+"""Picklist values named in a value problem, at most."""
+
+
+def value_problems(
+    compared: Mapping[str, Mapping[str, frozenset[str]]],
+    described: Mapping[str, Mapping[str, FieldInfo] | None],
+) -> list[str]:
+    """One line per value a rule compares a picklist field with that the picklist lacks: such
+    a condition can never hold (a value from another org, a typo, a renamed value)."""
+    problems: list[str] = []
+    for sobject, fields in compared.items():
+        infos = described.get(sobject) or {}
+        by_lower = {name.lower(): info for name, info in infos.items()}
+        for name, values in fields.items():
+            info = by_lower.get(name.lower())
+            if info is None or info.type is not FieldType.ENUM or not info.options:
+                continue
+            unknown = sorted(values - set(info.options))
+            if not unknown:
+                continue
+            shown = ", ".join(info.options[:LISTED_OPTIONS])
+            more = ", ..." if len(info.options) > LISTED_OPTIONS else ""
+            problems.append(
+                f"{sobject}.{info.name}: {', '.join(repr(v) for v in unknown)} is not a value of"
+                f" its picklist ({shown}{more}); a condition comparing with it never holds"
+            )
+    return problems

@@ -46,8 +46,9 @@ def connect(
 
 
 def field_problems(config: Config, client: CrmClient) -> list[str]:
-    """Each right the connected user lacks, and each mapped field that the CRM's metadata says
-    is missing, read-only or mistyped."""
+    """Each right the connected user lacks, each mapped field that the CRM's metadata says is
+    missing, read-only or mistyped, and (Salesforce) each value rules compare a picklist with
+    that the picklist lacks."""
     if isinstance(client, salesforce.SalesforceClient):
         mapping = salesforce_mapping.mapping_from_config(config, config.program_fields())
         dedup_field = salesforce.settings_from_config(config.crm.salesforce).task_dedup_field
@@ -55,6 +56,7 @@ def field_problems(config: Config, client: CrmClient) -> list[str]:
             client,
             salesforce_mapping.expected_fields(mapping, dedup_field),
             salesforce_mapping.required_rights(mapping),
+            config.compared_values(),
         )
     if isinstance(client, hubspot.HubSpotClient):
         return hubspot.check_properties(client, hubspot_mapping.mapping_from_config(config))

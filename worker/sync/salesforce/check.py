@@ -18,6 +18,7 @@ from worker.mappers.salesforce import (
     READ,
     FieldExpectation,
     field_problems,
+    value_problems,
 )
 from worker.sync.base import FieldInfo, NotFound
 from worker.sync.salesforce.client import SalesforceClient
@@ -30,10 +31,13 @@ def check_fields(
     client: SalesforceClient,
     expected: Mapping[str, Mapping[str, FieldExpectation]],
     rights: Mapping[str, Mapping[str, str]] | None = None,
+    compared: Mapping[str, Mapping[str, frozenset[str]]] | None = None,
 ) -> list[str]:
     """Describe each object once and name every missing right, field, or mismatch.
 
-    `rights` maps object -> right ("Read", "Create", "Edit") -> what the worker needs it for.
+    `rights` maps object -> right ("Read", "Create", "Edit") -> what the worker needs it for;
+    `compared` maps object -> field -> the values rules compare it with (picklists must have
+    them).
     """
     needed = rights or {}
     problems: list[str] = []
@@ -50,7 +54,11 @@ def check_fields(
         if info.queryable:
             described[sobject] = info.fields
             judged[sobject] = _within_object_rights(expected.get(sobject, {}), info)
-    return problems + field_problems(judged, described)
+    return (
+        problems
+        + field_problems(judged, described)
+        + value_problems(compared or {}, described)
+    )
 
 
 def _unreadable(sobject: str, wants: Mapping[str, str]) -> list[str]:
