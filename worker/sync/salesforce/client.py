@@ -58,6 +58,7 @@ ACTIVE_MANAGERS = "SELECT Id, ManagerId FROM User WHERE IsActive = true"
 COMPLETED = "Completed"
 RECYCLE_BIN = timedelta(days=15)
 _HTTP_OK = 200
+_SERVER_ERROR = 500
 _TASK_PRIORITIES = {
     TaskPriority.LOW: "Low",
     TaskPriority.NORMAL: "Normal",
@@ -314,9 +315,11 @@ class SalesforceClient:
                 partial(self._sf.restful, "composite", method="POST", json=request),
             )
             for response in (body or {}).get("compositeResponse", []):
-                if response.get("httpStatusCode") != _HTTP_OK:
+                status = int(response.get("httpStatusCode") or 0)
+                if status != _HTTP_OK:
                     sub = response.get("body")
-                    raise Unavailable(CRM, error_code(sub), error_message(sub))
+                    failure = Unavailable if status >= _SERVER_ERROR else Rejected
+                    raise failure(CRM, error_code(sub), error_message(sub))
                 result = response["body"]
                 records.extend(result["records"])
                 if not result.get("done", True):
