@@ -1,6 +1,13 @@
 """The sandbox org's permission model: permission set metadata as an org deploys it, and the
 access a user's profile and sets add up to."""
 
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from worker.sandbox.salesforce.deployed import shipped_permission_sets
@@ -93,3 +100,30 @@ class TestAccess:
         assert not access.sees(account, plan)
         assert access.may_write(account, score, creating=False)
         assert Access([SYSTEM_ADMINISTRATOR]).sees(account, plan)
+
+
+def test_an_installed_wheel_finds_the_metadata_inside_the_package(tmp_path: Path) -> None:
+    """Installed from the wheel (salesforce/ packed as worker/_salesforce), the sandbox org
+    still deploys the shipped permission set."""
+    repo = Path(__file__).resolve().parents[2]
+    packed = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))
+    force_include = packed["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert force_include["salesforce"] == "worker/_salesforce"
+    site = tmp_path / "site-packages"
+    shutil.copytree(repo / "worker", site / "worker", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(repo / "salesforce", site / "worker" / "_salesforce")
+    script = (
+        "from worker.sandbox.salesforce import deployed; "
+        "print(deployed.source_folder(), sorted(deployed.shipped_permission_sets()))"
+    )
+
+    completed = subprocess.run(  # noqa: S603 (fixed interpreter and script)
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert completed.stdout.split() == [str(site / "worker" / "_salesforce"), "['NPS_Worker']"]
