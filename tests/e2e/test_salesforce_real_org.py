@@ -58,8 +58,10 @@ VIEW_ALL_DATA = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def connect(sandbox: "Sandbox", **settings: object) -> SalesforceClient:
-    """A fresh client on the sandbox org, retries without waiting."""
+def connect(
+    sandbox: "Sandbox", *, sleep: Callable[[float], None] = lambda _s: None, **settings: object
+) -> SalesforceClient:
+    """A fresh client on the sandbox org; its pauses go to `sleep` (by default: none)."""
     options = {
         "auth": ClientCredentialsAuth("SF_KEY", "SF_SECRET", domain=MY_DOMAIN),
         "retry": RetryPolicy(attempts=4, first_delay_s=0.0),
@@ -69,7 +71,7 @@ def connect(sandbox: "Sandbox", **settings: object) -> SalesforceClient:
         SalesforceSettings(**options),  # type: ignore[arg-type]
         session=sandbox.requests_session(),
         environ=ENV,
-        sleep=lambda _s: None,
+        sleep=sleep,
     )
 
 
@@ -405,7 +407,8 @@ class TestDeletionsPastTheRecycleBin:
     def test_within_the_recycle_bin_no_reconcile_is_needed(
         self, sandbox_factory: SandboxFactory, tmp_path: Path
     ) -> None:
-        """Daily checks read deletions from queryAll alone: no id comparison, no warning."""
+        """A check 14 days after the last one reads deletions from queryAll alone: no id
+        comparison, no warning, two queries."""
         sandbox = sandbox_factory(size=50, seed=9)
         sessions = migrated_store(tmp_path)
         config = crm_config("salesforce", sandbox.base_url, str(sandbox.ca_path))
