@@ -11,6 +11,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY worker ./worker
 COPY migrations ./migrations
+COPY salesforce ./salesforce
 RUN pip install . && rm -rf /src
 
 RUN useradd --system --uid 10001 --home-dir /data nps \

@@ -348,7 +348,13 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     """Serve the CRM emulator until interrupted."""
     from worker.sandbox.cli import serve
 
-    return serve(port=args.port, seed=args.seed, size=args.size, host=args.host)
+    return serve(
+        port=args.port,
+        seed=args.seed,
+        size=args.size,
+        host=args.host,
+        minimum_access=args.minimum_access,
+    )
 
 
 def _date(text: str) -> date:
@@ -515,7 +521,9 @@ def _add_tags(
     common: argparse.ArgumentParser,
 ) -> None:
     """`tags test`: try the config's taxonomy on a comment; reads nothing but the config."""
-    tags = commands.add_parser("tags", help="Try the reason taxonomy on a comment: tags, polarity, matched words.")
+    tags = commands.add_parser(
+        "tags", help="Try the reason taxonomy on a comment: tags, polarity, matched words."
+    )
     tag_commands = tags.add_subparsers(dest="tags_command", required=True, metavar="COMMAND")
     tag_test = tag_commands.add_parser("test", parents=[common], help=cmd_tags_test.__doc__)
     tag_test.add_argument("comment", help="the comment, quoted")
@@ -542,6 +550,11 @@ def _add_sandbox_and_demo(
     sandbox.add_argument("--port", type=int, default=8443, help="TLS port (0: any free port)")
     sandbox.add_argument("--seed", type=int, default=1, help="seed of the generated data")
     sandbox.add_argument("--size", type=int, default=1000, help="number of contacts")
+    sandbox.add_argument(
+        "--minimum-access",
+        action="store_true",
+        help="the Salesforce integration user holds no permission set (see `check`)",
+    )
     sandbox.set_defaults(handler=cmd_sandbox)
 
     demo = commands.add_parser("demo", parents=[common], help=cmd_demo.__doc__)

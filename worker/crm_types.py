@@ -161,13 +161,14 @@ class FieldType(StrEnum):
 
 @dataclass(frozen=True)
 class FieldInfo:
-    """What the CRM's metadata says about one field."""
+    """What the CRM's metadata says about one field (and what the connected user may do)."""
 
     name: str
     type: FieldType
     updateable: bool
     options: tuple[str, ...] = ()
     length: int | None = None
+    createable: bool = False
 
 
 @dataclass(frozen=True)

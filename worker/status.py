@@ -3,9 +3,10 @@
 Read from the store alone, so it works beside a running daemon and from any replica: the last
 cycle per CRM and the API budget it left, the outbox by state with every write the CRM refused,
 surveys by state, follow-ups past their SLA with no first contact, open follow-ups whose
-escalation reached a stand-in (or nobody), and the scheduler lease. `Status.healthy` is what
-the exit code tells a health check: the last cycle of every CRM ended well, no write was
-refused, and no open follow-up's escalation reached nobody.
+escalation reached a stand-in (or nobody), the scheduler lease, and each object whose deletions
+had to be reconciled by id (the CRM had forgotten some of them). `Status.healthy` is what the
+exit code tells a health check: the last cycle of every CRM ended well, no write was refused,
+and no open follow-up's escalation reached nobody.
 """
 
 import datetime as dt
@@ -21,6 +22,7 @@ from worker.readout import when
 from worker.store.lease import SCHEDULER
 from worker.store.models import (
     CycleRun,
+    DeletionCheck,
     FollowUp,
     FollowUpStatus,
     Lease,
@@ -87,6 +89,17 @@ class OverdueFollowUp:
 
 
 @dataclass(frozen=True)
+class Reconciled:
+    """An object whose deletions were found by comparing ids: the CRM's record of deletions no
+    longer reached back to the previous check (an outage longer than the recycle bin)."""
+
+    crm: str
+    object: str
+    at: dt.datetime
+    deleted: int
+
+
+@dataclass(frozen=True)
 class Status:
     """Everything `status` reports, as of `now`."""
 
@@ -103,6 +116,7 @@ class Status:
     escalation_fallbacks: dict[str, int] = field(default_factory=dict)
     """Open follow-ups whose last escalation reached a stand-in, by who: `fallback_manager`,
     `account_owner`, or `nobody` (an escalation no one sees)."""
+    reconciled: list[Reconciled] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
@@ -170,6 +184,16 @@ def gather(session: Session, config: Config, now: dt.datetime) -> Status:
         overdue_total=session.scalar(select(func.count(FollowUp.id)).where(*overdue_where)) or 0,
         lease_holder=lease.holder if lease is not None and lease.expires_at > now else None,
         escalation_fallbacks=_escalation_fallbacks(session),
+        reconciled=[
+            Reconciled(row.crm.value, row.object, row.reconciled_at, row.reconciled or 0)
+            for row in session.scalars(
+                select(DeletionCheck)
+                .where(DeletionCheck.reconciled_at.is_not(None))
+                .order_by(DeletionCheck.reconciled_at.desc())
+                .limit(LISTED)
+            )
+            if row.reconciled_at is not None
+        ],
     )
 
 
@@ -222,6 +246,15 @@ def render(state: Status) -> list[str]:
     )
     lines.extend(_more(state.overdue_total, len(state.overdue)))
     lines.extend(_fallback_lines(state.escalation_fallbacks))
+    if state.reconciled:
+        lines.append(
+            "deletions reconciled by id (the CRM no longer listed deletions back to the"
+            " previous check):"
+        )
+        lines.extend(
+            f"{INDENT}{r.crm} {r.object} at {when(r.at)}: {r.deleted} record(s) found deleted"
+            for r in state.reconciled
+        )
     lines.append(f"scheduler lease: {state.lease_holder or 'not held by any replica'}")
     return lines
 

@@ -26,14 +26,16 @@ def _run(script: str, *args: str) -> str:
 
 
 def test_salesforce_cycle_benchmark_runs() -> None:
-    """It prints a full, an echo and a no-op cycle; the no-op cycle writes nothing."""
+    """It prints a full, an echo and a no-op cycle; the no-op cycle writes nothing and its
+    look-back costs no extra call."""
     out = _run("salesforce_cycle.py", "--size", "300")
     rows = {
         line.split()[1]: line.split() for line in out.splitlines() if line.startswith("    300")
     }
     assert set(rows) == {"full", "echo", "no-op"}
-    updates, tasks, write_calls = rows["no-op"][5:8]
+    updates, tasks, write_calls = rows["no-op"][7:10]
     assert (updates, tasks, write_calls) == ("0", "0", "0")
+    assert rows["no-op"][6] == "0"  # no extra pull call from the look-back
 
 
 def test_hubspot_cycle_benchmark_runs() -> None:

@@ -1,8 +1,8 @@
 """The Salesforce connector through the real simple-salesforce, with HTTP mocked by `responses`.
 
 Request shapes follow the REST API Developer Guide: query/queryAll (resources_query.htm,
-resources_queryall.htm), sObject Collections update and upsert
-(resources_composite_sobjects_collections_update.htm, ..._upsert.htm), Composite
+resources_queryall.htm), sObject Collections create and update
+(resources_composite_sobjects_collections_create.htm, ..._update.htm), Composite
 (resources_composite_composite.htm), the OAuth 2.0 token endpoint, and the error bodies of
 errorcodes.htm.
 """
@@ -19,6 +19,7 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from responses import matchers
+from structlog.testing import capture_logs
 
 from worker.config import ConfigError, parse_config
 from worker.mappers.salesforce import SalesforceMapping, expected_fields
@@ -54,6 +55,8 @@ TOKEN_URL = f"{INSTANCE}/services/oauth2/token"
 API = f"{INSTANCE}/services/data/v59.0"
 ENV = {"SF_KEY": "consumer-key", "SF_SECRET": "consumer-secret"}
 LIMIT_HEADER = {"Sforce-Limit-Info": "api-usage=120/100000"}
+AN_HOUR_LATER = {"Date": "Mon, 05 Jan 2026 11:00:00 GMT"}
+"""The org's clock an hour after the records' stamps: no record is within the look-back."""
 
 
 def _id(prefix: str, n: int) -> str:
@@ -243,7 +246,7 @@ class TestPull:
                 "nextRecordsUrl": next_url,
                 "records": [_contact(1, 1), _contact(2, 1)],
             },
-            headers=LIMIT_HEADER,
+            headers=LIMIT_HEADER | AN_HOUR_LATER,
         )
         rsps.get(
             f"{INSTANCE}{next_url}",
@@ -259,6 +262,34 @@ class TestPull:
         assert pages[0].records[0].fields["Email"] == "person1@example.com"
         assert "attributes" not in pages[0].records[0].fields
         assert client.usage() is not None
+
+    @pytest.mark.parametrize(
+        ("answered", "cursor"),
+        [
+            pytest.param(
+                "Mon, 05 Jan 2026 10:03:00 GMT",
+                Cursor(datetime(2026, 1, 5, 9, 57, 59, tzinfo=UTC), None),
+                id="within-look-back",
+            ),
+            pytest.param(
+                "Mon, 05 Jan 2026 10:05:03 GMT",
+                Cursor(datetime(2026, 1, 5, 10, 0, 1, tzinfo=UTC), _id("003", 2)),
+                id="past-look-back",
+            ),
+        ],
+    )
+    def test_the_cursor_claims_nothing_within_the_look_back_of_the_read(
+        self, rsps: responses.RequestsMock, client: SalesforceClient, answered: str, cursor: Cursor
+    ) -> None:
+        """A record committed late may carry a stamp up to five minutes before the org's time
+        of the read (its Date header): the cursor stops short of that window."""
+        rsps.get(
+            f"{API}/query/",
+            json={"done": True, "records": [_contact(1, 1), _contact(2, 1)]},
+            headers={"Date": answered},
+        )
+        [page] = client.pull("Contact", ["Email"], Cursor())
+        assert page.cursor == cursor
 
     def test_records_at_or_before_the_cursor_are_not_repeated(
         self, rsps: responses.RequestsMock, client: SalesforceClient
@@ -314,6 +345,7 @@ class TestBulkFirstSync:
                 "nextRecordsUrl": "/services/data/v59.0/query/01g-2",
                 "records": [_contact(1, 1)],
             },
+            headers=AN_HOUR_LATER,
         )
 
     def test_rest_page_then_bulk_job_pages(
@@ -374,20 +406,28 @@ class TestBulkFirstSync:
         assert pages[1].records[1].fields["NPS_Last_Score__c"] == 7.0
         assert sleeps == [2]
 
-    def test_failed_job_is_unavailable(
-        self, rsps: responses.RequestsMock, bulk_client: SalesforceClient
+    @pytest.mark.parametrize("state", ["Failed", "Aborted"])
+    def test_a_job_that_ends_failed_or_aborted_leaves_the_rest_to_rest(
+        self, rsps: responses.RequestsMock, bulk_client: SalesforceClient, state: str
     ) -> None:
-        """A job Salesforce reports as Failed surfaces as Unavailable with its state."""
+        """The job gave nothing: paging goes on through REST from page one, and says why."""
         self._first_page(rsps)
         rsps.get(f"{API}/sobjects/Contact/describe", json={"fields": []})
         rsps.post(f"{API}/jobs/query", json={"id": "750xx02", "state": "UploadComplete"})
         rsps.get(
             f"{API}/jobs/query/750xx02",
-            json={"id": "750xx02", "state": "Failed", "errorMessage": "query timed out"},
+            json={"id": "750xx02", "state": state, "errorMessage": "query timed out"},
         )
-        with pytest.raises(Unavailable) as raised:
-            list(bulk_client.pull("Contact", ["Email"], Cursor()))
-        assert raised.value.code == "BULK_JOB_FAILED"
+        rsps.get(
+            f"{INSTANCE}/services/data/v59.0/query/01g-2",
+            json={"done": True, "records": [_contact(2, 2)]},
+        )
+        with capture_logs() as logs:
+            pages = list(bulk_client.pull("Contact", ["Email"], Cursor()))
+        assert [r.id for p in pages for r in p.records] == [_id("003", 1), _id("003", 2)]
+        assert {"salesforce_bulk_job_ended", "salesforce_bulk_unavailable"} <= {
+            entry["event"] for entry in logs
+        }
 
     def test_org_without_bulk_api_keeps_paging_through_rest(
         self, rsps: responses.RequestsMock, bulk_client: SalesforceClient
@@ -581,29 +621,37 @@ class TestUpdate:
 
 
 class TestTasks:
-    """Tasks and response notes are upserted on the dedup External ID field."""
+    """Tasks and response notes: dedup keys looked up first, then only missing tasks created."""
 
-    def test_tasks_upsert_on_the_dedup_field(
+    TASK = TaskSpec(
+        dedup_key="followup:42",
+        subject="Call back: NPS 3",
+        body="Customer said onboarding was slow.",
+        due_at=datetime(2026, 1, 6, 23, 30, tzinfo=UTC),
+        priority=TaskPriority.HIGH,
+        owner_id=_id("005", 1),
+        contact_id=_id("003", 1),
+        account_id=_id("001", 1),
+    )
+    CREATE = f"{API}/composite/sobjects"
+    LOOKUP = f"{API}/queryAll/"
+
+    @staticmethod
+    def created(*ids: str) -> list[dict[str, Any]]:
+        return [{"id": task_id, "success": True, "errors": []} for task_id in ids]
+
+    def test_lookup_then_create(
         self, rsps: responses.RequestsMock, client: SalesforceClient
     ) -> None:
-        """A task carries WhoId, WhatId, OwnerId, ActivityDate, Priority, Subject, Description."""
-        rsps.patch(
-            f"{API}/composite/sobjects/Task/NPS_Dedup_Key__c",
-            json=[{"id": "00T000000000001AAA", "success": True, "errors": [], "created": True}],
+        """The key is looked up (queryAll); the task is created with POST, never upserted."""
+        rsps.get(self.LOOKUP, json={"done": True, "totalSize": 0, "records": []})
+        rsps.post(self.CREATE, json=self.created("00T000000000001AAA"))
+        [result] = client.create_tasks([self.TASK])
+        assert result.crm_id == "00T000000000001AAA"
+        assert _soql(rsps.calls[1]) == (
+            "SELECT Id, NPS_Dedup_Key__c FROM Task WHERE NPS_Dedup_Key__c IN ('followup:42')"
         )
-        task = TaskSpec(
-            dedup_key="followup:42",
-            subject="Call back: NPS 3",
-            body="Customer said onboarding was slow.",
-            due_at=datetime(2026, 1, 6, 23, 30, tzinfo=UTC),
-            priority=TaskPriority.HIGH,
-            owner_id=_id("005", 1),
-            contact_id=_id("003", 1),
-            account_id=_id("001", 1),
-        )
-        results = client.create_tasks([task])
-        assert results[0].crm_id == "00T000000000001AAA"
-        assert _body(rsps.calls[1]) == {
+        assert _body(rsps.calls[2]) == {
             "allOrNone": False,
             "records": [
                 {
@@ -620,41 +668,94 @@ class TestTasks:
             ],
         }
 
-    def test_retried_batch_updates_instead_of_duplicating(
+    def test_a_task_the_org_holds_is_not_created_again(
         self, rsps: responses.RequestsMock, client: SalesforceClient
     ) -> None:
-        """The same task sent twice upserts one record: the second answer says created false."""
-        url = f"{API}/composite/sobjects/Task/NPS_Dedup_Key__c"
-        created = {"id": "00T000000000001AAA", "success": True, "errors": [], "created": True}
-        rsps.patch(url, json=[created])
-        rsps.patch(url, json=[created | {"created": False}])
-        task = TaskSpec(
-            "f:1", "s", "b", datetime(2026, 1, 6, tzinfo=UTC), TaskPriority.NORMAL, None, None, None
+        """A retried batch whose task exists makes no create call and answers its id."""
+        rsps.get(
+            self.LOOKUP,
+            json={
+                "done": True,
+                "records": [{"Id": "00T000000000009AAA", "NPS_Dedup_Key__c": "followup:42"}],
+            },
         )
-        first = client.create_tasks([task])
-        second = client.create_tasks([task])
-        assert first == second
-        assert _body(rsps.calls[1]) == _body(rsps.calls[2])
-        assert "OwnerId" not in _body(rsps.calls[1])["records"][0]
+        [result] = client.create_tasks([self.TASK])
+        assert result.crm_id == "00T000000000009AAA"
+        assert [call.request.method for call in rsps.calls[1:]] == ["GET"]
 
-    def test_many_tasks_share_a_composite_call(
+    def test_keys_match_exactly_although_soql_ignores_case(
         self, rsps: responses.RequestsMock, client: SalesforceClient
     ) -> None:
-        """450 tasks are three upsert collections in one Composite call."""
+        """SOQL's IN matches 'FOLLOWUP:42' for 'followup:42'; that other key makes no match."""
+        rsps.get(
+            self.LOOKUP,
+            json={
+                "done": True,
+                "records": [{"Id": "00T000000000009AAA", "NPS_Dedup_Key__c": "FOLLOWUP:42"}],
+            },
+        )
+        rsps.post(self.CREATE, json=self.created("00T000000000001AAA"))
+        [result] = client.create_tasks([self.TASK])
+        assert result.crm_id == "00T000000000001AAA"
+
+    def test_an_interrupted_create_is_looked_up_before_it_is_sent_again(
+        self, rsps: responses.RequestsMock, client: SalesforceClient, sleeps: list[float]
+    ) -> None:
+        """A 502 on create is ambiguous: the key is looked up again, and the task found there."""
+        rsps.get(self.LOOKUP, json={"done": True, "records": []})
+        rsps.post(
+            self.CREATE,
+            status=502,
+            json=[{"errorCode": "SERVER_UNAVAILABLE", "message": "upstream"}],
+        )
+        rsps.get(
+            self.LOOKUP,
+            json={
+                "done": True,
+                "records": [{"Id": "00T000000000001AAA", "NPS_Dedup_Key__c": "followup:42"}],
+            },
+        )
+        [result] = client.create_tasks([self.TASK])
+        assert result.crm_id == "00T000000000001AAA"
+        assert [call.request.method for call in rsps.calls[1:]] == ["GET", "POST", "GET"]
+        assert sleeps == [0.5]
+
+    def test_a_dropped_create_is_not_sent_twice_when_it_landed(
+        self, rsps: responses.RequestsMock, client: SalesforceClient
+    ) -> None:
+        """A connection lost during the create is not retried blindly either."""
+        rsps.get(self.LOOKUP, json={"done": True, "records": []})
+        rsps.post(self.CREATE, body=requests.ConnectionError("connection reset by peer"))
+        rsps.get(
+            self.LOOKUP,
+            json={
+                "done": True,
+                "records": [{"Id": "00T000000000001AAA", "NPS_Dedup_Key__c": "followup:42"}],
+            },
+        )
+        [result] = client.create_tasks([self.TASK])
+        assert result.ok
+        assert [call.request.method for call in rsps.calls[1:]] == ["GET", "POST", "GET"]
+
+    def test_many_tasks_take_one_lookup_and_one_create_call(
+        self, rsps: responses.RequestsMock, client: SalesforceClient
+    ) -> None:
+        """450 tasks: three lookups in one Composite call, three create collections in another."""
 
         def reply(request: Any) -> tuple[int, dict[str, str], str]:
             body = json.loads(request.body)
-            sub = [
-                {
-                    "body": [
-                        {"id": f"00T{n:015d}", "success": True, "errors": [], "created": True}
-                        for n, _ in enumerate(s["body"]["records"])
-                    ],
-                    "httpStatusCode": 200,
-                    "referenceId": s["referenceId"],
-                }
-                for s in body["compositeRequest"]
-            ]
+            sub = []
+            for index, part in enumerate(body["compositeRequest"]):
+                if part["method"] == "GET":
+                    result: Any = {"done": True, "totalSize": 0, "records": []}
+                else:
+                    result = [
+                        {"id": f"00T{index}{n:014d}", "success": True, "errors": []}
+                        for n, _ in enumerate(part["body"]["records"])
+                    ]
+                sub.append(
+                    {"body": result, "httpStatusCode": 200, "referenceId": part["referenceId"]}
+                )
             return 200, {}, json.dumps({"compositeResponse": sub})
 
         rsps.add_callback(responses.POST, f"{API}/composite", callback=reply)
@@ -664,29 +765,31 @@ class TestTasks:
             for n in range(450)
         ]
         assert all(r.ok for r in client.create_tasks(tasks))
-        subrequests = _body(rsps.calls[1])["compositeRequest"]
-        assert [len(s["body"]["records"]) for s in subrequests] == [200, 200, 50]
-        assert {s["url"] for s in subrequests} == {
-            "/services/data/v59.0/composite/sobjects/Task/NPS_Dedup_Key__c"
+        lookups = _body(rsps.calls[1])["compositeRequest"]
+        assert [part["method"] for part in lookups] == ["GET", "GET", "GET"]
+        assert all(part["url"].startswith("/services/data/v59.0/queryAll/?q=") for part in lookups)
+        creates = _body(rsps.calls[2])["compositeRequest"]
+        assert [len(part["body"]["records"]) for part in creates] == [200, 200, 50]
+        assert {(part["method"], part["url"]) for part in creates} == {
+            ("POST", "/services/data/v59.0/composite/sobjects")
         }
-        assert {s["method"] for s in subrequests} == {"PATCH"}
+        assert len(rsps.calls) == 3
 
     def test_notes_are_completed_tasks(
         self, rsps: responses.RequestsMock, client: SalesforceClient
     ) -> None:
         """A response note is logged as a completed Task on the contact and account."""
-        rsps.patch(
-            f"{API}/composite/sobjects/Task/NPS_Dedup_Key__c",
-            json=[{"id": "00T000000000002AAA", "success": True, "errors": [], "created": True}],
-        )
+        rsps.get(self.LOOKUP, json={"done": True, "records": []})
+        rsps.post(self.CREATE, json=self.created("00T000000000002AAA"))
         note = NoteSpec(
             "response:7", "Score 9: great support", datetime(2026, 1, 5, tzinfo=UTC), "003a", None
         )
         client.create_notes([note])
-        record = _body(rsps.calls[1])["records"][0]
+        record = _body(rsps.calls[2])["records"][0]
         assert record["Status"] == "Completed"
         assert record["Subject"] == "NPS response"
         assert record["WhoId"] == "003a"
+        assert record["NPS_Dedup_Key__c"] == "response:7"
         assert "WhatId" not in record
 
     def test_task_statuses_read_in_one_query(
@@ -954,8 +1057,32 @@ class TestCheck:
                 )
         problems = check_fields(client, expected)
         assert "Opportunity: object not found (or not visible to the integration user)" in problems
-        assert "Contact.NPS_Last_Score__c: missing" in problems
-        assert "Task.NPS_Dedup_Key__c: missing" in problems
+        unseen = ": missing, or not readable by the integration user"
+        assert f"Contact.NPS_Last_Score__c{unseen}" in problems
+        assert f"Task.NPS_Dedup_Key__c{unseen}" in problems
+
+    def test_check_reads_the_users_rights_from_describe(
+        self, rsps: responses.RequestsMock, client: SalesforceClient
+    ) -> None:
+        """describe's object flags are the connected user's: each right needed and not held."""
+        rsps.get(
+            f"{API}/sobjects/Task/describe",
+            json={"name": "Task", "queryable": True, "createable": False, "updateable": False},
+        )
+        rsps.get(
+            f"{API}/sobjects/Contact/describe",
+            status=404,
+            json=[{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}],
+        )
+        rights = {
+            "Task": {"Read": "to read tasks", "Create": "to open tasks"},
+            "Contact": {"Read": "to pull contacts", "Edit": "to write answers"},
+        }
+        assert check_fields(client, {}, rights) == [
+            "Task: missing Create, to open tasks",
+            "Contact: missing Read, to pull contacts",
+            "Contact: missing Edit, to write answers",
+        ]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from worker.sandbox.salesforce import client_for
+from worker.sandbox.salesforce.client import admin_client_for
 from worker.sandbox.server import Sandbox
 
 PAGE = 2000
@@ -14,8 +15,8 @@ PAGE = 2000
 
 @pytest.fixture
 def sf(sandbox: Sandbox) -> Salesforce:
-    """A simple-salesforce client logged in to the default sandbox."""
-    return client_for(sandbox.requests_session())
+    """A simple-salesforce client acting as the default sandbox's System Administrator."""
+    return admin_client_for(sandbox.requests_session(), sandbox.salesforce, sandbox.base_url)
 
 
 def test_query_result_shape(sf: Salesforce, sandbox: Sandbox) -> None:

@@ -7,14 +7,14 @@ import pytest
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
-from worker.sandbox.salesforce import client_for
+from worker.sandbox.salesforce.client import admin_client_for
 from worker.sandbox.server import Sandbox
 
 
 @pytest.fixture
 def sf(sandbox: Sandbox) -> Salesforce:
-    """A simple-salesforce client logged in to the default sandbox."""
-    return client_for(sandbox.requests_session())
+    """A simple-salesforce client acting as the default sandbox's System Administrator."""
+    return admin_client_for(sandbox.requests_session(), sandbox.salesforce, sandbox.base_url)
 
 
 def _field(describe: dict[str, Any], name: str) -> dict[str, Any]:
@@ -94,14 +94,14 @@ def test_create_get_update_delete(sf: Salesforce, sandbox: Sandbox) -> None:
     record = sf.Contact.get(created["id"])
     assert record["attributes"]["type"] == "Contact"
     assert record["Name"] == "Mia Sato"
-    assert record["OwnerId"] == sandbox.salesforce.integration_user_id
+    assert record["OwnerId"] == sandbox.salesforce.admin_user_id
     assert record["CreatedDate"] == record["SystemModstamp"]
     sandbox.clock.advance(timedelta(hours=1))
     assert sf.Contact.update(created["id"], {"NPS_Last_Score__c": 9}) == 204
     updated = sf.Contact.get(created["id"])
     assert updated["NPS_Last_Score__c"] == 9.0
     assert updated["SystemModstamp"] > record["SystemModstamp"]
-    assert updated["LastModifiedById"] == sandbox.salesforce.integration_user_id
+    assert updated["LastModifiedById"] == sandbox.salesforce.admin_user_id
     assert sf.Contact.delete(created["id"]) == 204
     with pytest.raises(SalesforceResourceNotFound) as caught:
         sf.Contact.get(created["id"])

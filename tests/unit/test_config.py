@@ -22,6 +22,9 @@ from worker.config import (
 )
 from worker.config.programs import DateOffsetTrigger, RecordChangeTrigger, ScheduleTrigger
 from worker.config.values import parse_duration
+from worker.demo.run import DEMO_CONFIG
+from worker.demo.run import PROGRAMS as DEMO_PROGRAMS
+from worker.sandbox.salesforce.schema import SCHEMA
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
 SF = "crm:\n  kind: salesforce\n"
@@ -401,6 +404,42 @@ class TestExample:
             "relationship_quarterly",
         }
 
+    def test_values_it_compares_exist_in_a_new_salesforce_org(self) -> None:
+        """Every value the example's rules compare a standard picklist with is one a new org
+        has (the sandbox org holds a new org's standard value sets)."""
+        compared = load_config(EXAMPLE, env={}).compared_values()
+        checked = 0
+        for sobject, fields in compared.items():
+            for name, values in fields.items():
+                field = SCHEMA[sobject].field(name)
+                if field is not None and field.picklist:
+                    assert values <= set(field.picklist), f"{sobject}.{name}"
+                    checked += 1
+        assert checked >= 4
+
+    def test_the_demo_compares_values_the_sandbox_org_has(self) -> None:
+        """The demo's Salesforce programs (and the default high-priority cases) name picklist
+        values its org holds."""
+        text = DEMO_CONFIG.format(
+            out="/tmp/demo",  # noqa: S108 - never written: the text is only parsed
+            kind="salesforce",
+            endpoint="https://127.0.0.1:1",
+            ca_bundle="ca.pem",
+            my_domain="demo.my",
+            port=1,
+            programs=DEMO_PROGRAMS["salesforce"],
+        )
+        compared = parse_config(text, "demo.yaml", env={}).compared_values()
+        assert compared == {
+            "Case": {"Status": frozenset({"Closed"}), "Priority": frozenset({"High"})},
+            "Account": {"Onboarding_Status__c": frozenset({"Completed"})},
+        }
+        for sobject, fields in compared.items():
+            for name, values in fields.items():
+                field = SCHEMA[sobject].field(name)
+                assert field is not None
+                assert values <= set(field.picklist)
+
     def test_triggers_are_typed(self) -> None:
         """Each program's trigger is one typed object, with conditions parsed into clauses."""
         programs = load_config(EXAMPLE, env={}).programs
@@ -408,7 +447,7 @@ class TestExample:
         assert isinstance(closed, RecordChangeTrigger)
         assert closed.when.clauses == (
             Clause("Status", Operator.CHANGED_TO, "Closed"),
-            Clause("Origin", Operator.NOT_IN, ("Internal",)),
+            Clause("Origin", Operator.IN, ("Phone", "Email", "Web")),
         )
         assert closed.delay == dt.timedelta(hours=2)
         renewal = programs["renewal_upcoming"].trigger

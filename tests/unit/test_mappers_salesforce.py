@@ -387,7 +387,7 @@ class TestFieldProblems:
             ),
             pytest.param(
                 {"Contact": {"Email": _info("Email", FieldType.EMAIL)}},
-                ["Contact.NPS_Last_Score__c: missing"],
+                ["Contact.NPS_Last_Score__c: missing, or not readable by the integration user"],
                 id="missing",
             ),
             pytest.param(
@@ -426,7 +426,8 @@ class TestFieldProblems:
         )
         assert expected["Contact"]["HasOptedOutOfEmail"].types == frozenset({FieldType.BOOLEAN})
         assert expected["Case"]["Status"] == FieldExpectation()
-        assert expected["Task"]["NPS_Dedup_Key__c"].updateable
+        assert expected["Task"]["NPS_Dedup_Key__c"].createable
+        assert expected["Task"]["OwnerId"].updateable
         number = FieldExpectation(frozenset({FieldType.NUMBER}), updateable=True)
         assert expected["Contact"]["NPS_Survey_Count__c"] == number
         assert expected["Account"]["NPS_Trend__c"] == number

@@ -59,3 +59,15 @@ def test_written_field_is_deployed_granted_and_emulated(sobject: str, name: str)
             int(str(field.findtext("md:precision", namespaces=NS))),
             int(str(field.findtext("md:scale", namespaces=NS))),
         )
+
+
+def test_the_task_dedup_key_is_emulated_as_deployed() -> None:
+    """The key is an External ID that is not Unique, in the metadata and in the sandbox, so
+    the sandbox's View All Data rule for upserts applies to it as a real org's would."""
+    field = _xml(SOURCE / "objects" / "Activity" / "fields" / "NPS_Dedup_Key__c.field-meta.xml")
+    emulated = SCHEMA["Task"].field("NPS_Dedup_Key__c")
+    assert emulated is not None
+    assert field.findtext("md:externalId", namespaces=NS) == "true"
+    assert field.findtext("md:unique", namespaces=NS) == "false"
+    assert (emulated.external_id, emulated.unique) == (True, False)
+    assert f"Task.{emulated.name}" in _granted()

@@ -53,6 +53,14 @@ class TestFaultRule:
                 {"path_pattern": "x", "kind": "500", "rate": 1, "often": 2}, "unknown", id="extra"
             ),
             pytest.param({"path_pattern": "x", "kind": "500", "rate": "1"}, "number", id="type"),
+            pytest.param(
+                {"crm": "hubspot", "path_pattern": "x", "kind": "403", "rate": 1},
+                "salesforce",
+                id="salesforce-only-kind",
+            ),
+            pytest.param(
+                {"path_pattern": "x", "kind": "lock_row", "rate": 1}, "salesforce", id="any-crm"
+            ),
         ],
     )
     def test_invalid_rules_are_refused_with_the_reason(
@@ -124,6 +132,20 @@ class TestFaultInjector:
         faults.clear()
         assert faults.rules() == []
         assert faults.pick("salesforce", QUERY) is None
+
+
+    def test_effects_strike_inside_requests_and_never_at_the_door(self) -> None:
+        """Per-record and per-job kinds are the org's to apply (`strikes`); `pick` skips them."""
+        faults = FaultInjector(seed=1)
+        faults.add(FaultRule("salesforce", "/composite", "lock_row", 1.0, limit=2))
+        path = "/services/data/v59.0/composite/sobjects"
+        assert faults.pick("salesforce", path) is None
+        assert [faults.strikes("salesforce", path, "lock_row") for _ in range(3)] == [
+            True,
+            True,
+            False,
+        ]
+        assert not faults.strikes("salesforce", path, "entity_deleted")
 
 
 class TestRequestLog:

@@ -38,6 +38,7 @@ class Operator(StrEnum):
 
 _LISTS = frozenset({Operator.IN, Operator.NOT_IN})
 _ORDERED = frozenset({Operator.GT, Operator.GTE, Operator.LT, Operator.LTE})
+_MATCHES = frozenset({Operator.CHANGED_TO, Operator.EQUALS, Operator.IN, Operator.NOT_IN})
 _BARE_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _QUALIFIED_FIELD = re.compile(r"(contact|account)\.[A-Za-z][A-Za-z0-9_]*")
 _GROUPS = ("any", "all")
@@ -69,6 +70,21 @@ class Condition:
         """Every field the condition reads, so sync can select exactly those."""
         own = frozenset(clause.field for clause in self.clauses)
         return own.union(*(group.fields for group in (*self.any_of, *self.all_of)))
+
+    def compared_values(self) -> dict[str, set[str]]:
+        """The text values each field is compared with for equality or membership (`changed_to`,
+        equals, in, not_in), so `check` can find values the CRM's picklists do not have."""
+        found: dict[str, set[str]] = {}
+        for clause in self.clauses:
+            if clause.operator in _MATCHES:
+                operands = clause.value if isinstance(clause.value, tuple) else (clause.value,)
+                found.setdefault(clause.field, set()).update(
+                    operand for operand in operands if isinstance(operand, str)
+                )
+        for group in (*self.any_of, *self.all_of):
+            for field, values in group.compared_values().items():
+                found.setdefault(field, set()).update(values)
+        return found
 
     @property
     def watches_change(self) -> bool:

@@ -149,6 +149,8 @@ class SalesforceConfig(Section):
     ] = "60.0"
     daily_budget_share: BudgetShare = Field(default_factory=BudgetShare)
     bulk_threshold: int = Field(10_000, ge=1)
+    lookback: Annotated[Duration, duration_between("0s", "1h")] = dt.timedelta(minutes=5)
+    """Overlap of incremental pulls: a transaction commits records stamped when it began."""
     account: SalesforceAccount = Field(default_factory=SalesforceAccount)
     contact: SalesforceContact = Field(default_factory=SalesforceContact)
     triggers: dict[SalesforceObjectName, TriggerObject] = Field(

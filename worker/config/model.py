@@ -115,6 +115,39 @@ class Config(Section):
             fields.setdefault(cases.object, set()).update(cases.when.fields)
         return {name: frozenset(names) for name, names in fields.items() if names}
 
+    def compared_values(self) -> dict[str, dict[str, frozenset[str]]]:
+        """The text values enabled rules compare fields with (equals, in, not_in, changed_to),
+        by CRM object and field: `check` looks them up in the CRM's picklists."""
+        active = self.crm.salesforce if self.crm.kind == "salesforce" else self.crm.hubspot
+        record_objects = {"contact": active.contact.object, "account": active.account.object}
+        own: list[tuple[str, Condition]] = []
+        qualified: list[Condition] = list(self.followup.conditions())
+        for program in self.programs.values():
+            if not program.enabled:
+                continue
+            trigger = program.trigger
+            if trigger.kind != "schedule":
+                own.append((trigger.object, trigger.when))
+                if trigger.contact.account_contacts is not None:
+                    qualified.append(trigger.contact.account_contacts)
+            qualified.extend((program.audience, *program.exclude))
+        cases = self.followup.high_priority_cases
+        if cases is not None:
+            own.append((cases.object, cases.when))
+        compared: dict[str, dict[str, set[str]]] = {}
+        for name, condition in own:
+            for field, values in condition.compared_values().items():
+                compared.setdefault(name, {}).setdefault(field, set()).update(values)
+        for condition in qualified:
+            for path, values in condition.compared_values().items():
+                record, field = path.split(".", 1)
+                target = compared.setdefault(record_objects[record], {})
+                target.setdefault(field, set()).update(values)
+        return {
+            name: {field: frozenset(values) for field, values in fields.items() if values}
+            for name, fields in compared.items()
+        }
+
     def summary(self) -> str:
         """One line saying what this configuration will do, for `nps-worker check`."""
         enabled = [name for name, program in self.programs.items() if program.enabled]

@@ -494,10 +494,12 @@ def _tags(text: str, separator: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class FieldExpectation:
-    """What the mapping needs of one CRM field: acceptable types, and whether it is written."""
+    """What the mapping needs of one CRM field: acceptable types, and whether it is written
+    (on existing records: updateable; on records the worker creates: createable)."""
 
     types: frozenset[FieldType] | None = None
     updateable: bool = False
+    createable: bool = False
 
 
 _TEXTUAL = frozenset({FieldType.STRING, FieldType.TEXT})
@@ -545,8 +547,43 @@ def expected_fields(
         name = getattr(mapping.account_rollup, attribute)
         if name:
             expected[mapping.account.object][name] = FieldExpectation(types, updateable=True)
-    expected[TASK] = {task_dedup_field: FieldExpectation(_TEXTUAL, updateable=True)}
+    created = FieldExpectation(createable=True)
+    expected[TASK] = dict.fromkeys(TASK_CREATED_FIELDS, created)
+    expected[TASK][TASK_OWNER] = FieldExpectation(_REFERENCE, updateable=True, createable=True)
+    expected[TASK][task_dedup_field] = FieldExpectation(_TEXTUAL, createable=True)
     return expected
+
+
+TASK_CREATED_FIELDS = (
+    "Subject",
+    "Description",
+    "ActivityDate",
+    "Priority",
+    "Status",
+    "WhoId",
+    "WhatId",
+)
+"""Task fields the worker sets when it opens a follow-up task or logs an answer."""
+READ, CREATE, EDIT = "Read", "Create", "Edit"
+USER = "User"
+
+
+def required_rights(mapping: SalesforceMapping) -> dict[str, dict[str, str]]:
+    """The object permissions the worker needs, by object: right -> what it is needed for."""
+    rights: dict[str, dict[str, str]] = {
+        name: {READ: f"to pull {name} records"} for name in mapping.read_fields()
+    }
+    if any(vars(mapping.contact_writeback).values()):
+        rights[mapping.contact.object][EDIT] = "to write answers back onto contacts"
+    if any(vars(mapping.account_rollup).values()):
+        rights[mapping.account.object][EDIT] = "to write NPS roll-ups onto accounts"
+    rights[USER] = {READ: "to find the managers escalations go to"}
+    rights[TASK] = {
+        READ: "to read follow-up tasks back",
+        CREATE: "to open follow-up tasks and log answers; granted by the Edit Tasks permission",
+        EDIT: "to reassign escalated tasks; granted by the Edit Tasks permission",
+    }
+    return rights
 
 
 def field_problems(
@@ -568,11 +605,43 @@ def field_problems(
             info = by_lower.get(name.lower())
             where = f"{sobject}.{name}"
             if info is None:
-                problems.append(f"{where}: missing")
+                problems.append(f"{where}: missing, or not readable by the integration user")
                 continue
             if expectation.types is not None and info.type not in expectation.types:
                 allowed = " or ".join(sorted(t.value for t in expectation.types))
                 problems.append(f"{where}: is {info.type.value}, expected {allowed}")
             if expectation.updateable and not info.updateable:
                 problems.append(f"{where}: not updateable by the integration user")
+            if expectation.createable and not info.createable:
+                problems.append(f"{where}: not createable by the integration user")
+    return problems
+
+
+LISTED_OPTIONS = 10
+"""Picklist values named in a value problem, at most."""
+
+
+def value_problems(
+    compared: Mapping[str, Mapping[str, frozenset[str]]],
+    described: Mapping[str, Mapping[str, FieldInfo] | None],
+) -> list[str]:
+    """One line per value a rule compares a picklist field with that the picklist lacks: such
+    a condition can never hold (a value from another org, a typo, a renamed value)."""
+    problems: list[str] = []
+    for sobject, fields in compared.items():
+        infos = described.get(sobject) or {}
+        by_lower = {name.lower(): info for name, info in infos.items()}
+        for name, values in fields.items():
+            info = by_lower.get(name.lower())
+            if info is None or info.type is not FieldType.ENUM or not info.options:
+                continue
+            unknown = sorted(values - set(info.options))
+            if not unknown:
+                continue
+            shown = ", ".join(info.options[:LISTED_OPTIONS])
+            more = ", ..." if len(info.options) > LISTED_OPTIONS else ""
+            problems.append(
+                f"{sobject}.{info.name}: {', '.join(repr(v) for v in unknown)} is not a value of"
+                f" its picklist ({shown}{more}); a condition comparing with it never holds"
+            )
     return problems

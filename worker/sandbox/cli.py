@@ -9,15 +9,29 @@ import structlog
 
 from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
 from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
+from worker.sandbox.salesforce.org import INTEGRATION_PERMISSION_SETS
 from worker.sandbox.server import Sandbox
 
 log = structlog.get_logger(__name__)
 
 
-def serve(port: int, seed: int, size: int, host: str = "127.0.0.1") -> int:
-    """Run the sandbox on `host:port`, print how to connect, and serve until SIGINT/SIGTERM."""
+def serve(
+    port: int, seed: int, size: int, host: str = "127.0.0.1", *, minimum_access: bool = False
+) -> int:
+    """Run the sandbox on `host:port`, print how to connect, and serve until SIGINT/SIGTERM.
+
+    `minimum_access`: the Salesforce integration user holds no permission set, as before an
+    admin assigns the one `salesforce/` ships.
+    """
+    permission_sets = () if minimum_access else INTEGRATION_PERMISSION_SETS
     try:
-        sandbox = Sandbox(seed=seed, size=size, host=host, port=port).start()
+        sandbox = Sandbox(
+            seed=seed,
+            size=size,
+            host=host,
+            port=port,
+            salesforce_permission_sets=permission_sets,
+        ).start()
     except (RuntimeError, ValueError) as error:
         print(f"sandbox: cannot start: {error}", file=sys.stderr)
         return 1
@@ -72,6 +86,8 @@ def connection_help(sandbox: Sandbox) -> str:
             f'  Clock:               GET|POST {base}/_sandbox/clock   {{"now": "<ISO 8601>"}}',
             f'  Faults:              GET|POST {base}/_sandbox/faults   {{"rules": [...]}}',
             f"  Request log:         GET {base}/_sandbox/requests?crm=&method=&path=",
+            f"  Salesforce access:   GET|POST {base}/_sandbox/salesforce/permission-sets"
+            '   {"assigned": [...], "deploy": {"<name>": "<xml>"}}',
             "Stop with Ctrl-C or SIGTERM.",
         ]
     )

@@ -5,6 +5,15 @@ seeded RNG (429/500/503 in the CRM's own error format, a slow response, a droppe
 connection, or a lost answer: the CRM does the work and the connection drops before its
 answer leaves) before the route runs, and then records the request in the `RequestLog` that
 tests and benchmarks count API calls from.
+
+Salesforce has faults of its own (errorcodes.htm; Bulk API 2.0 Developer Guide, job states):
+"403" is the concurrent-request limit (REQUEST_LIMIT_EXCEEDED, ConcurrentPerOrgLongTxn) and
+"daily_limit" the rolling 24-hour allocation spent (REQUEST_LIMIT_EXCEEDED, TotalRequests,
+with `Sforce-Limit-Info` showing it used up). The other kinds are effects the org applies
+inside a request it runs (`FaultInjector.strikes`): "lock_row" fails one record of a
+collection with UNABLE_TO_LOCK_ROW, "entity_deleted" has someone delete the record just before
+the write (ENTITY_IS_DELETED), "bulk_failed" and "bulk_aborted" end a Bulk API 2.0 query job
+Failed or Aborted instead of JobComplete; their `rate` is per record, or per job.
 """
 
 import asyncio
@@ -27,12 +36,28 @@ from worker.sandbox.clock import SandboxClock
 
 log = structlog.get_logger(__name__)
 
-FaultKind = Literal["429", "500", "503", "slow", "drop", "lost"]
+FaultKind = Literal[
+    "429",
+    "500",
+    "503",
+    "slow",
+    "drop",
+    "lost",
+    "403",
+    "daily_limit",
+    "lock_row",
+    "entity_deleted",
+    "bulk_failed",
+    "bulk_aborted",
+]
 DateStyle = Literal["gmt", "minus_zero", "doubled"]
 """How responses spell `Date`: RFC 7231's GMT form; RFC 5322's `-0000` ("UTC, local zone
 unknown"), which `email.utils.parsedate_to_datetime` reads as a naive datetime; or the GMT form
 twice, as a proxy that adds its own header sends it (requests joins them with ", ")."""
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+EFFECTS = frozenset({"daily_limit", "lock_row", "entity_deleted", "bulk_failed", "bulk_aborted"})
+"""Kinds the CRM applies itself while it runs a request; the middleware leaves them alone."""
+SALESFORCE_ONLY = EFFECTS | {"403"}
 CRMS = ("salesforce", "hubspot")
 CONTROL_PREFIX = "/_sandbox/"
 SALESFORCE_PREFIX = "/services/"
@@ -66,6 +91,8 @@ class FaultRule:
             raise ValueError(f"fault crm must be one of {CRMS} or null, got {self.crm!r}")
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {self.kind!r}")
+        if self.kind in SALESFORCE_ONLY and self.crm != "salesforce":
+            raise ValueError(f"fault kind {self.kind!r} needs crm 'salesforce'")
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"fault rate must be within 0..1, got {self.rate}")
         if self.delay_s < 0:
@@ -151,10 +178,20 @@ class FaultInjector:
 
     def pick(self, crm: str, path: str) -> FaultRule | None:
         """The fault to inject into this request, if any; draws from the RNG only on a match."""
+        return self._fire(crm, path, lambda kind: kind not in EFFECTS)
+
+    def strikes(self, crm: str, path: str, kind: str) -> bool:
+        """Whether the effect `kind` hits this record or job of a request to `path`."""
+        rule = self._fire(crm, path, lambda candidate: candidate == kind)
+        if rule is not None:
+            log.info("sandbox.fault_injected", crm=crm, path=path, kind=kind)
+        return rule is not None
+
+    def _fire(self, crm: str, path: str, wanted: Callable[[str], bool]) -> FaultRule | None:
         with self._lock:
             for index, rule in enumerate(self._rules):
                 exhausted = rule.limit is not None and self._fired[index] >= rule.limit
-                if exhausted or not rule.matches(crm, path):
+                if exhausted or not wanted(rule.kind) or not rule.matches(crm, path):
                     continue
                 if self._rng.random() < rule.rate:
                     self._fired[index] += 1

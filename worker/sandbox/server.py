@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +43,9 @@ from worker.sandbox.faults import (
 from worker.sandbox.hubspot import HubSpotPortal
 from worker.sandbox.hubspot.store import IndexLag
 from worker.sandbox.salesforce import SalesforceOrg
+from worker.sandbox.salesforce.org import INTEGRATION_PERMISSION_SETS
+from worker.sandbox.salesforce.permissions import InvalidPermissionSet
+from worker.sandbox.salesforce.session_timeout import DEFAULT_TIMEOUT
 from worker.sandbox.world import World, generate_world
 from worker.sync.endpoint import endpoint_session
 
@@ -86,6 +89,9 @@ class Sandbox:
         hubspot_index_lag: tuple[float, float] = DEFAULT_INDEX_LAG,
         task_habits: TaskHabits | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        salesforce_permission_sets: Sequence[str] = INTEGRATION_PERMISSION_SETS,
+        salesforce_session_timeout: timedelta | None = DEFAULT_TIMEOUT,
+        salesforce_bulk_polls: int = 3,
     ) -> None:
         begin = start if start is not None else datetime.now(UTC).replace(microsecond=0)
         self.seed = seed
@@ -95,7 +101,13 @@ class Sandbox:
         self.faults = FaultInjector(seed)
         self.log = RequestLog()
         self.world = generate_world(seed, size, self.clock.now())
-        self.salesforce = SalesforceOrg(self.clock)
+        self.salesforce = SalesforceOrg(
+            self.clock,
+            permission_sets=salesforce_permission_sets,
+            faults=self.faults,
+            session_timeout=salesforce_session_timeout,
+            bulk_polls=salesforce_bulk_polls,
+        )
         self.hubspot = HubSpotPortal(
             self.clock,
             enforce_rate_limits=hubspot_rate_limits,
@@ -291,6 +303,8 @@ class Sandbox:
             Route("/faults", self._get_faults, methods=["GET"]),
             Route("/faults", self._set_faults, methods=["POST"]),
             Route("/requests", self._get_requests, methods=["GET"]),
+            Route("/salesforce/permission-sets", self._get_permission_sets, methods=["GET"]),
+            Route("/salesforce/permission-sets", self._set_permission_sets, methods=["POST"]),
         ]
 
     async def _get_clock(self, request: Request) -> JSONResponse:
@@ -342,6 +356,41 @@ class Sandbox:
         for rule in rules:
             self.faults.add(rule)
         return JSONResponse({"rules": [rule.to_dict() for rule in self.faults.rules()]})
+
+    async def _get_permission_sets(self, request: Request) -> JSONResponse:
+        org = self.salesforce
+        return JSONResponse(
+            {"deployed": sorted(org.permission_sets), "assigned": org.assigned_permission_sets()}
+        )
+
+    async def _set_permission_sets(self, request: Request) -> JSONResponse:
+        """Deploy permission sets (`deploy`: name -> XML) and set the integration user's."""
+        body = await _json_object(request)
+        if isinstance(body, JSONResponse):
+            return body
+        deploy, assigned = body.get("deploy", {}), body.get("assigned")
+        if (
+            set(body) - {"deploy", "assigned"}
+            or not isinstance(deploy, dict)
+            or not all(isinstance(xml, str) for xml in deploy.values())
+            or not isinstance(assigned, list)
+            or not all(isinstance(name, str) for name in assigned)
+        ):
+            return _bad_request('expected {"assigned": [<name>, ...], "deploy": {<name>: <xml>}}')
+        org = self.salesforce
+        try:
+            for name, xml_text in deploy.items():
+                org.deploy_permission_set(name, xml_text)
+            unknown = sorted(set(assigned) - set(org.permission_sets))
+            if unknown:
+                return _bad_request(f"not deployed: {', '.join(unknown)}")
+        except InvalidPermissionSet as error:
+            return _bad_request(str(error))
+        for name in org.assigned_permission_sets():
+            org.unassign_permission_set(name)
+        for name in assigned:
+            org.assign_permission_set(name)
+        return await self._get_permission_sets(request)
 
     async def _get_requests(self, request: Request) -> JSONResponse:
         params = request.query_params

@@ -4,15 +4,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from worker import domain
-from worker.store.models import Account, Contact, Crm, SyncCursor, TriggerRecord
+from worker.store.models import Account, Contact, Crm, DeletionCheck, SyncCursor, TriggerRecord
 
 Row = TypeVar("Row", Account, Contact, TriggerRecord)
 MirrorKind = Literal["account", "contact", "trigger"]
 """Which mirror table a CRM object lands in."""
+_IDS_PER_STATEMENT = 500
 
 
 def read_cursor(session: Session, crm: str, object_name: str) -> tuple[datetime | None, str | None]:
@@ -210,6 +211,20 @@ def upsert_trigger_records(
     return previous
 
 
+def held_versions(
+    session: Session, crm: str, kind: MirrorKind, object_name: str, crm_ids: Sequence[str]
+) -> dict[str, datetime]:
+    """The modification time of each live mirrored record among `crm_ids`, in one query."""
+    model = _kind_model(kind)
+    query = select(model.crm_id, model.modified_at).where(
+        model.crm == Crm(crm), model.crm_id.in_(set(crm_ids)), model.deleted.is_(False)
+    )
+    if model is TriggerRecord:
+        query = query.where(TriggerRecord.object == object_name)
+    rows: list[tuple[str, datetime]] = [(row[0], row[1]) for row in session.execute(query)]
+    return dict(rows)
+
+
 def mark_deleted(
     session: Session,
     crm: str,
@@ -231,3 +246,66 @@ def mark_deleted(
         row.deleted = True
         row.synced_at = now
     return len(rows)
+
+
+def _kind_model(kind: MirrorKind) -> type[Account] | type[Contact] | type[TriggerRecord]:
+    if kind == "account":
+        return Account
+    if kind == "contact":
+        return Contact
+    return TriggerRecord
+
+
+def mark_missing_deleted(
+    session: Session,
+    crm: str,
+    kind: MirrorKind,
+    object_name: str,
+    *,
+    live_ids: set[str],
+    now: datetime,
+) -> int:
+    """Flag deleted every live mirrored record whose id the CRM no longer has; how many."""
+    model = _kind_model(kind)
+    scope = [model.crm == Crm(crm), model.deleted.is_(False)]
+    if model is TriggerRecord:
+        scope.append(TriggerRecord.object == object_name)
+    mirrored = session.scalars(select(model.crm_id).where(*scope))
+    gone = [crm_id for crm_id in mirrored if crm_id not in live_ids]
+    for start in range(0, len(gone), _IDS_PER_STATEMENT):
+        chunk = gone[start : start + _IDS_PER_STATEMENT]
+        session.execute(
+            update(model)
+            .where(*scope, model.crm_id.in_(chunk))
+            .values(deleted=True, synced_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return len(gone)
+
+
+def deletion_check(session: Session, crm: str, object_name: str) -> DeletionCheck | None:
+    """When `object_name`'s deletions were last read (and reconciled), if ever."""
+    return session.scalar(
+        select(DeletionCheck).where(
+            DeletionCheck.crm == Crm(crm), DeletionCheck.object == object_name
+        )
+    )
+
+
+def record_deletion_check(
+    session: Session,
+    crm: str,
+    object_name: str,
+    *,
+    checked_at: datetime,
+    reconciled: int | None = None,
+) -> None:
+    """Note a complete read of deletions begun at `checked_at` (and a reconcile, if one ran)."""
+    row = deletion_check(session, crm, object_name)
+    if row is None:
+        row = DeletionCheck(crm=Crm(crm), object=object_name)
+        session.add(row)
+    row.checked_at = checked_at
+    if reconciled is not None:
+        row.reconciled_at = checked_at
+        row.reconciled = reconciled

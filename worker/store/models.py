@@ -399,6 +399,24 @@ class SyncCursor(Base):
     updated_at: Mapped[datetime]
 
 
+class DeletionCheck(Base):
+    """When one object's deletions were last read in full, and the last reconcile by id.
+
+    A CRM that forgets deletions after a while (Salesforce's recycle bin) cannot be asked for
+    those older than its horizon: past it, the mirror is compared with the CRM's live ids.
+    """
+
+    __tablename__ = "deletion_checks"
+    __table_args__ = (UniqueConstraint("crm", "object"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    crm: Mapped[Crm] = mapped_column(_enum(Crm, "crm"))
+    object: Mapped[str] = mapped_column(String(64))
+    checked_at: Mapped[datetime]
+    reconciled_at: Mapped[datetime | None]
+    reconciled: Mapped[int | None]
+
+
 class Suppression(Base):
     """An address that must never be surveyed, kept as a hash so it survives a GDPR forget."""
 

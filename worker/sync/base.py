@@ -39,6 +39,7 @@ __all__ = [
     "FieldInfo",
     "FieldType",
     "FieldUpdate",
+    "ForgetsDeletions",
     "NotFound",
     "NoteSpec",
     "Page",
@@ -118,6 +119,18 @@ class ArchiveLister(Protocol):
 
     def archived(self, object_name: str, ids: Sequence[str]) -> list[str]:
         """Which of these records no longer exist (archived, merged away or deleted)."""
+        ...
+
+
+@runtime_checkable
+class ForgetsDeletions(Protocol):
+    """A CRM whose record of deletions reaches back only so far (Salesforce's recycle bin):
+    deletions older than `deletion_horizon` can only be found by comparing live ids."""
+
+    deletion_horizon: timedelta
+
+    def live_ids(self, object_name: str) -> Iterator[Sequence[str]]:
+        """The id of every live record of `object_name`, a page at a time."""
         ...
 
 

@@ -46,11 +46,18 @@ def connect(
 
 
 def field_problems(config: Config, client: CrmClient) -> list[str]:
-    """Each mapped field that the CRM's metadata says is missing, read-only or mistyped."""
+    """Each right the connected user lacks, each mapped field that the CRM's metadata says is
+    missing, read-only or mistyped, and (Salesforce) each value rules compare a picklist with
+    that the picklist lacks."""
     if isinstance(client, salesforce.SalesforceClient):
         mapping = salesforce_mapping.mapping_from_config(config, config.program_fields())
         dedup_field = salesforce.settings_from_config(config.crm.salesforce).task_dedup_field
-        return check_fields(client, salesforce_mapping.expected_fields(mapping, dedup_field))
+        return check_fields(
+            client,
+            salesforce_mapping.expected_fields(mapping, dedup_field),
+            salesforce_mapping.required_rights(mapping),
+            config.compared_values(),
+        )
     if isinstance(client, hubspot.HubSpotClient):
         return hubspot.check_properties(client, hubspot_mapping.mapping_from_config(config))
     raise TypeError(f"no field check for {type(client).__name__}")

@@ -2,6 +2,12 @@
 
 Each page's records and the cursor that covers them commit together, so a crash between pages
 resumes from the last stored page: nothing is lost, and nothing stored is fetched again.
+A connector may read an overlap again on purpose (a look-back for late commits or index lag):
+versions the mirror already holds are dropped before they are mapped, and counted.
+Deletions: a CRM that forgets them after a while (`ForgetsDeletions`, Salesforce's recycle
+bin) is read within that horizon; when the last complete read of an object's deletions is
+older than the horizon (an outage, a worker stopped for weeks), the mirror is compared with
+the CRM's live ids instead, and the records it no longer has are flagged deleted, loudly.
 """
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker import domain
 from worker.store import mirror
 from worker.store.mirror import MirrorKind
-from worker.sync.base import CrmClient, CrmRecord, Cursor, Page
+from worker.sync.base import CrmClient, CrmRecord, Cursor, ForgetsDeletions, Page
 from worker.sync.deletions import DELETED_SUFFIX, Target, deletion_pages
 from worker.sync.quarantine import unstorable
 
@@ -60,8 +66,11 @@ class PullStats:
     object_name: str
     pages: int = 0
     stored: int = 0
+    repeated: int = 0
     unmappable: int = 0
     deleted: int = 0
+    reconciled: int | None = None
+    """Records found deleted by comparing ids, when the CRM's deletion horizon had passed."""
 
 
 def _store(session: Session, rows: list[DomainRow], now: datetime) -> list[TriggerChange]:
@@ -133,11 +142,15 @@ def pull_deletions(
     sessions: sessionmaker[Session],
     target: Target,
     now: Callable[[], datetime],
-) -> tuple[int, int]:
+) -> tuple[int, int, int | None]:
     """Mark deleted the mirrored records this cycle's deletion pages name (see
-    `worker.sync.deletions`); returns the pages committed and the records known here."""
+    `worker.sync.deletions`), after reconciling by id if the CRM has forgotten deletions since
+    the last check; returns the pages committed, the records known here, and how many the
+    reconcile found (None when none was needed)."""
     object_name, kind = target
     deleted = 0
+    checked_at = now()
+    reconciled = _reconcile_if_forgotten(client, sessions, target, checked_at)
 
     def store_deletions(session: Session, page: Page) -> None:
         nonlocal deleted
@@ -154,7 +167,11 @@ def pull_deletions(
         apply=store_deletions,
         now=now,
     )
-    return pages, deleted
+    with sessions.begin() as session:
+        mirror.record_deletion_check(
+            session, client.name, object_name, checked_at=checked_at, reconciled=reconciled
+        )
+    return pages, deleted, reconciled
 
 
 def pull_into_mirror(
@@ -177,10 +194,15 @@ def pull_into_mirror(
 
     def store_changes(session: Session, page: Page) -> None:
         refused_before = stats.unmappable
-        changes = _store(session, _map(target, page.records, stats), now())
+        held = mirror.held_versions(
+            session, client.name, target.kind, target.object_name, [r.id for r in page.records]
+        )
+        fresh = [record for record in page.records if held.get(record.id) != record.modified_at]
+        stats.repeated += len(page.records) - len(fresh)
+        changes = _store(session, _map(target, fresh, stats), now())
         if observe is not None and changes:
             observe(session, changes, first_sync)
-        stats.stored += len(page.records) - (stats.unmappable - refused_before)
+        stats.stored += len(fresh) - (stats.unmappable - refused_before)
         if progress is not None:
             progress(target.object_name, stats.stored)
 
@@ -192,7 +214,9 @@ def pull_into_mirror(
         apply=store_changes,
         now=now,
     )
-    pages, stats.deleted = pull_deletions(client, sessions, (target.object_name, target.kind), now)
+    pages, stats.deleted, stats.reconciled = pull_deletions(
+        client, sessions, (target.object_name, target.kind), now
+    )
     stats.pages += pages
     log.info(
         "object_pulled",
@@ -200,7 +224,39 @@ def pull_into_mirror(
         object=target.object_name,
         pages=stats.pages,
         stored=stats.stored,
+        repeated=stats.repeated,
         unmappable=stats.unmappable,
         deleted=stats.deleted,
+        reconciled=stats.reconciled,
     )
     return stats
+
+
+def _reconcile_if_forgotten(
+    client: CrmClient, sessions: sessionmaker[Session], target: Target, now: datetime
+) -> int | None:
+    """Past the CRM's deletion horizon, flag what its live ids lack; None when not needed."""
+    object_name, kind = target
+    if not isinstance(client, ForgetsDeletions):
+        return None
+    with sessions() as session:
+        check = mirror.deletion_check(session, client.name, object_name)
+        last = check.checked_at if check is not None else None
+    if last is None or now - last <= client.deletion_horizon:
+        return None
+    log.warning(
+        "crm_deletion_horizon_passed",
+        crm=client.name,
+        object=object_name,
+        last_checked=last.isoformat(),
+        horizon_days=client.deletion_horizon.days,
+    )
+    live: set[str] = set()
+    for ids in client.live_ids(object_name):
+        live.update(ids)
+    with sessions.begin() as session:
+        gone = mirror.mark_missing_deleted(
+            session, client.name, kind, object_name, live_ids=live, now=now
+        )
+    log.warning("crm_deletions_reconciled", crm=client.name, object=object_name, deleted=gone)
+    return gone

@@ -75,6 +75,11 @@ class Sessions:
         with self._lock:
             return self._users.get(token)
 
+    def end(self, token: str) -> None:
+        """End one session (it timed out)."""
+        with self._lock:
+            self._users.pop(token, None)
+
     def expire_all(self) -> None:
         """End every session (like a session timeout or an admin revoking them)."""
         with self._lock:

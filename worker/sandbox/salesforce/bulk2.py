@@ -1,15 +1,20 @@
 """Bulk API 2.0 query jobs: create, poll, page through CSV results with `Sforce-Locator`.
 
 Bulk API 2.0 Developer Guide: "Create a Query Job" (query_create_job.htm), "Get Information
-About a Query Job" (query_get_one_job.htm), "Get Results for a Query Job"
-(query_get_job_results.htm: `maxRecords`, `locator`, headers `Sforce-Locator` ("null" on the
-last page) and `Sforce-NumberOfRecords`), "Abort a Query Job", "Delete a Query Job". A job
-accepts its query at once and reports JobComplete from the first poll on; results are the
-snapshot taken when the job was created.
+About a Query Job" (query_get_one_job.htm: states UploadComplete, InProgress, JobComplete,
+Failed, Aborted), "Get Results for a Query Job" (query_get_job_results.htm: `maxRecords`,
+`locator`, headers `Sforce-Locator` ("null" on the last page) and `Sforce-NumberOfRecords`),
+"Use Compression for Bulk API 2.0 Query Responses" (query_compression.htm: with
+`Accept-Encoding: gzip` the results come gzip-compressed, `Content-Encoding: gzip`), "Abort a
+Query Job", "Delete a Query Job". A job takes time: it is UploadComplete when created,
+InProgress while polled, and reaches its end state at the `polls`-th status read; injected
+faults end some jobs Failed or Aborted. Results are the snapshot taken when the job was created
+and can be read only once the job is complete.
 """
 
 import base64
 import csv
+import gzip
 import io
 import re
 import threading
@@ -20,7 +25,7 @@ from typing import Any
 from worker.sandbox.salesforce.errors import SalesforceApiError, not_found
 from worker.sandbox.salesforce.ids import IdFactory
 from worker.sandbox.salesforce.query import CompiledQuery, QueryEngine
-from worker.sandbox.salesforce.rest import ApiRequest, ApiResult, RestApi
+from worker.sandbox.salesforce.rest import AccessOf, ApiRequest, ApiResult, RestApi, Strikes
 from worker.sandbox.salesforce.store import Record
 from worker.sandbox.salesforce.values import format_datetime
 
@@ -35,6 +40,8 @@ _DELIMITERS = {
 }
 _LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 _OPERATIONS = frozenset({"query", "queryAll"})
+JOB_COMPLETE = "JobComplete"
+_FAILED_MESSAGE = "InvalidBatch : Failed to process query: the query took too long to run"
 
 
 @dataclass
@@ -48,6 +55,8 @@ class _Job:
     delimiter: str
     line_ending: str
     version: str
+    fate: str = JOB_COMPLETE
+    polls_left: int = 1
     state: str = "UploadComplete"
 
     def info(self) -> dict[str, Any]:
@@ -65,18 +74,37 @@ class _Job:
             "lineEnding": self.line_ending,
             "columnDelimiter": self.delimiter,
             "jobType": "V2Query",
-            "numberRecordsProcessed": len(self.rows) if self.state == "JobComplete" else 0,
+            "numberRecordsProcessed": len(self.rows) if self.state == JOB_COMPLETE else 0,
             "retries": 0,
             "totalProcessingTime": 0,
+            **({"errorMessage": _FAILED_MESSAGE} if self.state == "Failed" else {}),
         }
+
+    def poll(self) -> None:
+        """One status read: the job moves on, and ends after its last poll."""
+        if self.state not in {"UploadComplete", "InProgress"}:
+            return
+        self.polls_left -= 1
+        self.state = self.fate if self.polls_left <= 0 else "InProgress"
 
 
 class BulkQueryJobs:
     """The org's Bulk API 2.0 query jobs, served under `jobs/query`."""
 
-    def __init__(self, engine: QueryEngine, ids: IdFactory) -> None:
+    def __init__(
+        self,
+        engine: QueryEngine,
+        ids: IdFactory,
+        access_of: AccessOf,
+        strikes: Strikes,
+        *,
+        polls: int = 3,
+    ) -> None:
         self._engine = engine
         self._ids = ids
+        self._access_of = access_of
+        self._strikes = strikes
+        self._polls = max(1, polls)
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
 
@@ -106,12 +134,20 @@ class BulkQueryJobs:
             raise SalesforceApiError(400, "INVALIDJOB", f"Invalid operation: {operation}")
         if delimiter not in _DELIMITERS or line_ending not in _LINE_ENDINGS:
             raise SalesforceApiError(400, "INVALIDJOB", "Invalid columnDelimiter or lineEnding")
-        compiled = self._engine.compile(body["query"], now=request.now)
+        compiled = self._engine.compile(
+            body["query"], now=request.now, access=self._access_of(request.user_id)
+        )
         if compiled.count:
             raise SalesforceApiError(
                 400, "INVALIDJOB", "Aggregate queries are not supported by Bulk API 2.0"
             )
         rows = self._engine.run(compiled, include_deleted=operation == "queryAll")
+        path = f"/services/data/v{request.version}/jobs/query"
+        fate = JOB_COMPLETE
+        if self._strikes(path, "bulk_failed"):
+            fate = "Failed"
+        elif self._strikes(path, "bulk_aborted"):
+            fate = "Aborted"
         job = _Job(
             id=self._ids.next_id("750"),
             operation=operation,
@@ -122,16 +158,18 @@ class BulkQueryJobs:
             delimiter=delimiter,
             line_ending=line_ending,
             version=request.version,
+            fate=fate,
+            polls_left=self._polls,
         )
         with self._lock:
             self._jobs[job.id] = job
         return ApiResult(200, job.info())
 
     def get(self, job_id: str) -> ApiResult:
-        """The job's information; a job is complete from its first poll on."""
+        """The job's information; each read moves a running job on."""
         job = self._job(job_id)
-        if job.state == "UploadComplete":
-            job.state = "JobComplete"
+        with self._lock:
+            job.poll()
         return ApiResult(200, job.info())
 
     def abort(self, request: ApiRequest, job_id: str) -> ApiResult:
@@ -142,7 +180,7 @@ class BulkQueryJobs:
             raise SalesforceApiError(
                 400, "INVALIDJOB", "Only state Aborted can be set on a query job"
             )
-        if job.state == "JobComplete":
+        if job.state in {JOB_COMPLETE, "Failed"}:
             raise SalesforceApiError(
                 400, "INVALIDJOBSTATE", "Job is already complete and cannot be aborted"
             )
@@ -159,18 +197,25 @@ class BulkQueryJobs:
     def results(self, request: ApiRequest, job_id: str) -> ApiResult:
         """One page of CSV results, from `locator` for up to `maxRecords` records."""
         job = self._job(job_id)
-        if job.state == "Aborted":
-            raise SalesforceApiError(400, "INVALIDJOBSTATE", "Job is aborted; it has no results")
+        if job.state != JOB_COMPLETE:
+            raise SalesforceApiError(
+                400, "INVALIDJOBSTATE", f"Job is {job.state}; results come once it is complete"
+            )
         start = _offset(request.params.get("locator"))
         size = _max_records(request.params.get("maxRecords"))
         page = job.rows[start : start + size]
         end = start + len(page)
         locator = _locator(end) if end < len(job.rows) else "null"
+        headers = {"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(len(page))}
+        content = self._csv(job, page).encode("utf-8")
+        if "gzip" in request.headers.get("accept-encoding", "").lower():
+            content = gzip.compress(content)
+            headers["Content-Encoding"] = "gzip"
         return ApiResult(
             200,
-            text=self._csv(job, page),
-            media_type="text/csv",
-            headers={"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(len(page))},
+            content=content,
+            media_type="text/csv; charset=UTF-8",
+            headers=headers,
             records_out=len(page),
         )
 

@@ -5,7 +5,7 @@ from typing import Any
 import requests
 from simple_salesforce.api import Salesforce
 
-from worker.sandbox.salesforce.org import DEFAULT_CREDENTIALS
+from worker.sandbox.salesforce.org import DEFAULT_CREDENTIALS, SalesforceOrg
 
 # Client credentials need a My Domain (simple-salesforce refuses 'login'/'test' for that flow);
 # the sandbox's transport adapter sends every *.salesforce.com host to the sandbox.
@@ -26,3 +26,9 @@ def client_for(session: requests.Session, **auth: Any) -> Salesforce:
         "domain": SANDBOX_MY_DOMAIN,
     }
     return Salesforce(session=session, **options)
+
+
+def admin_client_for(session: requests.Session, org: SalesforceOrg, base_url: str) -> Salesforce:
+    """A client acting as the org's System Administrator, for what the integration user may not
+    do (delete records, create accounts): tests set the org up with it as a person would."""
+    return Salesforce(session_id=org.issue_admin_session(), instance_url=base_url, session=session)

@@ -3,10 +3,13 @@
 Shapes from the REST API Developer Guide, "Describe Global" (resources_describeGlobal.htm) and
 "sObject Describe" (resources_sobject_describe.htm); field attributes from DescribeFieldResult
 (SOAP API Developer Guide, sforce_api_calls_describesobjects_describesobjectresult.htm).
+Describe answers for the running user: objects they cannot read are not listed, fields they
+cannot see are left out, and createable/updateable say what this user may do.
 """
 
 from typing import Any
 
+from worker.sandbox.salesforce.permissions import Access
 from worker.sandbox.salesforce.schema import NUMBER_TYPES, SCHEMA, TEXT_TYPES, FieldDef, SObjectDef
 
 _SOAP_TYPES = {
@@ -32,17 +35,18 @@ def sobject_urls(definition: SObjectDef, version: str) -> dict[str, str]:
     }
 
 
-def _summary(definition: SObjectDef, version: str) -> dict[str, Any]:
+def _summary(definition: SObjectDef, version: str, access: Access) -> dict[str, Any]:
+    allowed = access.on(definition)
     return {
         "name": definition.name,
         "label": definition.label,
         "labelPlural": definition.label_plural,
         "keyPrefix": definition.key_prefix,
         "custom": definition.custom,
-        "createable": True,
-        "updateable": True,
-        "deletable": definition.deletable,
-        "queryable": True,
+        "createable": allowed.create,
+        "updateable": allowed.edit,
+        "deletable": definition.deletable and allowed.delete,
+        "queryable": allowed.read,
         "retrieveable": True,
         "searchable": True,
         "layoutable": True,
@@ -53,39 +57,51 @@ def _summary(definition: SObjectDef, version: str) -> dict[str, Any]:
     }
 
 
-def describe_global(version: str) -> dict[str, Any]:
-    """The Describe Global body: every sObject of the org."""
+def describe_global(version: str, access: Access) -> dict[str, Any]:
+    """The Describe Global body: every sObject of the org the user may read."""
     return {
         "encoding": "UTF-8",
         "maxBatchSize": 200,
-        "sobjects": [_summary(definition, version) for definition in SCHEMA.values()],
+        "sobjects": [
+            _summary(definition, version, access)
+            for definition in SCHEMA.values()
+            if access.readable(definition)
+        ],
     }
 
 
-def describe_basic(definition: SObjectDef, version: str) -> dict[str, Any]:
+def describe_basic(definition: SObjectDef, version: str, access: Access) -> dict[str, Any]:
     """The sObject Basic Information body (`GET sobjects/{type}`)."""
-    return {"objectDescribe": _summary(definition, version), "recentItems": []}
+    return {"objectDescribe": _summary(definition, version, access), "recentItems": []}
 
 
-def describe_sobject(definition: SObjectDef, version: str) -> dict[str, Any]:
-    """The full sObject Describe body, fields included."""
+def describe_sobject(definition: SObjectDef, version: str, access: Access) -> dict[str, Any]:
+    """The full sObject Describe body, with the fields the user sees."""
     return {
-        **_summary(definition, version),
-        "fields": [describe_field(field) for field in definition.fields],
+        **_summary(definition, version, access),
+        "fields": [
+            describe_field(
+                field,
+                createable=access.may_write(definition, field, creating=True),
+                updateable=access.may_write(definition, field, creating=False),
+            )
+            for field in definition.fields
+            if access.sees(definition, field)
+        ],
         "childRelationships": [],
         "recordTypeInfos": [],
     }
 
 
-def describe_field(field: FieldDef) -> dict[str, Any]:
-    """One DescribeFieldResult."""
+def describe_field(field: FieldDef, *, createable: bool, updateable: bool) -> dict[str, Any]:
+    """One DescribeFieldResult, with what the running user may do with the field."""
     is_text = field.type in TEXT_TYPES or field.type in {"id", "reference"}
     return {
         "aggregatable": field.filterable,
         "autoNumber": field.name == "CaseNumber",
         "byteLength": field.length * _UTF8_BYTES_PER_CHAR if is_text else 0,
         "calculated": field.calculated,
-        "createable": field.createable,
+        "createable": createable,
         "custom": field.custom,
         "defaultValue": field.default_value,
         "defaultedOnCreate": field.defaulted_on_create,
@@ -117,6 +133,6 @@ def describe_field(field: FieldDef) -> dict[str, Any]:
         "soapType": _SOAP_TYPES[field.type],
         "sortable": field.filterable,
         "type": field.type,
-        "unique": False,
-        "updateable": field.updateable,
+        "unique": field.unique,
+        "updateable": updateable,
     }

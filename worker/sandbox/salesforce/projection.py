@@ -4,23 +4,46 @@ Opportunity), the way an org that has used Salesforce for years would hold that 
 
 from datetime import datetime
 
+from worker.sandbox.salesforce.permissions import FieldAccess, PermissionSet
+from worker.sandbox.salesforce.schema import CASE_ORIGINS, CASE_REASONS, SCHEMA
 from worker.sandbox.salesforce.store import RecordStore
 from worker.sandbox.world import World
 
 INTEGRATION_USERNAME = "integration@northstar-saas.example"
+ADMIN_USERNAME = "admin@northstar-saas.example"
+ORG_DATA_ACCESS = PermissionSet(
+    "Northstar_Data_Access",
+    fields={
+        f"{definition.name}.{field.name}": FieldAccess(readable=True)
+        for definition in SCHEMA.values()
+        for field in definition.fields
+        if field.custom and not field.name.startswith("NPS_")
+    },
+)
+"""Read access the org's admin gave the integration user on the org's own custom fields (plan,
+ARR, onboarding, renewal date, language, time zone), which `salesforce/` does not deploy."""
 
 
 def create_integration_user(store: RecordStore, *, at: datetime) -> str:
     """Insert the API-only user every login runs as; returns its id."""
+    return _create_user(store, INTEGRATION_USERNAME, "Integration", "API integration", at=at)
+
+
+def create_admin_user(store: RecordStore, *, at: datetime) -> str:
+    """Insert the org's System Administrator (tests and the time machine act as them)."""
+    return _create_user(store, ADMIN_USERNAME, "Admin", "System administrator", at=at)
+
+
+def _create_user(store: RecordStore, username: str, first: str, title: str, *, at: datetime) -> str:
     with store.lock:
         record = store.insert(
             "User",
             {
-                "Username": INTEGRATION_USERNAME,
-                "FirstName": "Integration",
+                "Username": username,
+                "FirstName": first,
                 "LastName": "User",
-                "Email": INTEGRATION_USERNAME,
-                "Title": "API integration",
+                "Email": username,
+                "Title": title,
                 "IsActive": True,
             },
             at=at,
@@ -73,7 +96,7 @@ def _load_accounts(store: RecordStore, world: World, users: dict[int, str]) -> d
             "Account",
             {
                 "Name": company.name,
-                "Type": "Customer - Direct",
+                "Type": "Customer - Channel" if company.key % 5 == 0 else "Customer - Direct",
                 "Industry": company.industry,
                 "BillingCountry": company.country,
                 "Website": f"https://{company.domain}",
@@ -142,6 +165,9 @@ def _load_cases(
                 "Subject": case.subject,
                 "Status": case.status,
                 "Priority": case.priority,
+                "Origin": CASE_ORIGINS[case.key % len(CASE_ORIGINS)],
+                "Type": "Other",
+                "Reason": CASE_REASONS[case.key % len(CASE_REASONS)],
                 "ContactId": contacts[case.person_key],
                 "AccountId": accounts[case.company_key],
                 "OwnerId": owners[case.company_key],
@@ -181,7 +207,7 @@ def _load_renewals(
                 "AccountId": accounts[renewal.company_key],
                 "ContactId": primary_contacts.get(renewal.company_key),
                 "OwnerId": users[renewal.owner_key],
-                "Type": "Renewal",
+                "Type": "Existing Customer - Upgrade",
                 "Renewal_Date__c": renewal.close_date,
                 "CreatedDate": renewal.created_at,
                 "LastModifiedDate": renewal.modified_at,

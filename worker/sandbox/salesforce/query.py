@@ -6,6 +6,9 @@ date literals are ranges compared with = < > (sforce_api_calls_soql_select_datef
 LAST_N_DAYS:n includes today, NEXT_N_DAYS:n starts tomorrow), ORDER BY defaults to NULLS
 FIRST ascending and NULLS LAST descending (sforce_api_calls_soql_select_orderby.htm).
 Relative dates use the running user's day in UTC (the sandbox's API user lives in UTC).
+A query sees only what the running user may read (`permissions.Access`): an object or field
+they may not read does not exist for them, as in a real org. queryAll reaches deleted records
+only while they are in the recycle bin (`store.RECYCLE_BIN`).
 Result records are shaped as in the REST "Query" resource (resources_query.htm): an
 `attributes` map first, then the selected fields, parent relationships nested.
 """
@@ -20,6 +23,7 @@ from typing import Any
 
 from worker.sandbox.salesforce.errors import SalesforceApiError
 from worker.sandbox.salesforce.ids import normalize_id
+from worker.sandbox.salesforce.permissions import UNRESTRICTED, Access
 from worker.sandbox.salesforce.schema import (
     ID_TYPES,
     NUMBER_TYPES,
@@ -40,7 +44,7 @@ from worker.sandbox.salesforce.soql import (
     Value,
     parse,
 )
-from worker.sandbox.salesforce.store import Record, RecordStore
+from worker.sandbox.salesforce.store import Record, RecordStore, is_archived, purged
 from worker.sandbox.salesforce.values import to_json
 
 Predicate = Callable[[Record], bool]
@@ -89,6 +93,7 @@ class CompiledQuery:
     limit: int | None
     offset: int
     shape: _Shape
+    now: datetime
 
 
 def soql_error(text: str, offset: int, error_code: str, message: str) -> SalesforceApiError:
@@ -110,21 +115,23 @@ class QueryEngine:
     def __init__(self, store: RecordStore) -> None:
         self._store = store
 
-    def compile(self, text: str, *, now: datetime) -> CompiledQuery:
+    def compile(self, text: str, *, now: datetime, access: Access = UNRESTRICTED) -> CompiledQuery:
         """Parse and bind a query; raises SalesforceApiError (400) the way Salesforce words it."""
         try:
             query = parse(text)
-            return _Binder(self._store, query, now).bind()
+            return _Binder(self._store, query, now, access).bind()
         except SoqlSyntaxError as error:
             raise soql_error(text, error.offset, error.error_code, error.message) from error
 
     def run(self, compiled: CompiledQuery, *, include_deleted: bool) -> list[Record]:
         """The matching records, sorted and windowed (live references; render before sending)."""
         with self._store.lock:
+            name, now = compiled.definition.name, compiled.now
             rows = [
                 record
-                for record in self._store.table(compiled.definition.name).values()
-                if (include_deleted or not record["IsDeleted"]) and compiled.predicate(record)
+                for record in self._store.table(name).values()
+                if _listed(name, record, now, include_deleted=include_deleted)
+                and compiled.predicate(record)
             ]
             for key, descending, nulls_last in reversed(compiled.sort_keys):
                 null_rank = 0 if nulls_last == descending else 1
@@ -135,21 +142,28 @@ class QueryEngine:
     def render(self, compiled: CompiledQuery, record: Record, version: str) -> dict[str, Any]:
         """One result record as the REST API returns it."""
         with self._store.lock:
-            return self._render(compiled.definition, record, compiled.shape, version)
+            return self._render(compiled.definition, record, compiled.shape, version, compiled.now)
 
     def _render(
-        self, definition: SObjectDef, record: Record, shape: _Shape, version: str
+        self, definition: SObjectDef, record: Record, shape: _Shape, version: str, now: datetime
     ) -> dict[str, Any]:
         out: dict[str, Any] = {"attributes": attributes(definition.name, record["Id"], version)}
         for key in shape.order:
             if key in shape.leaves:
                 resolved = shape.leaves[key]
-                out[key] = to_json(_read_leaf(definition, record, resolved.field))
+                out[key] = to_json(_read_leaf(definition, record, resolved.field, now))
                 continue
             reference, child_shape = shape.children[key]
             parent = self._store.find(record[reference.name]) if record[reference.name] else None
-            out[key] = None if parent is None else self._render(*parent, child_shape, version)
+            out[key] = None if parent is None else self._render(*parent, child_shape, version, now)
         return out
+
+
+def _listed(name: str, record: Record, now: datetime, *, include_deleted: bool) -> bool:
+    """query lists live, unarchived records; queryAll adds the recycle bin and the archive."""
+    if include_deleted:
+        return not purged(record, now)
+    return not record["IsDeleted"] and not is_archived(name, record, now)
 
 
 def attributes(sobject_name: str, record_id: str, version: str) -> dict[str, str]:
@@ -160,9 +174,11 @@ def attributes(sobject_name: str, record_id: str, version: str) -> dict[str, str
     }
 
 
-def _read_leaf(definition: SObjectDef, record: Record, leaf: FieldDef) -> Any:
+def _read_leaf(definition: SObjectDef, record: Record, leaf: FieldDef, now: datetime) -> Any:
     if leaf.name == "Name" and definition.field("Name") is None:
         return record.get(_name_field(definition))
+    if leaf.name == "IsArchived":
+        return is_archived(definition.name, record, now)
     return record.get(leaf.name)
 
 
@@ -179,17 +195,18 @@ def _sort_key(key: Callable[[Record], Any], null_rank: int) -> Callable[[Record]
 
 
 class _Binder:
-    def __init__(self, store: RecordStore, query: Query, now: datetime) -> None:
+    def __init__(self, store: RecordStore, query: Query, now: datetime, access: Access) -> None:
         self.store = store
         self.query = query
         self.now = now
+        self.access = access
 
     def error(self, offset: int, code: str, message: str) -> SoqlSyntaxError:
         return SoqlSyntaxError(code, message, offset)
 
     def bind(self) -> CompiledQuery:
         query = self.query
-        definition = sobject(query.sobject)
+        definition = self.access.sobject(query.sobject)
         if definition is None:
             raise self.error(
                 query.sobject_offset,
@@ -222,6 +239,7 @@ class _Binder:
             query.limit,
             query.offset or 0,
             _shape_of(select),
+            self.now,
         )
 
     def resolve(self, path: FieldPath) -> ResolvedField:
@@ -236,7 +254,7 @@ class _Binder:
         references: list[FieldDef] = []
         names: list[str] = []
         for part in parts[:-1]:
-            reference = current.relationship(part) if current is not None else None
+            reference = self.visible_relationship(current, part)
             if reference is None:
                 raise self.error(
                     path.offset,
@@ -249,9 +267,13 @@ class _Binder:
             references.append(reference)
             names.append(reference.relationship_name or reference.name)
             targets = reference.reference_to
-            current = sobject(targets[0]) if len(targets) == 1 else None
+            current = self.access.sobject(targets[0]) if len(targets) == 1 else None
         last = parts[-1]
-        leaf = current.field(last) if current is not None else _POLYMORPHIC_FIELDS.get(last.lower())
+        leaf = (
+            self.access.field(current, last)
+            if current is not None
+            else _POLYMORPHIC_FIELDS.get(last.lower())
+        )
         if leaf is None:
             entity = current.name if current is not None else "Name"
             raise self.error(
@@ -263,12 +285,22 @@ class _Binder:
             )
         return ResolvedField(tuple(references), leaf, current is None, tuple(names))
 
+    def visible_relationship(self, current: SObjectDef | None, part: str) -> FieldDef | None:
+        """The reference field of relationship `part`, when the user sees it and its target."""
+        reference = current.relationship(part) if current is not None else None
+        if current is None or reference is None or not self.access.sees(current, reference):
+            return None
+        targets = [sobject(target) for target in reference.reference_to]
+        if len(targets) == 1 and (targets[0] is None or not self.access.readable(targets[0])):
+            return None
+        return reference
+
     def getter(self, resolved: ResolvedField) -> Callable[[Record], Any]:
         store = self.store
         leaf = resolved.field
         if not resolved.references:
-            name = leaf.name
-            return lambda record: record.get(name)
+            definition, now = self.definition, self.now
+            return lambda record: _read_leaf(definition, record, leaf, now)
 
         def walk(record: Record) -> Any:
             definition = self.definition
@@ -279,7 +311,7 @@ class _Binder:
                 if found is None:
                     return None
                 definition, current = found
-            return _read_leaf(definition, current, leaf)
+            return _read_leaf(definition, current, leaf, self.now)
 
         return walk
 

@@ -6,6 +6,7 @@ Version (resources_discoveryresource.htm), Limits (resources_limits.htm), Query 
 (resources_query.htm, resources_queryall.htm), Describe Global, sObject Basic Information,
 sObject Describe, sObject Rows (resources_sobject_retrieve.htm: GET/PATCH/DELETE; PATCH and
 DELETE answer 204), sObject create (dome_sobject_create.htm: 201 with id/success/errors).
+Every call runs as its session's user, with that user's access (`permissions.Access`).
 """
 
 import json
@@ -20,6 +21,7 @@ from worker.sandbox.salesforce.errors import SalesforceApiError, not_found
 from worker.sandbox.salesforce.ids import normalize_id
 from worker.sandbox.salesforce.limits import ApiBudget
 from worker.sandbox.salesforce.paging import QueryCursors, batch_size
+from worker.sandbox.salesforce.permissions import Access
 from worker.sandbox.salesforce.query import QueryEngine, attributes
 from worker.sandbox.salesforce.schema import SObjectDef, sobject
 from worker.sandbox.salesforce.sobject_collections import Mode, Upsert, save_records
@@ -67,12 +69,21 @@ class ApiResult:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     text: str | None = None
+    content: bytes | None = None
     media_type: str = "application/json"
     records_in: int = 0
     records_out: int = 0
 
 
 Handler = Callable[[ApiRequest, re.Match[str]], ApiResult]
+AccessOf = Callable[[str], Access]
+"""A user id's access: their profile and permission sets added up."""
+Strikes = Callable[[str, str], bool]
+"""(request path, fault kind) -> whether that effect hits this record or job (`FaultInjector`)."""
+_VIEW_ALL_DATA_NEEDED = (
+    "Upserting on {field}, an External ID field that is not Unique, needs the View All Data "
+    "permission"
+)
 
 
 def versions_body() -> list[dict[str, str]]:
@@ -93,12 +104,17 @@ class RestApi:
         engine: QueryEngine,
         cursors: QueryCursors,
         budget: ApiBudget,
+        *,
+        access_of: AccessOf,
+        strikes: Strikes,
     ) -> None:
         self.store = store
         self.writer = writer
         self.engine = engine
         self.cursors = cursors
         self.budget = budget
+        self.access_of = access_of
+        self.strikes = strikes
         self._routes: list[tuple[frozenset[str], re.Pattern[str], Handler]] = []
         self.add("GET", r"", self._resources)
         self.add("GET", r"limits", self._limits)
@@ -163,7 +179,9 @@ class RestApi:
         text = request.params.get("q")
         if not text:
             raise SalesforceApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
-        compiled = self.engine.compile(text, now=request.now)
+        compiled = self.engine.compile(
+            text, now=request.now, access=self.access_of(request.user_id)
+        )
         include_deleted = match["endpoint"] == "queryAll"
         rows = self.engine.run(compiled, include_deleted=include_deleted)
         if compiled.count:
@@ -182,23 +200,28 @@ class RestApi:
         return ApiResult(200, body, records_out=len(body["records"]))
 
     def _describe_global(self, request: ApiRequest, _match: re.Match[str]) -> ApiResult:
-        return ApiResult(200, describe_global(request.version))
+        return ApiResult(200, describe_global(request.version, self.access_of(request.user_id)))
 
     def _describe(self, request: ApiRequest, match: re.Match[str]) -> ApiResult:
-        return ApiResult(200, describe_sobject(_definition(match["type"]), request.version))
+        access = self.access_of(request.user_id)
+        definition = _definition(match["type"], access)
+        return ApiResult(200, describe_sobject(definition, request.version, access))
 
     def _basic_info(self, request: ApiRequest, match: re.Match[str]) -> ApiResult:
-        return ApiResult(200, describe_basic(_definition(match["type"]), request.version))
+        access = self.access_of(request.user_id)
+        definition = _definition(match["type"], access)
+        return ApiResult(200, describe_basic(definition, request.version, access))
 
     def _create(self, request: ApiRequest, match: re.Match[str]) -> ApiResult:
-        definition = _definition(match["type"])
+        access = self.access_of(request.user_id)
+        definition = _definition(match["type"], access)
         body = request.json_body()
         if not isinstance(body, dict):
             raise SalesforceApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
         with self.store.lock:
             try:
                 record = self.writer.create(
-                    definition, body, at=request.now, user_id=request.user_id
+                    definition, body, at=request.now, user_id=request.user_id, access=access
                 )
             except RecordRejected as rejected:
                 raise SalesforceApiError.from_record_errors(400, rejected.errors) from rejected
@@ -211,14 +234,15 @@ class RestApi:
         )
 
     def _retrieve(self, request: ApiRequest, match: re.Match[str]) -> ApiResult:
-        definition = _definition(match["type"])
+        access = self.access_of(request.user_id)
+        definition = _definition(match["type"], access)
         with self.store.lock:
             record = self._existing(definition, match["id"])
             wanted = request.params.get("fields")
-            fields = definition.fields
+            fields = tuple(f for f in definition.fields if access.sees(definition, f))
             if wanted:
                 fields = tuple(
-                    f for name in wanted.split(",") if (f := definition.field(name.strip()))
+                    f for name in wanted.split(",") if (f := access.field(definition, name.strip()))
                 )
             body: dict[str, Any] = {
                 "attributes": attributes(definition.name, record["Id"], request.version)
@@ -227,7 +251,8 @@ class RestApi:
         return ApiResult(200, body, records_out=1)
 
     def _update(self, request: ApiRequest, match: re.Match[str]) -> ApiResult:
-        definition = _definition(match["type"])
+        access = self.access_of(request.user_id)
+        definition = _definition(match["type"], access)
         body = request.json_body()
         if not isinstance(body, dict):
             raise SalesforceApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
@@ -235,18 +260,26 @@ class RestApi:
             self._existing(definition, match["id"])
             try:
                 self.writer.update(
-                    definition, match["id"], body, at=request.now, user_id=request.user_id
+                    definition,
+                    match["id"],
+                    body,
+                    at=request.now,
+                    user_id=request.user_id,
+                    access=access,
                 )
             except RecordRejected as rejected:
                 raise SalesforceApiError.from_record_errors(400, rejected.errors) from rejected
         return ApiResult(204, records_in=1)
 
     def _delete(self, request: ApiRequest, match: re.Match[str]) -> ApiResult:
-        definition = _definition(match["type"])
+        access = self.access_of(request.user_id)
+        definition = _definition(match["type"], access)
         with self.store.lock:
             self._existing(definition, match["id"])
             try:
-                self.writer.delete(definition, match["id"], at=request.now, user_id=request.user_id)
+                self.writer.delete(
+                    definition, match["id"], at=request.now, user_id=request.user_id, access=access
+                )
             except RecordRejected as rejected:
                 raise SalesforceApiError.from_record_errors(400, rejected.errors) from rejected
         return ApiResult(204, records_in=1)
@@ -258,8 +291,9 @@ class RestApi:
         return self._collection(request, "update")
 
     def _collection_upsert(self, request: ApiRequest, match: re.Match[str]) -> ApiResult:
-        definition = _definition(match["type"])
-        field = definition.field(match["field"])
+        access = self.access_of(request.user_id)
+        definition = _definition(match["type"], access)
+        field = access.field(definition, match["field"])
         if field is None or not field.external_id:
             raise SalesforceApiError(
                 400,
@@ -267,10 +301,16 @@ class RestApi:
                 f"Field name provided, {match['field']} is not an External ID or indexed field "
                 f"for {definition.name}",
             )
-        return self._collection(request, Upsert(definition, field))
+        # "Upsert Records Using sObject Rows by External ID" (resources_sobject_upsert_patch.htm):
+        # on an External ID that is not also Unique, the client must have View All Data.
+        refused = None
+        if not field.unique and not access.view_all_data:
+            refused = _VIEW_ALL_DATA_NEEDED.format(field=field.name)
+        return self._collection(request, Upsert(definition, field, refused=refused))
 
     def _collection(self, request: ApiRequest, mode: Mode) -> ApiResult:
         body = request.json_body()
+        path = f"/services/data/v{request.version}/{request.path}"
         results = save_records(
             self.store,
             self.writer,
@@ -278,6 +318,8 @@ class RestApi:
             mode=mode,
             at=request.now,
             user_id=request.user_id,
+            access=self.access_of(request.user_id),
+            strikes=lambda kind: self.strikes(path, kind),
             force_all_or_none=request.all_or_none,
         )
         return ApiResult(200, results, records_in=len(results))
@@ -299,8 +341,9 @@ class RestApi:
             raise not_found() from None
 
 
-def _definition(name: str) -> SObjectDef:
+def _definition(name: str, access: Access) -> SObjectDef:
+    """The sObject a URL names; NOT_FOUND when it does not exist for this user."""
     definition = sobject(name)
-    if definition is None:
+    if definition is None or not access.readable(definition):
         raise not_found()
     return definition

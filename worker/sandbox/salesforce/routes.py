@@ -31,6 +31,7 @@ log = structlog.get_logger(__name__)
 
 _VERSION = re.compile(r"^\d{2,3}\.\d$")
 _DATA_METHODS = ["GET", "POST", "PATCH", "DELETE", "PUT"]
+_DAILY_LIMIT = "TotalRequests Limit exceeded."
 
 
 def salesforce_error(
@@ -95,15 +96,21 @@ def build_routes(org: "SalesforceOrg") -> list[BaseRoute]:
             return salesforce_error(
                 404, "NOT_FOUND", "The requested resource does not exist", limit_header
             )
-        user_id = org.sessions.user_for(_bearer(request.headers.get("authorization")))
+        token = _bearer(request.headers.get("authorization"))
+        user_id = org.sessions.user_for(token)
+        if user_id is not None and not org.session_timeout.touch(token, now):
+            org.sessions.end(token)
+            user_id = None
         if user_id is None:
             return salesforce_error(
                 401, "INVALID_SESSION_ID", "Session expired or invalid", limit_header
             )
+        org.commit_due(now)
+        if org.faults.strikes("salesforce", request.url.path, "daily_limit"):
+            spent = {"Sforce-Limit-Info": f"api-usage={org.budget.limit}/{org.budget.limit}"}
+            return salesforce_error(403, "REQUEST_LIMIT_EXCEEDED", _DAILY_LIMIT, spent)
         if not org.budget.try_spend(now):
-            return salesforce_error(
-                403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", limit_header
-            )
+            return salesforce_error(403, "REQUEST_LIMIT_EXCEEDED", _DAILY_LIMIT, limit_header)
         api_request = ApiRequest(
             method=request.method,
             path=request.path_params.get("path", ""),
@@ -132,6 +139,10 @@ def build_routes(org: "SalesforceOrg") -> list[BaseRoute]:
 
 def _to_response(result: ApiResult, headers: dict[str, str]) -> Response:
     merged = {**result.headers, **headers}
+    if result.content is not None:
+        return Response(
+            result.content, status_code=result.status, headers=merged, media_type=result.media_type
+        )
     if result.text is not None:
         return Response(
             result.text, status_code=result.status, headers=merged, media_type=result.media_type

@@ -5,6 +5,10 @@ sforce_api_calls_describesobjects_describesobjectresult.htm#field); types are th
 `type` values (string, email, boolean, double, currency, date, datetime, picklist,
 reference, textarea, url, id). Standard field lengths are the ones in the
 Object Reference for Salesforce (Account, Contact, Case, Opportunity, User, Task).
+Standard picklists carry the values a new org ships with in their standard value sets
+(Metadata API, "StandardValueSet Names and Standard Picklist Fields": AccountType, CaseOrigin,
+CaseType, CaseReason, CasePriority, CaseStatus, OpportunityType, OpportunityStage, TaskStatus,
+TaskPriority), so a config that names a value no real org has matches nothing here either.
 """
 
 from dataclasses import dataclass, field
@@ -39,6 +43,7 @@ class FieldDef:
     calculated: bool = False
     name_field: bool = False
     external_id: bool = False
+    unique: bool = False
 
     @property
     def filterable(self) -> bool:
@@ -179,7 +184,34 @@ def _calculated(name: str, label: str, type_: str, length: int = 0, **extra: Any
 
 
 ONBOARDING_STATUSES = ("Not Started", "In Progress", "Completed")
+ACCOUNT_TYPES = (
+    "Prospect",
+    "Customer - Direct",
+    "Customer - Channel",
+    "Channel Partner / Reseller",
+    "Installation Partner",
+    "Technology Partner",
+    "Other",
+)
 CASE_STATUSES = ("New", "Working", "Escalated", "Closed")
+CASE_PRIORITIES = ("High", "Medium", "Low")
+CASE_ORIGINS = ("Phone", "Email", "Web")
+CASE_TYPES = ("Mechanical", "Electrical", "Electronic", "Structural", "Other")
+CASE_REASONS = (
+    "Installation",
+    "Equipment Complexity",
+    "Performance",
+    "Breakdown",
+    "Equipment Design",
+    "Feedback",
+    "Other",
+)
+OPPORTUNITY_TYPES = (
+    "Existing Customer - Upgrade",
+    "Existing Customer - Replacement",
+    "Existing Customer - Downgrade",
+    "New Customer",
+)
 CLOSED_CASE_STATUSES = frozenset({"Closed"})
 OPPORTUNITY_STAGES = (
     "Prospecting",
@@ -225,11 +257,7 @@ def _account() -> SObjectDef:
         (
             *_system_fields(),
             _text("Name", "Account Name", 255, nillable=False, name_field=True),
-            _picklist(
-                "Type",
-                "Account Type",
-                ("Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other"),
-            ),
+            _picklist("Type", "Account Type", ACCOUNT_TYPES),
             _picklist("Industry", "Industry", INDUSTRIES),
             _number("AnnualRevenue", "Annual Revenue", "currency"),
             _text("BillingCountry", "Billing Country", 80),
@@ -333,10 +361,13 @@ def _case() -> SObjectDef:
             _picklist(
                 "Priority",
                 "Priority",
-                ("Low", "Medium", "High"),
+                CASE_PRIORITIES,
                 defaulted_on_create=True,
                 default_value="Medium",
             ),
+            _picklist("Origin", "Case Origin", CASE_ORIGINS),
+            _picklist("Type", "Case Type", CASE_TYPES),
+            _picklist("Reason", "Case Reason", CASE_REASONS),
             _reference("ContactId", "Contact ID", ("Contact",), "Contact"),
             _reference("AccountId", "Account ID", ("Account",), "Account"),
             _owner(),
@@ -362,7 +393,7 @@ def _opportunity() -> SObjectDef:
             # The primary contact role's contact (API 46.0+): set on create, then read-only.
             _reference("ContactId", "Contact ID", ("Contact",), "Contact", updateable=False),
             _owner(),
-            _picklist("Type", "Opportunity Type", ("New Business", "Existing Business", "Renewal")),
+            _picklist("Type", "Opportunity Type", OPPORTUNITY_TYPES),
             _calculated("IsClosed", "Closed", "boolean", nillable=False),
             _calculated("IsWon", "Won", "boolean", nillable=False),
             FieldDef("Renewal_Date__c", "Renewal Date", "date", custom=True),
@@ -441,6 +472,9 @@ def _task() -> SObjectDef:
             ),
             _calculated("IsClosed", "Closed", "boolean", nillable=False),
             _calculated("CompletedDateTime", "Completed Date/Time", "datetime"),
+            # Set by the org, not by writes: see `store.is_archived`.
+            _calculated("IsArchived", "Archived", "boolean", nillable=False),
+            # Deployed from salesforce/ as a non-unique External ID (an index, not a constraint).
             _text("NPS_Dedup_Key__c", "NPS Dedup Key", 80, custom=True, external_id=True),
         ),
     )

@@ -4,7 +4,7 @@ import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from worker.sandbox.salesforce.ids import IdFactory
@@ -19,6 +19,12 @@ from worker.sandbox.salesforce.schema import (
 
 Record = dict[str, Any]
 _FIRST_CASE_NUMBER = 1000
+RECYCLE_BIN = timedelta(days=15)
+"""Deleted records stay in the recycle bin this long (Salesforce Help, "Recycle Bin"); queryAll
+finds them only while they are there (resources_queryall.htm)."""
+ARCHIVE_AFTER = timedelta(days=365)
+"""Closed tasks due this long ago are archived (Object Reference, Task: IsArchived): `query`
+no longer returns them, `queryAll` still does."""
 
 
 def whole_second(moment: datetime) -> datetime:
@@ -98,6 +104,19 @@ class RecordStore:
         record.update(LastModifiedDate=at, SystemModstamp=at, LastModifiedById=by)
         _derive(sobject, record, before, at)
 
+    def empty_recycle_bin(self) -> int:
+        """Remove every deleted record for good, as an admin emptying the bin; how many."""
+        with self.lock:
+            gone = [
+                (name, record_id)
+                for name, table in self._tables.items()
+                for record_id, record in table.items()
+                if record["IsDeleted"]
+            ]
+            for name, record_id in gone:
+                del self._tables[name][record_id]
+            return len(gone)
+
     def soft_delete(self, sobject: str, record: Record, *, at: datetime, by: str | None) -> None:
         """Move a record to the recycle bin: queryAll still returns it, with IsDeleted true."""
         at = whole_second(at)
@@ -144,6 +163,19 @@ class Savepoint:
         self._store._undo_to(self._mark)
 
 
+def purged(record: Record, now: datetime) -> bool:
+    """Whether a deleted record has left the recycle bin by `now` (gone for good)."""
+    return bool(record["IsDeleted"]) and record["SystemModstamp"] < now - RECYCLE_BIN
+
+
+def is_archived(sobject: str, record: Record, now: datetime) -> bool:
+    """Whether a record is archived at `now`: a closed Task due (or created) a year ago."""
+    if sobject != "Task" or not record["IsClosed"]:
+        return False
+    due = record["ActivityDate"] or record["CreatedDate"].date()
+    return bool(due < (now - ARCHIVE_AFTER).date())
+
+
 def _derive(sobject: str, record: Record, before: Record, at: datetime) -> None:
     """Recompute the read-only fields Salesforce maintains (Name, IsClosed, ClosedDate...)."""
     if sobject in {"Contact", "User"}:
@@ -158,6 +190,7 @@ def _derive(sobject: str, record: Record, before: Record, at: datetime) -> None:
             at=at,
         )
     elif sobject == "Task":
+        record["IsArchived"] = False
         _derive_closed(
             record,
             before,

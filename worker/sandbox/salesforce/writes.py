@@ -2,8 +2,9 @@
 
 Checks and codes follow the SOAP API Developer Guide's StatusCode list
 (sforce_api_calls_concepts_core_data_objects.htm#statuscode) and the messages the REST API
-returns for them: unknown fields, read-only fields, types, lengths, restricted picklists,
-required fields, malformed or foreign ids, deleted records.
+returns for them: the writing user's object and field permissions (`permissions.Access`),
+unknown fields, read-only fields, types, lengths, restricted picklists, required fields,
+malformed or foreign ids, deleted records.
 """
 
 from collections.abc import Mapping
@@ -12,11 +13,13 @@ from typing import Any
 
 from worker.sandbox.salesforce.errors import FieldRejected, RecordError
 from worker.sandbox.salesforce.ids import normalize_id
+from worker.sandbox.salesforce.permissions import UNRESTRICTED, Access
 from worker.sandbox.salesforce.schema import FieldDef, SObjectDef, sobject_for_id
 from worker.sandbox.salesforce.store import Record, RecordStore
 from worker.sandbox.salesforce.values import coerce
 
 _IGNORED_KEYS = frozenset({"attributes"})
+_NO_ACCESS = "insufficient access rights on object id"
 
 
 class RecordRejected(Exception):
@@ -34,9 +37,17 @@ class Writer:
         self._store = store
 
     def create(
-        self, definition: SObjectDef, body: Mapping[str, Any], *, at: datetime, user_id: str
+        self,
+        definition: SObjectDef,
+        body: Mapping[str, Any],
+        *,
+        at: datetime,
+        user_id: str,
+        access: Access = UNRESTRICTED,
     ) -> Record:
         """Insert one record from a request body; raises RecordRejected with its errors."""
+        if not access.on(definition).create:
+            raise RecordRejected([RecordError("INSUFFICIENT_ACCESS_OR_READONLY", _NO_ACCESS)])
         if any(key.lower() == "id" for key in body):
             raise RecordRejected(
                 [
@@ -47,7 +58,7 @@ class Writer:
                     )
                 ]
             )
-        values = self._values(definition, body, creating=True)
+        values = self._values(definition, body, creating=True, access=access)
         if definition.field("OwnerId") is not None and values.get("OwnerId") is None:
             values["OwnerId"] = user_id
         missing = [
@@ -73,10 +84,13 @@ class Writer:
         *,
         at: datetime,
         user_id: str,
+        access: Access = UNRESTRICTED,
     ) -> Record:
         """Apply a request body to an existing record; raises RecordRejected with its errors."""
         record = self.existing(definition, record_id)
-        values = self._values(definition, body, creating=False)
+        if not access.on(definition).edit:
+            raise RecordRejected([RecordError("INSUFFICIENT_ACCESS_OR_READONLY", _NO_ACCESS)])
+        values = self._values(definition, body, creating=False, access=access)
         cleared = [
             name
             for name, value in values.items()
@@ -95,13 +109,23 @@ class Writer:
         self._store.change(definition.name, record, values, at=at, by=user_id)
         return record
 
-    def delete(self, definition: SObjectDef, record_id: Any, *, at: datetime, user_id: str) -> None:
+    def delete(
+        self,
+        definition: SObjectDef,
+        record_id: Any,
+        *,
+        at: datetime,
+        user_id: str,
+        access: Access = UNRESTRICTED,
+    ) -> None:
         """Soft-delete a record (recycle bin); raises RecordRejected with its errors."""
         if not definition.deletable:
             raise RecordRejected(
                 [RecordError("INVALID_TYPE_FOR_OPERATION", "entity type cannot be deleted")]
             )
         record = self.existing(definition, record_id)
+        if not access.on(definition).delete:
+            raise RecordRejected([RecordError("INSUFFICIENT_ACCESS_OR_READONLY", _NO_ACCESS)])
         self._store.soft_delete(definition.name, record, at=at, by=user_id)
 
     def existing(self, definition: SObjectDef, record_id: Any) -> Record:
@@ -132,14 +156,16 @@ class Writer:
             raise RecordRejected([RecordError("ENTITY_IS_DELETED", "entity is deleted")])
         return record
 
-    def _values(self, definition: SObjectDef, body: Mapping[str, Any], *, creating: bool) -> Record:
+    def _values(
+        self, definition: SObjectDef, body: Mapping[str, Any], *, creating: bool, access: Access
+    ) -> Record:
         errors: list[RecordError] = []
         read_only: list[str] = []
         values: Record = {}
         for key, raw in body.items():
             if key in _IGNORED_KEYS or (not creating and key.lower() == "id"):
                 continue
-            field = definition.field(key)
+            field = access.field(definition, key)
             if field is None:
                 errors.append(
                     RecordError(
@@ -148,7 +174,7 @@ class Writer:
                     )
                 )
                 continue
-            if not (field.createable if creating else field.updateable):
+            if not access.may_write(definition, field, creating=creating):
                 read_only.append(field.name)
                 continue
             try:

@@ -7,6 +7,13 @@ are unordered: every page but the last carries the cursor the job started from, 
 one the greatest (SystemModstamp, Id) of the whole job, which is then safe to commit.
 CSV has no types: values are typed back from the object's describe (booleans, numbers, empty
 as null) and datetimes rewritten in the REST format, so bulk and REST pulls compare equal.
+A job takes a while (UploadComplete, InProgress) and may end Failed or Aborted ("Get
+Information About a Query Job", query_get_one_job.htm): such a job gave nothing, and the pull
+goes on through REST. Results are asked for gzip-compressed ("Use Compression for Bulk API 2.0
+Query Responses": `Accept-Encoding: gzip`, answered with `Content-Encoding: gzip`) and read
+as the UTF-8 the API sends. Every step goes through simple-salesforce's request method, so a
+session that expired during a long job is renewed (401 INVALID_SESSION_ID, a new login, the
+call again) like any other call's.
 """
 
 import csv
@@ -16,8 +23,8 @@ from datetime import UTC
 from typing import Any
 
 import requests
+import structlog
 from simple_salesforce.api import Salesforce
-from simple_salesforce.util import exception_handler
 
 from worker.sync.base import (
     CrmRecord,
@@ -33,13 +40,16 @@ from worker.sync.salesforce import soql
 from worker.sync.salesforce.errors import CRM
 from worker.sync.salesforce.transport import Transport
 
+log = structlog.get_logger(__name__)
+
 JOB_COMPLETE = "JobComplete"
 JOB_FAILED = frozenset({"Failed", "Aborted"})
-_REDIRECT = 300
+RESULT_HEADERS = {"Accept": "text/csv", "Accept-Encoding": "gzip"}
 
 
 class BulkUnavailable(Exception):
-    """The org refused to create the query job (no Bulk API 2.0): nothing was read from it."""
+    """The query job gave nothing: the org refused to create it (no Bulk API 2.0), or it ended
+    Failed or Aborted. Nothing was read from it."""
 
 
 def typed(value: str, info: FieldInfo | None) -> Any:
@@ -113,7 +123,7 @@ class BulkPull:
         if not job:
             raise Unavailable(CRM, "BULK_JOB_NOT_CREATED", "no job in the response")
         job_id = str(job["id"])
-        self._wait(job_id)
+        self._wait(job_id, object_name)
         cursor = since
         locator: str | None = None
         while True:
@@ -127,8 +137,8 @@ class BulkPull:
             if not locator:
                 return
 
-    def _wait(self, job_id: str) -> None:
-        """Poll the job until it completes (UploadComplete, InProgress, then JobComplete)."""
+    def _wait(self, job_id: str, object_name: str) -> None:
+        """Poll the job until it completes; raises BulkUnavailable when it ends otherwise."""
         while True:
             info = self._transport.call(
                 "bulk_status",
@@ -140,26 +150,37 @@ class BulkPull:
             if state == JOB_COMPLETE:
                 return
             if state in JOB_FAILED:
-                raise Unavailable(CRM, f"BULK_JOB_{state.upper()}", str(info.get("errorMessage")))
+                log.warning(
+                    "salesforce_bulk_job_ended",
+                    object=object_name,
+                    job=job_id,
+                    state=state,
+                    reason=str(info.get("errorMessage") or ""),
+                )
+                raise BulkUnavailable(f"{object_name}: job {job_id} {state}")
             self._sleep(self._poll_s)
 
     def _results(self, job_id: str, locator: str | None) -> tuple[str, str | None]:
-        """One page of CSV results and the locator of the next (None after the last)."""
+        """One page of CSV results and the locator of the next (None after the last).
+
+        `restful` would parse JSON, so the SDK's own request method is called: it carries the
+        current session and logs in again when the org answers INVALID_SESSION_ID.
+        """
         params: dict[str, str | int] = {"maxRecords": self._max_records}
         if locator:
             params["locator"] = locator
         url = f"{self._sf.base_url}jobs/query/{job_id}/results"
-        headers = {**self._sf.headers, "Accept": "text/csv"}
 
         def fetch() -> requests.Response:
-            response = self._sf.session.get(url, headers=headers, params=params)
-            if response.status_code >= _REDIRECT:
-                exception_handler(response, name="bulk_results")
+            response: requests.Response = self._sf._call_salesforce(
+                "GET", url, name="bulk_results", headers=RESULT_HEADERS, params=params
+            )
             return response
 
         response = self._transport.call("bulk_results", Priority.NORMAL, fetch)
         following = response.headers.get("Sforce-Locator")
-        return response.text, None if following in (None, "", "null") else following
+        text = response.content.decode("utf-8")
+        return text, None if following in (None, "", "null") else following
 
     @staticmethod
     def _record(

@@ -10,8 +10,8 @@ nothing reads them as a change.
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -37,13 +37,14 @@ from worker.sync.base import (
     TaskSpec,
     TaskState,
     TaskStatus,
+    Unavailable,
     WriteResult,
 )
 from worker.sync.budget import ApiBudget
-from worker.sync.salesforce import soql, writes
+from worker.sync.salesforce import dedup, soql, writes
 from worker.sync.salesforce.bulk import BulkPull, BulkUnavailable
-from worker.sync.salesforce.errors import CRM, translate
-from worker.sync.salesforce.metadata import fields_of
+from worker.sync.salesforce.errors import CRM, error_code, error_message, translate
+from worker.sync.salesforce.metadata import ObjectInfo, object_info
 from worker.sync.salesforce.settings import SalesforceSettings
 from worker.sync.salesforce.transport import Transport
 
@@ -55,6 +56,9 @@ IDS_PER_QUERY = 200
 TASK_FIELDS = ("Status", "IsClosed", "OwnerId", "CompletedDateTime")
 ACTIVE_MANAGERS = "SELECT Id, ManagerId FROM User WHERE IsActive = true"
 COMPLETED = "Completed"
+RECYCLE_BIN = timedelta(days=15)
+_HTTP_OK = 200
+_SERVER_ERROR = 500
 _TASK_PRIORITIES = {
     TaskPriority.LOW: "Low",
     TaskPriority.NORMAL: "Normal",
@@ -68,6 +72,9 @@ class SalesforceClient:
     """The worker's view of one Salesforce org."""
 
     name = CRM
+    deletion_horizon = RECYCLE_BIN
+    """queryAll finds deleted records while they sit in the recycle bin (resources_queryall.htm;
+    Salesforce Help, "Recycle Bin": 15 days, less when it is emptied or full)."""
 
     def __init__(
         self,
@@ -80,6 +87,7 @@ class SalesforceClient:
         self._sf = sf
         self._transport = transport
         self._settings = settings
+        self._sleep = sleep
         self._bulk = BulkPull(
             sf,
             transport,
@@ -90,9 +98,19 @@ class SalesforceClient:
         )
 
     def pull(self, object_name: str, fields: Sequence[str], since: Cursor) -> Iterator[Page]:
-        """Records of `object_name` changed after `since`, oldest first, one page per response."""
+        """Records of `object_name` changed after `since`, oldest first, one page per response.
+
+        Each page's cursor claims no record stamped within `settings.lookback` of the org's time
+        of the first response (see `soql.capped`): the next pull reads that overlap again.
+        """
         query = soql.incremental(object_name, fields, since, deleted=False)
         yield from self._paged(object_name, query, since, bulk_fields=fields)
+
+    def live_ids(self, object_name: str) -> Iterator[Sequence[str]]:
+        """Every live record's id, a page at a time (Bulk API 2.0 for a large object)."""
+        query = soql.incremental(object_name, (), Cursor(), deleted=False)
+        for page in self._paged(object_name, query, Cursor(), bulk_fields=()):
+            yield [record.id for record in page.records]
 
     def pull_deleted(self, object_name: str, since: Cursor) -> Iterator[Page]:
         """Records deleted after `since`, through queryAll (resources_queryall.htm)."""
@@ -108,21 +126,33 @@ class SalesforceClient:
         bulk job, paging simply continues through REST from the first page.
         """
         deleted = bulk_fields is None
-        cursor = since
+        reached = since
+        limit: datetime | None = None
         results = self._query_results(query, include_deleted=deleted, priority=Priority.NORMAL)
         for number, result in enumerate(results):
-            parsed = (_record(object_name, r, deleted=deleted) for r in result["records"])
+            parsed = [_record(object_name, r, deleted=deleted) for r in result["records"]]
+            if number == 0:
+                limit = self._horizon(parsed)
             records = [r for r in parsed if soql.is_after(r.modified_at, r.id, since)]
             if records:
-                cursor = Cursor(records[-1].modified_at, records[-1].id)
-                yield Page(records=records, cursor=cursor)
+                reached = Cursor(records[-1].modified_at, records[-1].id)
+                yield Page(records=records, cursor=soql.capped(reached, since, limit))
             if number == 0 and bulk_fields is not None and self._bulk_worth_it(since, result):
                 try:
-                    yield from self._bulk.pages(object_name, bulk_fields, cursor)
+                    for page in self._bulk.pages(object_name, bulk_fields, reached):
+                        yield Page(page.records, soql.capped(page.cursor, since, limit))
                 except BulkUnavailable:
                     log.warning("salesforce_bulk_unavailable", object=object_name)
                 else:
                     return
+
+    def _horizon(self, first_page: Sequence[CrmRecord]) -> datetime | None:
+        """The newest stamp a read may vouch for: the org's time of its answer (its newest
+        record, when the answer carried no Date) less the look-back; None for an empty read."""
+        read_at = self._transport.server_time or max(
+            (r.modified_at for r in first_page), default=None
+        )
+        return soql.horizon(read_at, self._settings.lookback) if read_at else None
 
     def _bulk_worth_it(self, since: Cursor, first: Mapping[str, Any]) -> bool:
         """A first sync whose first REST page announces more records than the bulk threshold."""
@@ -141,15 +171,21 @@ class SalesforceClient:
         result = self._transport.call(
             "query", priority, lambda: self._sf.query(query, include_deleted=include_deleted)
         )
-        while True:
-            yield result
-            if result.get("done", True):
-                return
-            result = self._transport.call(
+        yield result
+        yield from self._more_results(result, priority)
+
+    def _more_results(
+        self, result: Mapping[str, Any], priority: Priority
+    ) -> Iterator[dict[str, Any]]:
+        """The pages after `result`, following `nextRecordsUrl` until `done`."""
+        while not result.get("done", True):
+            following: dict[str, Any] = self._transport.call(
                 "query_more",
                 priority,
                 partial(self._sf.query_more, str(result["nextRecordsUrl"]), identifier_is_url=True),
             )
+            yield following
+            result = following
 
     def update(
         self, updates: Sequence[FieldUpdate], priority: Priority = Priority.NORMAL
@@ -177,82 +213,155 @@ class SalesforceClient:
         return _in_order([u.dedup_key for u in updates], self._send(collections, priority))
 
     def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
-        """Open follow-up tasks, upserted on the dedup field so a retry never opens a second one."""
-        items: list[Item] = [
-            (
-                self._task_record(
+        """Open follow-up tasks; a task whose dedup key the org already holds is not made again."""
+        return self._create_once(
+            [
+                (
                     task.dedup_key,
-                    Subject=task.subject[:SUBJECT_MAX],
-                    Description=task.body,
-                    ActivityDate=task.due_at.astimezone(UTC).date(),
-                    Priority=_TASK_PRIORITIES[task.priority],
-                    OwnerId=task.owner_id,
-                    WhoId=task.contact_id,
-                    WhatId=task.account_id,
-                ),
-                (task.dedup_key,),
-            )
-            for task in tasks
-        ]
-        return self._upsert_tasks(items, [t.dedup_key for t in tasks])
+                    self._task_record(
+                        task.dedup_key,
+                        Subject=task.subject[:SUBJECT_MAX],
+                        Description=task.body,
+                        ActivityDate=task.due_at.astimezone(UTC).date(),
+                        Priority=_TASK_PRIORITIES[task.priority],
+                        OwnerId=task.owner_id,
+                        WhoId=task.contact_id,
+                        WhatId=task.account_id,
+                    ),
+                )
+                for task in tasks
+            ]
+        )
 
     def create_notes(self, notes: Sequence[NoteSpec]) -> list[WriteResult]:
         """Log each response as a completed Task (the activity timeline reps already read)."""
-        items: list[Item] = [
-            (
-                self._task_record(
+        return self._create_once(
+            [
+                (
                     note.dedup_key,
-                    Subject=self._settings.note_subject,
-                    Description=note.body,
-                    ActivityDate=note.at.astimezone(UTC).date(),
-                    Status=COMPLETED,
-                    WhoId=note.contact_id,
-                    WhatId=note.account_id,
-                ),
-                (note.dedup_key,),
-            )
-            for note in notes
-        ]
-        return self._upsert_tasks(items, [n.dedup_key for n in notes])
+                    self._task_record(
+                        note.dedup_key,
+                        Subject=self._settings.note_subject,
+                        Description=note.body,
+                        ActivityDate=note.at.astimezone(UTC).date(),
+                        Status=COMPLETED,
+                        WhoId=note.contact_id,
+                        WhatId=note.account_id,
+                    ),
+                )
+                for note in notes
+            ]
+        )
 
     def _task_record(self, dedup_key: str, **fields: Any) -> dict[str, Any]:
         values = {name: value for name, value in fields.items() if value is not None}
         values[self._settings.task_dedup_field] = dedup_key
         return writes.record(TASK, values)
 
-    def _upsert_tasks(self, items: Sequence[Item], keys: Sequence[str]) -> list[WriteResult]:
-        collections = writes.chunk_collections(TASK, items, self._settings.task_dedup_field)
-        return _in_order(keys, self._send(collections, Priority.ESSENTIAL))
+    def _create_once(self, items: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteResult]:
+        """Create tasks idempotently: look their dedup keys up, create only what is missing.
+
+        A create whose answer is lost (dropped connection, 5xx) may have been committed, so it
+        is never re-sent as it was: the keys still pending are looked up again first (see
+        `dedup`). Creates refused before the org ran them (rate limits) are retried as usual.
+        """
+        results: dict[str, WriteResult] = {}
+        pending = dict(items)
+        attempts = self._settings.retry.attempts
+        for attempt in range(1, attempts + 1):
+            for key, task_id in self._existing_tasks(list(pending)).items():
+                results[key] = WriteResult(key, crm_id=task_id)
+                del pending[key]
+            if not pending:
+                break
+            creates = [(record, (key,)) for key, record in pending.items()]
+            collections = writes.chunk_collections(TASK, creates, create=True)
+            try:
+                for result in self._sent(collections, Priority.ESSENTIAL, idempotent=False):
+                    results[result.dedup_key] = result
+                    pending.pop(result.dedup_key, None)
+            except Unavailable as error:
+                if attempt == attempts:
+                    raise
+                log.warning(
+                    "salesforce_create_interrupted",
+                    attempt=attempt,
+                    pending=len(pending),
+                    code=error.code,
+                )
+                self._sleep(self._settings.retry.delay(attempt))
+            else:
+                break
+        _warn_rejected(results.values())
+        return [results[key] for key, _ in items]
+
+    def _existing_tasks(self, keys: Sequence[str]) -> dict[str, str]:
+        """Dedup key -> id of the task holding it, for the keys the org already has."""
+        field = self._settings.task_dedup_field
+        queries = dedup.lookup_queries(TASK, field, keys)
+        records: list[Mapping[str, Any]] = []
+        for start in range(0, len(queries), dedup.QUERIES_PER_COMPOSITE):
+            group = queries[start : start + dedup.QUERIES_PER_COMPOSITE]
+            if len(group) == 1:
+                results = self._query_results(
+                    group[0], include_deleted=True, priority=Priority.ESSENTIAL
+                )
+                records.extend(record for result in results for record in result["records"])
+                continue
+            request = dedup.composite_lookup(group, self._settings.api_version)
+            body = self._transport.call(
+                "dedup_lookup",
+                Priority.ESSENTIAL,
+                partial(self._sf.restful, "composite", method="POST", json=request),
+            )
+            for response in (body or {}).get("compositeResponse", []):
+                status = int(response.get("httpStatusCode") or 0)
+                if status != _HTTP_OK:
+                    sub = response.get("body")
+                    failure = Unavailable if status >= _SERVER_ERROR else Rejected
+                    raise failure(CRM, error_code(sub), error_message(sub))
+                result = response["body"]
+                records.extend(result["records"])
+                if not result.get("done", True):
+                    for more in self._more_results(result, Priority.ESSENTIAL):
+                        records.extend(more["records"])
+        return dedup.found(records, field, set(keys))
 
     def _send(
         self, collections: Sequence[writes.Collection], priority: Priority
     ) -> list[WriteResult]:
-        results: list[WriteResult] = []
+        results = list(self._sent(collections, priority, idempotent=True))
+        _warn_rejected(results)
+        return results
+
+    def _sent(
+        self, collections: Sequence[writes.Collection], priority: Priority, *, idempotent: bool
+    ) -> Iterator[WriteResult]:
+        """Each record's result, call by call; a call the org refuses as a whole fails its own."""
         for group in writes.calls(collections):
             try:
-                results.extend(self._send_call(group, priority))
+                yield from self._send_call(group, priority, idempotent=idempotent)
             except (Rejected, NotFound) as error:
                 failure = RecordError(error.code, error.message)
-                results.extend(
+                yield from (
                     WriteResult(key, error=failure)
                     for collection in group
                     for keys in collection.keys
                     for key in keys
                 )
-        failed = sum(1 for r in results if not r.ok)
-        if failed:
-            log.warning("salesforce_records_rejected", failed=failed, total=len(results))
-        return results
 
     def _send_call(
-        self, group: Sequence[writes.Collection], priority: Priority
+        self, group: Sequence[writes.Collection], priority: Priority, *, idempotent: bool
     ) -> list[WriteResult]:
         if len(group) == 1:
             collection = group[0]
             body = self._transport.call(
                 "collections",
                 priority,
-                lambda: self._sf.restful(collection.path, method="PATCH", json=collection.body()),
+                lambda: self._sf.restful(
+                    collection.path, method=collection.method, json=collection.body()
+                ),
+                idempotent=idempotent,
             )
             return writes.collection_results(collection, body)
         request = writes.composite_body(group, self._settings.api_version)
@@ -260,6 +369,7 @@ class SalesforceClient:
             "composite",
             priority,
             lambda: self._sf.restful("composite", method="POST", json=request),
+            idempotent=idempotent,
         )
         return writes.composite_results(group, body)
 
@@ -294,11 +404,15 @@ class SalesforceClient:
 
     def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
         """The org's field metadata for one object (resources_sobject_describe.htm)."""
+        return self.describe_object(object_name).fields
+
+    def describe_object(self, object_name: str) -> ObjectInfo:
+        """One object as the connected user sees it; NotFound when they may not read it."""
         path = f"sobjects/{soql.api_name(object_name)}/describe"
         body = self._transport.call(
             "describe", Priority.NORMAL, lambda: self._sf.restful(path, method="GET")
         )
-        return fields_of(body or {})
+        return object_info(body or {"name": object_name})
 
     def usage(self) -> ApiUsage | None:
         """API usage as Salesforce last reported it."""
@@ -325,6 +439,13 @@ def _task_status(raw: Mapping[str, Any]) -> TaskStatus:
         completed_at=soql.parse_datetime(completed) if completed else None,
         modified_at=soql.parse_datetime(str(raw[soql.MODSTAMP])),
     )
+
+
+def _warn_rejected(results: Iterable[WriteResult]) -> None:
+    outcomes = [result.ok for result in results]
+    failed = outcomes.count(False)
+    if failed:
+        log.warning("salesforce_records_rejected", failed=failed, total=len(outcomes))
 
 
 def _in_order(keys: Sequence[str], results: Sequence[WriteResult]) -> list[WriteResult]:

@@ -75,6 +75,14 @@ def is_transient(error: Exception, usage: ApiUsage | None) -> bool:
     return False
 
 
+def is_refusal(error: Exception, usage: ApiUsage | None) -> bool:
+    """Whether the org refused the request before running it (429, the concurrent-request
+    limit), so sending it again cannot repeat what it does."""
+    if isinstance(error, SalesforceRefusedRequest):
+        return is_transient(error, usage)
+    return isinstance(error, SalesforceError) and error.status == _TOO_MANY_REQUESTS
+
+
 _BY_SDK_ERROR: tuple[tuple[type[SalesforceError], type[CrmError]], ...] = (
     (SalesforceExpiredSession, AuthFailed),
     (SalesforceResourceNotFound, NotFound),

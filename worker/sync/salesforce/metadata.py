@@ -2,9 +2,13 @@
 
 Types are the `type` values of DescribeFieldResult (SOAP API Developer Guide,
 "describeSObjects", Field; "Primitive Data Types" and "Field Types" in the Object Reference).
+Describe answers for the connected user: DescribeSObjectResult's queryable, createable and
+updateable, and each field's createable and updateable, say what this user may do, and a
+field the user may not read is left out.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from worker.sync.base import FieldInfo, FieldType
@@ -50,6 +54,7 @@ def field_info(raw: Mapping[str, Any]) -> FieldInfo:
         updateable=bool(raw.get("updateable")),
         options=options,
         length=length,
+        createable=bool(raw.get("createable")),
     )
 
 
@@ -57,3 +62,25 @@ def fields_of(describe: Mapping[str, Any]) -> dict[str, FieldInfo]:
     """All fields of an sObject describe result, by API name."""
     infos = (field_info(raw) for raw in describe.get("fields", ()))
     return {info.name: info for info in infos}
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One sObject as the connected user sees it: what they may do with it, and its fields."""
+
+    name: str
+    queryable: bool
+    createable: bool
+    updateable: bool
+    fields: Mapping[str, FieldInfo]
+
+
+def object_info(describe: Mapping[str, Any]) -> ObjectInfo:
+    """An sObject describe result as `ObjectInfo`."""
+    return ObjectInfo(
+        name=str(describe.get("name", "")),
+        queryable=bool(describe.get("queryable", True)),
+        createable=bool(describe.get("createable")),
+        updateable=bool(describe.get("updateable")),
+        fields=fields_of(describe),
+    )

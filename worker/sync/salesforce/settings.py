@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from worker.config.crm import SalesforceConfig
 from worker.sync.retry import RetryPolicy
@@ -25,7 +26,9 @@ class SalesforceSettings:
     root): tasks and response notes are upserted on it, so a retried batch never creates a
     second task. `bulk_threshold`: a first sync of an object with more records than this goes
     through Bulk API 2.0 after its first REST page (None: always REST). `managers` are the
-    config's `followup.managers`, which override the org's `User.ManagerId`.
+    config's `followup.managers`, which override the org's `User.ManagerId`. `lookback`: a
+    committed cursor never claims records stamped later than this before the org's time of the
+    read (see `client.SalesforceClient.pull`).
     """
 
     auth: SalesforceAuth
@@ -36,6 +39,7 @@ class SalesforceSettings:
     bulk_threshold: int | None = None
     bulk_page_records: int = 50_000
     bulk_poll_s: float = 2.0
+    lookback: timedelta = timedelta(minutes=5)
     note_subject: str = "NPS response"
     retry: RetryPolicy = SALESFORCE_RETRY
     managers: Mapping[str, str] = field(default_factory=dict)
@@ -76,5 +80,6 @@ def settings_from_config(
         normal_share=config.daily_budget_share.non_essential,
         essential_share=config.daily_budget_share.essential,
         bulk_threshold=config.bulk_threshold,
+        lookback=config.lookback,
         managers=dict(managers or {}),
     )

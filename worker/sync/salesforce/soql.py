@@ -6,11 +6,18 @@ Cursor rule (SOQL and SOSL Reference, "Comparison Operators" and "ORDER BY"): re
 alone would lose the rest of a page boundary that falls inside one instant; `>=` would repeat it.
 SystemModstamp (not LastModifiedDate) is used because it also moves on system changes and is
 indexed. Only mapped fields are selected, which keeps URLs short (414 on wide SELECTs).
+
+Look-back: a transaction stamps SystemModstamp when it writes and is seen when it commits, so a
+record can appear after a read with a stamp older than records that read returned (the
+replication API's getUpdated reports `latestDateCovered` for this reason; SOAP API Developer
+Guide, "getUpdated()"). A committed cursor therefore never claims more than the org's time of
+the read minus the look-back (`capped`); the next pull reads that overlap again and the store
+drops versions it already holds.
 """
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from worker.sync.base import Cursor
 
@@ -55,6 +62,29 @@ def is_after(modified_at: datetime, record_id: str, cursor: Cursor) -> bool:
     if modified_at != cursor.modified_at:
         return modified_at > cursor.modified_at
     return cursor.last_id is None or record_id > cursor.last_id
+
+
+def _order(cursor: Cursor) -> tuple[datetime, int, str]:
+    """Cursors in the order of what they cover: (t, None) covers every record stamped t."""
+    assert cursor.modified_at is not None
+    if cursor.last_id is None:
+        return cursor.modified_at, 1, ""
+    return cursor.modified_at, 0, cursor.last_id
+
+
+def horizon(read_at: datetime, lookback: timedelta) -> datetime:
+    """The latest stamp a read at `read_at` may vouch for: whole seconds before the look-back."""
+    return (read_at - lookback - timedelta(seconds=1)).astimezone(UTC).replace(microsecond=0)
+
+
+def capped(reached: Cursor, since: Cursor, limit: datetime | None) -> Cursor:
+    """`reached`, but claiming no record stamped after `limit`, and never behind `since`."""
+    if reached.modified_at is None or limit is None or reached.modified_at <= limit:
+        return reached
+    bounded = Cursor(limit, None)
+    if since.modified_at is not None and _order(since) > _order(bounded):
+        return since
+    return bounded
 
 
 def parse_datetime(text: str) -> datetime:

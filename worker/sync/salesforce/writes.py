@@ -2,9 +2,8 @@
 
 REST API Developer Guide:
 - "sObject Collections" (resources_composite_sobjects_collections.htm): up to 200 records of one
-  type per request, `allOrNone: false` for per-record results in request order; update with
-  `PATCH /composite/sobjects`, upsert by external id with
-  `PATCH /composite/sobjects/{SObject}/{ExternalIdField}` (API 46+).
+  type per request, `allOrNone: false` for per-record results in request order; create with
+  `POST /composite/sobjects`, update with `PATCH /composite/sobjects`.
 - "Composite" (resources_composite_composite.htm): up to 25 subrequests in one API call, at most
   5 of them sObject Collections or queries; each subresponse has `httpStatusCode` and `body`.
 So N records take ceil(N/1000) calls when packed five collections to a composite request.
@@ -24,19 +23,23 @@ _HTTP_OK = 200
 
 @dataclass(frozen=True)
 class Collection:
-    """One sObject Collections request: records of one type, each answering for its dedup keys."""
+    """One sObject Collections request: records of one type, each answering for its dedup keys.
+
+    `create`: the records are new (POST); otherwise each carries the id it updates (PATCH).
+    """
 
     sobject: str
     records: tuple[Mapping[str, Any], ...]
     keys: tuple[tuple[str, ...], ...]
-    external_id_field: str | None = None
+    create: bool = False
+
+    path = "composite/sobjects"
+    """The resource path below `/services/data/vXX.X/`."""
 
     @property
-    def path(self) -> str:
-        """The resource path below `/services/data/vXX.X/`."""
-        if self.external_id_field is None:
-            return "composite/sobjects"
-        return f"composite/sobjects/{self.sobject}/{self.external_id_field}"
+    def method(self) -> str:
+        """POST creates, PATCH updates."""
+        return "POST" if self.create else "PATCH"
 
     def body(self) -> dict[str, Any]:
         """The JSON body: `allOrNone: false` so one bad record never sinks the others."""
@@ -65,7 +68,8 @@ def record(sobject: str, fields: Mapping[str, Any], record_id: str | None = None
 def chunk_collections(
     sobject: str,
     items: Sequence[tuple[Mapping[str, Any], tuple[str, ...]]],
-    external_id_field: str | None = None,
+    *,
+    create: bool = False,
 ) -> list[Collection]:
     """Split records of one type into collections of at most 200."""
     return [
@@ -73,7 +77,7 @@ def chunk_collections(
             sobject=sobject,
             records=tuple(r for r, _ in items[start : start + COLLECTION_SIZE]),
             keys=tuple(k for _, k in items[start : start + COLLECTION_SIZE]),
-            external_id_field=external_id_field,
+            create=create,
         )
         for start in range(0, len(items), COLLECTION_SIZE)
     ]
@@ -91,7 +95,7 @@ def composite_body(group: Sequence[Collection], api_version: str) -> dict[str, A
         "allOrNone": False,
         "compositeRequest": [
             {
-                "method": "PATCH",
+                "method": collection.method,
                 "url": f"/services/data/v{api_version}/{collection.path}",
                 "referenceId": f"c{index}",
                 "body": collection.body(),
