@@ -1,10 +1,11 @@
 """`nps-worker status`: is the worker healthy, and what is waiting on whom.
 
 Read from the store alone, so it works beside a running daemon and from any replica: the last
-cycle per CRM and the API budget it left, the outbox by state with every write the CRM refused,
+cycle per CRM and the API budget it left (a failing CRM with its failures in a row and the next
+try), the daily work (late or not), the outbox by state with every write the CRM refused,
 surveys by state, follow-ups past their SLA with no first contact, and the scheduler lease.
 `Status.healthy` is what the exit code tells a health check: the last cycle of every CRM ended
-well and no write was refused.
+well, no write was refused and the daily work is not late.
 """
 
 import datetime as dt
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from worker.config import Config
+from worker.health import CrmHealth, DailyState, crm_health, crms_seen, daily_state
 from worker.readout import when
 from worker.store.lease import SCHEDULER
 from worker.store.models import (
@@ -60,6 +62,9 @@ class CrmCycle:
     api_limit: int | None = None
     api_share: float | None = None
     running_since: dt.datetime | None = None
+    failures_in_a_row: int = 0
+    retry_at: dt.datetime | None = None
+    """When the daemon tries a failing CRM again (backoff)."""
 
 
 @dataclass(frozen=True)
@@ -99,11 +104,18 @@ class Status:
     overdue: list[OverdueFollowUp]
     overdue_total: int
     lease_holder: str | None
+    daily: DailyState
+    daily_at: str
+    """`scheduler.daily_at`, HH:MM UTC."""
 
     @property
     def healthy(self) -> bool:
-        """True unless a CRM's last cycle failed or the CRM refused a write."""
-        return self.failed_total == 0 and all(c.outcome != "failed" for c in self.cycles)
+        """True unless a CRM's last cycle failed, the CRM refused a write or daily work is late."""
+        return (
+            self.failed_total == 0
+            and all(c.outcome != "failed" for c in self.cycles)
+            and not self.daily.late
+        )
 
     def as_json(self) -> dict[str, Any]:
         """The same facts as a JSON-ready document, `healthy` included."""
@@ -160,6 +172,8 @@ def gather(session: Session, config: Config, now: dt.datetime) -> Status:
         ],
         overdue_total=session.scalar(select(func.count(FollowUp.id)).where(*overdue_where)) or 0,
         lease_holder=lease.holder if lease is not None and lease.expires_at > now else None,
+        daily=daily_state(session, now, config.scheduler.daily_at),
+        daily_at=config.scheduler.daily_at.strftime("%H:%M"),
     )
 
 
@@ -196,22 +210,40 @@ def render(state: Status) -> list[str]:
         for f in state.overdue
     )
     lines.extend(_more(state.overdue_total, len(state.overdue)))
+    lines.extend(_daily_lines(state.daily, state.daily_at))
     lines.append(f"scheduler lease: {state.lease_holder or 'not held by any replica'}")
+    return lines
+
+
+def _daily_lines(daily: DailyState, daily_at: str) -> list[str]:
+    head = "daily work (account roll-ups, retention):"
+    last = f"last ran well at {when(daily.last_ok_at)}" if daily.last_ok_at else "never ran"
+    if daily.late:
+        lines = [f"{head} LATE, due {when(daily.due_at)}; {last}"]
+    elif daily.last_ok_at is None:
+        lines = [f"{head} not run yet (due daily at {daily_at} UTC)"]
+    else:
+        lines = [f"{head} {last}"]
+    if daily.outcome == "failed":
+        started = when(daily.last_started_at)
+        lines.append(f"{INDENT}the last run, at {started}, failed: {daily.error}")
     return lines
 
 
 def _cycles(session: Session, config: Config) -> list[CrmCycle]:
     """The configured CRM first (even before its first cycle), then any other seen in the log."""
-    seen = list(session.scalars(select(CycleRun.crm).distinct()))
-    crms = [config.crm.kind, *sorted(set(seen) - {config.crm.kind})]
     shares = {
         "salesforce": config.crm.salesforce.daily_budget_share.non_essential,
         "hubspot": config.crm.hubspot.daily_budget_share.non_essential,
     }
-    return [_cycle(session, crm, shares.get(crm)) for crm in crms]
+    every = config.scheduler.cycle_every
+    return [
+        _cycle(session, crm, shares.get(crm), crm_health(session, crm, every))
+        for crm in crms_seen(session, [config.crm.kind])
+    ]
 
 
-def _cycle(session: Session, crm: str, share: float | None) -> CrmCycle:
+def _cycle(session: Session, crm: str, share: float | None, health: CrmHealth) -> CrmCycle:
     finished = session.scalars(
         select(CycleRun)
         .where(CycleRun.crm == crm, CycleRun.finished_at.is_not(None))
@@ -240,6 +272,8 @@ def _cycle(session: Session, crm: str, share: float | None) -> CrmCycle:
         api_limit=usage.get("limit"),
         api_share=share,
         running_since=running_since,
+        failures_in_a_row=health.failures,
+        retry_at=health.retry_at,
     )
 
 
@@ -260,6 +294,9 @@ def _cycle_lines(cycle: CrmCycle) -> list[str]:
         )
     if cycle.error:
         lines.append(f"{INDENT}error: {cycle.error}")
+    if cycle.failures_in_a_row:
+        retry = f"; the daemon tries again at {when(cycle.retry_at)}" if cycle.retry_at else ""
+        lines.append(f"{INDENT}{cycle.failures_in_a_row} failed cycle step(s) in a row{retry}")
     if cycle.headline:
         lines.append(
             INDENT
