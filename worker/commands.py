@@ -47,8 +47,9 @@ def sync_once(
     if not dry_run and not lease.acquire(
         store.sessions, lease.SCHEDULER, holder, now=now, ttl=dt.timedelta(hours=1)
     ):
+        refusal = _lease_held(lease.holding(store.sessions, lease.SCHEDULER, now=now))
         store.engine.dispose()
-        raise LeaseHeld(_lease_held(lease.holding(store.sessions, lease.SCHEDULER, now=now)))
+        raise LeaseHeld(refusal)
     try:
         if dry_run:
             return _dry_run(config, store, others, env)

@@ -36,7 +36,7 @@ from worker.store.models import (
     Response,
     Survey,
 )
-from worker.sync.base import NoteSpec, TaskPriority, TaskSpec
+from worker.sync.base import AuthFailed, NoteSpec, TaskPriority, TaskSpec
 from worker.sync.link import CrmLink
 from worker.sync.outbox import enqueue_note, enqueue_task
 
@@ -70,6 +70,7 @@ def handle_answers(
     stats = AnswerStats()
     tagger = Tagger(config.tags)
     active: frozenset[str] | None = None
+    read_active = False
     while True:
         with sessions() as session:
             ids = list(
@@ -88,8 +89,8 @@ def handle_answers(
             )
         if not ids:
             return stats
-        if active is None:
-            active = link.client.active_users()
+        if not read_active:
+            active, read_active = _active_users(link), True
         for response_id in ids:
             with sessions.begin() as session:
                 _handle(
@@ -105,6 +106,17 @@ def handle_answers(
                 )
 
 
+def _active_users(link: CrmLink) -> frozenset[str] | None:
+    """The CRM's active users, or None (all taken as active) when the integration may not
+    read them (a HubSpot private app without the `crm.objects.owners.read` scope): answers
+    are still handled, and a task the CRM then refuses shows in `status`."""
+    try:
+        return link.client.active_users()
+    except AuthFailed as error:
+        log.warning("active_users_unreadable", crm=link.name, code=error.code)
+        return None
+
+
 @dataclass(frozen=True)
 class _Answer:
     """One response being handled, with everything around it, inside its transaction."""
@@ -116,8 +128,8 @@ class _Answer:
     survey: Survey
     contact: Contact
     account: Account | None
-    active: frozenset[str]
-    """The CRM's users who may own a task now."""
+    active: frozenset[str] | None
+    """The CRM's users who may own a task now (None: not known)."""
 
 
 def _handle(
@@ -129,7 +141,7 @@ def _handle(
     *,
     now: dt.datetime,
     managers: Mapping[str, str],
-    active: frozenset[str],
+    active: frozenset[str] | None,
     stats: AnswerStats,
 ) -> None:
     response = session.get_one(Response, response_id)
@@ -211,7 +223,8 @@ def _ask(answer: _Answer, plan: FollowupPlan) -> int:
     when that user is inactive, the account's; else the CRM's default owner)."""
     contact, account = answer.contact, answer.account
     owners = (contact.owner_crm_id, account.owner_crm_id if account else None)
-    owner = next((user for user in owners if user and user in answer.active), None)
+    active = answer.active
+    owner = next((u for u in owners if u and (active is None or u in active)), None)
     asked = 0
     for ask in plan.asks:
         if not ask.granted:
