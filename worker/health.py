@@ -22,8 +22,11 @@ BACKOFF_MAX = dt.timedelta(hours=1)
 """The longest wait between two tries of a failing CRM (unless cycles are rarer anyway)."""
 LOOKBACK = 64
 """Cycle steps read to count failures in a row; beyond it the count stops growing."""
-OK = "ok"
 FAILED = "failed"
+DAILY = "daily"
+"""The daily work's name in `job_runs`."""
+LATE_AFTER = dt.timedelta(hours=2)
+"""How long after its time the daily work may still be missing before `status` says late."""
 
 
 @dataclass(frozen=True)
@@ -90,11 +93,6 @@ def crms_seen(session: Session, configured: list[str]) -> list[str]:
     """The configured CRMs first, then any other the cycle log names."""
     seen = set(session.scalars(select(CycleRun.crm).distinct()))
     return [*configured, *sorted(seen - set(configured))]
-
-
-DAILY = "daily"
-LATE_AFTER = dt.timedelta(hours=2)
-"""How long after its time the daily work may still be missing before `status` says late."""
 
 
 @dataclass(frozen=True)
