@@ -380,7 +380,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The daemon: scheduled cycles and dispatch, and the response web endpoint."""
+    """The daemon: scheduled cycles and dispatch, and the response web endpoint (or, with
+    `--web-only`, the endpoint alone)."""
     from worker.commands import run_daemon
 
     config = _load(args)
@@ -388,7 +389,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from worker.store.migrate import upgrade
 
         upgrade(config.database.url.get_secret_value())
-    return run_daemon(config, others=_others(args, config))
+    return run_daemon(config, others=_others(args, config), web_only=args.web_only)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -620,6 +621,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--migrate",
         action="store_true",
         help="upgrade the database first (one replica; with several, run `migrate` once)",
+    )
+    run.add_argument(
+        "--web-only",
+        action="store_true",
+        help="serve the answer page only: no scheduler, cycles or CRM calls (extra replicas)",
     )
     run.set_defaults(handler=cmd_run)
 

@@ -1,13 +1,16 @@
 """Bodies of the loop's commands: `sync --once [--dry-run]` and `run` (the daemon).
 
-Both build the loop with `worker.runtime`, so a manual sync runs exactly what the daemon runs.
-A manual sync takes the scheduler lease for its duration: while a daemon is planning, a second
-planner would only wait for locks, so it refuses instead and says who holds the lease.
+Both build the loop with `worker.runtime`, so a manual sync runs exactly what the daemon runs,
+the daily work included when it is due (cron deployments need nothing else). A manual sync
+takes the scheduler lease for its duration: while a daemon is planning, a second planner would
+only wait for locks, so it refuses instead, says who holds the lease, and exits 1.
+`run --web-only` serves the answer page without the scheduler: replicas behind a load balancer.
 """
 
 import datetime as dt
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -17,9 +20,10 @@ from rich.status import Status
 from sqlalchemy.orm import sessionmaker
 
 from worker.config import Config
-from worker.cycle import run_cycle, summary
+from worker.cycle import CycleReport, Loop, run_cycle, summary
+from worker.daily import DailyReport, run_daily_if_due
 from worker.runtime import Store, build_loop, open_store, serving, utc_now
-from worker.scheduler import Daemon
+from worker.scheduler import Daemon, stop_on_signal
 from worker.store import lease
 
 log = structlog.get_logger(__name__)
@@ -43,21 +47,43 @@ def sync_once(
     if not dry_run and not lease.acquire(
         store.sessions, lease.SCHEDULER, holder, now=now, ttl=dt.timedelta(hours=1)
     ):
-        current = lease.holder_of(store.sessions, lease.SCHEDULER, now=now)
-        raise LeaseHeld(f"the scheduler lease is held by {current}; try again when it is free")
+        refusal = _lease_held(lease.holding(store.sessions, lease.SCHEDULER, now=now))
+        store.engine.dispose()
+        raise LeaseHeld(refusal)
     try:
         if dry_run:
             return _dry_run(config, store, others, env)
         loop = build_loop(config, store, env=env, others=others)
         with _progress_line() as loop.progress:
-            report = run_cycle(loop)
+            report, daily = one_sync(loop)
         for key, value in summary(report).items():
             print(f"{key}: {value}")
+        if daily is not None:
+            print(f"daily: account roll-ups queued {daily.rollups}, {daily.retention}")
         return 0 if report.ok else 1
     finally:
         if not dry_run:
             lease.release(store.sessions, lease.SCHEDULER, holder, now=utc_now())
         store.engine.dispose()
+
+
+def one_sync(loop: Loop) -> tuple[CycleReport, DailyReport | None]:
+    """What `sync --once` does: one cycle, then the daily work if it is due."""
+    report = run_cycle(loop)
+    return report, run_daily_if_due(loop)
+
+
+def _lease_held(held: tuple[str, dt.datetime] | None) -> str:
+    """Why `sync --once` did not run, and what to do about it."""
+    if held is None:  # released between our attempt and this look
+        return "sync --once did not run: another process had just taken the scheduler lease"
+    holder, until = held
+    who = "another `sync --once`" if holder.startswith("sync-once:") else "a running daemon"
+    return (
+        f"sync --once did not run: {who} ({holder}) holds the scheduler lease until"
+        f" {until:%Y-%m-%d %H:%M:%S} UTC and runs the cycles; a second one would only"
+        " compete with it. Let it work, or stop it first."
+    )
 
 
 @contextmanager
@@ -99,12 +125,27 @@ def _dry_run(
 
 
 def run_daemon(
-    config: Config, *, others: Sequence[Config] = (), env: Mapping[str, str] | None = None
+    config: Config,
+    *,
+    others: Sequence[Config] = (),
+    env: Mapping[str, str] | None = None,
+    web_only: bool = False,
 ) -> int:
-    """Serve the web app and run the scheduled jobs until SIGTERM or SIGINT."""
+    """Serve the web app and run the scheduled jobs until SIGTERM or SIGINT.
+
+    The CRMs are logged in at their first cycle, not here: an unreachable CRM is a failed
+    cycle, tried again with backoff, while the answer page keeps serving. `web_only` serves the
+    page alone: no scheduler lease, no cycles, no CRM calls.
+    """
     store = open_store(config)
-    loop = build_loop(config, store, env=env, others=others)
+    loop = None if web_only else build_loop(config, store, env=env, others=others)
     with serving(config, store, env=env):
-        Daemon(loop).run_forever()
+        if loop is None:
+            log.info("web_only", host=config.server.host, port=config.server.port)
+            stopping = threading.Event()
+            stop_on_signal(stopping)
+            stopping.wait()
+        else:
+            Daemon(loop).run_forever()
     store.engine.dispose()
     return 0

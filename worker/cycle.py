@@ -9,7 +9,7 @@ finished by the next one, and running two cycles over the same state changes not
 """
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
@@ -93,16 +93,21 @@ class Loop:
     managers: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def run_cycle(loop: Loop) -> CycleReport:
-    """Run one cycle over every configured CRM; a CRM that fails does not stop the others."""
+def run_cycle(loop: Loop, crms: Collection[str] | None = None) -> CycleReport:
+    """Run one cycle over every configured CRM (or those named in `crms`); a CRM that fails
+    does not stop the others, nor the dispatch."""
     report = CycleReport(started_at=loop.clock())
     for link in loop.links:
+        if crms is not None and link.name not in crms:
+            continue
         crm = CrmReport(link.name)
         report.crms.append(crm)
         _recorded(loop, link, crm, partial(_intake, loop, link, crm))
     if not loop.dry_run:
         report.dispatch, report.finalized = dispatch(loop)
-    for link, crm in zip(loop.links, report.crms, strict=True):
+    by_name = {link.name: link for link in loop.links}
+    for crm in report.crms:
+        link = by_name[crm.crm]
         if crm.error is None:
             _recorded(loop, link, crm, partial(_close_loop, loop, link, crm))
     log.info("cycle_done", **summary(report))
@@ -144,9 +149,7 @@ def _close_loop(loop: Loop, link: CrmLink, report: CrmReport) -> None:
     report.followups.escalated = escalated
     write_stages(loop.sessions, link, touched | overdue, now)
     report.alerts = alert_non_responses(loop.sessions, link.config, link, now)
-    report.rollups = write_rollups(
-        loop.sessions, link, now, link.config.writeback.account_window, report.answers.accounts
-    )
+    report.rollups = write_rollups(loop.sessions, link, now, link.config.writeback.account_window)
     if not loop.dry_run:
         report.drain = drain(loop, link)
 
@@ -165,7 +168,12 @@ def _managers(loop: Loop, link: CrmLink) -> dict[str, str]:
 
 
 def _recorded(loop: Loop, link: CrmLink, report: CrmReport, step: Callable[[], None]) -> None:
-    """Run a step and keep a `cycle_runs` row of it; a CRM failure is recorded, not raised."""
+    """Run a step and keep a `cycle_runs` row of it; a failure is recorded, not raised.
+
+    The row is committed before the step starts (a crash leaves it "running"), and whatever
+    the step fails on — the CRM's login included, since clients log in at their first call —
+    ends it "failed" with the error, so `status` never reports an older cycle as the last.
+    """
     started = loop.clock()
     with loop.sessions.begin() as session:
         run = CycleRun(crm=report.crm, started_at=started, outcome="running", stats={})
@@ -175,6 +183,9 @@ def _recorded(loop: Loop, link: CrmLink, report: CrmReport, step: Callable[[], N
     except CrmError as error:
         report.error = f"{error.code}: {error.message}"
         log.warning("cycle_crm_failed", crm=report.crm, code=error.code)
+    except Exception as error:  # a bug or an unforeseen failure: recorded, then logged in full
+        report.error = f"{type(error).__name__}: unexpected failure (the log has the details)"
+        log.exception("cycle_step_failed", crm=report.crm)
     report.api_usage = link.client.usage()
     with loop.sessions.begin() as session:
         row = session.get_one(CycleRun, run.id)

@@ -2,10 +2,14 @@
 
 Jobs (none overlaps itself; runs missed while busy or down are coalesced into one):
 - lease: every lease_ttl/3, take or renew the scheduler lease; only the holder runs the others;
-- cycle: every `scheduler.cycle_every`, one whole cycle per CRM (`worker.cycle.run_cycle`);
+- cycle: every `scheduler.cycle_every`, one whole cycle per CRM (`worker.cycle.run_cycle`); a
+  CRM whose last cycles failed (unreachable, login refused) is tried again after a backoff
+  (`worker.health`), and the daily work follows when it was missed;
 - dispatch: every `scheduler.dispatch_every`, due invitations and reminders, scanner answers;
-- daily: at `scheduler.daily_at` UTC, full account roll-ups and data retention;
+- daily: at `scheduler.daily_at` UTC (and at once on start when a run was missed), full account
+  roll-ups and data retention (`worker.daily`);
 - digest: on `digest.cron` when the digest is enabled, the weekly review pack (once per time).
+The interval jobs first run at start; the daily and digest jobs at their next time, never paused.
 SIGTERM or SIGINT lets the running job finish its step, releases the lease and stops the web app.
 """
 
@@ -26,10 +30,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.config.values import crontab
 from worker.cycle import Loop, dispatch, run_cycle, summary
+from worker.daily import run_daily_if_due
 from worker.digest.send import send_due
-from worker.loop.rollups import write_rollups
+from worker.health import crm_health, is_due
 from worker.notify.sender import Chats
-from worker.privacy import apply_retention
 from worker.store import lease
 from worker.surveys.mail import make_transport
 
@@ -46,7 +50,7 @@ class Daemon:
         self.stopping = threading.Event()
         self._work = threading.Lock()
         self._chats: Chats | None = None
-        self._scheduler = BackgroundScheduler(
+        self.scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             executors={"default": ThreadPoolExecutor(max_workers=3)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
@@ -76,29 +80,34 @@ class Daemon:
                 ),
             ),
         ]
+        now = dt.datetime.now(dt.UTC)
+        with self.loop.sessions() as session:
+            daily_missed = is_due(session, self.loop.clock(), settings.daily_at)
         for name, job, trigger in jobs:
-            self._scheduler.add_job(
-                job,
-                trigger,
-                id=name,
-                name=name,
-                next_run_time=dt.datetime.now(dt.UTC) if name != "daily" else None,
-            )
+            first: dict[str, dt.datetime] = {}
+            if name != "daily" or daily_missed:
+                first["next_run_time"] = now
+            self.scheduler.add_job(job, trigger, id=name, name=name, **first)
         digest = self.loop.config.digest
         if digest.enabled:
-            self._scheduler.add_job(
+            self.scheduler.add_job(
                 self._leading(self.digest),
                 crontab(digest.cron, digest.time_zone),
                 id="digest",
                 name="digest",
             )
-        self._scheduler.start()
-        log.info("daemon_started", holder=self.holder, leader=self.leader)
+        self.scheduler.start()
+        runs = {name: at.isoformat() if at else None for name, at in self.next_runs().items()}
+        log.info("daemon_started", holder=self.holder, leader=self.leader, next_runs=runs)
+
+    def next_runs(self) -> dict[str, dt.datetime | None]:
+        """When each job runs next (None: paused, which no job ever should be)."""
+        return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
 
     def stop(self) -> None:
         """Finish the running step, then release the lease so another replica takes over now."""
         self.stopping.set()
-        self._scheduler.shutdown(wait=True)
+        self.scheduler.shutdown(wait=True)
         if self.leader:
             lease.release(self.loop.sessions, lease.SCHEDULER, self.holder, now=self.loop.clock())
             self.leader = False
@@ -106,13 +115,7 @@ class Daemon:
 
     def run_forever(self) -> None:
         """Start, wait for SIGTERM or SIGINT, stop cleanly."""
-
-        def ask_to_stop(signum: int, _frame: FrameType | None) -> None:
-            log.info("daemon_signal", signal=signal.Signals(signum).name)
-            self.stopping.set()
-
-        signal.signal(signal.SIGTERM, ask_to_stop)
-        signal.signal(signal.SIGINT, ask_to_stop)
+        stop_on_signal(self.stopping)
         self.start()
         self.stopping.wait()
         self.stop()
@@ -128,8 +131,20 @@ class Daemon:
         self.leader = held
 
     def cycle(self) -> None:
-        """One whole cycle over every CRM."""
-        log.info("cycle_done", **summary(run_cycle(self.loop)))
+        """One whole cycle over every CRM not waiting out a backoff, then missed daily work."""
+        now = self.loop.clock()
+        every = self.loop.config.scheduler.cycle_every
+        waiting: dict[str, dt.datetime] = {}
+        with self.loop.sessions() as session:
+            for link in self.loop.links:
+                health = crm_health(session, link.name, every)
+                if health.retry_at is not None and health.retry_at > now:
+                    waiting[link.name] = health.retry_at
+        for crm, retry_at in waiting.items():
+            log.info("cycle_crm_backoff", crm=crm, retry_at=retry_at.isoformat())
+        ready = [link.name for link in self.loop.links if link.name not in waiting]
+        log.info("cycle_done", **summary(run_cycle(self.loop, ready)))
+        run_daily_if_due(self.loop)
 
     def dispatch(self) -> None:
         """Send what is due now."""
@@ -138,14 +153,8 @@ class Daemon:
             log.info("dispatched", sent=sent.sent, reminded=sent.reminded, finalized=finalized)
 
     def daily(self) -> None:
-        """Roll-ups of every account (windows slide) and data retention."""
-        now = self.loop.clock()
-        window = self.loop.config.writeback.account_window
-        for link in self.loop.links:
-            write_rollups(self.loop.sessions, link, now, window)
-        with self.loop.sessions.begin() as session:
-            counts = apply_retention(session, self.loop.config.privacy.retention, now)
-        log.info("daily_done", retention=str(counts))
+        """Roll-ups of every account (windows slide) and data retention, unless done already."""
+        run_daily_if_due(self.loop)
 
     def digest(self) -> None:
         """The weekly review pack that fell due: e-mailed and posted to chat, once."""
@@ -180,6 +189,17 @@ class Daemon:
 
         run.__name__ = job.__name__
         return run
+
+
+def stop_on_signal(stopping: threading.Event) -> None:
+    """Set `stopping` on SIGTERM or SIGINT (a container stop, Ctrl-C)."""
+
+    def ask_to_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("daemon_signal", signal=signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, ask_to_stop)
+    signal.signal(signal.SIGINT, ask_to_stop)
 
 
 def _seconds(span: dt.timedelta) -> float:

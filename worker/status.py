@@ -1,12 +1,13 @@
 """`nps-worker status`: is the worker healthy, and what is waiting on whom.
 
 Read from the store alone, so it works beside a running daemon and from any replica: the last
-cycle per CRM and the API budget it left, the outbox by state with every write the CRM refused,
+cycle per CRM and the API budget it left (a failing CRM with its failures in a row and the next
+try), the daily work (late or not), the outbox by state with every write the CRM refused,
 surveys by state, follow-ups past their SLA with no first contact, open follow-ups whose
 escalation reached a stand-in (or nobody), the scheduler lease, and each object whose deletions
 had to be reconciled by id (the CRM had forgotten some of them). `Status.healthy` is what the
 exit code tells a health check: the last cycle of every CRM ended well, no write was refused,
-and no open follow-up's escalation reached nobody.
+the daily work is not late, and no open follow-up's escalation reached nobody.
 """
 
 import datetime as dt
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from worker.config import Config
+from worker.health import CrmHealth, DailyState, crm_health, crms_seen, daily_state
 from worker.readout import when
 from worker.store.lease import SCHEDULER
 from worker.store.models import (
@@ -63,6 +65,9 @@ class CrmCycle:
     api_limit: int | None = None
     api_share: float | None = None
     running_since: dt.datetime | None = None
+    failures_in_a_row: int = 0
+    retry_at: dt.datetime | None = None
+    """When the daemon tries a failing CRM again (backoff)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,9 @@ class Status:
     overdue: list[OverdueFollowUp]
     overdue_total: int
     lease_holder: str | None
+    daily: DailyState
+    daily_at: str
+    """`scheduler.daily_at`, HH:MM UTC."""
     escalation_fallbacks: dict[str, int] = field(default_factory=dict)
     """Open follow-ups whose last escalation reached a stand-in, by who: `fallback_manager`,
     `account_owner`, or `nobody` (an escalation no one sees)."""
@@ -120,11 +128,12 @@ class Status:
 
     @property
     def healthy(self) -> bool:
-        """True unless a CRM's last cycle failed, the CRM refused a write, or an open follow-up's
-        escalation reached nobody."""
+        """True unless a CRM's last cycle failed, the CRM refused a write, daily work is late, or
+        an open follow-up's escalation reached nobody."""
         return (
             self.failed_total == 0
             and all(c.outcome != "failed" for c in self.cycles)
+            and not self.daily.late
             and not self.escalation_fallbacks.get("nobody")
         )
 
@@ -183,6 +192,8 @@ def gather(session: Session, config: Config, now: dt.datetime) -> Status:
         ],
         overdue_total=session.scalar(select(func.count(FollowUp.id)).where(*overdue_where)) or 0,
         lease_holder=lease.holder if lease is not None and lease.expires_at > now else None,
+        daily=daily_state(session, now, config.scheduler.daily_at),
+        daily_at=config.scheduler.daily_at.strftime("%H:%M"),
         escalation_fallbacks=_escalation_fallbacks(session),
         reconciled=[
             Reconciled(row.crm.value, row.object, row.reconciled_at, row.reconciled or 0)
@@ -245,6 +256,7 @@ def render(state: Status) -> list[str]:
         for f in state.overdue
     )
     lines.extend(_more(state.overdue_total, len(state.overdue)))
+    lines.extend(_daily_lines(state.daily, state.daily_at))
     lines.extend(_fallback_lines(state.escalation_fallbacks))
     if state.reconciled:
         lines.append(
@@ -277,18 +289,35 @@ def _fallback_lines(counts: Mapping[str, int]) -> list[str]:
     ]
 
 
+def _daily_lines(daily: DailyState, daily_at: str) -> list[str]:
+    head = "daily work (account roll-ups, retention):"
+    last = f"last ran well at {when(daily.last_ok_at)}" if daily.last_ok_at else "never ran"
+    if daily.late:
+        lines = [f"{head} LATE, due {when(daily.due_at)}; {last}"]
+    elif daily.last_ok_at is None:
+        lines = [f"{head} not run yet (due daily at {daily_at} UTC)"]
+    else:
+        lines = [f"{head} {last}"]
+    if daily.outcome == "failed":
+        started = when(daily.last_started_at)
+        lines.append(f"{INDENT}the last run, at {started}, failed: {daily.error}")
+    return lines
+
+
 def _cycles(session: Session, config: Config) -> list[CrmCycle]:
     """The configured CRM first (even before its first cycle), then any other seen in the log."""
-    seen = list(session.scalars(select(CycleRun.crm).distinct()))
-    crms = [config.crm.kind, *sorted(set(seen) - {config.crm.kind})]
     shares = {
         "salesforce": config.crm.salesforce.daily_budget_share.non_essential,
         "hubspot": config.crm.hubspot.daily_budget_share.non_essential,
     }
-    return [_cycle(session, crm, shares.get(crm)) for crm in crms]
+    every = config.scheduler.cycle_every
+    return [
+        _cycle(session, crm, shares.get(crm), crm_health(session, crm, every))
+        for crm in crms_seen(session, [config.crm.kind])
+    ]
 
 
-def _cycle(session: Session, crm: str, share: float | None) -> CrmCycle:
+def _cycle(session: Session, crm: str, share: float | None, health: CrmHealth) -> CrmCycle:
     finished = session.scalars(
         select(CycleRun)
         .where(CycleRun.crm == crm, CycleRun.finished_at.is_not(None))
@@ -317,6 +346,8 @@ def _cycle(session: Session, crm: str, share: float | None) -> CrmCycle:
         api_limit=usage.get("limit"),
         api_share=share,
         running_since=running_since,
+        failures_in_a_row=health.failures,
+        retry_at=health.retry_at,
     )
 
 
@@ -337,6 +368,9 @@ def _cycle_lines(cycle: CrmCycle) -> list[str]:
         )
     if cycle.error:
         lines.append(f"{INDENT}error: {cycle.error}")
+    if cycle.failures_in_a_row:
+        retry = f"; the daemon tries again at {when(cycle.retry_at)}" if cycle.retry_at else ""
+        lines.append(f"{INDENT}{cycle.failures_in_a_row} failed cycle step(s) in a row{retry}")
     if cycle.headline:
         lines.append(
             INDENT

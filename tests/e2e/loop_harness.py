@@ -119,8 +119,8 @@ survey:
   sender: {{address: nps@acme-analytics.example, name: Acme Customer Success}}
   min_interval: {min_interval}
   expiry: 7d
-  account_cap: {{enabled: false}}
-  mail:
+  account_cap: {account_cap}
+{survey_extra}  mail:
     transport: directory
     directory: {{path: {out}/mail}}
 server:
@@ -130,7 +130,7 @@ server:
   rate_limit: {{per_minute: 100000, burst: 100000}}  # every simulated person comes from 127.0.0.1
 programs:
 {programs}
-{followup}"""
+{extra}{followup}"""
 
 SCORE_LINK = re.compile(r"(https?://\S+/s/[A-Za-z0-9._-]+)\?score=(\d+)")
 FORM_TOKEN = re.compile(r'name="form" value="([^"]+)"')
@@ -150,10 +150,13 @@ def config_for(
     programs: tuple[str, ...] = ("case_closed", "onboarding_completed", "weekly"),
     min_interval: str = "7d",
     followup: str = "",
+    tuning: "Tuning | None" = None,
+    port: int | None = None,
 ) -> Config:
     """A worker config on the sandbox CRM of `kind` with the named programs (and a `followup`
-    section, as YAML text, when given)."""
+    section, as YAML text, when given; the web app on `port`, or a free one)."""
     texts = [WEEKLY if name == "weekly" else PROGRAMS[kind][name] for name in programs]
+    tuned = tuning or Tuning()
     text = CONFIG.format(
         database_url=database_url,
         kind=kind,
@@ -162,11 +165,25 @@ def config_for(
         my_domain=SANDBOX_MY_DOMAIN,
         min_interval=min_interval,
         out=out,
-        port=free_port(),
+        port=port or free_port(),
         programs="".join(texts).rstrip("\n"),
         followup=followup,
+        account_cap=tuned.account_cap,
+        survey_extra="".join(f"  {line}\n" for line in tuned.survey),
+        extra="".join(f"{line}\n" for line in tuned.sections),
     )
     return parse_config(text, str(out / "config.yaml"), environment())
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """What a test changes in the config: the account cap, `survey` keys, whole sections."""
+
+    account_cap: str = "{enabled: false}"
+    survey: tuple[str, ...] = ()
+    """Lines under `survey:`, e.g. `provisional_after: 12h`."""
+    sections: tuple[str, ...] = ()
+    """Top-level lines, e.g. `writeback: {account_window: 14d}`."""
 
 
 def environment() -> dict[str, str]:
@@ -206,14 +223,15 @@ class VirtualPause:
 
 
 def connect_fast(config: Config, sandbox: Sandbox) -> CrmClient:
-    """Log in as `worker.sync.factory.connect` does, with retries and pacing on virtual time."""
+    """The client as `worker.sync.factory.connect` builds the daemon's (logged in at its first
+    call), with retries and pacing on virtual time."""
     pause = VirtualPause(sandbox.clock)
     session = endpoint_session(config.crm.endpoint, Path(config.crm.ca_bundle or ""))
     env = environment()
     if config.crm.kind == "salesforce":
         settings = salesforce.settings_from_config(config.crm.salesforce, config.followup.managers)
         return salesforce.make_salesforce_client(
-            settings, session=session, environ=env, sleep=pause.sleep
+            settings, session=session, environ=env, sleep=pause.sleep, defer_login=True
         )
     settings_hs = hubspot.settings_from_config(config, base_url=config.crm.endpoint or "")
     return hubspot.build_client(
@@ -268,6 +286,8 @@ class People:
     clock: Callable[[], dt.datetime]
     score_of: Callable[[str], int] = detractor_heavy
     unsubscribes: Callable[[str], bool] = lambda _address: False
+    comment_of: Callable[[str], str | None] = lambda _address: None
+    """The comment a person adds to their score (None: none)."""
     acknowledged: list[Acknowledged] = field(default_factory=list)
     unsubscribed: dict[str, dt.datetime] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -308,9 +328,13 @@ class People:
         if shown.status_code != 200 or form is None:
             self.problems.append(f"GET {shown.status_code}: {shown.text[:300]}")
             return
+        fields = {"score": str(score), "form": form.group(1)}
+        comment = self.comment_of(address)
+        if comment:
+            fields["comment"] = comment
         posted = self._http.post(
             page,
-            data={"score": str(score), "form": form.group(1)},
+            data=fields,
             headers={"User-Agent": BROWSER},
             timeout=10,
         )
@@ -419,19 +443,43 @@ class Company:
             return record
         return self.sandbox.hubspot.record("contacts", crm_id)
 
+    def crm_records(self, kind: str) -> list[Mapping[str, Any]]:
+        """The CRM's live accounts or contacts (`kind`: "account" or "contact") as it holds them,
+        each with its id under `Id`."""
+        if self.kind == "salesforce":
+            return self.sandbox.salesforce.records("Account" if kind == "account" else "Contact")
+        objects = "companies" if kind == "account" else "contacts"
+        return [
+            {**record, "Id": record["hs_object_id"]}
+            for record in self.sandbox.hubspot.records(objects)
+        ]
+
+    def account_of(self, contact: Mapping[str, Any]) -> str | None:
+        """The CRM id of the account a CRM contact belongs to now."""
+        value = contact.get("AccountId" if self.kind == "salesforce" else "associatedcompanyid")
+        return str(value) if value else None
+
+    def move_contact(self, crm_id: str, account_crm_id: str) -> None:
+        """A rep moves the contact to another account in the CRM."""
+        if self.kind == "salesforce":
+            self.sandbox.salesforce.update("Contact", crm_id, {"AccountId": account_crm_id})
+            return
+        self._hubspot_update("contacts", crm_id, {"associatedcompanyid": account_crm_id})
+
+    def _hubspot_update(self, object_name: str, crm_id: str, values: dict[str, str]) -> None:
+        portal = self.sandbox.hubspot
+        with portal.lock:
+            kind = object_type(object_name)
+            record = portal.store.get(kind, crm_id)
+            assert record is not None, crm_id
+            portal.store.update(kind, record, values, self.sandbox.clock.now())
+
     def opt_out(self, crm_id: str) -> None:
         """The contact ticks "email opt out" in the CRM."""
         if self.kind == "salesforce":
             self.sandbox.salesforce.update("Contact", crm_id, {"HasOptedOutOfEmail": True})
             return
-        portal = self.sandbox.hubspot
-        with portal.lock:
-            contacts = object_type("contacts")
-            record = portal.store.get(contacts, crm_id)
-            assert record is not None, crm_id
-            portal.store.update(
-                contacts, record, {"hs_email_optout": "true"}, self.sandbox.clock.now()
-            )
+        self._hubspot_update("contacts", crm_id, {"hs_email_optout": "true"})
 
     def contacts(self) -> dict[int, Contact]:
         """The mirror's contacts by store id."""
@@ -473,6 +521,8 @@ def company(
     min_interval: str = "7d",
     unsubscribes: Callable[[str], bool] = lambda _address: False,
     followup: str = "",
+    tuning: Tuning | None = None,
+    comment_of: Callable[[str], str | None] = lambda _address: None,
 ) -> Iterator[Company]:
     """A migrated store, the loop and the web app running on `sandbox`, people reading mail."""
     url = database_url or f"sqlite:///{out / 'nps.db'}"
@@ -484,6 +534,7 @@ def company(
         programs=programs,
         min_interval=min_interval,
         followup=followup,
+        tuning=tuning,
     )
     upgrade(url)
     if kind == "hubspot":
@@ -493,7 +544,11 @@ def company(
     store = open_store(config)
     mail = MailRecorder(sandbox.clock.now)
     people = People(
-        mail, signer_of(config, environment()), sandbox.clock.now, unsubscribes=unsubscribes
+        mail,
+        signer_of(config, environment()),
+        sandbox.clock.now,
+        unsubscribes=unsubscribes,
+        comment_of=comment_of,
     )
     with ExitStack() as stack:
         stack.enter_context(serving(config, store, env=environment(), clock=sandbox.clock.now))

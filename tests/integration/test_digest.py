@@ -153,7 +153,7 @@ def test_the_daemon_schedules_the_digest_on_its_cron(
     daemon = Daemon(loop, holder="test")
     daemon.start()
     try:
-        job = daemon._scheduler.get_job("digest")
+        job = daemon.scheduler.get_job("digest")
         assert job is not None
         assert job.next_run_time is not None
         assert job.next_run_time.weekday() == 0

@@ -19,8 +19,10 @@ from worker.config import Config, load_config
 from worker.domain import Category
 from worker.dry_run import describe_plan, marks
 from worker.explain import NothingFound, explain
+from worker.health import DAILY
 from worker.readout import clip, mask_email
 from worker.status import gather, render, status
+from worker.store import jobs
 from worker.store.engine import make_engine, session_factory
 from worker.store.lease import SCHEDULER
 from worker.store.migrate import upgrade
@@ -427,6 +429,7 @@ class TestStatus:
             "status at 2026-03-10 12:00Z: NEEDS ATTENTION",
             "salesforce: last cycle failed at 2026-03-10 11:00Z (took 42s)",
             "    error: REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.",
+            "    1 failed cycle step(s) in a row; the daemon tries again at 2026-03-10 11:05Z",
             "    pulled 5, events 0, scheduled 1, refused 1, answers 0, tasks 0, written 0,"
             " failed writes 0",
             "    API budget: 9000 of 15000 daily calls used (60.00%; the worker may use 50%)",
@@ -440,6 +443,7 @@ class TestStatus:
             "follow-ups overdue (due passed, no first contact): 1",
             "    salesforce task 00T1, owner 005OWNER, due 2026-03-09 12:00Z (24h ago),"
             " escalation level 1",
+            "daily work (account roll-ups, retention): not run yet (due daily at 03:00 UTC)",
             "scheduler lease: host-1:42",
         ]
 
@@ -594,7 +598,8 @@ class TestCommands:
     def test_explain_and_status(
         self, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """explain exits 0 when found and 1 when not; status exits 1 while a write is refused."""
+        """explain exits 0 when found and 1 when not; status exits 1 while the daily work is
+        late (cycles ran months ago, the daily work never) or a write is refused."""
         upgrade(db_url)
         engine = make_engine(db_url)
         with session_factory(engine).begin() as session:
@@ -610,6 +615,12 @@ class TestCommands:
 
         assert main(["explain", "003X", *args]) == 1
         assert "no contact or account with e-mail or CRM id '003X'" in capsys.readouterr().err
+
+        assert main(["status", *args]) == 1
+        assert "daily work (account roll-ups, retention): LATE" in capsys.readouterr().out
+        sessions = session_factory(engine)
+        jobs.record_start(sessions, DAILY, datetime.now(UTC))
+        jobs.record_end(sessions, DAILY, datetime.now(UTC))
 
         assert main(["status", *args]) == 0
         assert "status at 2" in capsys.readouterr().out

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -677,6 +678,28 @@ class TestPacingAndBudget:
         with pytest.raises(BudgetExhausted):
             client.task_statuses(["2"])
         assert len(mocked.calls) == 1
+
+
+class TestOwners:
+    """Who may own a task: the owners HubSpot lists as active."""
+
+    def test_active_users_are_the_owners_not_archived(self, fake: FakeTime, mocked: Any) -> None:
+        """`GET /crm/v3/owners` without archived owners, every page followed."""
+        owner = {"email": "rep@example.com", "type": "PERSON", "archived": False}
+        mocked.get(
+            f"{API}/crm/v3/owners/",
+            json={
+                "results": [{**owner, "id": "101"}],
+                "paging": {"next": {"after": "1", "link": f"{API}/crm/v3/owners/?after=1"}},
+            },
+        )
+        mocked.get(f"{API}/crm/v3/owners/", json={"results": [{**owner, "id": "102"}]})
+        client = make_client(fake)
+
+        assert client.active_users() == {"101", "102"}
+        first, second = (parse_qs(urlsplit(c.request.url).query) for c in mocked.calls)
+        assert (first["archived"], first["limit"]) == (["false"], ["100"])
+        assert second["after"] == ["1"]
 
 
 class TestMetadata:

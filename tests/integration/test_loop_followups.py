@@ -4,12 +4,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config, parse_config
 from worker.domain import Category
 from worker.loop.alerts import alert_non_responses
+from worker.loop.answers import handle_answers
 from worker.loop.followups import check_slas, read_task_status
 from worker.mappers import salesforce as sf
 from worker.store.models import (
@@ -24,7 +26,7 @@ from worker.store.models import (
     SurveyChannel,
     SurveyState,
 )
-from worker.sync.base import TaskState, TaskStatus
+from worker.sync.base import AuthFailed, TaskState, TaskStatus
 from worker.sync.link import CrmLink
 
 NOW = datetime(2026, 5, 4, 12, tzinfo=UTC)
@@ -268,3 +270,55 @@ def test_customer_since_is_mirrored_and_kept_by_later_writes(
         session.rollback()
     assert mirrored.customer_since == since
     assert context.customer_since == since
+
+
+class OwnersHidden(FakeClient):
+    """A HubSpot private app without the owners scope: the owners list is refused."""
+
+    def active_users(self) -> frozenset[str]:
+        raise AuthFailed("hubspot", "MISSING_SCOPES", "needs crm.objects.owners.read")
+
+
+class OwnerLeft(FakeClient):
+    """The contact's owner is no longer an active user."""
+
+    def active_users(self) -> frozenset[str]:
+        return frozenset({"005OTHER"})
+
+
+@pytest.mark.parametrize(
+    ("client", "owner"),
+    [
+        pytest.param(OwnersHidden(), "005OWNER", id="activity-unreadable-owner-kept"),
+        pytest.param(OwnerLeft(), None, id="owner-left-crm-default"),
+    ],
+)
+def test_the_task_owner_follows_the_crms_active_users(
+    sessions: sessionmaker[Session], client: FakeClient, owner: str | None
+) -> None:
+    """A detractor's task goes to the first active user of the chain; when the CRM will not
+    say who is active, the answer is still handled and the chain taken as it stands."""
+    with sessions.begin() as session:
+        _, survey = _answered(session)
+        session.add(
+            Response(
+                survey_id=survey.id,
+                score=2,
+                category=Category.DETRACTOR,
+                reason_tags=[],
+                provisional=False,
+                source=ResponseSource.WEB,
+                received_at=NOW,
+                version=1,
+                handled_version=0,
+            )
+        )
+
+    stats = handle_answers(sessions, _config(), _link(client), NOW, {})
+
+    assert (stats.handled, stats.tasks) == (1, 1)
+    with sessions() as session:
+        task = session.scalars(
+            select(OutboxEntry).where(OutboxEntry.dedup_key.like("followup:%"))
+        ).one()
+        assert task.fields["owner_id"] == owner

@@ -165,3 +165,53 @@ def test_account_level_events_expand_to_each_contact_once(
         assert len(scheduled) == 2
     outcomes = sorted(_decisions(sessions), key=str)
     assert outcomes == [("refuse", "no_email"), ("send", None), ("send", None)]
+
+
+def test_a_delivered_invitation_counts_against_the_account_cap_whatever_became_of_it(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Cap 1 per 7 days: an invitation delivered two days ago whose survey was later suppressed
+    (the person unsubscribed at the reminder) still fills the account's cap."""
+    config = parse_config(
+        "crm: {kind: salesforce}\n"
+        "survey: {quiet_hours: {enabled: false}, account_cap: {count: 1, per: 7d}}\n"
+        "programs:\n"
+        "  support_case_closed:\n"
+        "    touchpoint: support\n"
+        "    trigger: {record_change: {object: Case, when: {Status: {changed_to: Closed}}}}\n"
+    )
+    with sessions.begin() as session:
+        account = Account(
+            crm=Crm.SALESFORCE,
+            crm_id="001A",
+            name="Acme",
+            fields={},
+            modified_at=NOW,
+            deleted=False,
+            synced_at=NOW,
+        )
+        session.add(account)
+        session.flush()
+        gone = _contact(session, "003A", "ann@example.com", account)
+        _contact(session, "003B", "bob@example.com", account)
+        session.add(
+            Survey(
+                program="support_case_closed",
+                contact_id=gone.id,
+                token_id="t1",
+                state=SurveyState.SUPPRESSED,
+                state_reason="unsubscribed",
+                language="en",
+                channel=SurveyChannel.EMAIL,
+                planned_at=NOW - timedelta(days=2),
+                scheduled_for=NOW - timedelta(days=2),
+                sent_at=NOW - timedelta(days=2),
+                reminder_count=0,
+            )
+        )
+        _event(session, "support_case_closed", "500B", {"contact_crm_id": "003B"})
+
+    stats = plan_due_events(sessions, config, "salesforce", NOW)
+
+    assert stats.scheduled == 0
+    assert _decisions(sessions) == [("refuse", "account_cap")]

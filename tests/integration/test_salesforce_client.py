@@ -204,6 +204,69 @@ class TestAuth:
             make_salesforce_client(settings, session=requests.Session(), environ=ENV)
         assert raised.value.code == "invalid_client"
 
+    @pytest.mark.parametrize(
+        "failure",
+        [
+            pytest.param(
+                {"status": 503, "json": {"error": "unknown_error", "error_description": "retry"}},
+                id="oauth-unknown-error",
+            ),
+            pytest.param({"status": 503, "body": "<html>Maintenance</html>"}, id="html-page"),
+            pytest.param({"body": requests.ConnectionError("reset by peer")}, id="connection"),
+        ],
+    )
+    def test_a_failed_login_is_retried_like_any_call(
+        self, rsps: responses.RequestsMock, failure: dict[str, Any]
+    ) -> None:
+        """A token request that fails on the server's side (Salesforce's `unknown_error`, an
+        error page, a dropped connection) is tried again after a backoff, then logs in."""
+        rsps.post(TOKEN_URL, **failure)
+        _token(rsps)
+        sleeps: list[float] = []
+        settings = SalesforceSettings(
+            auth=ClientCredentialsAuth("SF_KEY", "SF_SECRET", DOMAIN),
+            retry=RetryPolicy(attempts=3, first_delay_s=0.5),
+        )
+        make_salesforce_client(
+            settings, session=requests.Session(), environ=ENV, sleep=sleeps.append
+        )
+        assert sleeps == [0.5]
+        assert len(rsps.calls) == 2
+
+    def test_a_login_failing_on_every_try_is_unavailable(
+        self, rsps: responses.RequestsMock
+    ) -> None:
+        """Past the retries, an org whose login keeps failing on its side is Unavailable (not
+        refused credentials: nobody needs to change them)."""
+        for _ in range(3):
+            rsps.post(
+                TOKEN_URL,
+                status=503,
+                json={"error": "unknown_error", "error_description": "retry your request"},
+            )
+        settings = SalesforceSettings(
+            auth=ClientCredentialsAuth("SF_KEY", "SF_SECRET", DOMAIN),
+            retry=RetryPolicy(attempts=3, first_delay_s=0.5),
+        )
+        with pytest.raises(Unavailable) as raised:
+            make_salesforce_client(
+                settings, session=requests.Session(), environ=ENV, sleep=lambda _s: None
+            )
+        assert raised.value.code == "unknown_error"
+
+    def test_a_deferred_login_happens_at_the_first_call(self, rsps: responses.RequestsMock) -> None:
+        """The daemon's client logs in at its first call, so an unreachable org at start fails
+        that call (a recorded cycle), not the construction."""
+        settings = SalesforceSettings(auth=ClientCredentialsAuth("SF_KEY", "SF_SECRET", DOMAIN))
+        client = make_salesforce_client(
+            settings, session=requests.Session(), environ=ENV, defer_login=True
+        )
+        assert len(rsps.calls) == 0
+        _token(rsps)
+        rsps.get(f"{API}/query/", json={"done": True, "records": []})
+        assert list(client.pull("Contact", ["Email"], Cursor())) == []
+        assert rsps.calls[0].request.url == TOKEN_URL
+
 
 class TestPull:
     """Incremental pulls: SOQL text, paging through nextRecordsUrl, and the cursor per page."""
@@ -860,6 +923,20 @@ class TestTasks:
         )
         assert client.managers() == {rep: lead, lead: vp}
         assert _soql(rsps.calls[1]) == "SELECT Id, ManagerId FROM User WHERE IsActive = true"
+
+    def test_active_users(self, rsps: responses.RequestsMock, client: SalesforceClient) -> None:
+        """The users a task may go to: one query of active users, following its pages."""
+        rsps.get(
+            f"{API}/query/",
+            json={
+                "done": False,
+                "nextRecordsUrl": "/services/data/v59.0/query/01g-2000",
+                "records": [{"Id": _id("005", 1)}],
+            },
+        )
+        rsps.get(f"{API}/query/01g-2000", json={"done": True, "records": [{"Id": _id("005", 2)}]})
+        assert client.active_users() == {_id("005", 1), _id("005", 2)}
+        assert _soql(rsps.calls[1]) == "SELECT Id FROM User WHERE IsActive = true"
 
 
 class TestFailures:

@@ -1261,6 +1261,35 @@ class TestOwners:
         assert companies
         assert {c["hubspot_owner_id"] for c in companies} <= owners
 
+    def test_an_archived_owner_is_listed_apart_and_gets_no_task(
+        self, hs: HubSpot, served: Sandbox
+    ) -> None:
+        """A deactivated user's owner leaves the default list for `archived=true`, and a task
+        assigned to it is refused as an invalid option (its records keep the owner id)."""
+        from hubspot.crm.objects.tasks import ApiException
+
+        contact = contact_ids(served)[0]
+        owner = served.hubspot.record("contacts", contact)["hubspot_owner_id"]
+        served.hubspot.archive_owner(owner)
+
+        active = {o.id for o in hs.crm.owners.owners_api.get_page(limit=500).results}
+        archived = hs.crm.owners.owners_api.get_page(limit=500, archived=True).results
+        assert owner not in active
+        assert [o.id for o in archived] == [owner]
+        assert served.hubspot.record("contacts", contact)["hubspot_owner_id"] == owner
+        with pytest.raises(ApiException) as caught:
+            hs.crm.objects.tasks.basic_api.create(
+                {
+                    "properties": {
+                        "hs_timestamp": iso_ms(START + timedelta(days=1)),
+                        "hs_task_subject": "Call back detractor",
+                        "hubspot_owner_id": owner,
+                    }
+                }
+            )
+        assert caught.value.status == 400
+        assert "INVALID_OPTION" in str(caught.value.body)
+
 
 class TestActivity:
     """The time machine's ActivityTarget operations, observed through the API."""

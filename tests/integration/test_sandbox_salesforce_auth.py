@@ -1,4 +1,5 @@
-"""Logging in to the sandbox org through simple-salesforce's real login code, every flow."""
+"""Logging in to the sandbox org through simple-salesforce's real login code, every flow; how
+its login endpoints fail; and the owners it accepts."""
 
 from typing import Any
 
@@ -9,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 
+from worker.sandbox.faults import FaultKind, FaultRule
 from worker.sandbox.salesforce import DEFAULT_CREDENTIALS, client_for
 from worker.sandbox.server import Sandbox
 
@@ -202,3 +204,66 @@ def test_versions_list_is_public(sandbox: Sandbox) -> None:
     assert response.status_code == 200
     assert "59.0" in versions
     assert response.json()[0]["url"] == f"/services/data/v{versions[0]}"
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        pytest.param("503", "unknown_error", id="unavailable"),
+        pytest.param("500", "unknown_error", id="server-error"),
+        pytest.param("429", "rate_limit_exceeded", id="too-many-logins"),
+    ],
+)
+def test_token_endpoint_faults_answer_as_oauth_errors(
+    sandbox: Sandbox, status: FaultKind, error: str
+) -> None:
+    """An injected fault on the token endpoint answers `{"error", "error_description"}` as
+    Salesforce's OAuth server does, which simple-salesforce reads into its login error."""
+    sandbox.faults.add(FaultRule("salesforce", "^/services/oauth2/token$", status, 1.0))
+    response = sandbox.requests_session().post(
+        "https://login.salesforce.com/services/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        timeout=10,
+    )
+    assert response.status_code == int(status)
+    assert set(response.json()) == {"error", "error_description"}
+    assert response.json()["error"] == error
+
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        client_for(sandbox.requests_session())
+    assert caught.value.code == error
+
+
+def test_soap_login_faults_answer_as_login_faults(sandbox: Sandbox) -> None:
+    """An injected fault on the SOAP login answers a LoginFault envelope, code included."""
+    sandbox.faults.add(FaultRule("salesforce", "^/services/Soap/u/", "503", 1.0))
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        client_for(sandbox.requests_session(), **_flows(sandbox)["soap-password-token"])
+    assert caught.value.code == "SERVER_UNAVAILABLE"
+
+
+def test_a_task_for_an_inactive_owner_is_refused_per_record(sandbox: Sandbox) -> None:
+    """A real org refuses to give a record to an inactive user (INACTIVE_OWNER_OR_USER) and,
+    in an sObject Collection, saves the other records of the request."""
+    org = sandbox.salesforce
+    gone, stays = sorted(
+        str(user["Id"]) for user in org.records("User") if user["Id"] != org.integration_user_id
+    )[:2]
+    org.update("User", gone, {"IsActive": False})
+    sf = client_for(sandbox.requests_session())
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Task"}, "Subject": "Call back", "OwnerId": gone},
+            {"attributes": {"type": "Task"}, "Subject": "Call back", "OwnerId": stays},
+        ],
+    }
+
+    results = sf.restful("composite/sobjects", method="POST", json=body)
+
+    refused, saved = results
+    assert refused["success"] is False
+    assert refused["errors"][0]["statusCode"] == "INACTIVE_OWNER_OR_USER"
+    assert refused["errors"][0]["fields"] == ["OwnerId"]
+    assert saved["success"] is True
+    assert org.record(saved["id"])["OwnerId"] == stays

@@ -293,13 +293,17 @@ class TestWritebacks:
             pytest.param(-12.5, {}, {"NPS_Trend__c": -12.5}, id="falling"),
             pytest.param(0.0, {"NPS_Trend__c": 3.0}, {"NPS_Trend__c": 0.0}, id="flat-is-a-value"),
             pytest.param(3.0, {"NPS_Trend__c": 3}, {}, id="unchanged"),
-            pytest.param(None, {"NPS_Trend__c": 3}, {}, id="no-previous-window"),
+            pytest.param(
+                None, {"NPS_Trend__c": 3}, {"NPS_Trend__c": None}, id="no-previous-window"
+            ),
+            pytest.param(None, {}, {}, id="never-had-one"),
         ],
     )
     def test_nps_trend(
         self, trend: float | None, known: dict[str, Any], written: dict[str, Any]
     ) -> None:
-        """The trend is written in points when known and changed; an unknown one is left alone."""
+        """The trend is written in points when known and changed; one the answers no longer
+        give is cleared (null), so the account never shows a stale trend."""
         rollup = AccountRollup(40.0, 5, 3, 1, 1, None, nps_trend=trend)
         counts = {
             "NPS_Score__c": 40,

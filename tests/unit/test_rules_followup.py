@@ -153,6 +153,41 @@ class TestTask:
         task = plan(2, account=account, contact=contact).task
         assert (task.owner_id, task.owner_source) == (owner, source)
 
+    @pytest.mark.parametrize(
+        ("active", "owner", "source"),
+        [
+            pytest.param({"005O", "005C"}, "005O", "account_owner", id="all-active"),
+            pytest.param({"005C"}, "005C", "contact_owner", id="account-owner-left"),
+            pytest.param(
+                {"00G000000000001"}, "00G000000000001", "00G000000000001", id="both-owners-left"
+            ),
+            pytest.param(None, "005O", "account_owner", id="activity-unknown"),
+        ],
+    )
+    def test_owner_chain_skips_inactive_users(
+        self, active: set[str] | None, owner: str, source: str
+    ) -> None:
+        """An owner who is not an active user (a rep who left) is skipped down the chain: the
+        CRM would refuse the task (INACTIVE_OWNER_OR_USER)."""
+        context = FollowupContext(active_users=None if active is None else frozenset(active))
+        task = plan(2, context).task
+        assert (task.owner_id, task.owner_source) == (owner, source)
+
+    def test_nobody_active_in_the_chain_leaves_the_default_owner(self) -> None:
+        """With nobody active in the chain the task has no owner: the CRM's default applies."""
+        contact = Contact(**{**CONTACT.__dict__, "owner_id": None})
+        no_fallback = FollowupConfig.model_validate({"detractor": {"owner": ["account_owner"]}})
+        task = plan_followup(
+            response(2),
+            contact,
+            ACCOUNT,
+            FollowupContext(active_users=frozenset()),
+            no_fallback,
+            now=NOW,
+        ).task
+        assert task is not None
+        assert task.owner_id is None
+
     def test_default_body_has_the_checklist(self) -> None:
         """The default detractor body walks the owner through the four recovery steps."""
         task = plan_followup(

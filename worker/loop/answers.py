@@ -1,14 +1,15 @@
 """Take in answers: tags, write-back onto the contact, a response note, and the follow-up task.
 
 Each response is handled in one transaction: its final tags, the CRM writes it causes (queued in
-the outbox) and its follow-up row commit together with `handled_version`, so a crash handles it
-again from the start and the outbox's dedup keys keep every write single (promises 4 and 5).
+the outbox), its follow-up row and the mark asking for its account's roll-up commit together
+with `handled_version`, so a crash handles it again from the start and the outbox's dedup keys
+keep every write single (promises 4 and 5); a cycle cut short after it still leaves the mark.
 An answer changed later (a new version) is handled again; its follow-up task is not duplicated.
 """
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from worker.loop.followups import (
 from worker.loop.writeback import write_contact
 from worker.rules.followup import FollowupPlan, plan_followup
 from worker.rules.tagging import Tagger
+from worker.store.mirror import mark_for_rollup
 from worker.store.models import (
     Account,
     Contact,
@@ -34,7 +36,7 @@ from worker.store.models import (
     Response,
     Survey,
 )
-from worker.sync.base import NoteSpec, TaskPriority, TaskSpec
+from worker.sync.base import AuthFailed, NoteSpec, TaskPriority, TaskSpec
 from worker.sync.link import CrmLink
 from worker.sync.outbox import enqueue_note, enqueue_task
 
@@ -48,7 +50,6 @@ class AnswerStats:
     """What handling answers did in one cycle."""
 
     handled: int = 0
-    accounts: set[int] = field(default_factory=set)
     tasks: int = 0
     escalated: int = 0
     asks: int = 0
@@ -61,9 +62,15 @@ def handle_answers(
     now: dt.datetime,
     managers: Mapping[str, str],
 ) -> AnswerStats:
-    """Handle every final answer of this CRM's contacts not handled in its current version."""
+    """Handle every final answer of this CRM's contacts not handled in its current version.
+
+    The CRM's active users are read once, before the first answer: tasks go to active owners
+    only (an inactive one is skipped down the owner chain).
+    """
     stats = AnswerStats()
     tagger = Tagger(config.tags)
+    active: frozenset[str] | None = None
+    read_active = False
     while True:
         with sessions() as session:
             ids = list(
@@ -82,6 +89,8 @@ def handle_answers(
             )
         if not ids:
             return stats
+        if not read_active:
+            active, read_active = _active_users(link), True
         for response_id in ids:
             with sessions.begin() as session:
                 _handle(
@@ -92,8 +101,20 @@ def handle_answers(
                     response_id,
                     now=now,
                     managers=managers,
+                    active=active,
                     stats=stats,
                 )
+
+
+def _active_users(link: CrmLink) -> frozenset[str] | None:
+    """The CRM's active users, or None (all taken as active) when the integration may not
+    read them (a HubSpot private app without the `crm.objects.owners.read` scope): answers
+    are still handled, and a task the CRM then refuses shows in `status`."""
+    try:
+        return link.client.active_users()
+    except AuthFailed as error:
+        log.warning("active_users_unreadable", crm=link.name, code=error.code)
+        return None
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,8 @@ class _Answer:
     survey: Survey
     contact: Contact
     account: Account | None
+    active: frozenset[str] | None
+    """The CRM's users who may own a task now (None: not known)."""
 
 
 def _handle(
@@ -118,6 +141,7 @@ def _handle(
     *,
     now: dt.datetime,
     managers: Mapping[str, str],
+    active: frozenset[str] | None,
     stats: AnswerStats,
 ) -> None:
     response = session.get_one(Response, response_id)
@@ -132,9 +156,9 @@ def _handle(
     contact = view.contact_of(contact_row)
     account_row = view.account_for(session, contact)
     account = view.account_of(account_row) if account_row else None
-    answer = _Answer(session, link, now, response, survey, contact_row, account_row)
+    answer = _Answer(session, link, now, response, survey, contact_row, account_row, active)
     facts = response_facts(response, survey)
-    context = followup_context(session, config, contact, account, managers)
+    context = followup_context(session, config, contact, account, managers, active_users=active)
     followup = session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
     if followup is None:
         plan = plan_followup(facts, contact, account, context, config.followup, now=now)
@@ -156,9 +180,8 @@ def _handle(
     _note(answer)
     write_contact(session, link, contact_row, now)
     response.handled_version = response.version
+    mark_for_rollup(session, [contact_row.account_id], now)
     stats.handled += 1
-    if contact_row.account_id is not None:
-        stats.accounts.add(contact_row.account_id)
 
 
 def _open_followup(answer: _Answer, plan: FollowupPlan) -> FollowUp | None:
@@ -199,8 +222,12 @@ def _open_followup(answer: _Answer, plan: FollowupPlan) -> FollowUp | None:
 
 
 def _ask(answer: _Answer, plan: FollowupPlan) -> int:
-    """A promoter ask granted by its conditions becomes a task for the contact's owner."""
+    """A promoter ask granted by its conditions becomes a task for the contact's owner (or,
+    when that user is inactive, the account's; else the CRM's default owner)."""
     contact, account = answer.contact, answer.account
+    owners = (contact.owner_crm_id, account.owner_crm_id if account else None)
+    active = answer.active
+    owner = next((u for u in owners if u and (active is None or u in active)), None)
     asked = 0
     for ask in plan.asks:
         if not ask.granted:
@@ -215,7 +242,7 @@ def _ask(answer: _Answer, plan: FollowupPlan) -> int:
                 body=f"This promoter qualifies for a {ask.kind} ask{where}.",
                 due_at=answer.now + dt.timedelta(days=7),
                 priority=TaskPriority.LOW,
-                owner_id=contact.owner_crm_id or (account.owner_crm_id if account else None),
+                owner_id=owner,
                 contact_id=contact.crm_id,
                 account_id=contact.account_crm_id,
             ),

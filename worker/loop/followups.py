@@ -66,11 +66,14 @@ def followup_context(
     contact: domain.Contact,
     account: domain.Account | None,
     managers: Mapping[str, str],
+    *,
+    active_users: frozenset[str] | None = None,
 ) -> FollowupContext:
     """What the follow-up rules read from the store about a contact and its account.
 
     Past promoter asks are the ask tasks queued for this contact (their dedup keys name the
-    kind and the contact), so `not_asked_within` holds across answers.
+    kind and the contact), so `not_asked_within` holds across answers. `active_users`, when
+    known, are the users a task may go to (the CRM's own list).
     """
     values = view.values_for(session, config, contact, account)
     return FollowupContext(
@@ -79,6 +82,7 @@ def followup_context(
         high_priority_cases=_high_priority_cases(session, config, account),
         last_asks=_last_asks(session, contact),
         customer_since=account.customer_since if account else None,
+        active_users=active_users,
     )
 
 
@@ -116,12 +120,16 @@ def _last_asks(session: Session, contact: domain.Contact) -> dict[str, dt.dateti
 
 
 def response_facts(response: Response, survey: Survey) -> ResponseFacts:
-    """An answer as the follow-up rules see it."""
+    """An answer as the follow-up rules see it.
+
+    Its time is when it became final: a click made final days later keeps the click's time on
+    the CRM, but its follow-up's SLA starts when the worker could first act on it.
+    """
     return ResponseFacts(
         key=str(response.id),
         program=survey.program,
         score=response.score,
-        received_at=response.received_at,
+        received_at=max(response.received_at, response.confirmed_at or response.received_at),
         comment=response.comment,
         tags=tuple(response.reason_tags),
         summary=response.comment_summary,

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config
@@ -56,7 +56,13 @@ LIVE_STATES = (
     SurveyState.ANSWERED,
     SurveyState.EXPIRED,
 )
-"""States that count against throttles: a survey that went out, or will."""
+"""States of surveys that went out, or will."""
+
+
+def _counts_against_throttles() -> ColumnElement[bool]:
+    """A survey that went out or will: every delivered invitation counts, whatever became of
+    it later (an unsubscribe suppresses the reminders of a survey already delivered)."""
+    return or_(Survey.state.in_(LIVE_STATES), Survey.sent_at.is_not(None))
 
 
 @dataclass
@@ -224,7 +230,7 @@ def _history(session: Session, contact: Contact) -> list[PastSurvey]:
         people.append(Survey.contact_id.in_(same_address))
     rows = session.execute(
         select(Survey.program, Survey.sent_at, Survey.scheduled_for, Survey.answered_at).where(
-            or_(*people), Survey.state.in_(LIVE_STATES)
+            or_(*people), _counts_against_throttles()
         )
     )
     return [
@@ -245,7 +251,7 @@ def _account_surveys(
         .join(Contact, Contact.id == Survey.contact_id)
         .where(
             Contact.account_id == account_id,
-            Survey.state.in_(LIVE_STATES),
+            _counts_against_throttles(),
             Survey.scheduled_for >= now - horizon,
         )
     )
@@ -267,7 +273,7 @@ def _scheduled_per_day(session: Session, now: dt.datetime) -> dict[dt.date, int]
     rows = session.execute(
         select(Survey.scheduled_for).where(
             Survey.scheduled_for >= start,
-            Survey.state.in_(LIVE_STATES),
+            _counts_against_throttles(),
         )
     )
     return dict(Counter(scheduled_for.date() for (scheduled_for,) in rows))

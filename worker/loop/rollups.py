@@ -1,15 +1,16 @@
 """Account roll-ups: true NPS (promoters % minus detractors %, never an average of scores).
 
 Each contact counts once, with their latest answer inside the trailing window; the trend is the
-difference with the window before. A roll-up equal to what the CRM holds is not written
-(promise 6), so a quiet day costs no API calls.
+difference with the window before. An answer counts at the account its contact belongs to now
+(a contact that moves takes its answers along; both accounts are recomputed). A roll-up equal
+to what the CRM holds is not written (promise 6), so a quiet day costs no API calls.
 """
 
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.analytics.nps import Tally, estimate
@@ -20,6 +21,8 @@ from worker.sync.outbox import enqueue_update
 
 Answer = tuple[int, Category, dt.datetime]
 """(contact id, category, received at) of one final answer."""
+ACCOUNTS_PER_BATCH = 500
+"""Accounts computed, queued and unmarked per transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,50 +83,92 @@ def write_rollups(
     link: CrmLink,
     now: dt.datetime,
     window: dt.timedelta,
-    account_ids: set[int] | None = None,
+    *,
+    every_account: bool = False,
 ) -> int:
-    """Queue roll-ups of accounts with answers in the last two windows; how many changed.
+    """Queue the roll-ups of this CRM's marked accounts; how many writes were queued.
 
-    The cycle passes the accounts whose answers it just handled; the daily job passes None
-    (every account), so windows that slid past old answers are written too.
+    The cycle writes the marked accounts; the daily job (`every_account`) also every account
+    that ever had an answer, so windows that slid past old answers empty the CRM's values too.
+    Each batch of accounts is computed, queued and unmarked in one transaction; a mark set by
+    another transaction meanwhile (a newer time) is left for the next run.
     """
-    if account_ids is not None and not account_ids:
-        return 0
+    with sessions() as session:
+        candidates = _candidates(session, link.name, every_account=every_account)
     queued = 0
-    with sessions.begin() as session:
-        found = _answers_by_account(session, link.name, now - 2 * window, account_ids)
-        for account, answers in found:
-            update = link.account_update(
+    for start in range(0, len(candidates), ACCOUNTS_PER_BATCH):
+        with sessions.begin() as session:
+            queued += _write_batch(
+                session, link, candidates[start : start + ACCOUNTS_PER_BATCH], now, window
+            )
+    return queued
+
+
+def _candidates(session: Session, crm: str, *, every_account: bool) -> list[int]:
+    marked = select(Account.id).where(Account.crm == crm, Account.rollup_due_at.is_not(None))
+    ids = set(session.scalars(marked))
+    if every_account:
+        answered = (
+            select(Contact.account_id)
+            .join(Survey, Survey.contact_id == Contact.id)
+            .join(Response, Response.survey_id == Survey.id)
+            .where(
+                Contact.crm == crm,
+                Contact.account_id.is_not(None),
+                Response.provisional.is_(False),
+            )
+            .distinct()
+        )
+        ids.update(account_id for account_id in session.scalars(answered) if account_id)
+    return sorted(ids)
+
+
+def _write_batch(
+    session: Session,
+    link: CrmLink,
+    account_ids: list[int],
+    now: dt.datetime,
+    window: dt.timedelta,
+) -> int:
+    accounts = list(session.scalars(select(Account).where(Account.id.in_(account_ids))))
+    answers = _answers_by_account(session, account_ids, now - 2 * window)
+    queued = 0
+    for account in accounts:
+        seen = account.rollup_due_at
+        if not account.deleted:
+            update_ = link.account_update(
                 account.crm_id,
-                rollup_of(answers, now, window),
+                rollup_of(answers.get(account.id, []), now, window),
                 (account.fields or {}).get("crm_values", {}),
                 f"rollup:{account.id}:{now.isoformat()}",
             )
-            if update is not None:
-                queued += enqueue_update(session, link.name, update, essential=False, now=now)
+            if update_ is not None:
+                queued += enqueue_update(session, link.name, update_, essential=False, now=now)
+        if seen is not None:
+            session.execute(
+                update(Account)
+                .where(Account.id == account.id, Account.rollup_due_at == seen)
+                .values(rollup_due_at=None)
+            )
     return queued
 
 
 def _answers_by_account(
-    session: Session, crm: str, since: dt.datetime, account_ids: set[int] | None
-) -> list[tuple[Account, list[Answer]]]:
-    query = (
-        select(Account, Contact.id, Response.category, Response.received_at)
-        .join(Contact, Contact.account_id == Account.id)
+    session: Session, account_ids: list[int], since: dt.datetime
+) -> dict[int, list[Answer]]:
+    """Final answers since `since` of the contacts each account has now."""
+    rows = session.execute(
+        select(Contact.account_id, Contact.id, Response.category, Response.received_at)
         .join(Survey, Survey.contact_id == Contact.id)
         .join(Response, Response.survey_id == Survey.id)
         .where(
-            Account.crm == crm,
-            Account.deleted.is_(False),
+            Contact.account_id.in_(account_ids),
             Response.provisional.is_(False),
             Response.received_at >= since,
         )
-        .order_by(Account.id)
     )
-    if account_ids is not None:
-        query = query.where(Account.id.in_(account_ids))
-    rows = session.execute(query)
-    grouped: dict[int, tuple[Account, list[Answer]]] = {}
-    for account, contact_id, category, received_at in rows:
-        grouped.setdefault(account.id, (account, []))[1].append((contact_id, category, received_at))
-    return list(grouped.values())
+    grouped: dict[int, list[Answer]] = defaultdict(list)
+    for account_id, contact_id, category, received_at in rows:
+        if account_id is not None:
+            grouped[account_id].append((contact_id, category, received_at))
+    return grouped

@@ -384,9 +384,17 @@ def account_update(
     mapping: HubSpotMapping,
     dedup_key: str,
 ) -> FieldUpdate | None:
-    """The property update for a company roll-up, or None when nothing would change."""
+    """The property update for a company roll-up, or None when nothing would change.
+
+    A score, trend or last answer time the window no longer has is cleared (an empty string
+    clears a property, CRM API "Update a record") when the company still shows one.
+    """
     values = {attr: getattr(rollup, attr) for attr in _ACCOUNT_KINDS}
     changed = _changed(values, mapping.account_writeback, _ACCOUNT_KINDS, last_known)
+    for attr, value in values.items():
+        prop = mapping.account_writeback.get(attr)
+        if prop is not None and value is None and last_known.get(prop) not in (None, ""):
+            changed[prop] = ""
     if not changed:
         return None
     return FieldUpdate(COMPANIES, company_id, changed, dedup_key)

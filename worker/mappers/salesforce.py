@@ -380,8 +380,9 @@ def account_update(
 ) -> FieldUpdate | None:
     """The Account roll-up fields to write, minus values `known` already holds.
 
-    Counts are always written (zero is a value); the score, trend and last answer time only
-    when known.
+    Counts are always written (zero is a value). A score, trend or last answer time the window
+    no longer has is cleared (null, REST API Developer Guide "Update a Record": null empties a
+    field) when the account still shows one, so an account left without answers shows none.
     """
     target = mapping.account_rollup
     values: dict[str | None, Any] = {
@@ -393,7 +394,18 @@ def account_update(
         target.last_response_at: rollup.last_response_at,
         target.nps_trend: rollup.nps_trend,
     }
-    return _update(mapping.account.object, account_id, values, known, dedup_key=dedup_key)
+    cleared = {
+        name: None
+        for name, value in values.items()
+        if name is not None and value is None and known.get(name) is not None
+    }
+    update = _update(mapping.account.object, account_id, values, known, dedup_key=dedup_key)
+    if not cleared:
+        return update
+    fields = {**(update.fields if update else {}), **cleared}
+    return FieldUpdate(
+        object=mapping.account.object, record_id=account_id, fields=fields, dedup_key=dedup_key
+    )
 
 
 def task_owner_update(task_id: str, owner_id: str, dedup_key: str) -> FieldUpdate:

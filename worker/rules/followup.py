@@ -55,6 +55,8 @@ class FollowupContext:
     high_priority_cases: Sequence[dt.datetime] = ()
     last_asks: Mapping[str, dt.datetime] = field(default_factory=dict)
     customer_since: dt.datetime | None = None
+    active_users: frozenset[str] | None = None
+    """Users who may own a task now (None: not known, every user is taken as active)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +154,15 @@ def plan_followup(
     band = severity_of(response.score, rules)
     task = None
     if rules.task.enabled:
-        task = _task(response, contact, account, rules=rules, band=band, config=config)
+        task = _task(
+            response,
+            contact,
+            account,
+            rules=rules,
+            band=band,
+            config=config,
+            active=context.active_users,
+        )
     escalations = tuple(
         _escalation(
             tier,
@@ -244,18 +254,24 @@ def template_variables(contact: Contact, account: Account | None, **extra: Any) 
 
 
 def resolve_owner(
-    chain: Sequence[Person], contact: Contact, account: Account | None
+    chain: Sequence[Person],
+    contact: Contact,
+    account: Account | None,
+    active: frozenset[str] | None = None,
 ) -> tuple[str | None, str]:
-    """The first owner the chain finds, and which link found it."""
+    """The first owner the chain finds who is an active user, and which link found it.
+
+    An inactive user (a rep who left) is skipped: the CRM would refuse the task.
+    """
     for person in chain:
         found = {
             "account_owner": account.owner_id if account else None,
             "contact_owner": contact.owner_id,
             "user": person.user_id,
         }.get(person.role)
-        if found:
+        if found and (active is None or found in active):
             return found, str(person)
-    return None, "nobody in the chain; the CRM's default owner"
+    return None, "nobody active in the chain; the CRM's default owner"
 
 
 def due_time(
@@ -275,6 +291,7 @@ def _task(
     rules: Rules,
     band: SeverityBand | None,
     config: FollowupConfig,
+    active: frozenset[str] | None,
 ) -> TaskPlan:
     variables = template_variables(
         contact,
@@ -289,7 +306,7 @@ def _task(
         },
         program=response.program,
     )
-    owner_id, source = resolve_owner(rules.owner, contact, account)
+    owner_id, source = resolve_owner(rules.owner, contact, account, active)
     sla = band.sla if band and band.sla else rules.task.sla
     priority = band.priority if band and band.priority else rules.task.priority
     return TaskPlan(

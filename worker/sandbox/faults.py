@@ -271,9 +271,12 @@ async def _swallowed(message: Message) -> None:
 
 
 class ErrorResponder(Protocol):
-    """An emulator's error body in its own format (`error_response` of each CRM)."""
+    """An emulator's error body in its own format (`error_response` of each CRM), for the
+    endpoint at `path` (Salesforce's login endpoints word errors unlike its REST API)."""
 
-    def __call__(self, status: int, *, retry_after_s: int | None = None) -> Response: ...
+    def __call__(
+        self, status: int, *, retry_after_s: int | None = None, path: str = ""
+    ) -> Response: ...
 
 
 ConnectionAborter = Callable[[Scope], bool]
@@ -384,7 +387,9 @@ class SandboxMiddleware:
                 await self._drop(scope, receive)
             else:
                 retry_after = math.ceil(rule.delay_s) if rule.delay_s > 0 else None
-                response = self._error_responders[crm](int(rule.kind), retry_after_s=retry_after)
+                response = self._error_responders[crm](
+                    int(rule.kind), retry_after_s=retry_after, path=path
+                )
                 await response(scope, receive, send_and_watch)
         finally:
             record()

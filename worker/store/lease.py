@@ -50,6 +50,16 @@ def release(sessions: sessionmaker[Session], name: str, holder: str, *, now: dat
 
 def holder_of(sessions: sessionmaker[Session], name: str, *, now: datetime) -> str | None:
     """Who holds the lease now, if anyone (for `status`)."""
+    held = holding(sessions, name, now=now)
+    return held[0] if held else None
+
+
+def holding(
+    sessions: sessionmaker[Session], name: str, *, now: datetime
+) -> tuple[str, datetime] | None:
+    """(holder, until when) of the lease now, or None when nobody holds it."""
     with sessions() as session:
         lease = session.get(Lease, name)
-        return lease.holder if lease is not None and lease.expires_at > now else None
+        if lease is None or lease.expires_at <= now:
+            return None
+        return lease.holder, lease.expires_at

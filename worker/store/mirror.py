@@ -8,7 +8,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from worker import domain
-from worker.store.models import Account, Contact, Crm, DeletionCheck, SyncCursor, TriggerRecord
+from worker.store.models import (
+    Account,
+    Contact,
+    Crm,
+    DeletionCheck,
+    Response,
+    Survey,
+    SyncCursor,
+    TriggerRecord,
+)
 
 Row = TypeVar("Row", Account, Contact, TriggerRecord)
 MirrorKind = Literal["account", "contact", "trigger"]
@@ -145,8 +154,23 @@ def upsert_accounts(session: Session, accounts: Sequence[domain.Account], now: d
         row.synced_at = now
 
 
+def mark_for_rollup(session: Session, account_ids: Iterable[int | None], now: datetime) -> None:
+    """Mark accounts whose roll-up an answer or a contact's move just changed.
+
+    Called in the transaction that made the change, so a cycle cut short before its roll-ups
+    leaves the mark for the next one (promise 11); the roll-up clears it once queued.
+    """
+    ids = {account_id for account_id in account_ids if account_id is not None}
+    if ids:
+        session.execute(update(Account).where(Account.id.in_(ids)).values(rollup_due_at=now))
+
+
 def upsert_contacts(session: Session, contacts: Sequence[domain.Contact], now: datetime) -> None:
-    """Insert or update mirrored contacts, linking each to its mirrored account when known."""
+    """Insert or update mirrored contacts, linking each to its mirrored account when known.
+
+    A contact with answers that moves to another account takes its answers along: both
+    accounts are marked for a new roll-up.
+    """
     if not contacts:
         return
     crm = contacts[0].crm
@@ -159,6 +183,7 @@ def upsert_contacts(session: Session, contacts: Sequence[domain.Contact], now: d
             )
         ).all()
     )
+    moves: dict[int, tuple[int | None, int | None]] = {}
     for contact in contacts:
         row = known.get(contact.crm_id)
         if _already_mirrored(row, contact.modified_at):
@@ -167,11 +192,14 @@ def upsert_contacts(session: Session, contacts: Sequence[domain.Contact], now: d
             row = Contact(crm=Crm(crm), crm_id=contact.crm_id)
             session.add(row)
             known[contact.crm_id] = row
+        account_id = accounts.get(contact.account_crm_id or "")
+        if row.id is not None and row.account_id != account_id:
+            moves[row.id] = (row.account_id, account_id)
         row.email = contact.email.strip().lower() if contact.email else None
         row.first_name = contact.first_name
         row.last_name = contact.last_name
         row.account_crm_id = contact.account_crm_id
-        row.account_id = accounts.get(contact.account_crm_id or "")
+        row.account_id = account_id
         row.owner_crm_id = contact.owner_id
         row.language = contact.language
         row.time_zone = contact.time_zone
@@ -180,6 +208,14 @@ def upsert_contacts(session: Session, contacts: Sequence[domain.Contact], now: d
         row.modified_at = contact.modified_at
         row.deleted = contact.deleted
         row.synced_at = now
+    if moves:
+        answered = session.scalars(
+            select(Survey.contact_id)
+            .join(Response, Response.survey_id == Survey.id)
+            .where(Survey.contact_id.in_(moves), Response.provisional.is_(False))
+            .distinct()
+        )
+        mark_for_rollup(session, (a for c in answered for a in moves[c]), now)
 
 
 def upsert_trigger_records(

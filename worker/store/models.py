@@ -133,7 +133,11 @@ class Base(DeclarativeBase):
 
 
 class Account(Base):
-    """Mirror of a CRM account (Salesforce Account, HubSpot company)."""
+    """Mirror of a CRM account (Salesforce Account, HubSpot company).
+
+    An answer belongs to the account its contact belongs to now: a contact that moves takes its
+    answers along, and both accounts' roll-ups are recomputed (``rollup_due_at``).
+    """
 
     __tablename__ = "accounts"
     __table_args__ = (UniqueConstraint("crm", "crm_id"),)
@@ -147,6 +151,8 @@ class Account(Base):
     modified_at: Mapped[datetime]
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     synced_at: Mapped[datetime]
+    rollup_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    """Set with an answer (or a contact's move) that changes the roll-up; cleared when queued."""
 
 
 class Contact(Base):
@@ -612,4 +618,19 @@ class DigestRun(Base):
     id: Mapped[int] = mapped_column(Identifier, primary_key=True)
     scheduled_for: Mapped[datetime] = mapped_column(unique=True)
     sent_at: Mapped[datetime]
+    stats: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
+
+
+class JobRun(Base):
+    """The last run of one scheduled job (the daily work), for `status` to tell it is late."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    last_ok_at: Mapped[datetime | None]
+    """When the last run that ended well started."""
     stats: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)

@@ -96,6 +96,11 @@ class CrmClient(Protocol):
         """
         ...
 
+    def active_users(self) -> frozenset[str]:
+        """Ids of the users who may own a task now (Salesforce active users, HubSpot owners
+        not archived): the CRM refuses a task for anyone else."""
+        ...
+
     def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
         """The CRM's field metadata for one object, by field name."""
         ...

@@ -26,10 +26,12 @@ SALESFORCE_SETUP = (
 def connect(
     config: Config, env: Mapping[str, str] | None = None, *, interactive: bool = False
 ) -> CrmClient:
-    """Log in to the configured CRM (or `crm.endpoint`) and return its client.
+    """The configured CRM's client (on `crm.endpoint` when set).
 
-    `interactive` clients (a person waiting at `check`) give up on an unreachable CRM after
-    one quick retry; the daemon's clients keep backing off, since the next cycle can wait.
+    `interactive` clients (a person waiting at `check`) log in now and give up on an
+    unreachable CRM after one quick retry. The daemon's clients log in at their first call,
+    inside a recorded cycle step, and keep backing off: an unreachable CRM is a failed cycle
+    that the next one retries, never a failed start.
     """
     ca_bundle = Path(config.crm.ca_bundle) if config.crm.ca_bundle else None
     session = endpoint_session(config.crm.endpoint, ca_bundle)
@@ -37,7 +39,9 @@ def connect(
         settings = salesforce.settings_from_config(config.crm.salesforce, config.followup.managers)
         if interactive:
             settings = dataclasses.replace(settings, retry=QUICK)
-        return salesforce.make_salesforce_client(settings, session=session, environ=env)
+        return salesforce.make_salesforce_client(
+            settings, session=session, environ=env, defer_login=not interactive
+        )
     hubspot_settings = hubspot.settings_from_config(
         config, base_url=config.crm.endpoint or HUBSPOT_API
     )

@@ -3,6 +3,7 @@
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
@@ -140,21 +141,36 @@ class HubSpotPortal:
         self.limiter = RateLimiter(self.limiter.limits, self.monotonic())
 
     def set_owners(self, owners: Iterable[Owner]) -> None:
-        """Replace the owners and the `hubspot_owner_id` options that point at them."""
+        """Replace the owners and the `hubspot_owner_id` options that point at them.
+
+        Archived owners (deactivated users) are no option: a record, task included, cannot be
+        assigned to them (`INVALID_OPTION`), though records they owned keep their id.
+        """
         self.owners = {owner.id: owner for owner in owners}
         options = tuple(
             Option(f"{owner.first_name} {owner.last_name}", owner.id, order)
             for order, owner in enumerate(self.owners.values())
+            if not owner.archived
         )
         for catalog in self.catalogs.values():
             prop = catalog.properties.get("hubspot_owner_id")
             if prop is not None:
                 catalog.add(prop.with_options(options))
 
+    def archive_owner(self, owner_id: str) -> None:
+        """Deactivate an owner's user: `GET /crm/v3/owners` lists it as archived from now on."""
+        with self.lock:
+            owner = self.owners[owner_id]
+            archived = replace(owner, archived=True, updated_at=self.clock.now())
+            self.set_owners([archived if o.id == owner_id else o for o in self.owners.values()])
+
     # --- errors --------------------------------------------------------------------------------
 
-    def error_response(self, status: int, *, retry_after_s: int | None = None) -> Response:
-        """A HubSpot-format error body for an injected fault (429 is a ten-secondly refusal).
+    def error_response(
+        self, status: int, *, retry_after_s: int | None = None, path: str = ""
+    ) -> Response:
+        """A HubSpot-format error body for an injected fault (429 is a ten-secondly refusal);
+        every HubSpot endpoint words its errors alike, whatever the `path`.
 
         A 429 never carries `Retry-After` (HubSpot documents the policy name and the rate-limit
         headers instead), so `retry_after_s` only applies to 5xx faults.

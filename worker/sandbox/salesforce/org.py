@@ -43,7 +43,7 @@ from worker.sandbox.salesforce.projection import (
 )
 from worker.sandbox.salesforce.query import QueryEngine
 from worker.sandbox.salesforce.rest import RestApi
-from worker.sandbox.salesforce.routes import build_routes, salesforce_error
+from worker.sandbox.salesforce.routes import build_routes, login_fault, salesforce_error
 from worker.sandbox.salesforce.schema import SCHEMA
 from worker.sandbox.salesforce.session_timeout import DEFAULT_TIMEOUT, SessionTimeout
 from worker.sandbox.salesforce.store import Record, RecordStore
@@ -207,12 +207,17 @@ class SalesforceOrg:
         """The org's HTTP routes, all under /services/."""
         return build_routes(self)
 
-    def error_response(self, status: int, *, retry_after_s: int | None = None) -> Response:
-        """An injected fault, in Salesforce's JSON error format."""
+    def error_response(
+        self, status: int, *, retry_after_s: int | None = None, path: str = ""
+    ) -> Response:
+        """An injected fault, in the format of the endpoint hit: REST's JSON error array, or
+        the login endpoints' own (`routes.login_fault`)."""
+        retry = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else {}
+        login = login_fault(path, status, retry or None)
+        if login is not None:
+            return login
         code, message = _FAULT_ERRORS.get(status, _UNKNOWN_EXCEPTION)
-        headers = {"Sforce-Limit-Info": self.budget.header(self.clock.now())}
-        if retry_after_s is not None:
-            headers["Retry-After"] = str(retry_after_s)
+        headers = {"Sforce-Limit-Info": self.budget.header(self.clock.now()), **retry}
         return salesforce_error(status, code, message, headers)
 
     # Test and demo helpers: direct access to the org's state, bypassing HTTP and API limits.

@@ -19,9 +19,9 @@ from starlette.routing import BaseRoute, Route
 from worker.sandbox.salesforce.auth import (
     OAuthError,
     login_envelope,
-    login_fault,
     token_response,
 )
+from worker.sandbox.salesforce.auth import login_fault as soap_login_fault
 from worker.sandbox.salesforce.rest import ApiRequest, ApiResult, versions_body
 
 if TYPE_CHECKING:
@@ -41,6 +41,41 @@ def salesforce_error(
     return JSONResponse(
         [{"message": message, "errorCode": error_code}], status_code=status, headers=headers
     )
+
+
+OAUTH_ENDPOINT = "/services/oauth2/token"
+SOAP_LOGIN_PREFIX = "/services/Soap/u/"
+_OAUTH_FAULTS = {429: ("rate_limit_exceeded", "number of logins exceeded")}
+_OAUTH_UNKNOWN = ("unknown_error", "retry your request")
+"""OAuth error codes of the token endpoint (Salesforce Help, "OAuth 2.0 Authorization
+Errors", remoteaccess_oauth_flow_errors.htm): `unknown_error` asks the client to retry."""
+_SOAP_FAULTS = {429: ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")}
+_SOAP_UNAVAILABLE = (
+    "SERVER_UNAVAILABLE",
+    "Server temporarily unavailable, please try again later.",
+)
+
+
+def login_fault(path: str, status: int, headers: dict[str, str] | None = None) -> Response | None:
+    """An injected fault on a login endpoint, in that endpoint's own format; None elsewhere.
+
+    The token endpoint answers `{"error", "error_description"}` (never the REST error array,
+    which OAuth clients cannot read); the SOAP login answers a LoginFault envelope.
+    """
+    if path == OAUTH_ENDPOINT:
+        error, description = _OAUTH_FAULTS.get(status, _OAUTH_UNKNOWN)
+        return JSONResponse(
+            {"error": error, "error_description": description}, status_code=status, headers=headers
+        )
+    if path.startswith(SOAP_LOGIN_PREFIX):
+        code, message = _SOAP_FAULTS.get(status, _SOAP_UNAVAILABLE)
+        return Response(
+            soap_login_fault(code, message),
+            status_code=status,
+            headers=headers,
+            media_type="text/xml",
+        )
+    return None
 
 
 def build_routes(org: "SalesforceOrg") -> list[BaseRoute]:
@@ -72,7 +107,7 @@ def build_routes(org: "SalesforceOrg") -> list[BaseRoute]:
         except OAuthError as error:
             log.info("salesforce.login_refused", flow="soap", error=error.error)
             return Response(
-                login_fault(error.error, error.description),
+                soap_login_fault(error.error, error.description),
                 status_code=error.status,
                 media_type="text/xml",
             )
@@ -127,7 +162,7 @@ def build_routes(org: "SalesforceOrg") -> list[BaseRoute]:
         return _to_response(result, {"Sforce-Limit-Info": org.budget.header(now)})
 
     return [
-        Route("/services/oauth2/token", oauth_token, methods=["POST"]),
+        Route(OAUTH_ENDPOINT, oauth_token, methods=["POST"]),
         Route("/services/Soap/u/{version}", soap_login, methods=["POST"]),
         Route("/services/Soap/u/{version}/{org_id}", soap_login, methods=["POST"]),
         Route("/services/data", versions, methods=["GET"]),

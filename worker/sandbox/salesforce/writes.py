@@ -4,7 +4,8 @@ Checks and codes follow the SOAP API Developer Guide's StatusCode list
 (sforce_api_calls_concepts_core_data_objects.htm#statuscode) and the messages the REST API
 returns for them: the writing user's object and field permissions (`permissions.Access`),
 unknown fields, read-only fields, types, lengths, restricted picklists, required fields,
-malformed or foreign ids, deleted records.
+malformed or foreign ids, deleted records, records given to an inactive owner
+(`INACTIVE_OWNER_OR_USER`).
 """
 
 from collections.abc import Mapping
@@ -222,6 +223,14 @@ class Writer:
             raise FieldRejected(
                 RecordError(
                     "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", (field.name,)
+                )
+            )
+        if field.name == "OwnerId" and target.name == "User" and not found.get("IsActive", True):
+            raise FieldRejected(
+                RecordError(
+                    "INACTIVE_OWNER_OR_USER",
+                    f"operation performed with inactive user [{normalized}] as owner",
+                    (field.name,),
                 )
             )
         return normalized

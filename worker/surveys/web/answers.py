@@ -141,8 +141,14 @@ def _set_answer(
     signals: dict[str, object],
     now: datetime,
     source: ResponseSource = ResponseSource.WEB,
+    received_at: datetime | None = None,
 ) -> Response:
-    """Write `answer` as the response's next version, and the survey as answered when final."""
+    """Write `answer` as the response's next version, and the survey as answered when final.
+
+    `received_at` is when the person gave the answer, when that is not `now` (a click made
+    final later keeps the time of the click).
+    """
+    answered_at = received_at or now
     if response is None:
         response = Response(survey_id=survey.id, version=0, handled_version=0, reason_tags=[])
         session.add(response)
@@ -153,11 +159,11 @@ def _set_answer(
     response.comment = answer.comment
     response.provisional = provisional
     response.source = source
-    response.received_at = now
+    response.received_at = answered_at
     if not provisional:
         response.confirmed_at = now
         survey.state = SurveyState.ANSWERED
-        survey.answered_at = survey.answered_at or now
+        survey.answered_at = survey.answered_at or answered_at
     session.flush()
     session.add(
         ResponseVersion(
@@ -168,7 +174,7 @@ def _set_answer(
             chosen_tags=list(answer.chosen_tags),
             provisional=provisional,
             source=source,
-            received_at=now,
+            received_at=answered_at,
             signals=signals,
         )
     )
@@ -197,8 +203,10 @@ def finalize_provisional(session: Session, config: Config, now: datetime) -> int
     """Make final the provisional scores older than `survey.provisional_after` that look human.
 
     Called by the cycle inside its transaction (the caller commits); returns how many became
-    final. A score that looked like a scanner's stays provisional for good: only the person's
-    own submit on the page can make it count.
+    final. The answer keeps the time of the click (what the CRM shows as answered), while
+    `confirmed_at` says when it became final (the follow-up SLA runs from then). A score that
+    looked like a scanner's stays provisional for good: only the person's own submit on the
+    page can make it count.
     """
     due = session.execute(
         select(Response, Survey, ResponseVersion)
@@ -219,9 +227,17 @@ def finalize_provisional(session: Session, config: Config, now: datetime) -> int
         if not may_become_final(dict(latest.signals), survey.scanner_seen_at is not None):
             continue
         answer = Answer(response.score, tuple(response.chosen_tags), response.comment)
-        survey.answered_at = survey.answered_at or response.received_at
         signals: dict[str, object] = {"finalized": "unconfirmed"}
-        _set_answer(session, survey, response, answer, provisional=False, signals=signals, now=now)
+        _set_answer(
+            session,
+            survey,
+            response,
+            answer,
+            provisional=False,
+            signals=signals,
+            now=now,
+            received_at=response.received_at,
+        )
         finalized += 1
     return finalized
 

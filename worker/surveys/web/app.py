@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from worker.config import Config
 from worker.config.credentials import read_secret
+from worker.health import health_lines
 from worker.store.migrate import head_revision
 from worker.surveys.tokens import TokenSigner
 from worker.surveys.web.answer_routes import AnswerRoutes
@@ -27,7 +28,7 @@ from worker.surveys.web.context import ImportHandler, PageError, WebContext
 from worker.surveys.web.forms import FormTokens
 from worker.surveys.web.guard import Guard
 from worker.surveys.web.hooks import HookRoutes
-from worker.surveys.web.metrics import WebMetrics
+from worker.surveys.web.metrics import HealthCollector, WebMetrics
 from worker.surveys.web.pages import Pages
 from worker.surveys.web.ratelimit import TokenBucketLimiter
 from worker.surveys.web.unsubscribe_routes import UnsubscribeRoutes
@@ -52,6 +53,7 @@ def create_app(
     `server.hooks_secret_env` must be set in `env` (default: the process environment).
     """
     metrics = WebMetrics()
+    metrics.registry.register(HealthCollector(session_factory, config, clock))
     pages = Pages(brand=config.survey.company_name)
     web = WebContext(
         config=config,
@@ -67,7 +69,7 @@ def create_app(
     unsubscribes = UnsubscribeRoutes(web)
     routes = [
         Route("/healthz", _healthz, methods=["GET"]),
-        Route("/readyz", _readiness(session_factory), methods=["GET"]),
+        Route("/readyz", _readiness(session_factory, config, clock), methods=["GET"]),
         Route("/metrics", _metrics(metrics), methods=["GET"]),
         Route("/s/{token}", answers.page, methods=["GET"]),
         Route("/s/{token}", answers.submit, methods=["POST"]),
@@ -120,22 +122,36 @@ async def _healthz(_request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-def _readiness(sessions: sessionmaker[Session]) -> Callable[[Request], object]:
+def _readiness(
+    sessions: sessionmaker[Session], config: Config, clock: Callable[[], datetime]
+) -> Callable[[Request], object]:
     head = head_revision()
+    crms: list[str] = [config.crm.kind]
+    scheduler = config.scheduler
 
-    def check() -> str | None:
+    def check() -> tuple[str | None, list[str]]:
         try:
             with sessions() as session:
                 current = MigrationContext.configure(session.connection()).get_current_revision()
+                if current != head:
+                    return f"database at revision {current}, code at {head}", []
+                detail = health_lines(
+                    session, crms, scheduler.cycle_every, clock(), scheduler.daily_at
+                )
         except SQLAlchemyError:
-            return "database unreachable"
-        return None if current == head else f"database at revision {current}, code at {head}"
+            return "database unreachable", []
+        return None, [f"database: at revision {head}", *detail]
 
     async def readyz(_request: Request) -> Response:
-        """Ready when the database answers and is migrated to the code's head revision."""
-        problem = await run_in_threadpool(check)
+        """Ready when the database answers and is migrated to the code's head revision.
+
+        Below the verdict, one line per CRM (ok, or failing since when, with the last error and
+        the next try) and one for the daily work. A CRM outage leaves the replica ready: the
+        answer page it serves does not need the CRM.
+        """
+        problem, detail = await run_in_threadpool(check)
         if problem is None:
-            return PlainTextResponse("ready")
+            return PlainTextResponse("\n".join(["ready", *detail]))
         return PlainTextResponse(f"not ready: {problem}", status_code=503)
 
     return readyz

@@ -74,6 +74,8 @@ from worker.sync.retry import RetryPolicy
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 100  # batch read/create/update inputs per call
+OWNERS_PAGE = 100
+"""Owners per page: HubSpot's list endpoints page by 100."""
 ASSOCIATION_BATCH = 1_000  # v4 association batch read inputs per call (limit since 2025-02)
 LIST_PAGE = 100  # list (GET) page size, used for archived records
 CREATE_ATTEMPTS = 3
@@ -111,6 +113,7 @@ class HubSpotClient:
         self._associations_api = crm.associations.v4.batch_api
         self._properties_api = crm.properties.core_api
         self._groups_api = crm.properties.groups_api
+        self._owners_api = crm.owners.owners_api
 
     def _call(self, priority: Priority, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one SDK call and read HubSpot's JSON as documented (camelCase keys)."""
@@ -291,6 +294,21 @@ class HubSpotClient:
         wrong as often as right; RevOps names managers in the config instead. No API call.
         """
         return dict(self.settings.managers)
+
+    def active_users(self) -> frozenset[str]:
+        """Ids of the owners a record can be assigned to: `GET /crm/v3/owners` lists the
+        active ones unless asked for archived (deactivated) users (CRM API, Owners guide)."""
+        active: set[str] = set()
+        after: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": OWNERS_PAGE, "archived": False}
+            if after:
+                kwargs["after"] = after
+            body = self._call(Priority.NORMAL, self._owners_api.get_page, **kwargs)
+            active.update(str(owner["id"]) for owner in body.get("results", []))
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return frozenset(active)
 
     def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
         """Property definitions of one object type, by property name."""

@@ -18,7 +18,6 @@ from typing import Any
 import requests
 import structlog
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceError
 
 from worker.mappers.salesforce import task_state
 from worker.sync.base import (
@@ -43,7 +42,7 @@ from worker.sync.base import (
 from worker.sync.budget import ApiBudget
 from worker.sync.salesforce import dedup, soql, writes
 from worker.sync.salesforce.bulk import BulkPull, BulkUnavailable
-from worker.sync.salesforce.errors import CRM, error_code, error_message, translate
+from worker.sync.salesforce.errors import CRM, error_code, error_message
 from worker.sync.salesforce.metadata import ObjectInfo, object_info
 from worker.sync.salesforce.settings import SalesforceSettings
 from worker.sync.salesforce.transport import Transport
@@ -55,6 +54,7 @@ SUBJECT_MAX = 255
 IDS_PER_QUERY = 200
 TASK_FIELDS = ("Status", "IsClosed", "OwnerId", "CompletedDateTime")
 ACTIVE_MANAGERS = "SELECT Id, ManagerId FROM User WHERE IsActive = true"
+ACTIVE_USERS = "SELECT Id FROM User WHERE IsActive = true"
 COMPLETED = "Completed"
 RECYCLE_BIN = timedelta(days=15)
 _HTTP_OK = 200
@@ -78,24 +78,42 @@ class SalesforceClient:
 
     def __init__(
         self,
-        sf: Salesforce,
+        login: Callable[[], Salesforce],
         transport: Transport,
         settings: SalesforceSettings,
         *,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._sf = sf
+        self._login = login
+        self._session: Salesforce | None = None
         self._transport = transport
         self._settings = settings
         self._sleep = sleep
-        self._bulk = BulkPull(
-            sf,
-            transport,
-            self.describe,
-            max_records=settings.bulk_page_records,
-            poll_s=settings.bulk_poll_s,
-            sleep=sleep,
-        )
+        self._bulk_pull: BulkPull | None = None
+
+    def connect(self) -> None:
+        """Log in now, if not logged in yet (otherwise the first call does)."""
+        self._session = self._sf
+
+    @property
+    def _sf(self) -> Salesforce:
+        """The logged-in SDK client; a failed login raises `CrmError`, the next call tries again."""
+        if self._session is None:
+            self._session = self._login()
+        return self._session
+
+    @property
+    def _bulk(self) -> BulkPull:
+        if self._bulk_pull is None:
+            self._bulk_pull = BulkPull(
+                self._sf,
+                self._transport,
+                self.describe,
+                max_records=self._settings.bulk_page_records,
+                poll_s=self._settings.bulk_poll_s,
+                sleep=self._sleep,
+            )
+        return self._bulk_pull
 
     def pull(self, object_name: str, fields: Sequence[str], since: Cursor) -> Iterator[Page]:
         """Records of `object_name` changed after `since`, oldest first, one page per response.
@@ -402,6 +420,16 @@ class SalesforceClient:
         active = {user: str(manager) for user, manager in reported.items() if manager in reported}
         return active | dict(self._settings.managers)
 
+    def active_users(self) -> frozenset[str]:
+        """Ids of the org's active users: a Task owned by an inactive one is refused
+        (`INACTIVE_OWNER_OR_USER`, SOAP API Developer Guide, StatusCode)."""
+        active: set[str] = set()
+        for result in self._query_results(
+            ACTIVE_USERS, include_deleted=False, priority=Priority.NORMAL
+        ):
+            active.update(str(user["Id"]) for user in result["records"])
+        return frozenset(active)
+
     def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
         """The org's field metadata for one object (resources_sobject_describe.htm)."""
         return self.describe_object(object_name).fields
@@ -460,10 +488,14 @@ def make_salesforce_client(
     environ: Mapping[str, str] | None = None,
     budget: ApiBudget | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    defer_login: bool = False,
 ) -> SalesforceClient:
     """Log in with the configured flow over `session` and return the client.
 
-    The session is the client's own: a response hook on it reads `Sforce-Limit-Info`.
+    The session is the client's own: a response hook on it reads `Sforce-Limit-Info`. The login
+    is retried like any call (`Transport`). With `defer_login` the client logs in at its first
+    call instead (the daemon: an org unreachable at start is a failed cycle, not a failed start);
+    the credentials are read now either way, so a missing variable is a config error at once.
     """
     budget = budget or ApiBudget(CRM, settings.normal_share, settings.essential_share)
     transport = Transport(session, budget, retry=settings.retry, sleep=sleep)
@@ -472,11 +504,15 @@ def make_salesforce_client(
     )
 
     def login() -> Salesforce:
-        return Salesforce(session=session, version=settings.api_version, **credentials)
+        sf = transport.call(
+            "login",
+            Priority.ESSENTIAL,
+            lambda: Salesforce(session=session, version=settings.api_version, **credentials),
+        )
+        log.info("salesforce_connected", auth=type(settings.auth).__name__, instance=sf.sf_instance)
+        return sf
 
-    try:
-        sf = transport.call("login", Priority.ESSENTIAL, login)
-    except SalesforceError as error:
-        raise translate(error, budget.usage) from error
-    log.info("salesforce_connected", auth=type(settings.auth).__name__, instance=sf.sf_instance)
-    return SalesforceClient(sf, transport, settings, sleep=sleep)
+    client = SalesforceClient(login, transport, settings, sleep=sleep)
+    if not defer_login:
+        client.connect()
+    return client

@@ -34,6 +34,23 @@ CRM = "salesforce"
 REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
 _SERVER_ERROR = 500
 _TOO_MANY_REQUESTS = 429
+LOGIN_MAY_PASS = frozenset({"unknown_error", "SERVER_UNAVAILABLE"})
+"""Login refusals worth retrying: the OAuth token endpoint's `unknown_error` ("retry your
+request", Salesforce Help, OAuth 2.0 Authorization Errors, remoteaccess_oauth_flow_errors.htm)
+and the SOAP login's `SERVER_UNAVAILABLE` (SOAP API Developer Guide, ExceptionCode)."""
+LOGIN_RATE_LIMITED = frozenset({"rate_limit_exceeded", "LOGIN_RATE_EXCEEDED"})
+"""Too many logins for the user in the hour (Knowledge Article 000381578): back off."""
+
+
+def _login_may_pass(code: object) -> bool:
+    """A refused login that a retry may turn around: a server-side failure, not the credentials.
+
+    simple-salesforce puts the OAuth `error` (or SOAP `exceptionCode`) in `code`, or the HTTP
+    status when the body could not be read (a proxy's or load balancer's error page).
+    """
+    if isinstance(code, int):
+        return code >= _SERVER_ERROR or code == _TOO_MANY_REQUESTS
+    return code in LOGIN_MAY_PASS or code in LOGIN_RATE_LIMITED
 
 
 def error_code(content: Any) -> str:
@@ -66,6 +83,8 @@ def is_transient(error: Exception, usage: ApiUsage | None) -> bool:
     """Whether a retry may succeed: connection failures, 5xx, 429, the concurrent-request limit."""
     if isinstance(error, requests.ConnectionError | requests.Timeout):
         return True
+    if isinstance(error, SalesforceAuthenticationFailed):
+        return _login_may_pass(error.code)
     if isinstance(error, SalesforceRefusedRequest):
         return error_code(error.content) == REQUEST_LIMIT_EXCEEDED and not daily_limit_reached(
             usage
@@ -105,7 +124,12 @@ def _without_error_body(error: Exception) -> CrmError:
     if isinstance(error, requests.ConnectionError | requests.Timeout):
         return Unavailable(CRM, type(error).__name__, "no answer from Salesforce")
     if isinstance(error, SalesforceAuthenticationFailed):
-        return AuthFailed(CRM, str(error.code), error.content.decode(errors="replace"))
+        message = error.content.decode(errors="replace")
+        if error.code in LOGIN_RATE_LIMITED:
+            return RateLimited(CRM, str(error.code), message, retry_after=None)
+        if _login_may_pass(error.code):
+            return Unavailable(CRM, str(error.code), message or "login failed; retry later")
+        return AuthFailed(CRM, str(error.code), message)
     return CrmError(CRM, type(error).__name__, str(error))
 
 
