@@ -39,6 +39,9 @@ class FakeClient:
     def managers(self) -> dict[str, str]:
         return {}
 
+    def active_users(self) -> frozenset[str]:
+        return frozenset()
+
     def task_statuses(self, task_ids: Sequence[str]) -> list[object]:
         return []
 

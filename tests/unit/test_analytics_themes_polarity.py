@@ -14,6 +14,7 @@ def _answer(index: int, score: int, polarity: str | None, comment: str) -> Answe
         response_id=index,
         contact_id=index,
         account=None,
+        account_crm_id=None,
         program="support_case_closed",
         touchpoint="support",
         channel="email",
@@ -37,7 +38,13 @@ def test_a_theme_counts_praise_and_complaints_and_quotes_both() -> None:
         _answer(20, 7, None, "Support, as ever."),
     ]
     (theme,) = themes(
-        answers, tags=["support"], structural=(), min_sample=1, names={}, language="en"
+        answers,
+        tags=["support"],
+        structural=(),
+        min_sample=1,
+        prior_weight=3,
+        names={},
+        language="en",
     )
     assert (theme.mentions, theme.praised, theme.complained) == (7, 2, 4)
     assert len(theme.quotes) == QUOTES_PER_THEME
@@ -49,6 +56,12 @@ def test_praise_only_fills_the_quotes() -> None:
     """Without complaints, the quotes are praise."""
     answers = [_answer(i, 9, "praise", f"Great support ({i}).") for i in range(5)]
     (theme,) = themes(
-        answers, tags=["support"], structural=(), min_sample=1, names={}, language="en"
+        answers,
+        tags=["support"],
+        structural=(),
+        min_sample=1,
+        prior_weight=3,
+        names={},
+        language="en",
     )
     assert [q.polarity for q in theme.quotes] == ["praise"] * QUOTES_PER_THEME

@@ -24,6 +24,7 @@ from worker.config.programs import DateOffsetTrigger, RecordChangeTrigger, Sched
 from worker.config.values import parse_duration
 from worker.demo.run import DEMO_CONFIG
 from worker.demo.run import PROGRAMS as DEMO_PROGRAMS
+from worker.demo.run import SEGMENTS as DEMO_SEGMENTS
 from worker.sandbox.salesforce.schema import SCHEMA
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
@@ -428,6 +429,7 @@ class TestExample:
             my_domain="demo.my",
             port=1,
             programs=DEMO_PROGRAMS["salesforce"],
+            segments=DEMO_SEGMENTS["salesforce"],
         )
         compared = parse_config(text, "demo.yaml", env={}).compared_values()
         assert compared == {
