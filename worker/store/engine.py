@@ -32,11 +32,15 @@ def normalise_url(url: str) -> URL:
 
 
 def make_engine(url: str) -> Engine:
-    """Build an engine for ``url``: SQLite in WAL mode with foreign keys, or PostgreSQL."""
+    """Build an engine for ``url``: SQLite in WAL mode with foreign keys, or PostgreSQL.
+
+    Bound parameters are left out of error messages (`hide_parameters`): they hold comments,
+    names and addresses, and a database error's message ends up in a logged traceback.
+    """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -50,7 +54,7 @@ def _sqlite_engine(url: URL) -> Engine:
     in_memory = database in {"", ":memory:"} or url.query.get("mode") == "memory"
     if not in_memory:
         Path(database.removeprefix("file:")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine

@@ -297,6 +297,8 @@ def import_answers(
             with session.begin_nested():
                 _store(session, contact, row, source, key=key, default_language=default_language)
         except IntegrityError:
+            if session.scalar(select(Response.id).where(Response.import_key == key)) is None:
+                raise  # the store refused the row for another reason: not a duplicate
             result.duplicates += 1
             continue
         result.imported += 1
