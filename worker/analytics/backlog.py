@@ -1,6 +1,5 @@
 """The top themes as improvement backlog items: owner, due date, a measurable definition of done."""
 
-import csv
 import dataclasses
 import io
 import json
@@ -8,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from worker.analytics.cells import dict_writer, safe_cell
 from worker.analytics.i18n import Words
 from worker.analytics.report import Report
 from worker.config.analytics import AnalyticsConfig
@@ -84,9 +84,7 @@ def render_backlog(items: Sequence[BacklogItem], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
     buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=[f.name for f in dataclasses.fields(BacklogItem)], lineterminator="\n"
-    )
+    writer = dict_writer(buffer, [f.name for f in dataclasses.fields(BacklogItem)])
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({name: safe_cell(value) for name, value in row.items()} for row in rows)
     return buffer.getvalue()

@@ -1,6 +1,5 @@
 """The report as a terminal view (rich tables), CSV rows, JSON or a self-contained HTML page."""
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from worker.analytics import charts
+from worker.analytics.cells import safe_cell, writer
 from worker.analytics.i18n import Words
 from worker.analytics.kpis import Kpi
 from worker.analytics.nps import Estimate
@@ -58,11 +58,15 @@ def render_json(report: Report) -> str:
 
 
 def render_csv(report: Report) -> str:
-    """Every figure as one tidy row: section, dimension, key, metric, value."""
+    """Every figure as one tidy row: section, dimension, key, metric, value.
+
+    Keys come from the CRM (account names, segment values): each text cell is made safe to
+    open in a spreadsheet (`worker.analytics.cells`).
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["section", "dimension", "key", "metric", "value"])
-    writer.writerows(_csv_rows(report))
+    rows = writer(buffer)
+    rows.writerow(["section", "dimension", "key", "metric", "value"])
+    rows.writerows([safe_cell(cell) for cell in row] for row in _csv_rows(report))
     return buffer.getvalue()
 
 
