@@ -2,16 +2,19 @@
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from ipaddress import ip_network
 from typing import Any
 
 import pytest
+from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-from tests.integration.web_support import HOOKS_SECRET, Harness, form_token, web_config
+from tests.integration.web_support import BROWSER, HOOKS_SECRET, Harness, form_token, web_config
 from worker.store.engine import session_factory
+from worker.store.models import Survey
 from worker.surveys.web.hooks import signature
 
 
@@ -278,3 +281,69 @@ class TestSignedImport:
     def test_endpoint_absent_without_handler(self, web: Harness) -> None:
         """Without an import handler there is no import endpoint."""
         assert web.client.post("/hooks/answers", content=b"{}").status_code == 404
+
+
+class TestStoreWorkOnlyWhenNeeded:
+    """Refusals that need no data come before the store; reads never wait for the write lock."""
+
+    @pytest.fixture
+    def statements(self, web: Harness) -> Iterator[list[str]]:
+        """Every SQL statement the app's engine runs while the test's request is handled."""
+        engine = web.sessions.kw["bind"]
+        seen: list[str] = []
+
+        def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        yield seen
+        event.remove(engine, "before_cursor_execute", record)
+
+    def test_an_oversized_answer_is_refused_before_any_database_work(
+        self, web: Harness, statements: list[str]
+    ) -> None:
+        """A 1 MB POST gets 413 with no SQL run, whatever the store is doing."""
+        link = web.survey()
+        statements.clear()
+
+        answer = web.client.post(
+            link.page(),
+            content=b"score=9&comment=" + b"x" * 1_000_000,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+        assert answer.status_code == 413
+        assert statements == []
+
+    def test_pages_and_oversized_posts_while_a_writer_holds_the_store(self, web: Harness) -> None:
+        """A cycle's open write transaction: the page is shown, a 1 MB POST is a 413, not 503."""
+        link = web.survey()
+        with web.sessions() as writer, writer.begin():
+            writer.execute(
+                update(Survey).where(Survey.id == link.survey_id).values(state_reason="planning")
+            )
+
+            page = web.client.get(link.page(), headers={"User-Agent": BROWSER})
+            oversized = web.client.post(
+                link.page(),
+                content=b"score=9&comment=" + b"x" * 1_000_000,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+
+        assert (page.status_code, oversized.status_code) == (200, 413)
+
+    def test_an_oversized_unsubscribe_is_refused_before_any_database_work(
+        self, web: Harness, statements: list[str]
+    ) -> None:
+        """The unsubscribe form too: 413 with no SQL run."""
+        link = web.survey()
+        statements.clear()
+
+        answer = web.client.post(
+            f"/u/{link.unsubscribe}",
+            content=b"form=x&pad=" + b"x" * 1_000_000,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+        assert answer.status_code == 413
+        assert statements == []

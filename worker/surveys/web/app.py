@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from worker.config import Config
 from worker.config.credentials import read_secret
+from worker.store.engine import reading
 from worker.store.migrate import head_revision
 from worker.surveys.tokens import TokenSigner
 from worker.surveys.web.answer_routes import AnswerRoutes
@@ -125,7 +126,7 @@ def _readiness(sessions: sessionmaker[Session]) -> Callable[[Request], object]:
 
     def check() -> str | None:
         try:
-            with sessions() as session:
+            with reading(sessions) as session:
                 current = MigrationContext.configure(session.connection()).get_current_revision()
         except SQLAlchemyError:
             return "database unreachable"
