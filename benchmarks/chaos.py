@@ -100,6 +100,7 @@ server:
   port: {web_port}
   public_base_url: http://127.0.0.1:{web_port}
   rate_limit: {{per_minute: 100000, burst: 100000}}
+  metrics: {{port: 0}}
 scheduler:
   cycle_every: 1h
 programs:

@@ -122,6 +122,7 @@ server:
   port: {port}
   public_base_url: http://127.0.0.1:{port}
   rate_limit: {{per_minute: 100000, burst: 100000}}  # every simulated person comes from 127.0.0.1
+  metrics: {{port: 0}}  # any free port: tests run side by side
 programs:
 {programs}
 """

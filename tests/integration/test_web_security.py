@@ -80,7 +80,7 @@ class TestRateLimit:
         assert statuses == [200, 200, 200, 429]
         assert refused.headers["Retry-After"] == "1"
         assert again.status_code == 200
-        assert "nps_web_rate_limited_total 2.0" in web.client.get("/metrics").text
+        assert "nps_web_rate_limited_total 2.0" in web.metrics_client.get("/metrics").text
 
     def test_probes_are_never_limited(self, engine: Engine) -> None:
         """Health checks from the platform pass whatever the rate."""
@@ -172,7 +172,7 @@ class TestBodies:
 
 
 class TestProbes:
-    """/healthz, /readyz and /metrics."""
+    """/healthz and /readyz on the answer port; /metrics on a listener of its own."""
 
     def test_health_and_readiness(self, web: Harness) -> None:
         """Alive, and ready since the store is migrated to head."""
@@ -200,12 +200,16 @@ class TestProbes:
         web.post(link, {"score": "9"})
         web.client.get("/s/nonsense")
 
-        text = web.client.get("/metrics").text
+        text = web.metrics_client.get("/metrics").text
 
         assert 'nps_web_answers_total{outcome="provisional"} 1.0' in text
         assert 'nps_web_answers_total{outcome="answered"} 1.0' in text
         assert 'nps_web_rejected_tokens_total{reason="bad_signature"} 1.0' in text
         assert 'nps_web_request_seconds_count{route="answer"}' in text
+
+    def test_the_answer_port_does_not_serve_metrics(self, web: Harness) -> None:
+        """Whoever reaches the survey pages (anyone on the internet) cannot read /metrics."""
+        assert web.client.get("/metrics").status_code == 404
 
 
 class TestSignedImport:
