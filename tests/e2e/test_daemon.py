@@ -51,7 +51,10 @@ crm:
 survey:
   mail: {{transport: directory, directory: {{path: {path.parent / "mail"}}}}}
 server:
-  {{host: 127.0.0.1, port: {port}, public_base_url: "http://127.0.0.1:{port}", metrics: {{port: 0}}}}
+  host: 127.0.0.1
+  port: {port}
+  public_base_url: "http://127.0.0.1:{port}"
+  metrics: {{port: 0}}
 scheduler: {{cycle_every: 1m, dispatch_every: 30s, lease_ttl: {LEASE_TTL_S}s}}
 logging: {{format: json}}
 """,
