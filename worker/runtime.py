@@ -197,9 +197,7 @@ def serving(
 def _listening(app: ASGIApp, host: str, port: int, name: str) -> Iterator[uvicorn.Server]:
     """One uvicorn server in a thread until the block ends; refuses to start unheard."""
     server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
-        )
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
     )
     thread = threading.Thread(target=server.run, name=f"web-{name}", daemon=True)
     thread.start()

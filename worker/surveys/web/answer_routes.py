@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from worker.store.models import Survey
+from worker.surveys.answer_fields import MAX_COMMENT
 from worker.surveys.tokens import Claims, Purpose
 from worker.surveys.web.answers import (
     Answer,
@@ -24,13 +25,7 @@ from worker.surveys.web.answers import (
     response_of,
 )
 from worker.surveys.web.context import WebContext, read_body, require_form
-from worker.surveys.web.forms import (
-    MAX_COMMENT,
-    FormError,
-    last,
-    parse_answer,
-    parse_urlencoded,
-)
+from worker.surveys.web.forms import FormError, last, parse_answer, parse_urlencoded
 from worker.surveys.web.scanners import HONEYPOT_SCORE
 from worker.surveys.web.texts import texts_for
 

@@ -26,6 +26,15 @@ log = structlog.get_logger(__name__)
 ImportHandler = Callable[[Any, datetime], Mapping[str, Any]]
 """Imports answers from a verified webhook document at `now`; ValueError for a bad document."""
 
+
+class RefusedDocument(ValueError):
+    """A webhook document that breaks the answer rules: `problems` names each item and field."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 _REJECTED_STATUS = {"malformed": (400, "invalid"), "expired": (410, "expired")}
