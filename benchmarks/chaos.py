@@ -389,6 +389,8 @@ class People:
         self.acknowledged: list[Acknowledged] = []
         self.retries = 0
         self.gave_up = 0
+        self.failures: Counter[str] = Counter()
+        """Why answer attempts failed: an HTTP status, or the connection error's name."""
         self.busy = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="people", daemon=True)
@@ -425,7 +427,8 @@ class People:
             self.busy.set()
             try:
                 answered = self._read(message, first=attempt == 0)
-            except requests.RequestException:
+            except requests.RequestException as error:
+                self.failures[type(error).__name__] += 1
                 answered = False
             finally:
                 self.busy.clear()
@@ -455,6 +458,7 @@ class People:
         if shown.status_code == 410:
             return None
         if shown.status_code != 200 or found is None:
+            self.failures[f"page {shown.status_code}"] += 1
             return False
         mood = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
         language = "ja" if str(message.get("Content-Language", "")).startswith("ja") else "en"
@@ -466,6 +470,7 @@ class People:
             links[0].split("?")[0], data=form, headers={"User-Agent": BROWSER}, timeout=30
         )
         if posted.status_code != 200:
+            self.failures[f"answer {posted.status_code}"] += 1
             return False
         self._answered.add(token_id)
         self.acknowledged.append(Acknowledged(token_id, score, str(message["To"]).lower()))
@@ -699,14 +704,18 @@ class Run:
                 self.capture.trap(partial(self._spring, slot))
 
     def _spring(self, slot: str) -> None:
-        """In the SMTP server's thread, mid-DATA: SIGKILL the sender; arm the next trap."""
+        """In the SMTP server's thread, mid-DATA: SIGKILL the sender; arm the next trap.
+
+        A sender already dead (restarting) is not a kill: the trap waits for the next DATA.
+        """
         victim = self.workers[slot]
-        if victim.alive():
+        killed = victim.alive()
+        if killed:
             victim.trapped = True
             victim.kill()
         assert self.capture is not None
         with self._trap_lock:
-            self._traps -= 1
+            self._traps -= killed
             if self._traps:
                 self.capture.trap(partial(self._spring, slot))
 
@@ -1307,6 +1316,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "CRM API calls": crm["requests"],
             "answers retried by people": people.retries if people else 0,
             "answers given up by people": people.gave_up if people else 0,
+            **{
+                f"answer attempts failed: {why}": count
+                for why, count in sorted((people.failures if people else Counter()).items())
+            },
             "migrations killed": len(tally.migration_kills),
         },
         "promises": {

@@ -275,8 +275,9 @@ _HANDOVER_LINES = {
     SENDING: "possibly not delivered: the worker stopped while handing it over"
     " (unless it is being sent right now); after survey.delivery.grace it is re-sent once"
     " with the same Message-ID, or reported",
-    RESENDING: "possibly not delivered: re-sent after a crash, and the worker stopped during"
-    " the re-send too (unless it is being sent right now); it will be reported",
+    RESENDING: "possibly not delivered: being re-sent after a crash, or the worker stopped"
+    " during the re-send too; after survey.delivery.grace it is re-sent again (a few times"
+    " at most), or reported",
     UNKNOWN: "delivery unknown: a crash cut its hand-over off; reported, never sent again",
 }
 """What explain says about a send whose outcome is not (yet) recorded."""

@@ -22,7 +22,7 @@ from worker.status import gather
 from worker.store.models import Contact, Crm, Survey, SurveyChannel, SurveyState
 from worker.surveys.channels import DeliveryFailed
 from worker.surveys.delivery import Delivery, SendKind
-from worker.surveys.dispatch import RESENDING, SENDING, UNKNOWN, dispatch_due
+from worker.surveys.dispatch import MAX_RESENDS, RESENDING, SENDING, UNKNOWN, dispatch_due
 from worker.surveys.tokens import new_token_id
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
@@ -214,22 +214,44 @@ def test_the_status_command_exits_1_and_names_the_message(
     assert f"<nps.{relay.received[0].delivery_id}@example.com>" in out
 
 
-def test_a_crash_during_the_resend_is_reported_not_sent_a_third_time(
+def test_each_crash_gets_its_resend_until_the_message_looks_like_the_cause(
     sessions: sessionmaker[Session],
 ) -> None:
-    """Two crashes on one message: two copies at most, then it is reported."""
+    """A crash during a re-send is a crash like any other: one more copy after the grace.
+
+    A send cut off MAX_RESENDS + 1 times is reported instead: it may be what kills the worker.
+    """
+    _due(sessions, 1)
+    relay = Crashing(crash_on=1)
+    _crash(sessions, relay)
+    moment = NOW
+    for attempt in range(2, MAX_RESENDS + 2):
+        relay.crash_on = attempt
+        moment += GRACE + timedelta(seconds=1)
+        _crash(sessions, relay, moment)
+        assert _states(sessions) == [(SurveyState.SENT, RESENDING)]
+
+    _dispatch(sessions, relay, moment + GRACE + timedelta(seconds=1))
+    _dispatch(sessions, relay, moment + timedelta(days=1))
+
+    assert len(relay.received) == MAX_RESENDS + 1, "one copy per crash, no more"
+    assert len(set(relay.message_ids())) == 1
+    assert _states(sessions) == [(SurveyState.SENT, UNKNOWN)]
+
+
+def test_a_resend_cut_off_once_goes_again_and_ends_known(sessions: sessionmaker[Session]) -> None:
+    """Two crashes on one message, then a clean run: three copies at most, delivery known."""
     _due(sessions, 1)
     relay = Crashing(crash_on=1)
     _crash(sessions, relay)
     relay.crash_on = 2
     _crash(sessions, relay, NOW + GRACE + timedelta(seconds=1))
-    assert _states(sessions) == [(SurveyState.SENT, RESENDING)]
 
     _dispatch(sessions, relay, NOW + 3 * GRACE)
-    _dispatch(sessions, relay, NOW + timedelta(days=1))
 
-    assert len(relay.received) == 2
-    assert _states(sessions) == [(SurveyState.SENT, UNKNOWN)]
+    assert len(relay.received) == 3
+    assert _states(sessions) == [(SurveyState.SENT, None)]
+    assert _healthy(sessions, NOW + 3 * GRACE + timedelta(seconds=1))
 
 
 def test_a_resend_the_relay_refuses_for_now_waits_another_grace(

@@ -10,8 +10,10 @@ than `survey.delivery.grace` (longer than any live hand-over can take):
 - `after_crash: resend` (the default): it is sent once more, with the same Message-ID and
   webhook Idempotency-Key (both derive from the token, the kind and the number of the send),
   so a receiver that deduplicates drops it if the first copy did arrive; state_reason
-  `sending again` while that is in flight. If a crash cuts the re-send off too, it is not
-  sent a third time but reported (`delivery unknown`).
+  `sending again` while that is in flight. A crash that cuts a re-send off is a crash like
+  any other: its send is re-sent once more, up to MAX_RESENDS times for one send (a message
+  that kills the worker whenever it is sent must not keep it in a crash loop); after that it
+  is reported (`delivery unknown`).
 - `after_crash: report`: it is never sent again, only reported (`delivery unknown`).
 
 `status` is unhealthy while any open survey's delivery is unknown (`unknown_deliveries`).
@@ -49,6 +51,9 @@ RESENDING = "sending again"
 UNKNOWN = "delivery unknown"
 """state_reason of a send whose fate stays unknown: reported, never sent again."""
 HANDING_OVER = (SENDING, RESENDING)
+
+MAX_RESENDS = 3
+"""Re-sends of one send after crashes before it is only reported (`delivery unknown`)."""
 
 RETRY_DELAY = timedelta(minutes=15)
 """Wait before retrying a send the transport certainly did not take."""
@@ -188,11 +193,14 @@ def resolve_unknown(
                 return
             survey, contact = row
             channel = channels.get(survey.channel)
-            if channel is None or survey.state_reason == RESENDING:
-                _report(survey, "re-send cut off" if channel else "no channel", stats)
+            if channel is None:
+                _report(survey, "no channel", stats)
                 continue
             if config.delivery.after_crash == "report":
                 _report(survey, "not re-sent (survey.delivery.after_crash: report)", stats)
+                continue
+            if survey.resends >= MAX_RESENDS:
+                _report(survey, f"cut off by a crash {survey.resends + 1} times", stats)
                 continue
             claim = _resend(survey, contact, channel, config, now)
         if not _send(session_factory, claim, now, stats):
@@ -217,6 +225,7 @@ def _resend(
         kind, number = SendKind.REMINDER, survey.reminder_count
         survey.reminded_at = now
     survey.state_reason = RESENDING
+    survey.resends += 1
     delivery = _delivery(survey, contact, kind, number, config)
     log.warning("delivery_resent", survey_id=survey.id, kind=kind.value, number=number)
     return _Claimed(delivery, channel, survey.reminded_at, again=True)
@@ -307,6 +316,7 @@ def _start(
 ) -> _Claimed:
     """Mark one survey as being sent; an in-transaction channel delivers right here."""
     previous_reminded_at = survey.reminded_at
+    survey.resends = 0
     if kind is SendKind.INVITATION:
         survey.state, survey.sent_at = SurveyState.SENT, now
         survey.expires_at = survey.expires_at or now + config.expiry
