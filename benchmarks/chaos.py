@@ -583,6 +583,8 @@ class Tally:
     """Every message either count ever held: the ones a re-send may repeat."""
     traps_unsprung: int = 0
     """Kills aimed at a send for which no mail came before the run ended."""
+    not_made: int = 0
+    """Kills not made because a trap had killed the victim while the harness aimed."""
 
 
 class Run:
@@ -685,10 +687,15 @@ class Run:
         target = self.random.choice(self.args.kill_at)
         if target == "dispatch":
             self._arm(slot)
+            self.board.note("armed", slot=slot)
             return
         victim = self.workers[slot]
         where = self._kill_at(victim, target)
-        if where is None:
+        if victim.trapped:
+            self.tally.kills[TRAPPED] += 1
+            self.tally.not_made += 1
+            self.board.note("kill", victim=victim.name, target="dispatch", where=TRAPPED)
+        elif where is None:
             self.tally.crashes += 1
         else:
             self.tally.kills[where] += 1
@@ -1304,6 +1311,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "cycles ended by a CRM failure": failed,
             "kills survived": sum(tally.kills.values()),
             "kills aimed at a send, no mail came": tally.traps_unsprung,
+            "kills not made (a trap was first)": tally.not_made,
             **{f"killed {where}": count for where, count in sorted(tally.kills.items())},
             "lease handovers": harness.handovers(),
             "crashes (died unasked)": tally.crashes,
