@@ -425,11 +425,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     from worker.runtime import open_store, utc_now
     from worker.status import gather, render
+    from worker.store.engine import reading
 
     config = _load(args)
     store = open_store(config)
     try:
-        with store.sessions() as session:
+        with reading(store.sessions) as session:
             state = gather(session, config, utc_now())
     finally:
         store.engine.dispose()

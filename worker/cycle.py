@@ -198,6 +198,7 @@ def _recorded(loop: Loop, link: CrmLink, report: CrmReport, step: Callable[[], N
 def summary(report: CycleReport) -> dict[str, Any]:
     """The cycle's headline numbers, for the log line and `status`."""
     return {
+        "started_at": report.started_at.isoformat(),
         "crms": [crm.crm for crm in report.crms],
         "pulled": sum(sum(crm.pulled.values()) for crm in report.crms),
         "events": sum(sum(crm.events.fired.values()) for crm in report.crms),

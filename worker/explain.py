@@ -34,7 +34,7 @@ from worker.store.models import (
     SurveyDecision,
     SurveyState,
 )
-from worker.surveys.dispatch import SENDING
+from worker.surveys.dispatch import RESENDING, SENDING, UNKNOWN
 
 INDENT = "    "
 
@@ -271,6 +271,18 @@ def _decision(
     return [INDENT + line for line in lines]
 
 
+_HANDOVER_LINES = {
+    SENDING: "possibly not delivered: the worker stopped while handing it over"
+    " (unless it is being sent right now); after survey.delivery.grace it is re-sent once"
+    " with the same Message-ID, or reported",
+    RESENDING: "possibly not delivered: being re-sent after a crash, or the worker stopped"
+    " during the re-send too; after survey.delivery.grace it is re-sent again (a few times"
+    " at most), or reported",
+    UNKNOWN: "delivery unknown: a crash cut its hand-over off; reported, never sent again",
+}
+"""What explain says about a send whose outcome is not (yet) recorded."""
+
+
 def _survey(
     session: Session, survey: Survey, now: dt.datetime, followup_ids: list[int]
 ) -> list[str]:
@@ -283,10 +295,9 @@ def _survey(
         f" reminded {when(survey.reminded_at)}{reminders}, answered {when(survey.answered_at)},"
         f" expires {when(survey.expires_at)}",
     ]
-    if survey.state == SurveyState.SENT and survey.state_reason == SENDING:
-        lines.append(
-            f"{INDENT * 2}possibly not delivered: the worker stopped while handing it over"
-        )
+    started = survey.state in (SurveyState.SENT, SurveyState.REMINDED)
+    if started and survey.state_reason in _HANDOVER_LINES:
+        lines.append(f"{INDENT * 2}{_HANDOVER_LINES[survey.state_reason]}")
     elif survey.state_reason:
         lines.append(f"{INDENT * 2}reason: {survey.state_reason}")
     response = session.scalar(select(Response).where(Response.survey_id == survey.id))

@@ -30,6 +30,11 @@ _TOKENS = (
     re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]+"),  # Salesforce session id
     re.compile(r"\bpat-[a-z]{2,4}\d?-[0-9a-f\-]{20,}"),  # HubSpot private-app token
 )
+_DATABASE_DETAIL = re.compile(
+    r"DETAIL:.*?(?=\n\[SQL|\n\nThe above exception|\n\nDuring handling|\Z)", re.DOTALL
+)
+"""PostgreSQL's error DETAIL quotes row and key values ("Failing row contains (...)"): it is
+cut up to where SQLAlchemy's statement or the next traceback starts (values may hold newlines)."""
 _SECRET_KEY = re.compile(r"(?i)(password|passwd|secret|token|authorization|api[_-]?key|cookie)")
 
 
@@ -48,6 +53,7 @@ class Redactor:
         """Return `text` with every known secret and personal-data pattern replaced."""
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
+        text = _DATABASE_DETAIL.sub(f"DETAIL: {REDACTED}", text)
         for pattern in _TOKENS:
             text = pattern.sub(REDACTED, text)
         text = _EMAIL.sub(REDACTED, text)

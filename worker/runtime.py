@@ -8,12 +8,14 @@ import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+import structlog
 import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp
 
 from worker.config import Config, ConfigError
 from worker.config.errors import ConfigIssue
@@ -28,13 +30,15 @@ from worker.surveys.delivery import Delivery
 from worker.surveys.mail import make_transport
 from worker.surveys.render import Templates
 from worker.surveys.tokens import TokenSigner
-from worker.surveys.web.app import create_app
+from worker.surveys.web.app import create_app, create_metrics_app
 from worker.surveys.webhook_import import webhook_importer
 from worker.sync.factory import connect
 from worker.sync.link import CrmLink, link
 from worker.sync.outbox import enqueue_update
 
 Clock = Callable[[], dt.datetime]
+
+log = structlog.get_logger(__name__)
 
 
 def utc_now() -> dt.datetime:
@@ -132,6 +136,24 @@ def channels_of(
     }
 
 
+@dataclass(frozen=True)
+class Listeners:
+    """The servers `serving` runs: the answer pages, and /metrics when configured."""
+
+    answers: uvicorn.Server
+    metrics: uvicorn.Server | None
+
+    @property
+    def port(self) -> int:
+        """The port the answer pages are served on."""
+        return _bound_port(self.answers)
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port /metrics is served on, or None without a metrics listener."""
+        return None if self.metrics is None else _bound_port(self.metrics)
+
+
 @contextmanager
 def serving(
     config: Config,
@@ -140,10 +162,11 @@ def serving(
     env: Mapping[str, str] | None = None,
     clock: Clock = utc_now,
     port: int | None = None,
-) -> Iterator[uvicorn.Server]:
-    """Serve the response web app in a background thread for the life of the block.
+) -> Iterator[Listeners]:
+    """Serve the response web app, and its metrics apart, in background threads for the block.
 
     `/hooks/answers` (signed imports) is on when `server.hooks_secret_env` names a set variable.
+    `/metrics` is served on `server.metrics` (loopback by default), never on the answer port.
     """
     environ = os.environ if env is None else env
     importer = (
@@ -152,24 +175,44 @@ def serving(
         else None
     )
     app = create_app(config, store.sessions, signer_of(config, env), clock, importer, env=env)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=config.server.host,
-            port=config.server.port if port is None else port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
+    server = config.server
+    with ExitStack() as stack:
+        answers = stack.enter_context(
+            _listening(app, server.host, server.port if port is None else port, "answers")
         )
+        metrics = None
+        if server.metrics.port is not None:
+            metrics = stack.enter_context(
+                _listening(
+                    create_metrics_app(app.metrics),
+                    server.metrics.host,
+                    server.metrics.port,
+                    "metrics",
+                )
+            )
+        yield Listeners(answers, metrics)
+
+
+@contextmanager
+def _listening(app: ASGIApp, host: str, port: int, name: str) -> Iterator[uvicorn.Server]:
+    """One uvicorn server in a thread until the block ends; refuses to start unheard."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
     )
-    thread = threading.Thread(target=server.run, name="web", daemon=True)
+    thread = threading.Thread(target=server.run, name=f"web-{name}", daemon=True)
     thread.start()
     while not server.started and thread.is_alive():
         threading.Event().wait(0.02)
     if not server.started:
-        raise RuntimeError(f"the web endpoint could not listen on {config.server.host}")
+        raise RuntimeError(f"the {name} endpoint could not listen on {host}:{port}")
+    log.info("listening", endpoint=name, host=host, port=_bound_port(server))
     try:
         yield server
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _bound_port(server: uvicorn.Server) -> int:
+    """The port a started server listens on (the one taken, when configured as 0)."""
+    return int(server.servers[0].sockets[0].getsockname()[1])

@@ -3,11 +3,13 @@
 Read from the store alone, so it works beside a running daemon and from any replica: the last
 cycle per CRM and the API budget it left (a failing CRM with its failures in a row and the next
 try), the daily work (late or not), the outbox by state with every write the CRM refused,
-surveys by state, follow-ups past their SLA with no first contact, open follow-ups whose
-escalation reached a stand-in (or nobody), the scheduler lease, and each object whose deletions
-had to be reconciled by id (the CRM had forgotten some of them). `Status.healthy` is what the
-exit code tells a health check: the last cycle of every CRM ended well, no write was refused,
-the daily work is not late, and no open follow-up's escalation reached nobody.
+surveys by state and every send whose delivery a crash left unknown, follow-ups past their SLA
+with no first contact, open follow-ups whose escalation reached a stand-in (or nobody), the
+scheduler lease, and each object whose deletions had to be reconciled by id (the CRM had
+forgotten some of them). `Status.healthy` is what the exit code tells a health check: the last
+cycle of every CRM ended well, no write was refused, no open survey's delivery is unknown (a
+crash cut its hand-over off), the daily work is not late, and no open follow-up's escalation
+reached nobody.
 """
 
 import datetime as dt
@@ -33,7 +35,9 @@ from worker.store.models import (
     Survey,
     SurveyState,
 )
-from worker.surveys.dispatch import SENDING
+from worker.surveys.delivery import Delivery, SendKind
+from worker.surveys.dispatch import UNKNOWN, unknown_deliveries
+from worker.surveys.render import message_id
 
 LISTED = 20
 """Failed writes and overdue follow-ups listed one by one; the rest are counted."""
@@ -83,6 +87,17 @@ class FailedWrite:
 
 
 @dataclass(frozen=True)
+class UnknownDelivery:
+    """A send whose outcome a crash left unknown: what it was and what happens to it."""
+
+    survey_id: int
+    kind: str
+    message_id: str
+    since: dt.datetime | None
+    next_step: str
+
+
+@dataclass(frozen=True)
 class OverdueFollowUp:
     """A follow-up whose SLA passed before anyone contacted the customer."""
 
@@ -114,7 +129,8 @@ class Status:
     failed_writes: list[FailedWrite]
     failed_total: int
     surveys: dict[str, int]
-    possibly_undelivered: int
+    unknown_deliveries: list[UnknownDelivery]
+    unknown_total: int
     overdue: list[OverdueFollowUp]
     overdue_total: int
     lease_holder: str | None
@@ -128,10 +144,11 @@ class Status:
 
     @property
     def healthy(self) -> bool:
-        """True unless a CRM's last cycle failed, the CRM refused a write, daily work is late, or
-        an open follow-up's escalation reached nobody."""
+        """True unless a CRM's last cycle failed, the CRM refused a write, a delivery is unknown,
+        daily work is late, or an open follow-up's escalation reached nobody."""
         return (
             self.failed_total == 0
+            and self.unknown_total == 0
             and all(c.outcome != "failed" for c in self.cycles)
             and not self.daily.late
             and not self.escalation_fallbacks.get("nobody")
@@ -178,10 +195,9 @@ def gather(session: Session, config: Config, now: dt.datetime) -> Status:
         ],
         failed_total=outbox.get(OutboxState.FAILED.value, 0),
         surveys=_counts(session, Survey.state),
-        possibly_undelivered=session.scalar(
-            select(func.count(Survey.id)).where(
-                Survey.state == SurveyState.SENT, Survey.state_reason == SENDING
-            )
+        unknown_deliveries=_unknown(session, config, now),
+        unknown_total=session.scalar(
+            select(func.count(Survey.id)).where(unknown_deliveries(config.survey, now))
         )
         or 0,
         overdue=[
@@ -243,11 +259,17 @@ def render(state: Status) -> list[str]:
         )
         lines.extend(_more(state.failed_total, len(state.failed_writes)))
     lines.append(f"surveys: {_by_state(state.surveys, [s.value for s in SurveyState])}")
-    if state.possibly_undelivered:
+    if state.unknown_total:
         lines.append(
-            f"{INDENT}{state.possibly_undelivered} sent survey(s) possibly not delivered:"
-            " the worker stopped while handing them over (never re-sent, by design)"
+            f"{INDENT}{state.unknown_total} send(s) whose delivery is unknown: the worker stopped"
+            " while handing them over (check the relay's log for the Message-ID)"
         )
+        lines.extend(
+            f"{INDENT * 2}survey {u.survey_id} {u.kind} {u.message_id}"
+            f" since {when(u.since)}: {u.next_step}"
+            for u in state.unknown_deliveries
+        )
+        lines.extend(_more(state.unknown_total, len(state.unknown_deliveries)))
     lines.append(f"follow-ups overdue (due passed, no first contact): {state.overdue_total}")
     lines.extend(
         f"{INDENT}{f.crm} task {f.task_id or '(not created yet)'}, owner {f.owner or 'unassigned'},"
@@ -302,6 +324,49 @@ def _daily_lines(daily: DailyState, daily_at: str) -> list[str]:
         started = when(daily.last_started_at)
         lines.append(f"{INDENT}the last run, at {started}, failed: {daily.error}")
     return lines
+
+
+def _unknown(session: Session, config: Config, now: dt.datetime) -> list[UnknownDelivery]:
+    """The sends listed as unknown, oldest first, with what the worker will do about each."""
+    survey_config = config.survey
+    rows = session.scalars(
+        select(Survey)
+        .where(unknown_deliveries(survey_config, now))
+        .order_by(Survey.id)
+        .limit(LISTED)
+    )
+    listed = []
+    for row in rows:
+        invitation = row.state == SurveyState.SENT
+        kind = SendKind.INVITATION if invitation else SendKind.REMINDER
+        number = 0 if invitation else row.reminder_count
+        since = row.sent_at if invitation else row.reminded_at
+        send = Delivery(
+            survey_id=row.id,
+            token_id=row.token_id,
+            program=row.program,
+            kind=kind,
+            number=number,
+            language=row.language,
+            expires_at=row.expires_at or now,
+            email=None,
+            first_name=None,
+            last_name=None,
+            time_zone=None,
+            crm="",
+            crm_id="",
+        )
+        if row.state_reason == UNKNOWN:
+            step = "reported, never sent again (cleared by an answer or a reminder, or at expiry)"
+        elif survey_config.delivery.after_crash == "resend":
+            grace = _ago(survey_config.delivery.grace)
+            step = f"sent once more with the same Message-ID {grace} after it began"
+        else:
+            step = "will be reported, not sent again (survey.delivery.after_crash: report)"
+        listed.append(
+            UnknownDelivery(row.id, kind.value, message_id(send, survey_config), since, step)
+        )
+    return listed
 
 
 def _cycles(session: Session, config: Config) -> list[CrmCycle]:

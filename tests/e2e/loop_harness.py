@@ -128,6 +128,7 @@ server:
   port: {port}
   public_base_url: http://127.0.0.1:{port}
   rate_limit: {{per_minute: 100000, burst: 100000}}  # every simulated person comes from 127.0.0.1
+  metrics: {{port: 0}}  # any free port: tests run side by side
 programs:
 {programs}
 {extra}{followup}"""
@@ -374,6 +375,8 @@ class Company:
     mail: MailRecorder
     people: People
     loop: Loop
+    metrics_port: int | None = None
+    """Where the web app's `/metrics` listener answers (`server.metrics`)."""
     reports: list[CycleReport] = field(default_factory=list)
 
     def restart(self) -> None:
@@ -551,9 +554,18 @@ def company(
         comment_of=comment_of,
     )
     with ExitStack() as stack:
-        stack.enter_context(serving(config, store, env=environment(), clock=sandbox.clock.now))
+        listeners = stack.enter_context(
+            serving(config, store, env=environment(), clock=sandbox.clock.now)
+        )
         built = Company(
-            kind, sandbox, config, store, mail, people, wired_loop(config, store, mail, sandbox)
+            kind,
+            sandbox,
+            config,
+            store,
+            mail,
+            people,
+            wired_loop(config, store, mail, sandbox),
+            metrics_port=listeners.metrics_port,
         )
         try:
             yield built

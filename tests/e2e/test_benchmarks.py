@@ -13,12 +13,12 @@ pytestmark = pytest.mark.e2e
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-def _run(script: str, *args: str) -> str:
+def _run(script: str, *args: str, timeout: float = 300) -> str:
     completed = subprocess.run(  # noqa: S603 - this interpreter, a script of this repo
         [sys.executable, str(BENCHMARKS / script), *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -102,7 +102,7 @@ def _chaos_summary(out: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "flags",
     [
-        pytest.param(("--kills", "4"), id="one-worker-sqlite"),
+        pytest.param(("--kills", "5", "--kill-at", "dispatch", "pull"), id="one-run-sqlite"),
         pytest.param(
             ("--kills", "3", "--replicas", "2", "--backend", "postgres"),
             id="two-replicas-postgres",
@@ -111,19 +111,31 @@ def _chaos_summary(out: str) -> dict[str, Any]:
     ],
 )
 def test_chaos_run_keeps_every_promise(flags: tuple[str, ...]) -> None:
-    """SIGKILLed workers and a failing CRM: no duplicate, no lost answer, nothing left pending."""
-    out = _run("chaos.py", "--contacts", "80", "--days", "6", "--seed", "3", *flags)
+    """SIGKILLed `nps-worker run` and a failing CRM, judged from the mail, the CRM and people."""
+    out = _run("chaos.py", "--contacts", "150", "--days", "5", "--seed", "3", *flags, timeout=900)
     summary = _chaos_summary(out)
     chaos, promises = summary["chaos"], summary["promises"]
-    assert chaos["kills survived"] == int(flags[1])
+    kills = (
+        chaos["kills survived"]
+        + chaos["kills aimed at a send, no mail came"]
+        + chaos["kills not made (a trap was first)"]
+    )
+    assert kills + chaos["crashes (died unasked)"] >= int(flags[1])
     assert chaos["faults injected"] > 0
-    assert {name: value for name, value in promises.items() if name.startswith("dup_")} == {
-        name: 0 for name in promises if name.startswith("dup_")
+    assert promises["messages marked sent"] > 0, "the run must send mail to judge delivery"
+    assert promises["answers acknowledged"] > 0, "people must answer to judge the answers"
+    if "dispatch" in flags:
+        assert chaos.get("killed sending (inside SMTP DATA)", 0) > 0, "a kill must hit a send"
+    assert promises["follow-up tasks in the CRM"] > 0, "detractors must get tasks to count"
+    verdicts = {
+        name: value
+        for name, value in promises.items()
+        if name.split("_")[0] in ("dup", "lost", "pending", "failed", "steps", "unhealthy")
     }
-    assert promises["lost_answers_store"] == promises["lost_answers_crm"] == 0
-    assert promises["answers acknowledged"] == promises["answers stored"]
-    assert promises["answers stored"] == promises["answers written to CRM"]
-    assert promises["detractor answers"] == promises["detractors with 1 task"]
-    assert promises["pending_writes"] == promises["failed_writes"] == 0
+    assert verdicts == dict.fromkeys(verdicts, 0)
+    assert promises["not arrived after a kill (max)"] <= 1
+    assert promises["unknown to the worker after a kill (max)"] <= 1
+    assert promises["lost_messages_after_grace"] == 0
+    assert promises["status unknown deliveries"] == 0
     assert all(outcome.endswith("re-run reached head") for outcome in summary["migrations"])
     assert out.rstrip().endswith("RESULT: every promise held")

@@ -53,7 +53,8 @@ def _status(whole: Company) -> Status:
 
 
 def _probe(whole: Company, path: str) -> requests.Response:
-    return requests.get(f"http://127.0.0.1:{whole.config.server.port}{path}", timeout=10)
+    port = whole.metrics_port if path == "/metrics" else whole.config.server.port
+    return requests.get(f"http://127.0.0.1:{port}{path}", timeout=10)
 
 
 def test_a_crm_down_at_start_is_a_failed_cycle_that_status_shows(

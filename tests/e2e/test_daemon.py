@@ -44,7 +44,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _config(path: Path, sandbox: Sandbox, db_url: str, port: int) -> Path:
+def _config(path: Path, sandbox: Sandbox, db_url: str, port: int, metrics_port: int = 0) -> Path:
     path.write_text(
         f"""\
 database: {{url: "{db_url}"}}
@@ -55,7 +55,11 @@ crm:
   salesforce: {{domain: {SANDBOX_MY_DOMAIN}, auth: {{method: client_credentials}}}}
 survey:
   mail: {{transport: directory, directory: {{path: {path.parent / "mail"}}}}}
-server: {{host: 127.0.0.1, port: {port}, public_base_url: "http://127.0.0.1:{port}"}}
+server:
+  host: 127.0.0.1
+  port: {port}
+  public_base_url: "http://127.0.0.1:{port}"
+  metrics: {{port: {metrics_port}}}
 scheduler: {{cycle_every: 1m, dispatch_every: 30s, lease_ttl: {LEASE_TTL_S}s}}
 logging: {{format: json}}
 """,
@@ -237,8 +241,8 @@ def test_run_keeps_serving_while_salesforce_is_unreachable(
     up and serves, records the failed cycle, and says so in /readyz, /metrics and `status`."""
     sandbox.faults.add(FaultRule("salesforce", r"^/services/", "503", 1.0))
     upgrade(db_url)
-    port = _free_port()
-    config = _config(tmp_path / "config.yaml", sandbox, db_url, port)
+    port, metrics_port = _free_port(), _free_port()
+    config = _config(tmp_path / "config.yaml", sandbox, db_url, port, metrics_port)
     replica = Replica(config, port)
     replicas.append(replica)
 
@@ -249,7 +253,7 @@ def test_run_keeps_serving_while_salesforce_is_unreachable(
     ready = _get(port, "/readyz")
     assert ready.status_code == 200
     assert "salesforce: failing" in ready.text
-    assert 'nps_crm_up{crm="salesforce"} 0.0' in _get(port, "/metrics").text
+    assert 'nps_crm_up{crm="salesforce"} 0.0' in _get(metrics_port, "/metrics").text
     assert main(["status", "--config", str(config)]) == 1
     out = capsys.readouterr().out
     assert "salesforce: last cycle failed" in out

@@ -168,3 +168,101 @@ def test_the_whole_loop_logs_no_personal_data_comments_or_secrets(
         if re.search(rf"(?<!\w){re.escape(value)}(?!\w)", output)
     )
     assert found == []
+
+
+COMMENTS_OF_RECORD = (
+    "The export broke twice this week, call me back please",
+    "請求書の件で担当者から折り返しの連絡がほしいです",
+)
+"""Comments of the imported answers: the error paths below must not log them."""
+
+
+def _refusing_writes(url: str, table: str, *, refuse: bool) -> None:
+    """Make the store refuse (or accept again) every new row of `table`, as a bad migration or
+    a full disk would.
+
+    On PostgreSQL a failing CHECK constraint, whose error DETAIL quotes the whole refused row;
+    on SQLite a trigger, whose error SQLAlchemy would report with the statement's parameters.
+    """
+    engine = make_engine(url)
+    postgres = engine.dialect.name == "postgresql"
+    if refuse:
+        statement = (
+            f"ALTER TABLE {table} ADD CONSTRAINT refuse_all CHECK (false) NOT VALID"
+            if postgres
+            else f"CREATE TRIGGER refuse_all BEFORE INSERT ON {table}"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    else:
+        statement = (
+            f"ALTER TABLE {table} DROP CONSTRAINT refuse_all"
+            if postgres
+            else "DROP TRIGGER refuse_all"
+        )
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def _answers_csv(path: Path, sandbox: Sandbox) -> Path:
+    """A CSV export of answers with comments from two seeded Salesforce contacts."""
+    ids = [str(row["Id"]) for row in sandbox.salesforce.records("Contact")[:2]]
+    lines = ["crm_id,date,score,comment"]
+    lines += [
+        f'{crm_id},2026-01-0{n + 1},{n * 2},"{comment}"'
+        for n, (crm_id, comment) in enumerate(zip(ids, COMMENTS_OF_RECORD, strict=True))
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_database_errors_log_no_comments_or_names(
+    db_url: str,
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    all_logs: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A store that refuses writes, met by `import` and by a cycle's write-back: the commands
+    fail and log it with the traceback, and no comment, name or address reaches the log
+    (SQLAlchemy's bound parameters and PostgreSQL's row DETAIL included)."""
+    from worker.cli import main
+
+    sandbox = sandbox_factory(size=20, seed=5, hubspot_rate_limits=False)
+    for name, value in {**ENV, "NPS_TOKEN_SECRET": "log-scan-" + "t" * 32}.items():
+        monkeypatch.setenv(name, value)
+    domain = crm_config("salesforce", sandbox.base_url, str(sandbox.ca_path)).crm.salesforce.domain
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {{url: '{db_url}'}}\n"
+        f"crm:\n  kind: salesforce\n  endpoint: {sandbox.base_url}\n"
+        f"  ca_bundle: {sandbox.ca_path}\n"
+        f"  salesforce:\n    domain: {domain}\n    auth: {{method: client_credentials}}\n"
+        f"survey:\n  mail: {{transport: directory, directory: {{path: {tmp_path / 'mail'}}}}}\n"
+        "logging: {level: debug, format: json}\n",
+        encoding="utf-8",
+    )
+    at = ["--config", str(config)]
+    assert main(["migrate", *at]) == 0
+    assert main(["sync", "--once", *at]) == 0
+    answers = _answers_csv(tmp_path / "answers.csv", sandbox)
+
+    _refusing_writes(db_url, "responses", refuse=True)
+    assert main(["import", str(answers), *at]) == 1, "a refused row is no duplicate"
+    _refusing_writes(db_url, "responses", refuse=False)
+    assert main(["import", str(answers), *at]) == 0
+    _refusing_writes(db_url, "outbox", refuse=True)
+    assert main(["sync", "--once", *at]) == 1
+
+    output = all_logs()
+    assert output.count("command_failed") == 2, "both failures must be logged"
+    assert "Traceback" in output, "the failures are logged with their traceback"
+    personal = _personal_data(sandbox, "salesforce")
+    found = sorted(
+        value
+        for value in {*personal, *COMMENTS_OF_RECORD}
+        if re.search(rf"(?<!\w){re.escape(value)}(?!\w)", output)
+    )
+    assert found == []

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from worker.store import lease
-from worker.store.engine import make_engine, session_factory
+from worker.store.engine import make_engine, reading, session_factory
 from worker.store.migrate import upgrade
 from worker.store.models import Lease
 
@@ -49,3 +49,23 @@ class TestReadThenWriteTransaction:
         engine.dispose()
         assert failures == []
         assert (before, after) == (0, 2)
+
+
+class TestReadsBesideAWriter:
+    """Reads do not take the write lock: page views and `status` go on while a cycle writes."""
+
+    def test_a_read_transaction_does_not_wait_for_the_write_lock(self, tmp_path: Path) -> None:
+        """A writer holds the lock (a long planning transaction); a reader reads at once."""
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        sessions = session_factory(engine)
+        try:
+            with sessions.begin() as writer:
+                writer.add(Lease(name="cycle", holder="replica-1", acquired_at=NOW, expires_at=NOW))
+                writer.flush()
+                with reading(sessions) as reader:
+                    seen = reader.scalar(select(func.count()).select_from(Lease))
+        finally:
+            engine.dispose()
+        assert seen == 0, "the reader sees the last committed state"

@@ -332,3 +332,78 @@ class TestConcurrentWriters:
         assert errors == []
         versions = [version for link in writers for version in web.versions(link)]
         assert len(versions) == 24
+
+
+class TestOnlyPeopleChangeAnswers:
+    """Only a person's GET and the form as last shown change state (issue 16, item 7)."""
+
+    def test_head_records_no_click(self, web: Harness) -> None:
+        """A HEAD of a score link (link checkers, previews) answers like GET, records nothing."""
+        link = web.survey()
+
+        head = web.client.head(link.page(9), headers={"User-Agent": BROWSER})
+        honeypot = web.client.head(link.page("hp"), headers={"User-Agent": BROWSER})
+
+        assert (head.status_code, honeypot.status_code) == (200, 200)
+        assert web.response(link) is None
+        assert web.stored_survey(link).scanner_seen_at is None
+
+    def test_an_old_form_token_does_not_replay_an_earlier_answer(self, web: Harness) -> None:
+        """The POST of a superseded answer, sent again, is refused: the newer answer stays."""
+        link = web.survey()
+        first = web.open(link)
+        assert web.post(link, {"score": "3", "comment": "slow"}, first).status_code == 200
+        web.clock.advance(timedelta(hours=1))
+        assert web.post(link, {"score": "9"}).status_code == 200
+
+        replay = web.post(link, {"score": "3", "comment": "slow"}, first)
+
+        assert replay.status_code == 409
+        assert 'id="score-9" value="9" checked' in replay.text, "the page shows the answer now"
+        response = web.response(link)
+        assert response is not None
+        assert (response.score, response.version) == (9, 2)
+        assert [v.score for v in web.versions(link)] == [3, 9]
+
+    def test_the_same_answer_sent_again_is_thanked(self, web: Harness) -> None:
+        """A double click on submit is no conflict: the stored answer is what was sent."""
+        link = web.survey()
+        token = web.open(link)
+        web.post(link, {"score": "8", "comment": "ok"}, token)
+
+        again = web.post(link, {"score": "8", "comment": "ok"}, token)
+
+        assert again.status_code == 200
+        assert [v.version for v in web.versions(link)] == [1]
+
+    def test_a_scanner_click_after_the_page_opened_does_not_block_the_person(
+        self, web: Harness
+    ) -> None:
+        """Time-of-click scanners fetch the link while the person reads the page."""
+        link = web.survey()
+        token = web.open(link, 6)
+        web.client.get(link.page(10), headers={"User-Agent": "Mimecast"})
+
+        posted = web.post(link, {"score": "6"}, token)
+
+        assert posted.status_code == 200
+        response = web.response(link)
+        assert response is not None
+        assert (response.score, response.provisional) == (6, False)
+
+    def test_a_click_made_final_by_the_cycle_does_not_block_the_person(self, web: Harness) -> None:
+        """The person's own submit still wins over a click the cycle finalized meanwhile."""
+        link = web.survey(sent_ago=timedelta(hours=3))
+        page = web.client.get(link.page(9), headers={"User-Agent": BROWSER})
+        web.client.post(f"{link.page()}/seen", data={"form": form_token(page.text)})
+        web.clock.advance(timedelta(hours=24, minutes=30))
+        with web.sessions() as session, session.begin():
+            assert finalize_provisional(session, web.config, web.clock.now) == 1
+        token = web.open(link)
+
+        posted = web.post(link, {"score": "4", "comment": "changed my mind"}, token)
+
+        assert posted.status_code == 200
+        response = web.response(link)
+        assert response is not None
+        assert (response.score, response.comment) == (4, "changed my mind")

@@ -2,16 +2,19 @@
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from ipaddress import ip_network
 from typing import Any
 
 import pytest
+from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-from tests.integration.web_support import HOOKS_SECRET, Harness, form_token, web_config
+from tests.integration.web_support import BROWSER, HOOKS_SECRET, Harness, form_token, web_config
 from worker.store.engine import session_factory
+from worker.store.models import Survey
 from worker.surveys.web.hooks import signature
 
 
@@ -77,7 +80,7 @@ class TestRateLimit:
         assert statuses == [200, 200, 200, 429]
         assert refused.headers["Retry-After"] == "1"
         assert again.status_code == 200
-        assert "nps_web_rate_limited_total 2.0" in web.client.get("/metrics").text
+        assert "nps_web_rate_limited_total 2.0" in web.metrics_client.get("/metrics").text
 
     def test_probes_are_never_limited(self, engine: Engine) -> None:
         """Health checks from the platform pass whatever the rate."""
@@ -169,7 +172,7 @@ class TestBodies:
 
 
 class TestProbes:
-    """/healthz, /readyz and /metrics."""
+    """/healthz and /readyz on the answer port; /metrics on a listener of its own."""
 
     def test_health_and_readiness(self, web: Harness) -> None:
         """Alive, and ready since the store is migrated to head."""
@@ -197,12 +200,16 @@ class TestProbes:
         web.post(link, {"score": "9"})
         web.client.get("/s/nonsense")
 
-        text = web.client.get("/metrics").text
+        text = web.metrics_client.get("/metrics").text
 
         assert 'nps_web_answers_total{outcome="provisional"} 1.0' in text
         assert 'nps_web_answers_total{outcome="answered"} 1.0' in text
         assert 'nps_web_rejected_tokens_total{reason="bad_signature"} 1.0' in text
         assert 'nps_web_request_seconds_count{route="answer"}' in text
+
+    def test_the_answer_port_does_not_serve_metrics(self, web: Harness) -> None:
+        """Whoever reaches the survey pages (anyone on the internet) cannot read /metrics."""
+        assert web.client.get("/metrics").status_code == 404
 
 
 class TestSignedImport:
@@ -278,3 +285,69 @@ class TestSignedImport:
     def test_endpoint_absent_without_handler(self, web: Harness) -> None:
         """Without an import handler there is no import endpoint."""
         assert web.client.post("/hooks/answers", content=b"{}").status_code == 404
+
+
+class TestStoreWorkOnlyWhenNeeded:
+    """Refusals that need no data come before the store; reads never wait for the write lock."""
+
+    @pytest.fixture
+    def statements(self, web: Harness) -> Iterator[list[str]]:
+        """Every SQL statement the app's engine runs while the test's request is handled."""
+        engine = web.sessions.kw["bind"]
+        seen: list[str] = []
+
+        def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        yield seen
+        event.remove(engine, "before_cursor_execute", record)
+
+    def test_an_oversized_answer_is_refused_before_any_database_work(
+        self, web: Harness, statements: list[str]
+    ) -> None:
+        """A 1 MB POST gets 413 with no SQL run, whatever the store is doing."""
+        link = web.survey()
+        statements.clear()
+
+        answer = web.client.post(
+            link.page(),
+            content=b"score=9&comment=" + b"x" * 1_000_000,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+        assert answer.status_code == 413
+        assert statements == []
+
+    def test_pages_and_oversized_posts_while_a_writer_holds_the_store(self, web: Harness) -> None:
+        """A cycle's open write transaction: the page is shown, a 1 MB POST is a 413, not 503."""
+        link = web.survey()
+        with web.sessions() as writer, writer.begin():
+            writer.execute(
+                update(Survey).where(Survey.id == link.survey_id).values(state_reason="planning")
+            )
+
+            page = web.client.get(link.page(), headers={"User-Agent": BROWSER})
+            oversized = web.client.post(
+                link.page(),
+                content=b"score=9&comment=" + b"x" * 1_000_000,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+
+        assert (page.status_code, oversized.status_code) == (200, 413)
+
+    def test_an_oversized_unsubscribe_is_refused_before_any_database_work(
+        self, web: Harness, statements: list[str]
+    ) -> None:
+        """The unsubscribe form too: 413 with no SQL run."""
+        link = web.survey()
+        statements.clear()
+
+        answer = web.client.post(
+            f"/u/{link.unsubscribe}",
+            content=b"form=x&pad=" + b"x" * 1_000_000,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+        assert answer.status_code == 413
+        assert statements == []

@@ -22,7 +22,7 @@ from worker.store.models import (
     SurveyState,
 )
 from worker.surveys.tokens import Purpose, TokenSigner, new_token_id
-from worker.surveys.web.app import create_app
+from worker.surveys.web.app import create_app, create_metrics_app
 from worker.surveys.web.context import ImportHandler
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
@@ -103,6 +103,7 @@ class Harness:
         )
         self.app = app
         self.client = TestClient(app, base_url="https://nps.example.com")
+        self.metrics_client = TestClient(create_metrics_app(app.metrics))
 
     def survey(
         self,

@@ -41,6 +41,17 @@ class TestRedactor:
                 "token pat-na1-11111111-2222-3333-4444-555555555555", "pat-na1", id="hubspot"
             ),
             pytest.param(f"login with {SECRET} now", SECRET, id="registered-secret"),
+            pytest.param(
+                'violates check constraint "x"\nDETAIL:  Failing row contains (7, Call me\n'
+                "back, 2).\n[SQL: INSERT INTO responses ...]",
+                "Call me",
+                id="postgres-row-detail",
+            ),
+            pytest.param(
+                "duplicate key\nDETAIL:  Key (name)=(Hanako Sato) already exists.",
+                "Hanako",
+                id="postgres-key-detail",
+            ),
         ],
     )
     def test_values_are_redacted(self, value: str, leak: str) -> None:

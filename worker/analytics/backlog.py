@@ -1,6 +1,5 @@
 """The top themes as improvement backlog items: owner, due date, a measurable definition of done."""
 
-import csv
 import dataclasses
 import io
 import json
@@ -12,6 +11,7 @@ from worker.analytics.i18n import Words
 from worker.analytics.report import Report
 from worker.analytics.themes import Theme, rank_key
 from worker.config.analytics import AnalyticsConfig
+from worker.csv_cells import dict_writer, safe_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +101,7 @@ def render_backlog(items: Sequence[BacklogItem], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
     buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=[f.name for f in dataclasses.fields(BacklogItem)], lineterminator="\n"
-    )
+    writer = dict_writer(buffer, [f.name for f in dataclasses.fields(BacklogItem)])
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(safe_record(row) for row in rows)
     return buffer.getvalue()

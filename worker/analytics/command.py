@@ -19,7 +19,7 @@ from worker.analytics.i18n import Language
 from worker.analytics.render import render_csv, render_html, render_json, render_table
 from worker.analytics.report import build_report
 from worker.config import Config
-from worker.store.engine import make_engine, session_factory
+from worker.store.engine import make_engine, reading, session_factory
 
 FORMATS = ("table", "json", "csv", "html")
 
@@ -69,7 +69,7 @@ def run(
         return
     engine = make_engine(config.database.url.get_secret_value())
     try:
-        with session_factory(engine)() as session:
+        with reading(session_factory(engine)) as session:
             report = build_report(session, config, period, now=now, language=language)
     finally:
         engine.dispose()

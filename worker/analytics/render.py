@@ -1,6 +1,5 @@
 """The report as a terminal view (rich tables), CSV rows, JSON or a self-contained HTML page."""
 
-import csv
 import io
 import json
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ from worker.analytics.report import Report, as_data
 from worker.analytics.slices import TIME_DIMENSIONS
 from worker.analytics.themes import Theme
 from worker.config.analytics import LOWER_IS_BETTER
+from worker.csv_cells import safe_row, writer
 
 ACCOUNTS_SHOWN = 15
 """Accounts listed in the terminal and HTML views (largest first); JSON and CSV list all."""
@@ -89,11 +89,15 @@ def render_json(report: Report) -> str:
 
 
 def render_csv(report: Report) -> str:
-    """Every figure as one tidy row: section, dimension, key, metric, value."""
+    """Every figure as one tidy row: section, dimension, key, metric, value.
+
+    Keys come from the CRM (account names, segment values): each text cell is made safe to
+    open in a spreadsheet (`worker.csv_cells`).
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["section", "dimension", "key", "metric", "value"])
-    writer.writerows(_csv_rows(report))
+    rows = writer(buffer)
+    rows.writerow(["section", "dimension", "key", "metric", "value"])
+    rows.writerows(safe_row(row) for row in _csv_rows(report))
     return buffer.getvalue()
 
 

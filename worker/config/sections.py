@@ -45,6 +45,18 @@ class RateLimit(Section):
     burst: int = Field(20, ge=1, le=100_000)
 
 
+class MetricsListener(Section):
+    """Where Prometheus scrapes `/metrics`: a listener of its own, apart from the answer pages.
+
+    The answer port is public (its address is in every survey mail); metrics describe the
+    worker's traffic and failures, so they stay on loopback unless the operator opens them.
+    """
+
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int | None = Field(9464, ge=0, le=65535)
+    """0: any free port (the one taken is logged); null: no metrics listener."""
+
+
 class ServerConfig(Section):
     """The web endpoint that serves survey pages and receives answers."""
 
@@ -58,6 +70,13 @@ class ServerConfig(Section):
     """Larger request bodies are refused with 413 before they are read."""
     hooks_secret_env: EnvVarName = "NPS_HOOKS_SECRET"  # noqa: S105 (a variable name, not a secret)
     """Env var NAME of the HMAC secret that signs `POST /hooks/answers` imports."""
+    metrics: MetricsListener = Field(default_factory=MetricsListener)
+
+    @model_validator(mode="after")
+    def _apart(self) -> "ServerConfig":
+        if self.metrics.port and self.metrics.port == self.port:
+            raise invalid(f"must differ from server.port ({self.port})", "metrics", "port")
+        return self
 
 
 class SchedulerConfig(Section):

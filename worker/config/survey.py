@@ -101,6 +101,22 @@ class Webhook(Section):
     """Further attempts after a 5xx answer, timeout or connection failure, with backoff."""
 
 
+class DeliveryAfterCrash(Section):
+    """What happens to a send whose fate a crash left unknown (DESIGN.md promise 10).
+
+    Dispatch claims and commits one message at a time, so a crash (SIGKILL, power loss)
+    leaves at most one message handed to the transport without its outcome recorded. After
+    `grace`, `resend` sends it once more with the same Message-ID (and webhook
+    Idempotency-Key), so receivers that deduplicate drop it if the first one did arrive:
+    nothing is lost. `report` never sends it again and reports it in `status`: nothing is sent
+    twice. Either way `status` is unhealthy while a delivery is unknown.
+    """
+
+    after_crash: Literal["resend", "report"] = "resend"
+    grace: Annotated[PositiveDuration, duration_between("5s", "1d")] = dt.timedelta(minutes=15)
+    """How long a hand-over may be in progress before its outcome counts as unknown."""
+
+
 class SurveyConfig(Section):
     """Survey delivery rules; `min_interval` is the global per-contact throttle (promise 1)."""
 
@@ -121,6 +137,7 @@ class SurveyConfig(Section):
     channel: Literal["email", "crm_field", "webhook"] = "email"
     mail: MailConfig = Field(default_factory=MailConfig)
     webhook: Webhook = Field(default_factory=Webhook)
+    delivery: DeliveryAfterCrash = Field(default_factory=DeliveryAfterCrash)
     token_secret_env: EnvVarName = "NPS_TOKEN_SECRET"  # noqa: S105 (a variable name, not a secret)
     backfill_window: Duration = dt.timedelta(days=7)
     provisional_after: Annotated[PositiveDuration, duration_between("1m", "30d")] = dt.timedelta(
@@ -141,4 +158,30 @@ class SurveyConfig(Section):
             raise invalid("channel webhook needs webhook.url", "channel")
         if self.reminders.count and self.reminders.after * self.reminders.count >= self.expiry:
             raise invalid("reminders must all go out before the survey expires", "reminders")
+        if self.delivery.grace < self.handover_limit:
+            raise invalid(
+                f"must be at least {int(self.handover_limit.total_seconds())}s, the longest a"
+                " live hand-over can take with these transport timeouts (else a slow send"
+                " would be taken for a crashed one)",
+                "delivery",
+                "grace",
+            )
         return self
+
+    @property
+    def handover_limit(self) -> dt.timedelta:
+        """The longest one send can be in the transport's hands before it certainly ended.
+
+        SMTP: five exchanges bounded by the timeout (connect, EHLO/STARTTLS, login, envelope,
+        data); webhook: every attempt's timeout and the backoffs between them (as
+        `worker.surveys.channels.WebhookChannel` paces them); a folder write or a CRM field
+        write: a minute. A send older than this with no recorded outcome was cut
+        off by a crash.
+        """
+        if self.channel == "webhook":
+            attempts = self.webhook.retries + 1
+            backoff = sum(min(30.0, 2.0**n) for n in range(attempts - 1))
+            return self.webhook.timeout * attempts + dt.timedelta(seconds=backoff)
+        if self.channel == "email" and self.mail.transport == "smtp":
+            return self.mail.smtp.timeout * 5
+        return dt.timedelta(minutes=1)

@@ -68,6 +68,7 @@ server:
   port: {port}
   public_base_url: http://127.0.0.1:{port}
   rate_limit: {{per_minute: 100000, burst: 100000}}  # every simulated person shares one address
+  metrics: {{port: 0}}  # any free port: several demos (and tests) may run at once
 segments:
   min_sample: 10  # a demo company answers little; the default (30) would hide most slices
 {segments}

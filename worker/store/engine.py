@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 """How long a SQLite writer waits for another one before failing with "database is locked"."""
 
+READ_ONLY = "nps_read_only"
+"""Execution option of an engine whose transactions only read (see `reading`)."""
+
 
 class UnsupportedDatabaseError(ValueError):
     """The database URL names a backend the worker does not support."""
@@ -32,16 +35,34 @@ def normalise_url(url: str) -> URL:
 
 
 def make_engine(url: str) -> Engine:
-    """Build an engine for ``url``: SQLite in WAL mode with foreign keys, or PostgreSQL."""
+    """Build an engine for ``url``: SQLite in WAL mode with foreign keys, or PostgreSQL.
+
+    Bound parameters are left out of error messages (`hide_parameters`): they hold comments,
+    names and addresses, and a database error's message ends up in a logged traceback.
+    """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to ``engine`` that keep loaded values readable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def reading(sessions: sessionmaker[Session]) -> Session:
+    """A session of `sessions` for a transaction that only reads.
+
+    On SQLite it begins DEFERRED: it reads the last committed state (WAL) without taking the
+    write lock, so a page view or `status` never waits behind a cycle's write transaction.
+    A write attempted in it may fail with "database is locked"; writers use `sessions()`.
+    On PostgreSQL reads never wait for writers anyway; the session is an ordinary one.
+    """
+    bind = sessions.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        return sessions(bind=bind.execution_options(**{READ_ONLY: True}))
+    return sessions()
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -50,7 +71,7 @@ def _sqlite_engine(url: URL) -> Engine:
     in_memory = database in {"", ":memory:"} or url.query.get("mode") == "memory"
     if not in_memory:
         Path(database.removeprefix("file:")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
@@ -71,10 +92,13 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 def _begin_sqlite_transaction(connection: Connection) -> None:
     """Open every transaction explicitly, so reads, savepoints and DDL join it.
 
-    IMMEDIATE takes the write lock at the start, waiting up to the busy timeout for it. A
-    deferred BEGIN reads first and asks for the lock at the first write; in WAL mode, if
-    another connection committed in between, that upgrade fails at once with "database is
-    locked" (the busy timeout does not apply), so a cycle's planning transaction failed
-    whenever the web app took an answer or the daemon renewed its lease meanwhile.
+    A transaction that may write begins IMMEDIATE: it takes the write lock at the start,
+    waiting up to the busy timeout for it. A deferred BEGIN reads first and asks for the lock
+    at the first write; in WAL mode, if another connection committed in between, that upgrade
+    fails at once with "database is locked" (the busy timeout does not apply), so a cycle's
+    planning transaction failed whenever the web app took an answer or the daemon renewed its
+    lease meanwhile. A transaction opened through `reading` only reads: it begins DEFERRED
+    and never waits for the write lock.
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

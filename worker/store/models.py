@@ -245,6 +245,7 @@ class Survey(Base):
         Index(None, "state", "sent_at"),
         Index(None, "state", "expires_at"),
         CheckConstraint("reminder_count >= 0", name="reminder_count_not_negative"),
+        CheckConstraint("resends >= 0", name="resends_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(Identifier, primary_key=True)
@@ -265,6 +266,8 @@ class Survey(Base):
     answered_at: Mapped[datetime | None]
     scanner_seen_at: Mapped[datetime | None]
     """When a link scanner was first seen opening this survey's links (e.g. the honeypot)."""
+    resends: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    """How often the current send was sent again because a crash left its fate unknown."""
 
 
 class Response(Base):

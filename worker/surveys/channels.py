@@ -7,8 +7,10 @@
 - `webhook`: POST a signed JSON payload to another tool that does the sending.
 
 `in_transaction` tells dispatch when to call `deliver`: inside the claiming transaction
-(exactly once, the channel only writes to the database) or after it is committed (at most
-once, for channels that talk to the outside world).
+(exactly once, the channel only writes to the database) or after it is committed, one message
+at a time, for channels that talk to the outside world (a crash leaves at most one message's
+fate unknown; dispatch re-sends it once with the same Message-ID / Idempotency-Key, or
+reports it: `worker.surveys.dispatch`).
 """
 
 import hashlib

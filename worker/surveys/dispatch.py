@@ -1,17 +1,30 @@
 """Send what is due: invitations, reminders, and the expiry of unanswered surveys.
 
-Delivery is AT MOST ONCE for channels that reach the outside world (e-mail, webhook): a survey
-is claimed and marked `sent` (state_reason `sending`) and that is committed BEFORE the message
-is handed to the transport. A crash between the commit and the hand-over leaves the survey
-`sent`/`sending` and it is never sent again: one lost e-mail is acceptable, two e-mails to a
-person for one survey are not. After the hand-over the outcome is committed: `sending` cleared,
-or `failed` with the reason, or, when the transport says the message certainly did not leave
-(relay down, 4xx before data), back to `scheduled` for a retry until the survey would expire.
-Channels that only write to the database (`crm_field`: the cycle's outbox) deliver inside the
-claiming transaction, so exactly once.
+A send to the outside world (e-mail, webhook) is claimed and committed ONE MESSAGE AT A TIME:
+the survey is marked `sent` (or `reminded`) with state_reason `sending` and that is committed
+before the message is handed to the transport; the outcome is committed right after. So a
+crash (SIGKILL, power loss) leaves at most one message whose fate is unknown: handed over or
+not, nobody recorded which (DESIGN.md promise 10). Such a send is resolved once it is older
+than `survey.delivery.grace` (longer than any live hand-over can take):
+
+- `after_crash: resend` (the default): it is sent once more, with the same Message-ID and
+  webhook Idempotency-Key (both derive from the token, the kind and the number of the send),
+  so a receiver that deduplicates drops it if the first copy did arrive; state_reason
+  `sending again` while that is in flight. A crash that cuts a re-send off is a crash like
+  any other: its send is re-sent once more, up to MAX_RESENDS times for one send (a message
+  that kills the worker whenever it is sent must not keep it in a crash loop); after that it
+  is reported (`delivery unknown`).
+- `after_crash: report`: it is never sent again, only reported (`delivery unknown`).
+
+`status` is unhealthy while any open survey's delivery is unknown (`unknown_deliveries`).
+
+Failures the transport reports are settled at once: `failed` with the reason, or, when the
+message certainly did not leave (relay down, 4xx before data), back to `scheduled` for a retry
+until the survey would expire. Channels that only write to the database (`crm_field`: the
+cycle's outbox) deliver inside the claiming transaction, so exactly once.
 
 Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL so several replicas share the work without
-sending anything twice; SQLite has one writer process and ignores the clause.
+sending anything twice; SQLite has one writer at a time (transactions begin IMMEDIATE).
 """
 
 from collections.abc import Iterable, Mapping
@@ -19,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config.survey import SurveyConfig
@@ -32,7 +45,15 @@ from worker.surveys.render import pick_language
 log = structlog.get_logger(__name__)
 
 SENDING = "sending"
-"""state_reason while a send is handed over; left behind only by a crash (maybe not sent)."""
+"""state_reason while a send is in the transport's hands; left behind only by a crash."""
+RESENDING = "sending again"
+"""state_reason while a send whose first hand-over a crash cut off is sent once more."""
+UNKNOWN = "delivery unknown"
+"""state_reason of a send whose fate stays unknown: reported, never sent again."""
+HANDING_OVER = (SENDING, RESENDING)
+
+MAX_RESENDS = 3
+"""Re-sends of one send after crashes before it is only reported (`delivery unknown`)."""
 
 RETRY_DELAY = timedelta(minutes=15)
 """Wait before retrying a send the transport certainly did not take."""
@@ -51,6 +72,8 @@ class DispatchStats:
     expired: int = 0
     failed: int = 0
     deferred: int = 0
+    resent: int = 0
+    reported: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
     def count(self, reason: str) -> None:
@@ -65,6 +88,8 @@ class _Claimed:
     delivery: Delivery
     channel: Channel
     previous_reminded_at: datetime | None
+    again: bool = False
+    """A re-send of a send whose fate a crash left unknown."""
 
 
 def dispatch_due(
@@ -76,9 +101,13 @@ def dispatch_due(
     limit: int = 1000,
     batch_size: int = 50,
 ) -> DispatchStats:
-    """Expire, then send due invitations and reminders, at most `limit` sends in all."""
+    """Expire, resolve sends a crash cut off, then send due invitations and reminders.
+
+    At most `limit` sends in all; each external send is claimed and committed on its own.
+    """
     stats = DispatchStats()
     stats.expired = expire_due(session_factory, now)
+    resolve_unknown(session_factory, config, channels, now, stats)
     for kind in SendKind:
         after_id = 0
         while stats.sent + stats.reminded < limit:
@@ -87,7 +116,9 @@ def dispatch_due(
                 claimed, after_id = _claim(
                     session, config, channels, kind, now, size=size, after_id=after_id, stats=stats
                 )
-            if not _send(session_factory, claimed, now, stats) or after_id < 0:
+            if claimed is not None and not _send(session_factory, claimed, now, stats):
+                break
+            if after_id < 0:
                 break
     log.info(
         "dispatch_done",
@@ -97,6 +128,8 @@ def dispatch_due(
         expired=stats.expired,
         failed=stats.failed,
         deferred=stats.deferred,
+        resent=stats.resent,
+        reported=stats.reported,
     )
     return stats
 
@@ -110,6 +143,92 @@ def expire_due(session_factory: sessionmaker[Session], now: datetime) -> int:
             .values(state=SurveyState.EXPIRED, state_reason="not_answered")
         )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def started_before(moment: datetime) -> ColumnElement[bool]:
+    """Surveys whose current send began before `moment` (the invitation's or the reminder's)."""
+    return or_(
+        and_(Survey.state == SurveyState.SENT, Survey.sent_at < moment),
+        and_(Survey.state == SurveyState.REMINDED, Survey.reminded_at < moment),
+    )
+
+
+def unknown_deliveries(config: SurveyConfig, now: datetime) -> ColumnElement[bool]:
+    """Open surveys whose last send has no recorded outcome and can no longer be in flight.
+
+    A hand-over older than `config.handover_limit` was cut off (the process died); one the
+    worker gave up on is `delivery unknown`. `status` is unhealthy while any exists.
+    """
+    return and_(
+        Survey.state.in_(_STARTED),
+        or_(
+            Survey.state_reason == UNKNOWN,
+            and_(
+                Survey.state_reason.in_(HANDING_OVER), started_before(now - config.handover_limit)
+            ),
+        ),
+    )
+
+
+def resolve_unknown(
+    session_factory: sessionmaker[Session],
+    config: SurveyConfig,
+    channels: Mapping[SurveyChannel, Channel],
+    now: datetime,
+    stats: DispatchStats,
+) -> None:
+    """Sends a crash cut off more than the grace period ago: re-send once, or report."""
+    overdue = started_before(now - config.delivery.grace)
+    while True:
+        with session_factory() as session, session.begin():
+            row = session.execute(
+                select(Survey, Contact)
+                .join(Contact, Contact.id == Survey.contact_id)
+                .where(Survey.state_reason.in_(HANDING_OVER), overdue)
+                .order_by(Survey.id)
+                .limit(1)
+                .with_for_update(skip_locked=True, of=Survey)
+            ).first()
+            if row is None:
+                return
+            survey, contact = row
+            channel = channels.get(survey.channel)
+            if channel is None:
+                _report(survey, "no channel", stats)
+                continue
+            if config.delivery.after_crash == "report":
+                _report(survey, "not re-sent (survey.delivery.after_crash: report)", stats)
+                continue
+            if survey.resends >= MAX_RESENDS:
+                _report(survey, f"cut off by a crash {survey.resends + 1} times", stats)
+                continue
+            claim = _resend(survey, contact, channel, config, now)
+        if not _send(session_factory, claim, now, stats):
+            return
+
+
+def _report(survey: Survey, why: str, stats: DispatchStats) -> None:
+    """Give up on knowing whether the send arrived: keep it visible, never send it again."""
+    survey.state_reason = UNKNOWN
+    stats.reported += 1
+    log.warning("delivery_unknown", survey_id=survey.id, state=survey.state.value, why=why)
+
+
+def _resend(
+    survey: Survey, contact: Contact, channel: Channel, config: SurveyConfig, now: datetime
+) -> _Claimed:
+    """Mark the unknown send as being sent again; the same send (kind, number) as before."""
+    if survey.state == SurveyState.SENT:
+        kind, number = SendKind.INVITATION, 0
+        survey.sent_at = now
+    else:
+        kind, number = SendKind.REMINDER, survey.reminder_count
+        survey.reminded_at = now
+    survey.state_reason = RESENDING
+    survey.resends += 1
+    delivery = _delivery(survey, contact, kind, number, config)
+    log.warning("delivery_resent", survey_id=survey.id, kind=kind.value, number=number)
+    return _Claimed(delivery, channel, survey.reminded_at, again=True)
 
 
 def _due(
@@ -128,6 +247,7 @@ def _due(
         Survey.answered_at.is_(None),
         Survey.reminder_count < config.reminders.count,
         Survey.expires_at > now,
+        or_(Survey.state_reason.is_(None), Survey.state_reason.not_in(HANDING_OVER)),
         or_(last_send, Survey.reminded_at <= now - config.reminders.after),
     ).order_by(Survey.id)
 
@@ -142,19 +262,21 @@ def _claim(
     size: int,
     after_id: int,
     stats: DispatchStats,
-) -> tuple[list[_Claimed], int]:
-    """Lock up to `size` due surveys, settle those that must not be sent, mark the rest started.
+) -> tuple[_Claimed | None, int]:
+    """Lock up to `size` due surveys; settle those that must not be sent; start at most ONE
+    send to the outside world (sends into the database are delivered right here).
 
-    Returns the started sends and the id to continue after (reminders in quiet hours stay due,
-    so the next batch starts past them), or -1 when nothing more is due.
+    Returns the started outside send, if any, and the id to continue after (reminders in
+    quiet hours stay due, so the next batch starts past them), or -1 when nothing more is due.
     """
     query = _due(kind, config, channels.values(), now).limit(size)
     if kind is SendKind.REMINDER:
         query = query.where(Survey.id > after_id)
     rows = session.execute(query.with_for_update(skip_locked=True, of=Survey)).all()
     blocked = _suppressed(session, [contact for _, contact in rows])
-    claimed: list[_Claimed] = []
+    last_id = after_id
     for survey, contact in rows:
+        last_id = survey.id
         reason = blocked.get(contact.id)
         channel = channels.get(survey.channel)
         zone = contact_zone(contact.time_zone, config.quiet_hours)
@@ -173,12 +295,12 @@ def _claim(
             stats.deferred += 1
             stats.count("quiet_hours")
         else:
-            started = _start(
+            claimed = _start(
                 session, survey, contact, channel, kind=kind, config=config, now=now, stats=stats
             )
-            claimed.append(started)
-    last_survey: Survey | None = rows[-1][0] if len(rows) == size else None
-    return claimed, (last_survey.id if last_survey is not None else -1)
+            if not channel.in_transaction:
+                return claimed, last_id
+    return None, (last_id if len(rows) == size else -1)
 
 
 def _start(
@@ -194,6 +316,7 @@ def _start(
 ) -> _Claimed:
     """Mark one survey as being sent; an in-transaction channel delivers right here."""
     previous_reminded_at = survey.reminded_at
+    survey.resends = 0
     if kind is SendKind.INVITATION:
         survey.state, survey.sent_at = SurveyState.SENT, now
         survey.expires_at = survey.expires_at or now + config.expiry
@@ -264,32 +387,52 @@ def _suppressed(session: Session, contacts: list[Contact]) -> dict[int, str]:
 
 
 def _send(
-    session_factory: sessionmaker[Session],
-    claimed: list[_Claimed],
-    now: datetime,
-    stats: DispatchStats,
+    session_factory: sessionmaker[Session], claim: _Claimed, now: datetime, stats: DispatchStats
 ) -> bool:
-    """Hand over each committed send and commit its outcome; False when the channel is down.
-
-    After a retryable failure the rest of the batch is put back untried: the transport is
-    likely down for them too, and waiting on its timeout for each would stall the run.
-    """
-    pending = [claim for claim in claimed if not claim.channel.in_transaction]
-    for index, claim in enumerate(pending):
-        delivery = claim.delivery
-        try:
-            with session_factory() as session:
-                claim.channel.deliver(session, delivery, now)
-        except DeliveryFailed as error:
+    """Hand over one committed send and commit its outcome; False when the channel is down."""
+    delivery = claim.delivery
+    try:
+        with session_factory() as session:
+            claim.channel.deliver(session, delivery, now)
+    except DeliveryFailed as error:
+        if claim.again:
+            _settle_resend_failure(session_factory, claim, error, stats)
+        else:
             _settle_failure(session_factory, claim, error, now, stats)
-            if error.retryable:
-                for rest in pending[index + 1 :]:
-                    _settle_failure(session_factory, rest, error, now, stats)
-                return False
-            continue
-        _settle(session_factory, delivery.survey_id, state_reason=None)
+        return not error.retryable
+    _settle(session_factory, delivery.survey_id, state_reason=None)
+    if claim.again:
+        stats.resent += 1
+    else:
         _tally_sent(stats, delivery.kind)
     return True
+
+
+def _settle_resend_failure(
+    session_factory: sessionmaker[Session],
+    claim: _Claimed,
+    error: DeliveryFailed,
+    stats: DispatchStats,
+) -> None:
+    """A re-send that failed: certainly not sent (retry after another grace), or reported."""
+    delivery = claim.delivery
+    log.warning(
+        "delivery_failed",
+        survey_id=delivery.survey_id,
+        kind=delivery.kind.value,
+        reason=error.reason,
+        retryable=error.retryable,
+        resend=True,
+    )
+    if error.retryable:
+        # Only the first copy's fate is unknown, as before: try again one grace period on.
+        _settle(session_factory, delivery.survey_id, state_reason=SENDING)
+        stats.deferred += 1
+        stats.count("transport_unavailable")
+        return
+    _settle(session_factory, delivery.survey_id, state_reason=UNKNOWN)
+    stats.reported += 1
+    log.warning("delivery_unknown", survey_id=delivery.survey_id, why=error.reason[:255])
 
 
 def _settle_failure(

@@ -23,7 +23,7 @@ def tag_lookup(tags: Iterable[Tag]) -> dict[str, str]:
 
 def import_command(config: Config, path: Path, *, dry_run: bool, now: datetime) -> ImportResult:
     """Import the answers in `path`; with `dry_run` report what would happen and keep nothing."""
-    rows, issues = read_csv(path, tag_lookup(config.tags))
+    rows, issues = read_csv(path, tag_lookup(config.tags), now=now)
     engine = make_engine(config.database.url.get_secret_value())
     try:
         with session_factory(engine)() as session, session.begin():

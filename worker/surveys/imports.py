@@ -29,6 +29,8 @@ from worker.store.models import (
     SurveyChannel,
     SurveyState,
 )
+from worker.surveys import answer_fields
+from worker.surveys.answer_fields import FieldError
 from worker.surveys.tokens import new_token_id
 
 ENCODINGS = ("utf-8-sig", "cp932")
@@ -55,8 +57,13 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
 }
 """Accepted header names per field, compared case-insensitively with `-`, `_` read as spaces."""
 
-_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
-_SCORE = re.compile(r"(\d{1,2})(?:\.0+)?")
+_DATE = re.compile(
+    r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?", re.ASCII
+)
+MAX_DATE = 40
+"""Longer than any date format read here; a longer cell is not a date."""
+MAX_TAGS = 1_000
+"""The reason tags of one answer, as one cell."""
 _TAG_SPLIT = re.compile(r"[;,、|]")
 _CHANNEL = {
     ResponseSource.IMPORT: SurveyChannel.EMAIL,
@@ -136,19 +143,19 @@ def decode(data: bytes, where: str) -> tuple[str, RowIssue | None]:
 
 
 def read_csv(
-    path: Path, tag_ids: Mapping[str, str] | None = None
+    path: Path, tag_ids: Mapping[str, str] | None = None, *, now: datetime
 ) -> tuple[list[AnswerRow], list[RowIssue]]:
     """Parse a CSV export into answers and the issues of the rows that could not be read."""
     text, issue = decode(path.read_bytes(), str(path))
     if issue is not None:
         return [], [issue]
-    return parse_csv(text, str(path), tag_ids or {})
+    return parse_csv(text, str(path), tag_ids or {}, now=now)
 
 
 def parse_csv(
-    text: str, where: str, tag_ids: Mapping[str, str]
+    text: str, where: str, tag_ids: Mapping[str, str], *, now: datetime
 ) -> tuple[list[AnswerRow], list[RowIssue]]:
-    """Parse CSV text; `where` names the source in issues."""
+    """Parse CSV text; `where` names the source in issues, `now` bounds the dates."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         headers = next(reader)
@@ -180,7 +187,9 @@ def parse_csv(
         values = {
             name: record[index] if index < len(record) else "" for name, index in columns.items()
         }
-        parsed = parse_record(values, where=where, line=start, columns=columns, tag_ids=tag_ids)
+        parsed = parse_record(
+            values, where=where, line=start, now=now, columns=columns, tag_ids=tag_ids
+        )
         if isinstance(parsed, AnswerRow):
             rows.append(parsed)
         else:
@@ -193,54 +202,58 @@ def parse_record(
     *,
     where: str,
     line: int,
+    now: datetime,
     columns: Mapping[str, int] | None = None,
     tag_ids: Mapping[str, str] | None = None,
 ) -> AnswerRow | RowIssue:
     """One answer from field values (CSV row or webhook item), or the issue with it.
 
-    `tag_ids` maps lower-cased tag ids and labels to tag ids; without it tags are kept as given.
+    Every field meets the rules the answer page applies (`worker.surveys.answer_fields`);
+    the date must lie between the first NPS survey and `now`. `tag_ids` maps lower-cased tag
+    ids and labels to tag ids; without it tags are kept as given.
     """
 
     def issue(name: str, message: str) -> RowIssue:
         column = (columns or {}).get(name)
         return RowIssue(where, line, column + 1 if column is not None else 0, f"{name}: {message}")
 
-    def text(name: str) -> str | None:
-        value = values.get(name)
-        return value.strip() or None if isinstance(value, str) else None
-
-    email, crm_id = text("email"), text("crm_id")
-    if email is None and crm_id is None:
-        return issue("email" if "email" in values else "crm_id", "needs an e-mail or a CRM id")
-    if email is not None and "@" not in email:
-        return issue("email", "not an e-mail address")
-    score_text = text("score") or ""
-    match = _SCORE.fullmatch(score_text)
-    if match is None or not 0 <= int(match.group(1)) <= 10:
-        return issue("score", f"'{score_text}' is not a whole number from 0 to 10")
-    answered_at = parse_date(text("date") or "")
-    if answered_at is None:
-        return issue(
-            "date",
-            f"'{text('date') or ''}' is not a date (use e.g. 2025-06-30 or 2025/06/30 14:05)",
-        )
-    tags: list[str] = []
-    for raw in _TAG_SPLIT.split(text("tags") or ""):
-        tag = raw.strip()
-        if not tag:
-            continue
-        known = tag_ids.get(tag.lower()) if tag_ids else tag
-        if known is None:
-            return issue("tags", f"unknown reason tag '{tag}'")
-        tags.append(known)
+    try:
+        email = answer_fields.email("email", values.get("email"))
+        crm_id = answer_fields.crm_id("crm_id", values.get("crm_id"))
+        if email is None and crm_id is None:
+            return issue("email" if "email" in values else "crm_id", "needs an e-mail or a CRM id")
+        score = answer_fields.score("score", values.get("score") or "", decimal_zero=True)
+        date_text = answer_fields.text("date", values.get("date"), MAX_DATE) or ""
+        parsed = parse_date(date_text)
+        if parsed is None:
+            return issue(
+                "date",
+                f"'{date_text}' is not a date (use e.g. 2025-06-30 or 2025/06/30 14:05)",
+            )
+        answered_at = answer_fields.answered_at("date", parsed, now)
+        comment = answer_fields.comment("comment", values.get("comment"))
+        program = answer_fields.text(
+            "program", values.get("program"), answer_fields.MAX_PROGRAM
+        ) or answer_fields.text("touchpoint", values.get("touchpoint"), answer_fields.MAX_PROGRAM)
+        tags: list[str] = []
+        for raw in _TAG_SPLIT.split(answer_fields.text("tags", values.get("tags"), MAX_TAGS) or ""):
+            tag = raw.strip()
+            if not tag:
+                continue
+            known = tag_ids.get(tag.lower()) if tag_ids else tag
+            if known is None:
+                return issue("tags", f"unknown reason tag '{tag}'")
+            tags.append(known)
+    except FieldError as error:
+        return issue(error.field, error.reason)
     return AnswerRow(
         line=line,
-        email=email.lower() if email else None,
+        email=email,
         crm_id=crm_id,
         answered_at=answered_at,
-        score=int(match.group(1)),
-        comment=text("comment"),
-        program=text("program") or text("touchpoint"),
+        score=score,
+        comment=comment,
+        program=program,
         tags=tuple(dict.fromkeys(tags)),
     )
 
@@ -283,9 +296,6 @@ def import_answers(
     """
     result = ImportResult()
     for row in rows:
-        if row.answered_at > now:
-            result.issues.append(RowIssue(where, row.line, 0, "date: in the future"))
-            continue
         contact = _match(session, row, where, result)
         if contact is None:
             continue
@@ -297,6 +307,8 @@ def import_answers(
             with session.begin_nested():
                 _store(session, contact, row, source, key=key, default_language=default_language)
         except IntegrityError:
+            if session.scalar(select(Response.id).where(Response.import_key == key)) is None:
+                raise  # the store refused the row for another reason: not a duplicate
             result.duplicates += 1
             continue
         result.imported += 1

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from worker.store.models import Survey
+from worker.surveys.answer_fields import MAX_COMMENT
 from worker.surveys.tokens import Claims, Purpose
 from worker.surveys.web.answers import (
     Answer,
@@ -24,13 +25,7 @@ from worker.surveys.web.answers import (
     response_of,
 )
 from worker.surveys.web.context import WebContext, read_body, require_form
-from worker.surveys.web.forms import (
-    MAX_COMMENT,
-    FormError,
-    last,
-    parse_answer,
-    parse_urlencoded,
-)
+from worker.surveys.web.forms import FormError, last, parse_answer, parse_urlencoded
 from worker.surveys.web.scanners import HONEYPOT_SCORE
 from worker.surveys.web.texts import texts_for
 
@@ -154,40 +149,45 @@ class AnswerRoutes:
         )
 
     async def page(self, request: Request) -> Response:
-        """GET: the page, with the e-mail's score chosen and recorded as provisional."""
+        """GET: the page, with the e-mail's score chosen and recorded as provisional.
+
+        HEAD (link checkers, previews) gets the same answer without the body and records
+        nothing: only a GET is someone opening the link.
+        """
         web = self._web
         token = request.path_params["token"]
         now = web.clock()
         claims = web.verify(token, Purpose.ANSWER, now)
+        clicked = None if request.method == "HEAD" else request.query_params.get("score")
         view = await run_in_threadpool(
-            self._open,
-            claims.token_id,
-            request.query_params.get("score"),
-            request.headers.get("user-agent"),
-            now,
+            self._open, claims.token_id, clicked, request.headers.get("user-agent"), now
         )
         return self._render(token=token, token_id=claims.token_id, view=view, now=now)
 
+    def _current(self, token_id: str, now: datetime) -> View:
+        return self._web.transaction(
+            lambda session: self._open_view(session, token_id, now), write=False
+        )
+
     async def submit(self, request: Request) -> Response:
-        """POST: the person's answer, committed before the thank-you page is sent."""
+        """POST: the person's answer, committed before the thank-you page is sent.
+
+        Everything that needs no database is checked first (link, media type, body size), so
+        an oversized or foreign request is refused without touching the store.
+        """
         web = self._web
         token = request.path_params["token"]
         now = web.clock()
         claims = web.verify(token, Purpose.ANSWER, now)
-        current = await run_in_threadpool(
-            lambda: web.transaction(
-                lambda session: self._open_view(session, claims.token_id, now), write=False
-            )
-        )
-        language = current.language
-        require_form(request, language)
-        body = await read_body(request, web.config.server.max_body_bytes, language)
+        require_form(request, web.default_language)
+        body = await read_body(request, web.config.server.max_body_bytes, web.default_language)
         try:
             fields = parse_urlencoded(body)
-            web.forms.check(last(fields, "form"), Purpose.ANSWER, claims.token_id, now)
+            shown = web.forms.check(last(fields, "form"), Purpose.ANSWER, claims.token_id, now)
             answer = parse_answer(fields, self._tag_ids)
         except FormError as error:
             web.metrics.rejected_forms.labels(error.field).inc()
+            current = await run_in_threadpool(self._current, claims.token_id, now)
             return self._refused(
                 token=token,
                 token_id=claims.token_id,
@@ -196,8 +196,17 @@ class AnswerRoutes:
                 body=body,
                 now=now,
             )
-        outcome = await run_in_threadpool(self._save, claims, answer, language, now)
+        outcome, language = await run_in_threadpool(self._save, claims, answer, shown, now)
         web.metrics.answers.labels(outcome.value).inc()
+        if outcome is Outcome.STALE:
+            current = await run_in_threadpool(self._current, claims.token_id, now)
+            return self._refused(
+                token=token,
+                token_id=claims.token_id,
+                current=current,
+                error=FormError("form", "stale"),
+                now=now,
+            )
         return web.pages.render(
             "thanks.html",
             language,
@@ -205,16 +214,20 @@ class AnswerRoutes:
             page_url=quote(token, safe=""),
         )
 
-    def _save(self, claims: Claims, answer: Answer, language: str, now: datetime) -> Outcome:
+    def _save(
+        self, claims: Claims, answer: Answer, shown_version: int, now: datetime
+    ) -> tuple[Outcome, str]:
+        """Record the answer of a page that showed `shown_version`; with the survey's language."""
         web = self._web
 
-        def write(session: Session) -> Outcome:
+        def write(session: Session) -> tuple[Outcome, str]:
             survey = web.survey_or_404(lock_survey(session, claims.token_id))
             if not is_open(survey, now):
                 raise web.closed(survey)
-            return record_answer(session, survey, answer, now)
+            outcome = record_answer(session, survey, answer, now, shown_version=shown_version)
+            return outcome, survey.language
 
-        return web.transaction(write, language)
+        return web.transaction(write)
 
     def _refused(
         self,
@@ -223,27 +236,34 @@ class AnswerRoutes:
         token_id: str,
         current: View,
         error: FormError,
-        body: bytes,
         now: datetime,
+        body: bytes | None = None,
     ) -> Response:
-        """The page again, with what was sent where it is valid, and what to fix."""
+        """The page again, with what was sent where it is valid, and what to fix.
+
+        Without `body` (an old form sent again) the page shows the answer as stored now.
+        """
         words = texts_for(current.language)
-        if error.field in ("form", "body"):
+        if error.code == "stale":
+            message, status = words["error.stale"], 409
+        elif error.field in ("form", "body"):
             message, status = words[f"error.{error.field}"], 403 if error.field == "form" else 400
         else:
             message, status = words[f"error.{error.field}.{error.code}"], 422
-        try:
-            fields = parse_urlencoded(body)
-        except FormError:
-            fields = {}
-        shown = View(
-            language=current.language,
-            score=_click_score(last(fields, "score")) if fields else current.score,
-            chosen=tuple(t for t in self._tag_ids if t in fields.get("tags", [])),
-            comment=(last(fields, "comment") or "")[:MAX_COMMENT],
-            version=current.version,
-            saved_before=current.saved_before,
-        )
+        shown = current
+        if body is not None:
+            try:
+                fields = parse_urlencoded(body)
+            except FormError:
+                fields = {}
+            shown = View(
+                language=current.language,
+                score=_click_score(last(fields, "score")) if fields else current.score,
+                chosen=tuple(t for t in self._tag_ids if t in fields.get("tags", [])),
+                comment=(last(fields, "comment") or "")[:MAX_COMMENT],
+                version=current.version,
+                saved_before=current.saved_before,
+            )
         return self._render(
             token=token,
             token_id=token_id,

@@ -28,6 +28,9 @@ from worker.store.models import (
 )
 from worker.surveys.web.scanners import BURST_WINDOW, click_evidence, may_become_final
 
+FINALIZED = "finalized"
+"""Signal of a version the cycle made final from a click, not a person's submit."""
+
 CLOSED_STATES = frozenset({SurveyState.EXPIRED, SurveyState.SUPPRESSED, SurveyState.FAILED})
 """Surveys in these states take no answers, whatever their token says."""
 
@@ -49,6 +52,8 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
     PROVISIONAL = "provisional"
     HONEYPOT = "honeypot"
+    STALE = "stale"
+    """Refused: the person saved another answer after the posted page was shown."""
 
 
 def find_survey(session: Session, token_id: str) -> Survey | None:
@@ -114,8 +119,15 @@ def record_answer(
     answer: Answer,
     now: datetime,
     source: ResponseSource = ResponseSource.WEB,
+    *,
+    shown_version: int | None = None,
 ) -> Outcome:
-    """Record a person's answer as final; a later one updates it, each version kept."""
+    """Record a person's answer as final; a later one updates it, each version kept.
+
+    `shown_version` is the answer version the posted page showed: when the person saved
+    another answer since, the post is an old form sent again (a replay, a stale tab) and is
+    refused as `STALE`, unless it says what is stored already.
+    """
     response = response_of(session, survey)
     if (
         response is not None
@@ -124,11 +136,28 @@ def record_answer(
         == (answer.score, answer.chosen_tags, answer.comment)
     ):
         return Outcome.UNCHANGED
+    if shown_version is not None and _saved_since(session, response, shown_version):
+        return Outcome.STALE
     outcome = Outcome.ANSWERED if response is None or response.provisional else Outcome.UPDATED
     _set_answer(
         session, survey, response, answer, provisional=False, signals={}, now=now, source=source
     )
     return outcome
+
+
+def _saved_since(session: Session, response: Response | None, version: int) -> bool:
+    """Whether a person saved an answer after `version`: clicks, and clicks the cycle made
+    final, do not count (a scanner's fetch must not lock the person out of their own form)."""
+    if response is None or response.version <= version:
+        return False
+    later = session.scalars(
+        select(ResponseVersion.signals).where(
+            ResponseVersion.response_id == response.id,
+            ResponseVersion.version > version,
+            ResponseVersion.provisional.is_(False),
+        )
+    )
+    return any(FINALIZED not in signals for signals in later)
 
 
 def _set_answer(
@@ -227,7 +256,7 @@ def finalize_provisional(session: Session, config: Config, now: datetime) -> int
         if not may_become_final(dict(latest.signals), survey.scanner_seen_at is not None):
             continue
         answer = Answer(response.score, tuple(response.chosen_tags), response.comment)
-        signals: dict[str, object] = {"finalized": "unconfirmed"}
+        signals: dict[str, object] = {FINALIZED: "unconfirmed"}
         _set_answer(
             session,
             survey,

@@ -1,4 +1,5 @@
-"""`create_app`: the response web app as one Starlette application, served by uvicorn."""
+"""`create_app`: the response web app as one Starlette application, served by uvicorn;
+`create_metrics_app`: its Prometheus metrics, served on a listener of their own."""
 
 import os
 import threading
@@ -21,6 +22,7 @@ from starlette.routing import Route
 from worker.config import Config
 from worker.config.credentials import read_secret
 from worker.health import health_lines
+from worker.store.engine import reading
 from worker.store.migrate import head_revision
 from worker.surveys.tokens import TokenSigner
 from worker.surveys.web.answer_routes import AnswerRoutes
@@ -48,6 +50,8 @@ def create_app(
 ) -> Guard:
     """The web app: answer pages, unsubscribe, signed imports (when a handler is given), probes.
 
+    Its counters are `Guard.metrics`; `/metrics` is not served here (see `create_metrics_app`).
+
     `clock` tells the time tokens and answers are judged by (the sandbox clock in the demo);
     `monotonic` paces the rate limiter. With `import_handler`, the secret named by
     `server.hooks_secret_env` must be set in `env` (default: the process environment).
@@ -70,7 +74,6 @@ def create_app(
     routes = [
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", _readiness(session_factory, config, clock), methods=["GET"]),
-        Route("/metrics", _metrics(metrics), methods=["GET"]),
         Route("/s/{token}", answers.page, methods=["GET"]),
         Route("/s/{token}", answers.submit, methods=["POST"]),
         Route("/s/{token}/seen", answers.seen, methods=["POST"]),
@@ -131,7 +134,7 @@ def _readiness(
 
     def check() -> tuple[str | None, list[str]]:
         try:
-            with sessions() as session:
+            with reading(sessions) as session:
                 current = MigrationContext.configure(session.connection()).get_current_revision()
                 if current != head:
                     return f"database at revision {current}, code at {head}", []
@@ -157,9 +160,11 @@ def _readiness(
     return readyz
 
 
-def _metrics(metrics: WebMetrics) -> Callable[[Request], object]:
+def create_metrics_app(metrics: WebMetrics) -> Starlette:
+    """`GET /metrics` alone: the scrape endpoint, for a listener apart from the answer pages."""
+
     async def exposition(_request: Request) -> Response:
         """Prometheus scrape endpoint."""
         return Response(metrics.exposition(), media_type=PROMETHEUS_TEXT)
 
-    return exposition
+    return Starlette(routes=[Route("/metrics", exposition, methods=["GET"])])

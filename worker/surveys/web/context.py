@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
 from worker.config import Config
+from worker.store.engine import reading
 from worker.store.models import Survey
 from worker.surveys.tokens import Claims, Purpose, TokenRejected, TokenSigner
 from worker.surveys.web.forms import FormTokens
@@ -24,6 +25,15 @@ log = structlog.get_logger(__name__)
 
 ImportHandler = Callable[[Any, datetime], Mapping[str, Any]]
 """Imports answers from a verified webhook document at `now`; ValueError for a bad document."""
+
+
+class RefusedDocument(ValueError):
+    """A webhook document that breaks the answer rules: `problems` names each item and field."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
@@ -85,6 +95,9 @@ class WebContext:
     ) -> T:
         """Run `work` in one committed transaction; a store failure becomes a 503 page.
 
+        With `write=False` the transaction only reads and, on SQLite, does not wait for the
+        write lock (`worker.store.engine.reading`): a page view is never queued behind a cycle.
+
         The commit happens before this returns, so whatever the caller answers next (the
         thank-you page) is only said about data that is durable (promise 4). On SQLite, this
         process's writers queue on a lock first: SQLite's own busy wait is unfair under load
@@ -92,8 +105,10 @@ class WebContext:
         """
         gate = self.write_gate if write else nullcontext()
         try:
-            with gate, self.sessions() as session, session.begin():
-                return work(session)
+            with gate:
+                session = self.sessions() if write else reading(self.sessions)
+                with session, session.begin():
+                    return work(session)
         except SQLAlchemyError as error:
             self.metrics.store_failures.inc()
             log.warning("web.store_failed", error=type(error).__name__)

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 
+from worker.surveys import answer_fields
+from worker.surveys.answer_fields import FieldError
 from worker.surveys.tokens import Purpose, TokenRejected, TokenSigner
 from worker.surveys.web.answers import Answer
-
-MAX_COMMENT = 4_000
-"""Characters a comment may have; the textarea says so too."""
 
 MAX_FIELDS = 64
 """Form fields a body may carry: a score, one per tag, a comment and a token fit easily."""
@@ -58,22 +57,20 @@ def _one(fields: Mapping[str, list[str]], name: str) -> str | None:
 
 
 def parse_answer(fields: Mapping[str, list[str]], known_tags: Collection[str]) -> Answer:
-    """The answer in a posted form: a score 0..10, known tags, a comment of bounded size."""
-    raw_score = (_one(fields, "score") or "").strip()
-    if not raw_score:
-        raise FormError("score", "missing")
-    if not (raw_score.isascii() and raw_score.isdigit()) or int(raw_score) > 10:
-        raise FormError("score", "invalid")
-    tags = fields.get("tags", [])
-    if any(tag not in known_tags for tag in tags):
-        raise FormError("tags", "unknown")
+    """The answer in a posted form: a score 0..10, known tags, a comment of bounded size.
+
+    Score and comment follow the rules every answer meets (`worker.surveys.answer_fields`).
+    """
+    try:
+        score = answer_fields.score("score", _one(fields, "score") or "")
+        tags = fields.get("tags", [])
+        if any(tag not in known_tags for tag in tags):
+            raise FormError("tags", "unknown")
+        comment = answer_fields.comment("comment", _one(fields, "comment"))
+    except FieldError as error:
+        raise FormError(error.field, error.code) from None
     ordered = tuple(tag for tag in known_tags if tag in tags)
-    comment = (_one(fields, "comment") or "").replace("\r\n", "\n").strip()
-    if len(comment) > MAX_COMMENT:
-        raise FormError("comment", "too_long")
-    if any(ord(char) < 32 and char not in "\n\t" for char in comment):
-        raise FormError("comment", "control_characters")
-    return Answer(score=int(raw_score), chosen_tags=ordered, comment=comment or None)
+    return Answer(score=score, chosen_tags=ordered, comment=comment)
 
 
 @dataclass(frozen=True, slots=True)

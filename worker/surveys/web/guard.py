@@ -72,6 +72,11 @@ class Guard:
         self._headers = headers
         self._names = {name for name, _ in headers}
 
+    @property
+    def metrics(self) -> WebMetrics:
+        """The counters this app updates, for the metrics listener (`create_metrics_app`)."""
+        return self._metrics
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request through the limit, adding the headers to whatever is sent."""
         if scope["type"] != "http":

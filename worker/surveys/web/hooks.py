@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from worker.surveys.web.context import ImportHandler, WebContext, read_body
+from worker.surveys.web.context import ImportHandler, RefusedDocument, WebContext, read_body
 
 TOLERANCE = timedelta(minutes=5)
 """How far the signed timestamp may be from our clock."""
@@ -36,9 +36,14 @@ class HookRoutes:
         self._handler = handler
         self._secret = secret
 
-    def _refuse(self, outcome: str, status: int, error: str) -> Response:
+    def _refuse(
+        self, outcome: str, status: int, error: str, problems: list[str] | None = None
+    ) -> Response:
         self._web.metrics.hooks.labels(outcome).inc()
-        return JSONResponse({"error": error}, status_code=status)
+        body: dict[str, object] = {"error": error}
+        if problems is not None:
+            body["refused"] = problems
+        return JSONResponse(body, status_code=status)
 
     def _unsigned(self, request: Request, body: bytes, now: float) -> tuple[str, int, str] | None:
         """Why the request's signature is not acceptable, or None when it is."""
@@ -67,6 +72,8 @@ class HookRoutes:
             return self._refuse("malformed", 400, "the body is not JSON")
         try:
             result = await run_in_threadpool(self._handler, document, now)
+        except RefusedDocument as error:
+            return self._refuse("rejected", 422, str(error), error.problems)
         except ValueError as error:
             return self._refuse("rejected", 422, str(error))
         except SQLAlchemyError:

@@ -82,15 +82,19 @@ class UnsubscribeRoutes:
         return self._confirm(token_id, survey, now)
 
     async def submit(self, request: Request) -> Response:
-        """POST: the form (with its form token) or a one-click POST suppresses the address."""
+        """POST: the form (with its form token) or a one-click POST suppresses the address.
+
+        The link, the media type and the body size are checked before the store is read.
+        """
         web = self._web
         now = web.clock()
-        token_id, survey = await run_in_threadpool(self._survey, request.path_params["token"], now)
-        language = survey.language
+        web.verify(request.path_params["token"], Purpose.UNSUBSCRIBE, now)
         kind = media_type(request)
         if kind not in (FORM_CONTENT_TYPE, "multipart/form-data"):
-            raise PageError("unsupported", 415, language)
-        body = await read_body(request, web.config.server.max_body_bytes, language)
+            raise PageError("unsupported", 415, web.default_language)
+        body = await read_body(request, web.config.server.max_body_bytes, web.default_language)
+        token_id, survey = await run_in_threadpool(self._survey, request.path_params["token"], now)
+        language = survey.language
         try:
             if kind == FORM_CONTENT_TYPE:
                 fields = parse_urlencoded(body)
