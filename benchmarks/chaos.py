@@ -685,12 +685,10 @@ class Run:
         return pending is None and unhandled is None and not missing
 
     def status(self) -> tuple[int, dict[str, Any]]:
-        """`nps-worker status --format json` on the run's store: exit code and document."""
-        completed = subprocess.run(  # noqa: S603 - this interpreter, the installed command
-            [
-                str(Path(sys.executable).with_name("nps-worker")),
-                *("status", "--format", "json", "--config", str(self.configs["run-1"])),
-            ],
+        """`nps-worker status --format json` on the run's store, living in the sandbox's time as
+        the workers did (the daily work is due by that clock): exit code and document."""
+        completed = subprocess.run(  # noqa: S603 - this interpreter, our own worker script
+            [sys.executable, str(WORKER), "status", str(self.configs["run-1"])],
             capture_output=True,
             text=True,
             env=self.env,

@@ -1,6 +1,7 @@
 """One process of the chaos run (benchmarks/chaos.py): `nps-worker run`, or a migration.
 
     chaos_worker.py run CONFIG     `nps-worker run --config CONFIG`, living in the sandbox's time
+    chaos_worker.py status CONFIG  `nps-worker status --format json --config CONFIG`, likewise
     chaos_worker.py migrate URL    `worker.store.migrate.upgrade` (to be killed midway)
 
 `run` is the production command itself (`worker.cli.main(["run", ...])`): the daemon's
@@ -85,6 +86,11 @@ def main(argv: Sequence[str]) -> None:
 
         follow(SandboxTime(os.environ["CHAOS_SANDBOX_URL"], os.environ["CHAOS_SANDBOX_CA"]))
         raise SystemExit(cli(["run", "--config", rest[0]]))
+    if role == "status":
+        from worker.cli import main as cli
+
+        follow(SandboxTime(os.environ["CHAOS_SANDBOX_URL"], os.environ["CHAOS_SANDBOX_CA"]))
+        raise SystemExit(cli(["status", "--format", "json", "--config", rest[0]]))
     if role == "migrate":
         sys.stdout.write('{"event": "migrating"}\n')
         sys.stdout.flush()
@@ -93,7 +99,7 @@ def main(argv: Sequence[str]) -> None:
         sys.stdout.write(f'{{"event": "migrated", "seconds": {time.monotonic() - started}}}\n')
         sys.stdout.flush()
         return
-    raise SystemExit(f"unknown role {role!r}: run or migrate")
+    raise SystemExit(f"unknown role {role!r}: run, status or migrate")
 
 
 if __name__ == "__main__":

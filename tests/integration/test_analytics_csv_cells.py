@@ -94,6 +94,7 @@ def test_backlog_csv_neutralises_every_text_cell() -> None:
             focus=hostile,
             priority=-0.25,
             mentions=3,
+            low_n=False,
             definition_of_done=hostile,
         )
         for n, hostile in enumerate(HOSTILE)

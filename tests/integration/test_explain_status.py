@@ -494,6 +494,8 @@ class TestStatus:
             row.outcome, row.error = "ok", None
         for entry in world.scalars(select(OutboxEntry)):
             entry.state = OutboxState.DONE
+        for survey in world.scalars(select(Survey).where(Survey.state_reason == "sending")):
+            survey.state_reason = None  # the crashed hand-over resolved: no delivery unknown
         followup = world.scalars(select(FollowUp)).one()
         followup.escalation_fallback = fallback
         world.flush()
