@@ -211,7 +211,6 @@ class TestLeastPrivilegeIntegrationUser:
         assert admin.Contact.delete(contact) == 204
 
 
-
 def migrated_store(tmp_path: Path) -> sessionmaker[Session]:
     """A fresh SQLite store built by the migrations."""
     url = f"sqlite:///{tmp_path / 'nps.db'}"

@@ -133,7 +133,6 @@ class TestFaultInjector:
         assert faults.rules() == []
         assert faults.pick("salesforce", QUERY) is None
 
-
     def test_effects_strike_inside_requests_and_never_at_the_door(self) -> None:
         """Per-record and per-job kinds are the org's to apply (`strikes`); `pick` skips them."""
         faults = FaultInjector(seed=1)

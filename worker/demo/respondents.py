@@ -51,6 +51,9 @@ class Respondents:
         self._seen: set[str] = set()
         self._answered: set[str] = set()
         self._http = requests.Session()
+        # Each click comes from a mail client, not a page kept open: a fresh connection each
+        # time, so no request races the server closing an idle keep-alive connection.
+        self._http.headers["Connection"] = "close"
         self.tally = Tally()
 
     def read_new_mail(self) -> None:
