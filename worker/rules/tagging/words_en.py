@@ -42,7 +42,7 @@ _CONNECTIONS = phrases(
     push data, pushes data, push to, pushes to, pulls, straight from our, middleware,
     custom integration, developer, developers, devs, our devs, our developers, dev team, it team,
     our it, zap, zaps, ipaas, etl, data feed, feeds, open platform, closed box, walled garden,
-    calendar sync, contact sync, email sync, inbox sync, line, google, microsoft, azure, aws, drive,
+    calendar sync, contact sync, email sync, inbox sync, line app, google, microsoft, azure, aws, drive,
     box, erp system, hr system, bank, banks, =teams, =accounting, ms teams, =import, =imports,
     =imported, =importing, sync with, syncs with, synced with, syncing with, sync to, sync from,
     sftp drop, sftp drops, bank transfer files, bi connectors, export to our erp, csv exports,
@@ -180,7 +180,7 @@ TAGS = {
             lost in the menus, confusing labels, cryptic, unclear, inconsistent, all over the place,
             needs work, ui needs work, nightmare to use, needs a manual, zoom in, have to zoom,
             you have to zoom, pinch, squint, look the same, looks the same, hard to tell apart,
-            scroll forever, endless scrolling, six screens, 6 screens, four screens, 4 screens,
+            scroll forever, endless scrolling, jump around, jumps around, move around, moves around, six screens, 6 screens, four screens, 4 screens,
             three modals, several screens, separate tab, different screens, =dated, looks =dated"""
         ),
         praise=phrases(
@@ -202,7 +202,7 @@ TAGS = {
             dont need me, not need me anymore"""
         ),
         weak=phrases(
-            """clear, clear enough, nice to use, pleasant, enjoyable, easy to pick up, friendly,
+            """clear, clear enough, nice to use, pleasant, enjoyable, easy to pick up, =friendly,
             minimal, modern look, design is, new look, experience, the experience, to use, use it,
             using it, form, forms, tables, table, page, pages, everything is, stuff is, things are,
             find, finding, learn, learned, learnt, learning, understand, understanding, new hires,
@@ -339,7 +339,7 @@ TAGS = {
             during setup, during implementation, during onboarding, before going live, rehearsal,
             acceptance testing, uat, implementation project, rollout project, hands-on, hands on,
             workshop, workshops, sessions, session, slide deck, slides, the plan, structured plan,
-            clear plan, clear owners, milestones, =training, =trainings, =trained, setup took,
+            clear plan, onboarding plan, rollout plan, implementation plan, clear owners, milestones, =training, =trainings, =trained, setup took,
             setup was, setup went, setup is, setup has, migrating from, go-live rehearsal,
             implementation pm, getting-started checklist, starter guide"""
         ),
@@ -386,7 +386,7 @@ TAGS = {
             feature request, they listen, listens, listened, care, cares, genuinely cares,
             partnership, relationship, communication, communicate, communicated, reachable,
             unreachable, the vendor, the company, the team behind, people behind,
-            specialist, specialists, engineer, engineers, experts, expert, knowledgeable,
+            specialist, specialists, =engineer, =engineers, experts, expert, knowledgeable,
             knows the product, know the product, know our account, knows our setup, they explain,
             explained, explains, they remember, know our history, follow up, follows up,
             followed up, follow-up, acknowledge, acknowledged, admit, admitted, told us, telling us,
@@ -421,7 +421,7 @@ TAGS = {
             """easy to work with, pleasure to work with, great to work with, good to work with,
             nice to work with, a joy to work with, easy to deal with, great to deal with,
             quick to respond, quick to reply, fast to respond, super responsive, very responsive,
-            always responsive, friendly, patient, knowledgeable, proactive, went above and beyond,
+            always responsive, =friendly, patient, knowledgeable, proactive, went above and beyond,
             above and beyond, goes the extra mile, extra mile, best support, great support,
             excellent support, amazing support, fantastic support, support is great,
             support is excellent, support was great, support has been great, they picked up,
@@ -435,7 +435,7 @@ TAGS = {
         ),
         weak=phrases(
             """answers, response, email, emails, phone, chat, ticket, tickets, the people,
-            their team, =lovely, documentation, docs, guide, guides, same day, same-day,
+            their team, =lovely, =documentation, guide, guides, same day, same-day,
             within hours, within minutes, in minutes, within an hour, in an hour"""
         ),
     ),
@@ -483,7 +483,7 @@ TAGS = {
             only on the enterprise, only on enterprise, only available on, only for premium,
             enterprise only, enterprise-only, costs extra, cost extra, charged extra, paid plan,
             separate paid plan, paid tier, billed for, billed separately, billed twice, got billed,
-            got invoiced, invoiced for, invoice from, their invoices, vendor invoices,
+            got invoiced, =invoiced for, invoice from, their invoices, vendor invoices,
             copy of an invoice, on the invoice, on our invoice, invoices are confusing,
             confusing invoices, the quote, a quote, new quote, payment options, pay by invoice,
             pay by card, card payments, invoice payment"""
@@ -510,7 +510,8 @@ TAGS = {
             cheaper, inexpensive, transparent pricing, no surprises on the invoice, no hidden fees,
             no hidden costs, no lock-in, discount, discounts, free, for free, at no extra cost,
             no extra cost, is included, are included, all included, included in the price, waived, honoured, honored,
-            saved a good chunk, get what you pay for, you get what you pay for, flat, stayed flat,
+            saved a good chunk, get what you pay for, you get what you pay for, flat fee, flat rate, flat price,
+            flat pricing, stayed flat,
             hasn't changed, has not changed, price has stayed, included in the standard plan,
             included in every plan, included in the price, included in our plan"""
         ),
@@ -530,7 +531,7 @@ TAGS = {
             plugs straight into, talks to everything, well documented, well-documented, good docs,
             great docs, good api, great api, open api, bulletproof"""
         ),
-        weak=phrases("""docs, documentation, data, sync, syncs, synced, syncing, =excel"""),
+        weak=phrases("""=documentation, sync, syncs, synced, syncing, =excel"""),
     ),
 }
 
@@ -558,7 +559,8 @@ GUARDS = phrases(
     our process, sales team uses, tabs open, the board, our board, board deck, board meeting,
     day one, from day one, every day, day to day, day-to-day, easy 9, easy 10, easy to build on,
     step by step, billing question, data question, our invoices, we invoice, we bill,
-    invoice in, bill in, from our old … system, from our old … crm, our old system,
+    invoice in, bill in, from our old … system, from our old … crm, our old system, help us plan, to plan, plan the, plan our, plan ahead, plan for, a workday,
+    of a workday, the workday, per workday, do not care, customer replies, 
     previous system, previous vendor, our previous, old crm"""
 )
 
@@ -615,7 +617,7 @@ RULED_OUT = phrases(
     aside from, apart from, setting aside, can not comment, can not comment on, can not speak to,
     never needed it, did not need, not needed it, no opinion on, not relevant, not why,
     that is not why, is not why, never needed them, never needed to, have not needed it,
-    have not needed to, never used it, never used them, have not used it, have not used them"""
+    have not needed to, not a … thing, do not care about, do not care much about, never used it, never used them, have not used it, have not used them"""
 )
 
 REQUESTS = phrases(
