@@ -171,7 +171,7 @@ TAGS = {
             puzzling, difficult to navigate,
             difficult to find, difficult to learn, can not find, never find, overwhelming,
             overwhelmed, a maze, maze, messy, ugly, outdated, old-fashioned, old fashioned,
-            looks like 2009, looks old, unusable, tedious, fiddly, too many clicks, too many steps,
+            looks like 2009, looks old, =unusable, tedious, fiddly, too many clicks, too many steps,
             too many screens, too many pop, too many popups, too many pop-ups, too many tabs,
             too many menus, too many options, too many buttons, buried, hidden, tiny, small font,
             too small, grey-on-grey, grey on grey, gray on gray, moved everything around,
@@ -396,7 +396,11 @@ TAGS = {
             english only, =canned reply, =canned answer, =canned response, =canned, needed help,
             need help, needing help, on a call, jumped on a call, phone call,
             suggesting workarounds, support hours, incident communication, kept us informed,
-            kept us updated, kept informed, updates during the outage, told us first, were told"""
+            kept us updated, kept informed, updates during the outage, told us first, were told,
+            are told, warned us, warns us, notified us, notifies us, heads-up, heads up,
+            gave us notice, contacted us, contact us, reached out, reach out, reaches out,
+            =agents, =agent, their analysts, with engineering, to engineering, apology, apologized,
+            apologised, =emails and, emails to sort, emails to get, calls to get"""
         ),
         problems=phrases(
             """slow support, support is slow, support was slow, support takes days,
