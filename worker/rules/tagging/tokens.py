@@ -186,6 +186,8 @@ def _words(raw: str) -> list[str]:
 _local = threading.local()
 _NOUNS = frozenset({"名詞", "代名詞"})
 _PREDICATES = frozenset({"動詞", "形容詞", "助動詞", "形状詞"})
+_PARTICLE_VERBS = frozenset({"関する", "対する", "つく", "よる", "おく"})
+"""Verbs that with に…て make a compound particle (に関して, について): their て ends no clause."""
 
 
 def _sudachi() -> Tokenizer:
@@ -201,6 +203,7 @@ def _sudachi() -> Tokenizer:
 def japanese_tokens(text: str) -> list[Token]:
     """Sudachi's shortest units, matched by their normalised base form (lower case)."""
     tokens: list[Token] = []
+    previous = ""
     for morpheme in _sudachi().tokenize(text):
         pos = morpheme.part_of_speech()
         surface = morpheme.surface()
@@ -218,9 +221,10 @@ def japanese_tokens(text: str) -> list[Token]:
                 morpheme.begin(),
                 morpheme.end(),
                 punct=pos[0] == "補助記号",
-                joint=pos[1] == "接続助詞",
+                joint=pos[1] == "接続助詞" and not (norm == "て" and previous in _PARTICLE_VERBS),
                 noun=pos[0] in _NOUNS,
                 predicate=pos[0] in _PREDICATES,
             )
         )
+        previous = norm
     return tokens
