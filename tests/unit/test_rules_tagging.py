@@ -80,6 +80,51 @@ CASES = [
     ),
     pytest.param("suport never answered my ticket", "en", {"support": C}, id="en-typo-negated"),
     pytest.param("Crashed twice, crashes daily.", "en", {"quality": C}, id="en-word-forms"),
+    # A correctly spelt word is never read as the lexicon word it resembles.
+    pytest.param(
+        "Last Friday the scheduling engine double-booked two of our drivers.",
+        "en",
+        {"quality": C},
+        id="en-real-word-not-a-typo",
+    ),
+    pytest.param("Recommended it to two friends already.", "en", {}, id="en-stem-collision"),
+    # Word senses: an attribute said of another topic, a verb sense, a day.
+    pytest.param(
+        "The interface is friendly enough that people just got on with it.",
+        "en",
+        {"usability": P},
+        id="en-friendly-interface",
+    ),
+    pytest.param(
+        "Our account manager helps us plan the next quarter.",
+        "en",
+        {"support": P},
+        id="en-plan-as-verb",
+    ),
+    pytest.param(
+        "The whole region was down for most of a workday.",
+        "en",
+        {"quality": C},
+        id="en-workday-as-a-day",
+    ),
+    pytest.param(
+        "サポートに電話すると、毎回すぐにつながる。",
+        "ja",
+        {"support": P},
+        id="ja-phone-connects-is-support",
+    ),
+    pytest.param(
+        "監査対応がとても楽になった品質管理の機能。",
+        "ja",
+        {"feature_value": P},
+        id="ja-taiou-not-support",
+    ),
+    pytest.param(
+        "導入以来、連携が一度もこけていない。",
+        "ja",
+        {"integrations": P, "quality": P},
+        id="ja-since-introduction-not-onboarding",
+    ),
     # The convention: a negated problem is praise; a ruled-out topic is not tagged.
     pytest.param("It never crashes.", "en", {"quality": P}, id="en-never-crashes"),
     pytest.param("Bug-free so far.", "en", {"quality": P}, id="en-bug-free"),
@@ -117,6 +162,12 @@ CASES = [
         "料金に不満はないが、サポートの返信が遅い。", "ja", {"support": C}, id="ja-no-complaints"
     ),
     pytest.param("全然重くない。", "ja", {"quality": P}, id="ja-not-heavy"),
+    pytest.param(
+        "製品の機能に関しては特に不満はありません。ただ研修が一回きりだった。",
+        "ja",
+        {"onboarding": C},
+        id="ja-ni-kanshite-conceded",
+    ),
     pytest.param("Support never answered my ticket.", "en", {"support": C}, id="en-topic-negated"),
     pytest.param("The UI is not intuitive.", "en", {"usability": C}, id="en-negated-praise"),
     pytest.param("サポートから返信がない。", "ja", {"support": C}, id="ja-topic-negated"),

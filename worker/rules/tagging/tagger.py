@@ -475,6 +475,8 @@ class _Reading:
                 return index
             if token.norm in grammar.stop_ahead:
                 break
+            if self.toned.get(index, hit.entry.tag) != hit.entry.tag:
+                break  # the negator is another tag's ("連携が一度もこけていない")
             if token.noun and predicate and token.norm not in grammar.skip_ahead:
                 break
             predicate = predicate or token.predicate
