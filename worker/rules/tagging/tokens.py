@@ -17,7 +17,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 import snowballstemmer
@@ -113,7 +113,7 @@ _DICTIONARIES = {"en": "frequency_dictionary_en_82_765.txt"}
 """English words a spelling check must leave alone, from symspellpy's frequency dictionary."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def dictionary(language: str) -> frozenset[str]:
     """The real words of `language` (none for a language without a shipped dictionary), so a
     correctly spelt word is never read as a lexicon word near it ("engine" is not "engineer",
