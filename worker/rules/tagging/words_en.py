@@ -91,9 +91,9 @@ TAGS = {
             map view, proof of delivery, signature capture, geofencing, shift swaps, time clock,
             formula fields, rollups, validation rules, duplicate detection, pivot grid,
             conditional logic, skip logic, auto-assign, assignment rules, round robin,
-            scheduling engine, reorder points, three-way match, multi-warehouse,
-            multi-entity consolidation, self-service portal, knowledge base widget, two-way sms,
-            partial refunds, custom roles, kiosk mode"""
+            reorder points, three-way match, multi-warehouse, multi-entity consolidation,
+            self-service portal, knowledge base widget, two-way sms, partial refunds, custom roles,
+            kiosk mode"""
         ),
         weak_praise=phrases(
             """lets us, let us, allows us, enables us, saves us, saved us, saves our, saves me,
@@ -128,7 +128,7 @@ TAGS = {
             signatures, polls, timesheets, timesheet, mileage, per diem, pto, accruals,
             certifications, stock, picking, packing, journals, ledger, tasks, checklists, funnels,
             cohorts, attribution, transcription, dialer, voicemail, rfid, clock-in, e-sign,
-            proposals, =mentions, =versioning, payroll run, payroll runs"""
+            proposals, =mentions, =versioning, payroll run, payroll runs, scheduling engine"""
         ),
         problems=phrases(
             """too basic, very basic, basic features, missing features, missing feature,
