@@ -210,6 +210,8 @@ def japanese_tokens(text: str) -> list[Token]:
         if pos[0] == "空白" or not surface.strip():
             continue
         norm = morpheme.normalized_form().casefold()
+        if norm == "ず":
+            norm = "ない"  # 分からず and 分からない are one keyword
         if surface == "で":
             # The particle and the copula's て-form read alike and Sudachi tells them apart by
             # context, which a keyword ("自動で") does not have: both are matched as で.
