@@ -370,7 +370,8 @@ TAGS = {
             clear plan, onboarding plan, rollout plan, implementation plan, clear owners,
             milestones, =training, =trainings, =trained, setup took, setup was, setup went,
             setup is, setup has, migrating from, go-live rehearsal, implementation pm,
-            getting-started checklist, starter guide"""
+            getting-started checklist, starter guide, setup support, onboarding support,
+            at the beginning"""
         ),
         problems=phrases(
             """rushed onboarding, onboarding was rushed, rushed, generic onboarding, dragged on,
