@@ -226,8 +226,9 @@ def test_database_errors_log_no_comments_or_names(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A store that refuses writes, met by `import` and by a cycle's write-back: the import
-    fails, the cycle records its failed step, both log it with the traceback, and no comment, name or address reaches the log
-    (SQLAlchemy's bound parameters and PostgreSQL's row DETAIL included)."""
+    fails, the cycle records its failed step, both log it with the traceback, and no comment,
+    name or address reaches the log (SQLAlchemy's bound parameters and PostgreSQL's row DETAIL
+    included)."""
     from worker.cli import main
 
     sandbox = sandbox_factory(size=20, seed=5, hubspot_rate_limits=False)
