@@ -310,7 +310,8 @@ TAGS = {
             show up … twice, shows up … twice, sent … twice, a day late, days late, figures … wrong,
             numbers … wrong, totals … wrong, data … wrong, amounts … wrong, balances … wrong,
             drops out, dropped out, dropped data, dropped records, drops records, drops calls,
-            dropped calls"""
+            dropped calls, double count, double counts, double-counts, double counting,
+            counted twice, counts twice"""
         ),
         praise=phrases(
             """reliable, reliably, stable, rock solid, rock-solid, bulletproof, robust, 100% uptime,
@@ -603,7 +604,8 @@ GUARDS = phrases(
     we bill, invoice in, bill in, from our old … system, from our old … crm, our old system,
     help us plan, to plan, plan the, plan our, plan ahead, plan for, a workday, of a workday,
     the workday, per workday, do not care, customer replies, previous system, previous vendor,
-    our previous, old crm"""
+    our previous, old crm, we worked with, i worked with, ever worked with, have worked with,
+    worked with before"""
 )
 
 PRAISE = phrases(
