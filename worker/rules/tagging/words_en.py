@@ -436,7 +436,8 @@ TAGS = {
             are told, warned us, warns us, notified us, notifies us, heads-up, heads up,
             gave us notice, contacted us, contact us, reached out, reach out, reaches out, =agents,
             =agent, their analysts, with engineering, to engineering, apology, apologized,
-            apologised, =emails and, emails to sort, emails to get, calls to get"""
+            apologised, =emails and, emails to sort, emails to get, calls to get, renewal manager,
+            renewals manager, renewal rep"""
         ),
         problems=phrases(
             """slow support, support is slow, support was slow, support takes days,
@@ -515,19 +516,19 @@ TAGS = {
             at that price, this price, the price, expensive for, too expensive, hard to justify,
             justify the cost, double charged, charged twice, overcharged, billing error,
             billing errors, billing issue, billing question, vat, tax on invoices, credit card,
-            credit card only, card only, bank transfer payment, wire transfer, packaging, bundle,
-            bundles, bundled, unbundled, list price, sticker price, negotiate, negotiation,
-            negotiated, commercial, commercials, commercial terms, discounting, price per, costs us,
-            cost us, pricing page, contact sales, transparent pricing, pricing transparency,
-            hidden costs, hidden fees, surprise charges, surprises on the invoice, paywall,
-            paywalled, locked behind, behind the top plan, behind a higher tier, premium tier,
+            credit card only, card only, bank transfer payment, wire transfer, bundle, bundles,
+            bundled, unbundled, list price, sticker price, negotiate, negotiation, negotiated,
+            commercial, commercials, commercial terms, discounting, price per, costs us, cost us,
+            pricing page, contact sales, transparent pricing, pricing transparency, hidden costs,
+            hidden fees, surprise charges, surprises on the invoice, paywall, paywalled,
+            locked behind, behind the top plan, behind a higher tier, premium tier,
             only on the enterprise, only on enterprise, only available on, only for premium,
             enterprise only, enterprise-only, costs extra, cost extra, charged extra, paid plan,
             separate paid plan, paid tier, billed for, billed separately, billed twice, got billed,
             got invoiced, =invoiced for, invoice from, their invoices, vendor invoices,
             copy of an invoice, on the invoice, on our invoice, invoices are confusing,
             confusing invoices, new quote, payment options, pay by invoice, pay by card,
-            card payments, invoice payment"""
+            card payments, invoice payment, =packaging"""
         ),
         problems=phrases(
             """too expensive, very expensive, so expensive, overpriced, pricey, pricy,
@@ -555,7 +556,8 @@ TAGS = {
             flat fee, flat rate, flat price, flat pricing, stayed flat, hasn't changed,
             has not changed, price has stayed, included in the standard plan,
             included in every plan, included in the price, included in our plan, worth it for,
-            worth it just for, worth it for the"""
+            worth it just for, worth it for the, bill went down, costs went down, cost went down,
+            price went down, prices went down"""
         ),
     ),
     "integrations": Words(
@@ -592,11 +594,10 @@ GUARDS = phrases(
     team members, my team, our team, the whole team, whole company, the whole company, our company,
     my managers, my manager, our managers, our reps, sales reps use, our ops, ops team,
     finance team, our finance, our it team, it team, hr team, my boss, the users, on the train,
-    keep up the good work, every patient, each patient, patients, bill went down, costs went down,
-    cost went down, price went down, prices went down, nothing to report, can not complain,
-    can't complain, adds up fast, add up fast, same thing, for the same thing, work with it,
-    work in it, easy to recommend, hard to recommend, recommend, training data, machine learning,
-    up to date, up-to-date, in sync with, the support of, with the support of,
+    keep up the good work, every patient, each patient, patients, nothing to report,
+    can not complain, can't complain, adds up fast, add up fast, same thing, for the same thing,
+    work with it, work in it, easy to recommend, hard to recommend, recommend, training data,
+    machine learning, up to date, up-to-date, in sync with, the support of, with the support of,
     edits made on the phone, on the phone app, ticket sales, sales pipeline, sales process we,
     our sales process, our process, sales team uses, tabs open, the board, our board, board deck,
     board meeting, day one, from day one, every day, day to day, day-to-day, easy 9, easy 10,
