@@ -10,6 +10,7 @@ from worker.config.tags import Tag, default_taxonomy
 from worker.rules.tagging import SUMMARY_CHARS, Polarity, Tagger, detect_language, summarize
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import tagging_quality
 from tagging_quality import evaluate, macro_f1, table
 
 TAGGER = Tagger(default_taxonomy())
@@ -80,6 +81,51 @@ CASES = [
     ),
     pytest.param("suport never answered my ticket", "en", {"support": C}, id="en-typo-negated"),
     pytest.param("Crashed twice, crashes daily.", "en", {"quality": C}, id="en-word-forms"),
+    # A correctly spelt word is never read as the lexicon word it resembles.
+    pytest.param(
+        "Last Friday the scheduling engine double-booked two of our drivers.",
+        "en",
+        {"quality": C},
+        id="en-real-word-not-a-typo",
+    ),
+    pytest.param("Recommended it to two friends already.", "en", {}, id="en-stem-collision"),
+    # Word senses: an attribute said of another topic, a verb sense, a day.
+    pytest.param(
+        "The interface is friendly enough that people just got on with it.",
+        "en",
+        {"usability": P},
+        id="en-friendly-interface",
+    ),
+    pytest.param(
+        "Our account manager helps us plan the next quarter.",
+        "en",
+        {"support": P},
+        id="en-plan-as-verb",
+    ),
+    pytest.param(
+        "The whole region was down for most of a workday.",
+        "en",
+        {"quality": C},
+        id="en-workday-as-a-day",
+    ),
+    pytest.param(
+        "サポートに電話すると、毎回すぐにつながる。",
+        "ja",
+        {"support": P},
+        id="ja-phone-connects-is-support",
+    ),
+    pytest.param(
+        "監査対応がとても楽になった品質管理の機能。",
+        "ja",
+        {"feature_value": P},
+        id="ja-taiou-not-support",
+    ),
+    pytest.param(
+        "導入以来、連携が一度もこけていない。",
+        "ja",
+        {"integrations": P, "quality": P},
+        id="ja-since-introduction-not-onboarding",
+    ),
     # The convention: a negated problem is praise; a ruled-out topic is not tagged.
     pytest.param("It never crashes.", "en", {"quality": P}, id="en-never-crashes"),
     pytest.param("Bug-free so far.", "en", {"quality": P}, id="en-bug-free"),
@@ -117,6 +163,12 @@ CASES = [
         "料金に不満はないが、サポートの返信が遅い。", "ja", {"support": C}, id="ja-no-complaints"
     ),
     pytest.param("全然重くない。", "ja", {"quality": P}, id="ja-not-heavy"),
+    pytest.param(
+        "製品の機能に関しては特に不満はありません。ただ研修が一回きりだった。",
+        "ja",
+        {"onboarding": C},
+        id="ja-ni-kanshite-conceded",
+    ),
     pytest.param("Support never answered my ticket.", "en", {"support": C}, id="en-topic-negated"),
     pytest.param("The UI is not intuitive.", "en", {"usability": C}, id="en-negated-praise"),
     pytest.param("サポートから返信がない。", "ja", {"support": C}, id="ja-topic-negated"),
@@ -245,20 +297,19 @@ def test_summary(text: str, summary: str) -> None:
 
 
 # Floors on the labelled sets, just under what benchmarks/tagging_quality.py measured when the
-# lexicon was finished (2026-12-02): they fail if quality drops. The dev set was tuned on; the old
-# tuning and holdout sets count negated problems as no tag (see the benchmark's docstring); the
-# test set was measured once, after tuning, and is never tuned on: its floor guards against
-# regressions only. The issue's target (macro-F1 >= 0.90 with no tag below 0.80 on the test set)
-# is not met: measured 0.82 (en) and 0.83 (ja), see /work/notes/issue-21.md.
+# lexicon was last changed (issue 21, round 2): they fail if quality drops. All four sets are
+# development data now (the round-1 test set included); the old tuning and holdout sets count
+# negated problems as no tag (see the benchmark's docstring). The honest estimate is the lead's
+# measurement on a set written after this round, see /work/notes/issue-21.md.
 FLOORS = [
     pytest.param("tagging_dev", "en", 0.95, 0.90, id="dev-en"),
-    pytest.param("tagging_dev", "ja", 0.93, 0.85, id="dev-ja"),
-    pytest.param("tagging", "en", 0.87, 0.78, id="tuning-en"),
-    pytest.param("tagging", "ja", 0.85, 0.78, id="tuning-ja"),
-    pytest.param("tagging_holdout", "en", 0.8, 0.7, id="holdout-en"),
-    pytest.param("tagging_holdout", "ja", 0.8, 0.7, id="holdout-ja"),
-    pytest.param("tagging_test", "en", 0.8, 0.6, id="test-en"),
-    pytest.param("tagging_test", "ja", 0.8, 0.7, id="test-ja"),
+    pytest.param("tagging_dev", "ja", 0.95, 0.91, id="dev-ja"),
+    pytest.param("tagging_test", "en", 0.9, 0.82, id="test-en"),
+    pytest.param("tagging_test", "ja", 0.91, 0.85, id="test-ja"),
+    pytest.param("tagging", "en", 0.89, 0.8, id="tuning-en"),
+    pytest.param("tagging", "ja", 0.87, 0.78, id="tuning-ja"),
+    pytest.param("tagging_holdout", "en", 0.86, 0.75, id="holdout-en"),
+    pytest.param("tagging_holdout", "ja", 0.84, 0.75, id="holdout-ja"),
 ]
 
 
@@ -274,17 +325,48 @@ def test_labelled_set_quality(prefix: str, language: str, macro: float, per_tag:
 @pytest.mark.parametrize("language", ["en", "ja"])
 def test_polarity_accuracy(language: str) -> None:
     """Polarity agrees with the labels on at least 89% of the tags found on the dev set, and
-    80% on the test set (measured 0.96/0.91 and 0.86/0.83)."""
-    for prefix, floor in (("tagging_dev", 0.89), ("tagging_test", 0.8)):
+    82% on the round-1 test set (measured 0.96/0.91 and 0.87/0.85)."""
+    for prefix, floor in (("tagging_dev", 0.89), ("tagging_test", 0.82)):
         quality = evaluate(language, prefix)
         assert quality.polarity is not None
         assert quality.polarity >= floor, prefix
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
-@pytest.mark.parametrize("prefix", ["tagging", "tagging_holdout", "tagging_dev"])
+@pytest.mark.parametrize("prefix", ["tagging", "tagging_holdout", "tagging_dev", "tagging_test"])
 def test_example_config_loses_nothing(prefix: str, language: str) -> None:
     """config.example.yaml's tag lists tag at least as well as the built-in default."""
     example = Tagger(load_config(EXAMPLE, env={}).tags)
     builtin = macro_f1(evaluate(language, prefix).rows)
     assert macro_f1(evaluate(language, prefix, example).rows) >= builtin
+
+
+def test_benchmark_scores_files_given_by_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`tagging_quality.py --en PATH --ja PATH` prints the per-tag table of files anywhere."""
+    english, japanese = tmp_path / "en.jsonl", tmp_path / "ja.jsonl"
+    english.write_text(
+        '{"text": "The app crashes daily.", "tags": ["quality"], '
+        '"polarity": {"quality": "complaint"}}\n',
+        encoding="utf-8",
+    )
+    japanese.write_text('{"text": "料金が高すぎる。", "tags": ["price_contract"]}\n', "utf-8")
+    argv = ["tagging_quality.py", "--en", str(english), "--ja", str(japanese)]
+    monkeypatch.setattr(sys, "argv", argv)
+    tagging_quality.main()
+    printed = capsys.readouterr().out
+    assert f"[{english}, 1 comments]" in printed
+    assert f"[{japanese}, 1 comments]" in printed
+    assert "    quality             1      1.00    1.00   1.00" in printed
+    assert "    price_contract      1      1.00    1.00   1.00" in printed
+    assert printed.count("macro-F1") == 2
+
+
+def test_benchmark_names_the_bad_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A labelled file that is not JSON lines stops the benchmark with its file and line."""
+    broken = tmp_path / "set.jsonl"
+    broken.write_text('{"text": "ok", "tags": []}\n{"text": "cut\n', encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["tagging_quality.py", "--en", str(broken)])
+    with pytest.raises(SystemExit, match=rf"{broken}, line 2: not JSON"):
+        tagging_quality.main()

@@ -27,6 +27,8 @@ class Grammar:
     """Words that start a contrasting clause ("but", "however", "しかし")."""
     contrast_joints: frozenset[str] = frozenset()
     """Conjunctive particles that end a clause in contrast (が, けど, ものの)."""
+    joints: frozenset[str] = frozenset()
+    """Words that end a segment within a clause, as a comma does ("and", "plus", "so")."""
     intensifiers: frozenset[str] = frozenset()
     """Words that make a negated problem a claim, not a concession ("at all", "全然", "一度も")."""
     concessive: frozenset[str] = frozenset()

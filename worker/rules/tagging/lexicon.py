@@ -172,10 +172,12 @@ class Lexicon:
         """Every place an entry matches, overlapping ones included."""
         found: list[Hit] = []
         by_norm, by_surface, by_prefix = self._by_norm, self._by_surface, self._by_prefix
+        root = self._trie
         for start, token in enumerate(tokens):
             if token.punct:
                 continue
-            self._walk(tokens, start, found)
+            if token.norm in root.by_norm or token.surface in root.by_surface:
+                self._walk(tokens, start, found)
             candidates = by_norm.get(token.norm, []) + by_surface.get(token.surface, [])
             if by_prefix:
                 candidates += by_prefix.get(token.surface[:_MIN_PREFIX], [])

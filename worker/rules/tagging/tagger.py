@@ -292,6 +292,7 @@ def _normalised(grammar: Grammar, tokenize: Tokenize) -> Grammar:
         negating_suffixes=_norms(grammar.negating_suffixes, tokenize),
         contrast=_norms(grammar.contrast, tokenize),
         contrast_joints=_norms(grammar.contrast_joints, tokenize),
+        joints=_norms(grammar.joints, tokenize),
         intensifiers=_norms(grammar.intensifiers, tokenize),
         concessive=_norms(grammar.concessive, tokenize),
         stop_ahead=_norms(grammar.stop_ahead, tokenize),
@@ -474,6 +475,8 @@ class _Reading:
                 return index
             if token.norm in grammar.stop_ahead:
                 break
+            if self.toned.get(index, hit.entry.tag) != hit.entry.tag:
+                break  # the negator is another tag's ("連携が一度もこけていない")
             if token.noun and predicate and token.norm not in grammar.skip_ahead:
                 break
             predicate = predicate or token.predicate
@@ -549,6 +552,8 @@ def _structure(tokens: Sequence[Token], grammar: Grammar) -> tuple[list[int], li
             if token.norm not in _SOFT_PUNCT:
                 clause += 1
                 opened = False
+        elif token.norm in grammar.joints:
+            segment += 1
         elif token.joint:
             segment += 1
             if token.norm in grammar.contrast_joints:

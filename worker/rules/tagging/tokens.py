@@ -2,8 +2,9 @@
 
 English (and other Latin-script languages Snowball knows) is split on letters and digits;
 contractions are opened ("didn't" -> "did not", "cant" -> "can not"), chat spellings read as
-words ("gr8", "pls"), a misspelt word close to a known keyword is read as that keyword
-(rapidfuzz, edit distance 1 from six letters, 2 from nine), and each word is reduced to its
+words ("gr8", "pls"), a misspelt word (one the English dictionary shipped with symspellpy does
+not know) close to a known keyword is read as that keyword (rapidfuzz, edit distance 1 from six
+letters, 2 from nine), and each word is reduced to its
 Snowball stem, so "crash" matches "crashes", "crashed" and "crashing".
 
 Japanese is split by Sudachi (`sudachidict_small`, split mode A: the shortest units, so "連携"
@@ -16,7 +17,8 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib.resources import files
 
 import snowballstemmer
 from rapidfuzz import process
@@ -107,22 +109,20 @@ _CHAT = {
     "analyse": "analyze",
     "synchronisation": "synchronization",
 }
-_COMMON_WORDS = """
-    through though thought throughout should would could people please really things before
-    little either single simple around moment months minutes answer answers another better
-    bigger things within without started starts second seconds others action actions actual
-    change changes channel charge check client clients create design device direct during
-    effort entire except expect extra figure finally former friend handle happen having
-    highly inside issues itself latest likely listed living longer manage matter member
-    method middle minute mobile myself nobody number office option orders parent people
-    person phones placed played plenty points pretty proper public rather reason record
-    remote report result return review rights screen search second select sender series
-    should signed simply slowly source spend stable staff states status steady strong system
-    tables target teams tested thanks things though thread ticket timely travel trying
-    update useful version weekly window worked worker worthy writing yearly
-"""
-"""Frequent words a misspelling check must leave alone ("through" is not "thorough")."""
-_NEVER_CORRECTED = frozenset(_COMMON_WORDS.split())
+_DICTIONARIES = {"en": "frequency_dictionary_en_82_765.txt"}
+"""English words a spelling check must leave alone, from symspellpy's frequency dictionary."""
+
+
+@cache
+def dictionary(language: str) -> frozenset[str]:
+    """The real words of `language` (none for a language without a shipped dictionary), so a
+    correctly spelt word is never read as a lexicon word near it ("engine" is not "engineer",
+    "friends" not "friendly"); only a word no dictionary knows is taken for a typo."""
+    name = _DICTIONARIES.get(language)
+    if name is None:
+        return frozenset()
+    text = (files("symspellpy") / name).read_text(encoding="utf-8")
+    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
 
 
 def english_tokens(vocabulary: Iterable[str] = (), language: str = "en") -> Tokenize:
@@ -131,6 +131,7 @@ def english_tokens(vocabulary: Iterable[str] = (), language: str = "en") -> Toke
     known = sorted({word for word in vocabulary if len(word) >= 6 and word.isalpha()})
     known_set = frozenset(known)
     known_stems = frozenset(stemmer.stemWord(word) for word in known) if stemmer else known_set
+    real = dictionary(language)
 
     @lru_cache(maxsize=65536)
     def stem(word: str) -> str:
@@ -141,7 +142,7 @@ def english_tokens(vocabulary: Iterable[str] = (), language: str = "en") -> Toke
         if (
             len(word) < 6
             or word in known_set
-            or word in _NEVER_CORRECTED
+            or word in real
             or not word.isalpha()
             or stem(word) in known_stems
         ):
@@ -185,6 +186,8 @@ def _words(raw: str) -> list[str]:
 _local = threading.local()
 _NOUNS = frozenset({"名詞", "代名詞"})
 _PREDICATES = frozenset({"動詞", "形容詞", "助動詞", "形状詞"})
+_PARTICLE_VERBS = frozenset({"関する", "対する", "つく", "よる", "おく"})
+"""Verbs that with に…て make a compound particle (に関して, について): their て ends no clause."""
 
 
 def _sudachi() -> Tokenizer:
@@ -200,12 +203,19 @@ def _sudachi() -> Tokenizer:
 def japanese_tokens(text: str) -> list[Token]:
     """Sudachi's shortest units, matched by their normalised base form (lower case)."""
     tokens: list[Token] = []
+    previous = ""
     for morpheme in _sudachi().tokenize(text):
         pos = morpheme.part_of_speech()
         surface = morpheme.surface()
         if pos[0] == "空白" or not surface.strip():
             continue
         norm = morpheme.normalized_form().casefold()
+        if norm == "ず":
+            norm = "ない"  # 分からず and 分からない are one keyword
+        if surface == "で":
+            # The particle and the copula's て-form read alike and Sudachi tells them apart by
+            # context, which a keyword ("自動で") does not have: both are matched as で.
+            norm = surface
         tokens.append(
             Token(
                 norm,
@@ -213,9 +223,10 @@ def japanese_tokens(text: str) -> list[Token]:
                 morpheme.begin(),
                 morpheme.end(),
                 punct=pos[0] == "補助記号",
-                joint=pos[1] == "接続助詞",
+                joint=pos[1] == "接続助詞" and not (norm == "て" and previous in _PARTICLE_VERBS),
                 noun=pos[0] in _NOUNS,
                 predicate=pos[0] in _PREDICATES,
             )
         )
+        previous = norm
     return tokens
