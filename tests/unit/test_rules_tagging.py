@@ -297,11 +297,13 @@ def test_summary(text: str, summary: str) -> None:
 
 
 # Floors on the labelled sets, just under what benchmarks/tagging_quality.py measured when the
-# lexicon was last changed (issue 21, round 2): they fail if quality drops. All four sets are
-# development data now (the round-1 test set included); the old tuning and holdout sets count
-# negated problems as no tag (see the benchmark's docstring). The honest estimate is the lead's
-# measurement on a set written after this round, see /work/notes/issue-21.md.
+# lexicon was last changed (issue 21, round 2): they fail if quality drops. The dev, test, tuning
+# and holdout sets are development data (the old tuning and holdout sets count negated problems
+# as no tag, see the benchmark's docstring). The final set was written after round 2 and measured
+# once (0.84 EN / 0.87 JA): its floors only guard against regressions; do not tune on it.
 FLOORS = [
+    pytest.param("tagging_final", "en", 0.83, 0.75, id="final-en"),
+    pytest.param("tagging_final", "ja", 0.86, 0.79, id="final-ja"),
     pytest.param("tagging_dev", "en", 0.95, 0.90, id="dev-en"),
     pytest.param("tagging_dev", "ja", 0.95, 0.91, id="dev-ja"),
     pytest.param("tagging_test", "en", 0.9, 0.82, id="test-en"),
