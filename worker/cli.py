@@ -58,31 +58,45 @@ def _others(args: argparse.Namespace, config: Config) -> list[Config]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate the config file and its rules, then the mapped fields against the CRM."""
-    config = _load(args)
-    path = resolve_config_path(args.config)
-    from worker.surveys.render import Templates
+    """Validate the config file and its rules, the variables and files it names, then the
+    mapped fields against the CRM."""
+    from worker.checking import check_files
 
-    Templates.from_config(config.survey).check()
-    _check_chats(config)
-    print(f"{path}: ok — {config.summary()}")
-    for name, other in zip(config.other_crms, _others(args, config), strict=True):
-        print(f"{path.parent / name}: ok — {other.summary()}")
+    path = resolve_config_path(args.config)
+    if not path.is_file():
+        raise UsageError(
+            f"{path}: config file not found (pass --config PATH or set NPS_WORKER_CONFIG)"
+        )
+    found = check_files(path, os.environ)
+    problems = [str(issue) for issue in found.problems]
+    if found.config is not None and not problems:
+        try:
+            _check_chats(found.config)
+        except ConfigError as error:
+            problems = [str(issue) for issue in error.errors]
+    if problems or found.config is None:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    config = found.config
+    configure_logging(config.logging.level.upper(), config.logging.format)
+    for checked, loaded in found.checked:
+        print(f"{checked}: ok — {loaded.summary()}")
     if args.offline:
         return EXIT_OK
-    problems = _crm_field_problems(config)
-    if problems is None:
+    crm_problems = _crm_field_problems(config)
+    if crm_problems is None:
         return EXIT_OK
-    for problem in problems:
+    for problem in crm_problems:
         print(f"crm: {problem}", file=sys.stderr)
-    if problems:
+    if crm_problems:
         return EXIT_USAGE
     print(f"crm: every mapped {config.crm.kind} field exists with the expected type")
     return EXIT_OK
 
 
 def _check_chats(config: Config) -> None:
-    """ConfigError naming each chat webhook variable that `notify` names and is not set."""
+    """ConfigError when a chat webhook variable that `notify` names holds no usable URL."""
     from worker.notify.sender import Chats
 
     if config.notify.webhooks():
