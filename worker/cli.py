@@ -347,13 +347,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"{path}: file not found")
-    result = import_command(config, path, dry_run=args.dry_run, now=datetime.now(UTC))
+    result = import_command(
+        config, path, dry_run=args.dry_run, now=datetime.now(UTC), follow_up=args.follow_up
+    )
     for issue in result.issues:
         print(issue, file=sys.stderr)
     verb = "would import" if args.dry_run else "imported"
+    tasks = (
+        "detractors get follow-up tasks due from now / 批判者にはフォローアップタスクを作成します"
+        if args.follow_up
+        else "as history: no follow-up tasks (--follow-up opens them)"
+        " / 履歴として取り込み、タスクは作成しません"
+    )
     print(
         f"{path}: {verb} {result.imported}, {result.duplicates} already imported,"
-        f" {len(result.issues)} not imported"
+        f" {len(result.issues)} not imported; {tasks}"
     )
     return EXIT_FAILURE if result.issues else EXIT_OK
 
@@ -650,6 +658,12 @@ def build_parser() -> argparse.ArgumentParser:
     imports = commands.add_parser("import", parents=[common], help=cmd_import.__doc__)
     imports.add_argument("file", metavar="FILE.csv", help="columns email or crm_id, date, score")
     imports.add_argument("--dry-run", action="store_true", help="report only; store nothing")
+    imports.add_argument(
+        "--follow-up",
+        action="store_true",
+        help="open follow-up tasks for the imported detractors, due from now (default: history,"
+        " no tasks)",
+    )
     imports.set_defaults(handler=cmd_import)
 
     _add_tags(commands, common)
