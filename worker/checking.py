@@ -56,6 +56,49 @@ def check_files(path: Path, env: Mapping[str, str]) -> FileCheck:
     return result
 
 
+def never_pulled(config: Config) -> list[str]:
+    """Warnings for fields the rules test that the mirror has never read (an audience added
+    to a running worker): until the next cycle reads them, every contact fails the test.
+
+    Read from the store when it exists and is migrated; `check` never creates it.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from worker.store import mirror
+    from worker.store.engine import make_engine, normalise_url, session_factory
+    from worker.store.migrate import current_revision, head_revision
+
+    url = config.database.url.get_secret_value()
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return []
+    try:
+        if current_revision(url) != head_revision():
+            return []
+        engine = make_engine(url)
+        try:
+            with session_factory(engine)() as session:
+                pulled = {
+                    name: mirror.pulled_fields(session, config.crm.kind, name)
+                    for name in config.program_fields()
+                }
+        finally:
+            engine.dispose()
+    except SQLAlchemyError:
+        return []
+    warnings = []
+    for name, wanted in config.program_fields().items():
+        known = pulled[name]
+        for field_name in sorted(wanted - known) if known is not None else ():
+            warnings.append(
+                f"warning: {name}.{field_name} has never been pulled into the mirror; until"
+                f" the next cycle reads every {name} again for it, rules testing it fail"
+                " (e.g. every contact refused as not_in_audience)"
+                f" / {name}.{field_name} は未取得です。次のサイクルで全件を再取得します"
+            )
+    return warnings
+
+
 def _load(
     path: Path, env: Mapping[str, str], problems: list[ConfigIssue]
 ) -> tuple[Config, Source] | None:

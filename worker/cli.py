@@ -82,6 +82,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     configure_logging(config.logging.level.upper(), config.logging.format)
     for checked, loaded in found.checked:
         print(f"{checked}: ok — {loaded.summary()}")
+    from worker.checking import never_pulled
+
+    for checked, loaded in found.checked:
+        for warning in never_pulled(loaded):
+            print(f"{checked}: {warning}")
     if args.offline:
         return EXIT_OK
     crm_problems = _crm_field_problems(config)

@@ -409,6 +409,9 @@ class SyncCursor(Base):
     watermark: Mapped[datetime]
     last_id: Mapped[str | None] = mapped_column(String(CRM_ID))
     updated_at: Mapped[datetime]
+    fields: Mapped[list[str] | None] = mapped_column(json_document(), nullable=True)
+    """The fields the pull asked for (None: not recorded); a field missing here has never
+    been read, so the next pull reads the whole object again."""
 
 
 class DeletionCheck(Base):
