@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +186,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     except ReportUsageError as error:
         raise UsageError(f"report: {error}") from None
+    for written, what in ((args.out, f"{args.format} report"), (args.backlog, "backlog")):
+        if written is not None:
+            print(
+                f"wrote {written}: the {what} ({args.language}) / {written} に書き出しました",
+                file=sys.stderr if args.out is None else sys.stdout,
+            )
     return EXIT_OK
 
 
@@ -392,15 +398,31 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"invalid date '{text}' (use YYYY-MM-DD)") from None
 
 
+def _instant(text: str) -> datetime:
+    """A `--now` argument: an ISO 8601 time, UTC unless it says otherwise."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid time '{text}' (use e.g. 2026-03-02T09:00)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     """Run one cycle now (pull, plan, send, answers, follow-ups, CRM writes)."""
     from worker.commands import LeaseHeld, sync_once
 
     if not args.once:
         raise UsageError("sync runs one cycle: pass --once (the daemon is `nps-worker run`)")
+    from worker.sync.crm_clock import command_clock
+
     config = _load(args)
+    clock, note = command_clock(config, args.now)
+    if note:
+        print(note)
     try:
-        return sync_once(config, others=_others(args, config), dry_run=args.dry_run)
+        return sync_once(config, others=_others(args, config), dry_run=args.dry_run, clock=clock)
     except LeaseHeld as error:
         print(error, file=sys.stderr)
         return EXIT_FAILURE
@@ -430,13 +452,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     """Why a contact was or was not surveyed, and what happened: checks, surveys, answers, tasks."""
     from worker.explain import NothingFound, explain
-    from worker.runtime import open_store, utc_now
+    from worker.runtime import open_store
+    from worker.sync.crm_clock import command_clock
 
     config = _load(args)
+    clock, _ = command_clock(config)
     store = open_store(config)
     try:
         with store.sessions.begin() as session:
-            lines = explain(session, config, args.who, utc_now(), actor=args.actor)
+            lines = explain(session, config, args.who, clock(), actor=args.actor)
     except NothingFound as error:
         print(error, file=sys.stderr)
         return EXIT_FAILURE
@@ -450,15 +474,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Health: last cycle per CRM, API budget, outbox, refused writes, overdue follow-ups."""
     import json
 
-    from worker.runtime import open_store, utc_now
+    from worker.runtime import open_store
     from worker.status import gather, render
     from worker.store.engine import reading
+    from worker.sync.crm_clock import command_clock
 
     config = _load(args)
+    clock, _ = command_clock(config)
     store = open_store(config)
     try:
         with reading(store.sessions) as session:
-            state = gather(session, config, utc_now())
+            state = gather(session, config, clock())
     finally:
         store.engine.dispose()
     print(
@@ -642,6 +668,13 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--dry-run", action="store_true", help="print the plan; send, write and keep nothing"
     )
+    sync.add_argument(
+        "--now",
+        type=_instant,
+        metavar="ISO",
+        help="run as if it were this UTC time, e.g. 2026-03-02T09:00 (default: the wall clock,"
+        " or the sandbox CRM's when crm.endpoint is the sandbox)",
+    )
     sync.set_defaults(handler=cmd_sync)
 
     run = commands.add_parser("run", parents=[common], help=cmd_run.__doc__)
@@ -672,6 +705,10 @@ def build_parser() -> argparse.ArgumentParser:
     imports.set_defaults(handler=cmd_import)
 
     _add_tags(commands, common)
+    for sub in commands.choices.values():
+        handler = sub.get_default("handler")
+        if sub.description is None and handler is not None:
+            sub.description = handler.__doc__
     return parser
 
 

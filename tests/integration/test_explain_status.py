@@ -599,13 +599,16 @@ class TestDryRunPlan:
         ]
 
     def test_nothing_new(self, world: Session) -> None:
-        """A run that adds nothing says so, and still lists what earlier runs queued."""
+        """A run that adds nothing says so and why, and still lists what earlier runs queued."""
         lines = describe_plan(world, marks(world), NOW)
 
-        assert lines[:4] == [
+        assert lines[:6] == [
             "new events: 0",
             "surveys that would go out: 0",
             "refused: 0",
+            "nothing planned at 2026-03-10 12:00Z / 計画されたアンケートはありません, because:",
+            "    1 event(s) wait for their time, the first at 2026-03-10 15:00Z (a delay, a date"
+            " offset or a schedule window) / 予定時刻待ちのイベントがあります",
             "CRM writes that would be made: 2",
         ]
 
