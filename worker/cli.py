@@ -138,6 +138,24 @@ def cmd_setup_crm(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """Ask the running worker's /healthz on the host and port the config gives (the image's
+    HEALTHCHECK): exit 0 when it answers 200, else 1."""
+    import urllib.request
+    from urllib.error import URLError
+
+    server = _load(args).server
+    host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host  # noqa: S104 (compared, not bound)
+    url = f"http://{host}:{server.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=4) as answer:
+            healthy = answer.status == 200
+    except (URLError, OSError) as error:
+        print(f"healthcheck: {url}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK if healthy else EXIT_FAILURE
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Upgrade the database named in the config to the newest schema."""
     from worker.store.migrate import current_revision, upgrade
@@ -642,6 +660,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     setup = commands.add_parser("setup-crm", parents=[common], help=cmd_setup_crm.__doc__)
     setup.set_defaults(handler=cmd_setup_crm)
+
+    health = commands.add_parser("healthcheck", parents=[common], help=cmd_healthcheck.__doc__)
+    health.set_defaults(handler=cmd_healthcheck)
 
     migrate = commands.add_parser("migrate", parents=[common], help=cmd_migrate.__doc__)
     migrate.set_defaults(handler=cmd_migrate)
