@@ -39,7 +39,7 @@ def command_clock(config: Config, now: dt.datetime | None = None) -> tuple[Clock
     ca_bundle = Path(config.crm.ca_bundle) if config.crm.ca_bundle else None
     session = endpoint_session(endpoint, ca_bundle)
     try:
-        answer = session.get(f"{endpoint.rstrip('/')}/_sandbox/clock", timeout=5)
+        answer = session.get(f"{endpoint.rstrip('/')}/_sandbox/clock", timeout=2)
         sandbox_now = dt.datetime.fromisoformat(answer.json()["now"]) if answer.ok else None
     except (requests.RequestException, ValueError, KeyError, TypeError):
         sandbox_now = None
