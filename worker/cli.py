@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,31 +58,50 @@ def _others(args: argparse.Namespace, config: Config) -> list[Config]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate the config file and its rules, then the mapped fields against the CRM."""
-    config = _load(args)
-    path = resolve_config_path(args.config)
-    from worker.surveys.render import Templates
+    """Validate the config file and its rules, the variables and files it names, then the
+    mapped fields against the CRM."""
+    from worker.checking import check_files
 
-    Templates.from_config(config.survey).check()
-    _check_chats(config)
-    print(f"{path}: ok — {config.summary()}")
-    for name, other in zip(config.other_crms, _others(args, config), strict=True):
-        print(f"{path.parent / name}: ok — {other.summary()}")
+    path = resolve_config_path(args.config)
+    if not path.is_file():
+        raise UsageError(
+            f"{path}: config file not found (pass --config PATH or set NPS_WORKER_CONFIG)"
+        )
+    found = check_files(path, os.environ)
+    problems = [str(issue) for issue in found.problems]
+    if found.config is not None and not problems:
+        try:
+            _check_chats(found.config)
+        except ConfigError as error:
+            problems = [str(issue) for issue in error.errors]
+    if problems or found.config is None:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    config = found.config
+    configure_logging(config.logging.level.upper(), config.logging.format)
+    for checked, loaded in found.checked:
+        print(f"{checked}: ok — {loaded.summary()}")
+    from worker.checking import never_pulled
+
+    for checked, loaded in found.checked:
+        for warning in never_pulled(loaded):
+            print(f"{checked}: {warning}")
     if args.offline:
         return EXIT_OK
-    problems = _crm_field_problems(config)
-    if problems is None:
+    crm_problems = _crm_field_problems(config)
+    if crm_problems is None:
         return EXIT_OK
-    for problem in problems:
+    for problem in crm_problems:
         print(f"crm: {problem}", file=sys.stderr)
-    if problems:
+    if crm_problems:
         return EXIT_USAGE
     print(f"crm: every mapped {config.crm.kind} field exists with the expected type")
     return EXIT_OK
 
 
 def _check_chats(config: Config) -> None:
-    """ConfigError naming each chat webhook variable that `notify` names and is not set."""
+    """ConfigError when a chat webhook variable that `notify` names holds no usable URL."""
     from worker.notify.sender import Chats
 
     if config.notify.webhooks():
@@ -117,6 +136,24 @@ def cmd_setup_crm(args: argparse.Namespace) -> int:
         print(f"created {name}")
     print(f"crm: {len(created)} created; the mapping's properties are in place")
     return EXIT_OK
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """Ask the running worker's /healthz on the host and port the config gives (the image's
+    HEALTHCHECK): exit 0 when it answers 200, else 1."""
+    import urllib.request
+    from urllib.error import URLError
+
+    server = _load(args).server
+    host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host  # noqa: S104 (compared, not bound)
+    url = f"http://{host}:{server.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=4) as answer:
+            healthy = answer.status == 200
+    except (URLError, OSError) as error:
+        print(f"healthcheck: {url}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK if healthy else EXIT_FAILURE
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -167,6 +204,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     except ReportUsageError as error:
         raise UsageError(f"report: {error}") from None
+    for written, what in ((args.out, f"{args.format} report"), (args.backlog, "backlog")):
+        if written is not None:
+            print(
+                f"wrote {written}: the {what} ({args.language}) / {written} に書き出しました",
+                file=sys.stderr if args.out is None else sys.stdout,
+            )
     return EXIT_OK
 
 
@@ -333,13 +376,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"{path}: file not found")
-    result = import_command(config, path, dry_run=args.dry_run, now=datetime.now(UTC))
+    result = import_command(
+        config, path, dry_run=args.dry_run, now=datetime.now(UTC), follow_up=args.follow_up
+    )
     for issue in result.issues:
         print(issue, file=sys.stderr)
     verb = "would import" if args.dry_run else "imported"
+    tasks = (
+        "detractors get follow-up tasks due from now / 批判者にはフォローアップタスクを作成します"
+        if args.follow_up
+        else "as history: no follow-up tasks (--follow-up opens them)"
+        " / 履歴として取り込み、タスクは作成しません"
+    )
     print(
         f"{path}: {verb} {result.imported}, {result.duplicates} already imported,"
-        f" {len(result.issues)} not imported"
+        f" {len(result.issues)} not imported; {tasks}"
     )
     return EXIT_FAILURE if result.issues else EXIT_OK
 
@@ -365,15 +416,31 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"invalid date '{text}' (use YYYY-MM-DD)") from None
 
 
+def _instant(text: str) -> datetime:
+    """A `--now` argument: an ISO 8601 time, UTC unless it says otherwise."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid time '{text}' (use e.g. 2026-03-02T09:00)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     """Run one cycle now (pull, plan, send, answers, follow-ups, CRM writes)."""
     from worker.commands import LeaseHeld, sync_once
 
     if not args.once:
         raise UsageError("sync runs one cycle: pass --once (the daemon is `nps-worker run`)")
+    from worker.sync.crm_clock import command_clock
+
     config = _load(args)
+    clock, note = command_clock(config, args.now)
+    if note:
+        print(note)
     try:
-        return sync_once(config, others=_others(args, config), dry_run=args.dry_run)
+        return sync_once(config, others=_others(args, config), dry_run=args.dry_run, clock=clock)
     except LeaseHeld as error:
         print(error, file=sys.stderr)
         return EXIT_FAILURE
@@ -403,13 +470,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     """Why a contact was or was not surveyed, and what happened: checks, surveys, answers, tasks."""
     from worker.explain import NothingFound, explain
-    from worker.runtime import open_store, utc_now
+    from worker.runtime import open_store
+    from worker.sync.crm_clock import command_clock
 
     config = _load(args)
+    clock, _ = command_clock(config)
     store = open_store(config)
     try:
         with store.sessions.begin() as session:
-            lines = explain(session, config, args.who, utc_now(), actor=args.actor)
+            lines = explain(session, config, args.who, clock(), actor=args.actor)
     except NothingFound as error:
         print(error, file=sys.stderr)
         return EXIT_FAILURE
@@ -423,15 +492,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Health: last cycle per CRM, API budget, outbox, refused writes, overdue follow-ups."""
     import json
 
-    from worker.runtime import open_store, utc_now
+    from worker.runtime import open_store
     from worker.status import gather, render
     from worker.store.engine import reading
+    from worker.sync.crm_clock import command_clock
 
     config = _load(args)
+    clock, _ = command_clock(config)
     store = open_store(config)
     try:
         with reading(store.sessions) as session:
-            state = gather(session, config, utc_now())
+            state = gather(session, config, clock())
     finally:
         store.engine.dispose()
     print(
@@ -590,6 +661,9 @@ def build_parser() -> argparse.ArgumentParser:
     setup = commands.add_parser("setup-crm", parents=[common], help=cmd_setup_crm.__doc__)
     setup.set_defaults(handler=cmd_setup_crm)
 
+    health = commands.add_parser("healthcheck", parents=[common], help=cmd_healthcheck.__doc__)
+    health.set_defaults(handler=cmd_healthcheck)
+
     migrate = commands.add_parser("migrate", parents=[common], help=cmd_migrate.__doc__)
     migrate.set_defaults(handler=cmd_migrate)
 
@@ -615,6 +689,13 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--dry-run", action="store_true", help="print the plan; send, write and keep nothing"
     )
+    sync.add_argument(
+        "--now",
+        type=_instant,
+        metavar="ISO",
+        help="run as if it were this UTC time, e.g. 2026-03-02T09:00 (default: the wall clock,"
+        " or the sandbox CRM's when crm.endpoint is the sandbox)",
+    )
     sync.set_defaults(handler=cmd_sync)
 
     run = commands.add_parser("run", parents=[common], help=cmd_run.__doc__)
@@ -636,9 +717,19 @@ def build_parser() -> argparse.ArgumentParser:
     imports = commands.add_parser("import", parents=[common], help=cmd_import.__doc__)
     imports.add_argument("file", metavar="FILE.csv", help="columns email or crm_id, date, score")
     imports.add_argument("--dry-run", action="store_true", help="report only; store nothing")
+    imports.add_argument(
+        "--follow-up",
+        action="store_true",
+        help="open follow-up tasks for the imported detractors, due from now (default: history,"
+        " no tasks)",
+    )
     imports.set_defaults(handler=cmd_import)
 
     _add_tags(commands, common)
+    for sub in commands.choices.values():
+        handler = sub.get_default("handler")
+        if sub.description is None and handler is not None:
+            sub.description = handler.__doc__
     return parser
 
 

@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import structlog
 from rich.console import Console
@@ -27,6 +28,8 @@ from worker.scheduler import Daemon, stop_on_signal
 from worker.store import lease
 
 log = structlog.get_logger(__name__)
+INDENT = "    "
+Clock = Callable[[], dt.datetime]
 
 
 class LeaseHeld(Exception):
@@ -39,8 +42,13 @@ def sync_once(
     dry_run: bool,
     others: Sequence[Config] = (),
     env: Mapping[str, str] | None = None,
+    clock: Clock = utc_now,
 ) -> int:
-    """One cycle now; with `dry_run`, print the plan and change nothing. Returns the exit code."""
+    """One cycle now; with `dry_run`, print the plan and change nothing. Returns the exit code.
+
+    `clock` is the loop's (the sandbox CRM's, when it is one); the lease keeps the wall clock,
+    which the daemon that might hold it shares.
+    """
     store = open_store(config)
     holder = f"sync-once:{os.getpid()}"
     now = utc_now()
@@ -52,14 +60,18 @@ def sync_once(
         raise LeaseHeld(refusal)
     try:
         if dry_run:
-            return _dry_run(config, store, others, env)
-        loop = build_loop(config, store, env=env, others=others)
+            return _dry_run(config, store, others, env, clock)
+        loop = build_loop(config, store, env=env, others=others, clock=clock)
         with _progress_line() as loop.progress:
             report, daily = one_sync(loop)
-        for key, value in summary(report).items():
-            print(f"{key}: {value}")
+        print("\n".join(cycle_lines(summary(report), report)))
         if daily is not None:
-            print(f"daily: account roll-ups queued {daily.rollups}, {daily.retention}")
+            erased = daily.retention
+            print(
+                f"daily work: account roll-ups queued {daily.rollups}; retention erased"
+                f" {erased.comments} comments, {erased.sent_writes} sent writes,"
+                f" {erased.contacts} contacts, {erased.event_payloads} event payloads"
+            )
         return 0 if report.ok else 1
     finally:
         if not dry_run:
@@ -100,8 +112,28 @@ def _progress_line() -> Iterator[Callable[[str, int], None] | None]:
         yield show
 
 
+def cycle_lines(numbers: Mapping[str, Any], report: CycleReport) -> list[str]:
+    """The cycle's numbers as sentences, and each CRM's error (not a dict's repr)."""
+    outcome = "ok" if numbers["ok"] else "FAILED"
+    lines = [
+        f"cycle {outcome} / サイクル{'完了' if numbers['ok'] else '失敗'}:"
+        f" {', '.join(numbers['crms'])} at {numbers['started_at'][:16].replace('T', ' ')}Z",
+        f"{INDENT}pulled {numbers['pulled']} records, {numbers['events']} new events",
+        f"{INDENT}surveys: {numbers['scheduled']} planned, {numbers['refused']} refused,"
+        f" {numbers['sent']} sent, {numbers['reminded']} reminders",
+        f"{INDENT}answers: {numbers['answers']} handled, {numbers['tasks']} follow-up tasks",
+        f"{INDENT}CRM writes: {numbers['written']} made, {numbers['failed_writes']} refused",
+    ]
+    lines.extend(f"{INDENT}{crm.crm}: {crm.error}" for crm in report.crms if crm.error)
+    return lines
+
+
 def _dry_run(
-    config: Config, store: Store, others: Sequence[Config], env: Mapping[str, str] | None
+    config: Config,
+    store: Store,
+    others: Sequence[Config],
+    env: Mapping[str, str] | None,
+    clock: Clock,
 ) -> int:
     """The cycle inside one transaction that is rolled back: plan printed, nothing kept or sent."""
     from worker.dry_run import describe_plan, marks
@@ -113,7 +145,9 @@ def _dry_run(
         )
         with sessions() as session:
             before = marks(session)
-        loop = build_loop(config, Store(store.engine, sessions, store.url), env=env, others=others)
+        loop = build_loop(
+            config, Store(store.engine, sessions, store.url), env=env, others=others, clock=clock
+        )
         loop.dry_run = True
         report = run_cycle(loop)
         with sessions() as session:

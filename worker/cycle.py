@@ -10,7 +10,7 @@ finished by the next one, and running two cycles over the same state changes not
 
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from functools import partial
 from typing import Any
 
@@ -43,6 +43,8 @@ class CrmReport:
     """What one cycle did for one CRM."""
 
     crm: str
+    cycle_started_at: dt.datetime | None = None
+    """When the cycle began: its steps are recorded apart, `status` shows the whole."""
     pulled: dict[str, int] = field(default_factory=dict)
     deleted_in_play: int = 0
     """Records the loop was acting on, found deleted by id (CRMs that list their archive)."""
@@ -100,7 +102,7 @@ def run_cycle(loop: Loop, crms: Collection[str] | None = None) -> CycleReport:
     for link in loop.links:
         if crms is not None and link.name not in crms:
             continue
-        crm = CrmReport(link.name)
+        crm = CrmReport(link.name, cycle_started_at=report.started_at)
         report.crms.append(crm)
         _recorded(loop, link, crm, partial(_intake, loop, link, crm))
     if not loop.dry_run:
@@ -192,7 +194,7 @@ def _recorded(loop: Loop, link: CrmLink, report: CrmReport, step: Callable[[], N
         row.finished_at = loop.clock()
         row.outcome = "failed" if report.error else "ok"
         row.error = report.error
-        row.stats = _jsonable(asdict(report))
+        row.stats = report_stats(report)
 
 
 def summary(report: CycleReport) -> dict[str, Any]:
@@ -214,7 +216,17 @@ def summary(report: CycleReport) -> dict[str, Any]:
     }
 
 
+def report_stats(report: CrmReport) -> dict[str, Any]:
+    """A CRM's cycle report as the JSON kept in `cycle_runs.stats` for `status`."""
+    stats: dict[str, Any] = _jsonable(report)
+    return stats
+
+
 def _jsonable(value: Any) -> Any:
+    """Stats as JSON: not `dataclasses.asdict`, which rebuilds a Counter from (key, count)
+    pairs and so counts the reasons instead of the refusals."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {item.name: _jsonable(getattr(value, item.name)) for item in fields(value)}
     if isinstance(value, dict):
         return {str(key): _jsonable(item) for key, item in value.items()}
     if isinstance(value, set):

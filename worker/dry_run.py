@@ -57,12 +57,42 @@ def marks(session: Session) -> IdMarks:
 
 def describe_plan(session: Session, since_id_marks: IdMarks, now: dt.datetime) -> list[str]:
     """Every survey the run would send, every refusal by reason, every CRM write queued."""
+    surveys = _surveys(session, since_id_marks, now)
+    refusals = _refusals(session, since_id_marks)
+    nothing = len(surveys) == 1 and len(refusals) == 1
     return [
         *_events(session, since_id_marks),
-        *_surveys(session, since_id_marks, now),
-        *_refusals(session, since_id_marks),
+        *surveys,
+        *refusals,
+        *(why_nothing(session, since_id_marks, now) if nothing else []),
         *_writes(session, since_id_marks),
     ]
+
+
+def why_nothing(session: Session, marks: IdMarks, now: dt.datetime) -> list[str]:
+    """Why a run planned no survey and refused none: a newcomer's first question."""
+    waiting = session.execute(
+        select(func.count(), func.min(CrmEvent.fire_at)).where(
+            CrmEvent.planned_at.is_(None), CrmEvent.fire_at > now
+        )
+    ).one()
+    lines = [f"nothing planned at {when(now)} / 計画されたアンケートはありません, because:"]
+    if waiting[0]:
+        lines.append(
+            f"{INDENT}{waiting[0]} event(s) wait for their time, the first at {when(waiting[1])}"
+            " (a delay, a date offset or a schedule window) / 予定時刻待ちのイベントがあります"
+        )
+    if marks.events == 0:
+        lines.append(
+            f"{INDENT}this was the first sync: changes older than survey.backfill_window fire"
+            " nothing (promise 3); changes from now on do / 初回同期では過去の変更は対象外です"
+        )
+    elif not waiting[0]:
+        lines.append(
+            f"{INDENT}no program's condition became true since the last cycle, and no"
+            " schedule or date offset came due / 条件を満たした変更がありません"
+        )
+    return lines
 
 
 def _events(session: Session, marks: IdMarks) -> list[str]:

@@ -65,6 +65,9 @@ class CrmCycle:
     outcome: str = "never"
     error: str | None = None
     headline: dict[str, int] = field(default_factory=dict)
+    refused_by_reason: dict[str, int] = field(default_factory=dict)
+    cycle_started_at: dt.datetime | None = None
+    """When the whole cycle began (its steps are recorded apart)."""
     api_used: int | None = None
     api_limit: int | None = None
     api_share: float | None = None
@@ -407,6 +410,8 @@ def _cycle(session: Session, crm: str, share: float | None, health: CrmHealth) -
         outcome=finished.outcome,
         error=finished.error,
         headline={name: _total(stats, path) for name, path in HEADLINE},
+        refused_by_reason=_reasons(stats),
+        cycle_started_at=_instant(stats.get("cycle_started_at")),
         api_used=usage.get("used"),
         api_limit=usage.get("limit"),
         api_share=share,
@@ -420,7 +425,8 @@ def _cycle_lines(cycle: CrmCycle) -> list[str]:
     if cycle.started_at is None:
         head = f"{cycle.crm}: no cycle has finished yet"
     else:
-        took = (cycle.finished_at or cycle.started_at) - cycle.started_at
+        began = cycle.cycle_started_at or cycle.started_at
+        took = (cycle.finished_at or cycle.started_at) - began
         head = (
             f"{cycle.crm}: last cycle {cycle.outcome} at {when(cycle.finished_at)}"
             f" (took {_ago(took)})"
@@ -441,6 +447,11 @@ def _cycle_lines(cycle: CrmCycle) -> list[str]:
             INDENT
             + ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in cycle.headline.items())
         )
+    if cycle.refused_by_reason:
+        lines.append(
+            f"{INDENT}refused by reason: "
+            + ", ".join(f"{reason} {n}" for reason, n in cycle.refused_by_reason.items())
+        )
     if cycle.api_used is not None and cycle.api_limit:
         lines.append(
             f"{INDENT}API budget: {cycle.api_used} of {cycle.api_limit} daily calls used"
@@ -459,6 +470,20 @@ def _counts(session: Session, column: Any) -> dict[str, int]:
 
 def _by_state(counts: Mapping[str, int], order: list[str]) -> str:
     return ", ".join(f"{state} {counts[state]}" for state in order if counts.get(state)) or "empty"
+
+
+def _reasons(stats: Mapping[str, Any]) -> dict[str, int]:
+    """Refusals per reason, most first (rows written before the Counter fix hold none)."""
+    plan = stats.get("plan")
+    refused = plan.get("refused") if isinstance(plan, Mapping) else None
+    if not isinstance(refused, Mapping):
+        return {}
+    counts = {str(k): v for k, v in refused.items() if isinstance(v, int) and "(" not in str(k)}
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _instant(text: Any) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if isinstance(text, str) else None
 
 
 def _total(stats: Mapping[str, Any], path: tuple[str, ...]) -> int:

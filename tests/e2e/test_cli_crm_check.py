@@ -43,6 +43,7 @@ def crm_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SALESFORCE_CONSUMER_KEY", DEFAULT_CREDENTIALS.consumer_key)
     monkeypatch.setenv("SALESFORCE_CONSUMER_SECRET", DEFAULT_CREDENTIALS.consumer_secret)
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "sandbox-token")
+    monkeypatch.setenv("NPS_TOKEN_SECRET", "s" * 32)
 
 
 @pytest.mark.usefixtures("crm_env")
@@ -111,6 +112,7 @@ def test_refused_credentials_fail_check_with_the_crm_code(
     """Wrong credentials are an admin's mistake to fix: exit 2, naming the CRM's error code."""
     monkeypatch.setenv("SALESFORCE_CONSUMER_KEY", DEFAULT_CREDENTIALS.consumer_key)
     monkeypatch.setenv("SALESFORCE_CONSUMER_SECRET", "not-the-secret")
+    monkeypatch.setenv("NPS_TOKEN_SECRET", "s" * 32)
     config = _config(tmp_path, sandbox, "salesforce")
 
     assert main(["check", "--config", str(config)]) == 2

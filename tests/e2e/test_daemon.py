@@ -328,8 +328,8 @@ def test_sync_once_runs_the_daily_work_when_it_is_due(
     assert main(["sync", "--once", "--config", str(config)]) == 0
     second = capsys.readouterr().out
 
-    assert "daily: account roll-ups queued" in first
-    assert "daily:" not in second
+    assert "daily work: account roll-ups queued" in first
+    assert "daily work:" not in second
     engine = make_engine(db_url)
     with session_factory(engine)() as session:
         run = session.get(JobRun, DAILY)

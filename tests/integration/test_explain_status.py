@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from worker.cli import main
 from worker.config import Config, load_config
+from worker.cycle import CrmReport, report_stats
 from worker.domain import Category
 from worker.dry_run import describe_plan, marks
 from worker.explain import NothingFound, explain
@@ -437,6 +438,7 @@ class TestStatus:
             "    1 failed cycle step(s) in a row; the daemon tries again at 2026-03-10 11:05Z",
             "    pulled 5, events 0, scheduled 1, refused 1, answers 0, tasks 0, written 0,"
             " failed writes 0",
+            "    refused by reason: opted_out 1",
             "    API budget: 9000 of 15000 daily calls used (60.00%; the worker may use 50%)",
             "outbox: pending 2, done 1, failed 1",
             "writes the CRM refused (1, newest first):",
@@ -454,6 +456,31 @@ class TestStatus:
             "daily work (account roll-ups, retention): not run yet (due daily at 03:00 UTC)",
             "scheduler lease: host-1:42",
         ]
+
+    def test_refusals_counted_and_the_whole_cycle_timed(
+        self, session: Session, config: Config
+    ) -> None:
+        """641 refusals for 2 reasons read 641 with the breakdown; a cycle whose steps were
+        recorded apart took from its first step's start to its last step's end."""
+        report = CrmReport("salesforce", cycle_started_at=NOW - timedelta(seconds=30))
+        report.plan.refused.update({"not_in_audience": 600, "min_interval": 41})
+        session.add(
+            CycleRun(
+                crm="salesforce",
+                started_at=NOW - timedelta(seconds=2),
+                finished_at=NOW,
+                outcome="ok",
+                stats=report_stats(report),
+            )
+        )
+        session.flush()
+        lines = status(session, config, NOW)
+        assert "salesforce: last cycle ok at 2026-03-10 12:00Z (took 30s)" in lines
+        assert (
+            "    pulled 0, events 0, scheduled 0, refused 641, answers 0, tasks 0, written 0,"
+            " failed writes 0" in lines
+        )
+        assert "    refused by reason: not_in_audience 600, min_interval 41" in lines
 
     def test_healthy_when_last_cycle_ok_and_nothing_refused(
         self, session: Session, config: Config
@@ -572,13 +599,16 @@ class TestDryRunPlan:
         ]
 
     def test_nothing_new(self, world: Session) -> None:
-        """A run that adds nothing says so, and still lists what earlier runs queued."""
+        """A run that adds nothing says so and why, and still lists what earlier runs queued."""
         lines = describe_plan(world, marks(world), NOW)
 
-        assert lines[:4] == [
+        assert lines[:6] == [
             "new events: 0",
             "surveys that would go out: 0",
             "refused: 0",
+            "nothing planned at 2026-03-10 12:00Z / 計画されたアンケートはありません, because:",
+            "    1 event(s) wait for their time, the first at 2026-03-10 15:00Z (a delay, a date"
+            " offset or a schedule window) / 予定時刻待ちのイベントがあります",
             "CRM writes that would be made: 2",
         ]
 

@@ -112,9 +112,11 @@ def test_check_names_an_unset_webhook_variable(
 ) -> None:
     """`check` exit 0 means `digest --send` can post: an unset webhook variable is exit 2."""
     monkeypatch.delenv("NPS_TEST_SLACK_URL", raising=False)
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "token")
+    monkeypatch.setenv("NPS_TOKEN_SECRET", "s" * 32)
     file = tmp_path / "config.yaml"
     file.write_text(
-        "crm:\n  kind: salesforce\nnotify:\n  slack: {webhook_env: NPS_TEST_SLACK_URL}\n",
+        "crm:\n  kind: hubspot\nnotify:\n  slack: {webhook_env: NPS_TEST_SLACK_URL}\n",
         encoding="utf-8",
     )
     assert main(["check", "--offline", "--config", str(file)]) == 2

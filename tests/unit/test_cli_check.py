@@ -4,15 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.test_check_corpus import machine
 from tests.unit.test_config import BROKEN, EXAMPLE
 from worker.cli import main
 
-
-@pytest.fixture(autouse=True)
-def _no_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Variables the example and the table read are unset, whatever the machine has."""
-    for name in ("NPS_WORKER_CONFIG", "DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
+_complete_machine = pytest.fixture(autouse=True)(machine.__wrapped__)  # type: ignore[attr-defined]
+"""Every variable the example names is set and the key file exists, so each test's exit code
+is about its file alone."""
 
 
 class TestCheck:
@@ -20,7 +18,7 @@ class TestCheck:
 
     def test_example_is_valid(self, capsys: pytest.CaptureFixture[str]) -> None:
         """The documented example passes and a short summary is printed on stdout."""
-        assert main(["check", "--config", str(EXAMPLE)]) == 0
+        assert main(["check", "--offline", "--config", str(EXAMPLE)]) == 0
         captured = capsys.readouterr()
         assert "salesforce, 3 of 3 programs enabled" in captured.out
         assert captured.err == ""
@@ -48,6 +46,21 @@ class TestCheck:
         assert message in lines[0]
         assert captured.out == ""
 
+    def test_unset_variables_exit_2_naming_each(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The example on a machine without its secrets: exit 2, one line per variable."""
+        for name in ("SALESFORCE_USERNAME", "SMTP_PASSWORD", "NPS_TOKEN_SECRET"):
+            monkeypatch.delenv(name)
+        assert main(["check", "--config", str(EXAMPLE)]) == 2
+        lines = capsys.readouterr().err.splitlines()
+        assert [line.split(": ", 2)[1] for line in lines] == [
+            "crm.salesforce.auth.jwt.username_env",
+            "survey.mail.smtp.password_env",
+            "survey.token_secret_env",
+        ]
+        assert all(line.endswith("' is not set") for line in lines)
+
     def test_missing_file_exits_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A config path that does not exist is a usage error naming the path."""
         missing = tmp_path / "absent.yaml"
@@ -74,7 +87,7 @@ class TestConfigPath:
     ) -> None:
         """--config is used even when NPS_WORKER_CONFIG names another file."""
         monkeypatch.setenv("NPS_WORKER_CONFIG", str(files["bad"]))
-        assert main(["check", "--config", str(files["good"])]) == 0
+        assert main(["check", "--offline", "--config", str(files["good"])]) == 0
 
     def test_environment_variable(
         self,
@@ -93,5 +106,5 @@ class TestConfigPath:
         """Without --config or the variable, ./config.yaml is read."""
         (tmp_path / "config.yaml").write_text("crm:\n  kind: salesforce\n", encoding="utf-8")
         monkeypatch.chdir(tmp_path)
-        assert main(["check"]) == 0
+        assert main(["check", "--offline"]) == 0
         assert capsys.readouterr().err == ""

@@ -53,7 +53,11 @@ BROKEN = [
         id="own-tag-without-labels",
     ),
     pytest.param(
-        "crm:\n  kind: [salesforce\n", "3:1", "", "invalid YAML: expected ',' or ']'", id="bad-yaml"
+        "crm:\n  kind: [salesforce\n",
+        "2:9",
+        "",
+        "invalid YAML: this '[' is not closed; end the list with ']'",
+        id="bad-yaml",
     ),
     pytest.param(
         "crm:\n\tkind: salesforce\n", "2:1", "", "tab character in indentation", id="tab-indent"

@@ -1,8 +1,10 @@
 """Configuration errors that name the file, line, column and key a person has to fix."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic_core import PydanticCustomError
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 ISSUE_TYPE = "nps_config"
 """Pydantic error type of the issues our own validators raise (see `invalid`)."""
@@ -40,3 +42,10 @@ def invalid(message: str, *subpath: str | int) -> PydanticCustomError:
     key inside the model so the loader can still report that key's line and column.
     """
     return PydanticCustomError(ISSUE_TYPE, "{message}", {"message": message, "subpath": subpath})
+
+
+def raise_all(title: str, errors: Sequence[PydanticCustomError]) -> None:
+    """Raise every error a validator found at once (each at its own `subpath`), or nothing."""
+    if errors:
+        details = [InitErrorDetails(type=error, loc=(), input=None) for error in errors]
+        raise ValidationError.from_exception_data(title, details)

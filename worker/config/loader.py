@@ -15,11 +15,28 @@ from worker.config.model import Config
 from worker.config.source import Path as KeyPath
 from worker.config.source import Source, format_path, read_source
 
+MAX_BYTES = 1_000_000
+"""Far above any real configuration (the documented example is ~40 KB); a larger file is the
+wrong file, and parsing it would keep the reader waiting for a minute."""
+
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     """Read and validate the configuration file at `path`; raise ConfigError naming what to fix."""
+    return load_located(path, env)[0]
+
+
+def load_located(path: Path, env: Mapping[str, str] | None = None) -> tuple[Config, Source]:
+    """The config at `path` and where each of its keys sits, for checks made after loading."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_BYTES:
+            size = path.stat().st_size / 1_000_000
+            problem = (
+                f"configuration file is {size:.1f} MB; a configuration is under"
+                f" {MAX_BYTES // 1_000_000} MB (is this the right file?)"
+            )
+            raise ConfigError([ConfigIssue(str(path), 0, 0, "", problem)])
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except FileNotFoundError:
         problem = "configuration file not found"
     except IsADirectoryError:
@@ -27,21 +44,43 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     except PermissionError:
         problem = "configuration file is not readable (permission denied)"
     except UnicodeDecodeError as error:
-        problem = f"configuration file is not UTF-8 text (byte {error.start})"
+        raise ConfigError([_not_utf8(str(path), data, error.start)]) from None
     except OSError as error:
         problem = f"cannot read configuration file ({error.strerror})"
     else:
-        return parse_config(text, str(path), env)
+        return parse_located(text, str(path), env)
     raise ConfigError([ConfigIssue(str(path), 0, 0, "", problem)])
+
+
+def _not_utf8(name: str, data: bytes, start: int) -> ConfigIssue:
+    """Where the first byte that is not UTF-8 sits, and what to do (e.g. a file saved as cp932)."""
+    before = data[:start]
+    line = before.count(b"\n") + 1
+    column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+    guess = ""
+    try:
+        data.decode("cp932")
+        guess = " (it looks like Shift_JIS/cp932)"
+    except UnicodeDecodeError:
+        pass
+    problem = f"not UTF-8 text{guess}; save the file as UTF-8 (UTF-8 で保存してください)"
+    return ConfigIssue(name, line, column, "", problem)
 
 
 def parse_config(
     text: str, source: str = "<string>", env: Mapping[str, str] | None = None
 ) -> Config:
     """Validate configuration YAML `text`; `source` names it in errors, `env` feeds `${VAR}`."""
+    return parse_located(text, source, env)[0]
+
+
+def parse_located(
+    text: str, source: str = "<string>", env: Mapping[str, str] | None = None
+) -> tuple[Config, Source]:
+    """`parse_config`, also returning the document with the position of every key."""
     document = read_source(text, source, os.environ if env is None else env)
     try:
-        return Config.model_validate(document.data)
+        return Config.model_validate(document.data), document
     except ValidationError as error:
         issues = {_issue(detail, document) for detail in error.errors(include_url=False)}
         raise ConfigError(_without_follow_ups(issues)) from None

@@ -1,9 +1,10 @@
 """The whole configuration file as one frozen, typed object, with cross-section checks."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from worker.config.analytics import AnalyticsConfig
 from worker.config.base import Section, suggest
@@ -16,7 +17,7 @@ from worker.config.defaults import (
     writeback_defaults,
 )
 from worker.config.digest import DigestConfig, NotifyConfig
-from worker.config.errors import invalid
+from worker.config.errors import invalid, raise_all
 from worker.config.followup import FollowupConfig
 from worker.config.privacy import PrivacyConfig
 from worker.config.programs import Program
@@ -159,21 +160,27 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Config":
-        self._check_programs()
-        self._check_tags()
-        self._check_writeback()
-        self._check_theme_tags()
-        self._check_interventions()
+        """Every cross-section problem at once, so one `check` run lists them all."""
+        raise_all(
+            "Config",
+            [
+                *self._check_programs(),
+                *self._check_tags(),
+                *self._check_writeback(),
+                *self._check_theme_tags(),
+                *self._check_interventions(),
+            ],
+        )
         return self
 
-    def _check_interventions(self) -> None:
+    def _check_interventions(self) -> Iterator[PydanticCustomError]:
         known = ["touchpoint", "program", "channel", "language", "account"]
         known += [f"segment.{name}" for name in self.segments.fields]
         known += ["tenure"] if self.segments.tenure_months else []
         for index, item in enumerate(self.analytics.interventions):
             for dimension in item.segment or {}:
                 if dimension not in known:
-                    raise invalid(
+                    yield invalid(
                         f"unknown slice '{dimension}'{suggest(dimension, known)}",
                         "analytics",
                         "interventions",
@@ -182,14 +189,14 @@ class Config(Section):
                         dimension,
                     )
 
-    def _check_theme_tags(self) -> None:
+    def _check_theme_tags(self) -> Iterator[PydanticCustomError]:
         known = [tag.id for tag in self.tags]
         themes = self.analytics.themes
         for key, ids in (("structural", themes.structural), ("owners", tuple(themes.owners))):
             for index, tag_id in enumerate(ids):
                 if tag_id not in known:
                     where = (index,) if key == "structural" else (tag_id,)
-                    raise invalid(
+                    yield invalid(
                         f"unknown tag '{tag_id}'{suggest(tag_id, known)}",
                         "analytics",
                         "themes",
@@ -197,11 +204,11 @@ class Config(Section):
                         *where,
                     )
 
-    def _check_programs(self) -> None:
+    def _check_programs(self) -> Iterator[PydanticCustomError]:
         objects = sorted(self.crm.object_names)
         cases = self.followup.high_priority_cases
         if cases is not None and cases.object not in objects:
-            raise invalid(
+            yield invalid(
                 f"unknown {self.crm.kind} object '{cases.object}'{suggest(cases.object, objects)}",
                 "followup",
                 "high_priority_cases",
@@ -210,7 +217,7 @@ class Config(Section):
         for name, program in self.programs.items():
             trigger = program.trigger
             if trigger.kind != "schedule" and trigger.object not in objects:
-                raise invalid(
+                yield invalid(
                     f"unknown {self.crm.kind} object '{trigger.object}'"
                     f"{suggest(trigger.object, objects)}"
                     f" (trigger objects are listed under crm.{self.crm.kind}.triggers)",
@@ -222,39 +229,64 @@ class Config(Section):
                 )
             interval = program.min_interval
             if interval is not None and interval < self.survey.min_interval:
-                raise invalid(
+                yield invalid(
                     "shorter than survey.min_interval, which already applies across all programs",
                     "programs",
                     name,
                     "min_interval",
                 )
 
-    def _check_tags(self) -> None:
+    def _check_tags(self) -> Iterator[PydanticCustomError]:
         seen: set[str] = set()
         for index, tag in enumerate(self.tags):
             if tag.id in seen:
-                raise invalid(f"tag id '{tag.id}' is used twice", "tags", index, "id")
+                yield invalid(f"tag id '{tag.id}' is used twice", "tags", index, "id")
             seen.add(tag.id)
+            if "tags" not in self.model_fields_set:
+                continue
             for language in self.survey.languages:
                 if language not in tag.labels:
-                    where = (
-                        ("tags", index, "labels")
-                        if "tags" in self.model_fields_set
-                        else ("survey", "languages")
+                    yield invalid(
+                        f"tag '{tag.id}' has no '{language}' label", "tags", index, "labels"
                     )
-                    raise invalid(f"tag '{tag.id}' has no '{language}' label", *where)
+        if "tags" not in self.model_fields_set:
+            for language in self.survey.languages:
+                unlabelled = [tag.id for tag in self.tags if language not in tag.labels]
+                if unlabelled:
+                    yield invalid(
+                        f"tag '{unlabelled[0]}' has no '{language}' label (nor"
+                        f" {len(unlabelled) - 1} other built-in tags; list them under `tags`"
+                        " with labels)",
+                        "survey",
+                        "languages",
+                    )
 
-    def _check_writeback(self) -> None:
+    def _check_writeback(self) -> Iterator[PydanticCustomError]:
         if self.survey.channel == "crm_field" and self.writeback.contact.survey_url is None:
-            raise invalid(
+            yield invalid(
                 "channel crm_field needs writeback.contact.survey_url", "survey", "channel"
             )
+        for section in ("contact", "account"):
+            first: dict[str, str] = {}
+            for value, field in getattr(self.writeback, section):
+                if field is None:
+                    continue
+                key = field.lower()
+                if key in first:
+                    yield invalid(
+                        f"'{field}' is also where writeback.{section}.{first[key]} is written;"
+                        " two values in one CRM field overwrite each other (give each its own)",
+                        "writeback",
+                        section,
+                        value,
+                    )
+                first.setdefault(key, value)
         if self.crm.kind != "hubspot":
             return
         for section in ("contact", "account"):
             for value, field in getattr(self.writeback, section):
                 if field is not None and field != field.lower():
-                    raise invalid(
+                    yield invalid(
                         f"HubSpot property names are lower case: '{field.lower()}'",
                         "writeback",
                         section,

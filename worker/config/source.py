@@ -55,7 +55,7 @@ def read_source(text: str, name: str, env: Mapping[str, str]) -> Source:
     try:
         document = yaml.load(text)
     except MarkedYAMLError as error:
-        raise ConfigError([_syntax_issue(error, name)]) from None
+        raise ConfigError([_syntax_issue(error, name, text.splitlines())]) from None
     except YAMLError as error:
         raise ConfigError([ConfigIssue(name, 1, 1, "", f"invalid YAML: {error}")]) from None
     except RecursionError:
@@ -87,11 +87,19 @@ def read_source(text: str, name: str, env: Mapping[str, str]) -> Source:
     return Source(name, data, builder.positions, frozenset(builder.interpolated))
 
 
-def _syntax_issue(error: MarkedYAMLError, name: str) -> ConfigIssue:
+def _syntax_issue(error: MarkedYAMLError, name: str, lines: list[str]) -> ConfigIssue:
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = str(error.problem or error.context or "unreadable YAML")
     start = error.context_mark
+    plain = _plain_words(problem, str(error.context or ""), line, lines)
+    if plain is not None:
+        at, message = plain
+        if at == "start" and start is not None:
+            line, column = start.line + 1, start.column + 1
+        elif at == "line":
+            column = _indent(lines[line - 1]) + 1 if line <= len(lines) else 1
+        return ConfigIssue(name, line, column, "", f"invalid YAML: {message}")
     if error.context and start is not None and (start.line + 1, start.column + 1) != (line, column):
         problem += f" ({error.context} started at {start.line + 1}:{start.column + 1})"
     if "\\t" in problem or "\t" in problem:
@@ -100,6 +108,52 @@ def _syntax_issue(error: MarkedYAMLError, name: str) -> ConfigIssue:
         key = problem.split('"')[1] if '"' in problem else "?"
         problem = f"duplicate key '{key}'"
     return ConfigIssue(name, line, column, "", f"invalid YAML: {problem}")
+
+
+def _plain_words(  # noqa: PLR0911 (one return per kind of mistake, read top to bottom)
+    problem: str, context: str, line: int, lines: list[str]
+) -> tuple[str, str] | None:
+    """The parser's complaint as what to do, and where (`start`: where the construct began,
+    `line`: the offending line's first character), for the mistakes people make most."""
+    if "quoted scalar" in context:
+        return "start", "this quote is never closed; end the value with the same quote mark"
+    if "flow sequence" in context or "flow mapping" in context:
+        bracket = "[" if "sequence" in context else "{"
+        closing = "]" if bracket == "[" else "}"
+        return "start", f"this '{bracket}' is not closed; end the list with '{closing}'"
+    if line > len(lines):
+        return None
+    here = lines[line - 1]
+    key = here.strip().split(":", 1)[0]
+    above = _line_above(lines, line)
+    if problem.startswith("mapping values are not allowed") and above is not None:
+        if _indent(here) > _indent(lines[above - 1]):
+            return "line", (
+                f"'{key}' is indented more than line {above}; keys of one section line up"
+                " (use the same number of spaces)"
+            )
+        return None
+    if problem.startswith("expected <block end>") or (
+        problem.startswith("could not find expected ':'")
+    ):
+        return "line", (
+            f"the indentation of '{key}' ({_spaces(_indent(here))}) matches no key above it;"
+            " line it up with the other keys of its section"
+        )
+    return None
+
+
+def _line_above(lines: list[str], line: int) -> int | None:
+    """The nearest line above `line` with content (not blank, not only a comment)."""
+    for number in range(line - 1, 0, -1):
+        text = lines[number - 1].strip()
+        if text and not text.startswith("#"):
+            return number
+    return None
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" "))
 
 
 MAX_DEPTH = 32
@@ -218,3 +272,7 @@ def _mark(lookup: Any, key: Any, fallback: tuple[int, int]) -> tuple[int, int]:
     except (KeyError, IndexError, TypeError):
         return fallback
     return (line + 1, column + 1)
+
+
+def _spaces(count: int) -> str:
+    return "1 space" if count == 1 else f"{count} spaces"

@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from worker.config.base import Section
 from worker.config.errors import invalid
@@ -17,6 +17,7 @@ from worker.config.values import (
     TimeOfDay,
     TimeZoneName,
     duration_between,
+    format_duration,
 )
 
 
@@ -117,6 +118,16 @@ class DeliveryAfterCrash(Section):
     """How long a hand-over may be in progress before its outcome counts as unknown."""
 
 
+def _at_least_a_day(value: dt.timedelta) -> dt.timedelta:
+    """The global throttle (promise 1) below a day would survey a contact again every cycle."""
+    if value < dt.timedelta(days=1):
+        raise invalid(
+            f"{format_duration(value)} is under a day and would let a contact be surveyed"
+            " again every cycle; use at least 1d (default 90d)"
+        )
+    return value
+
+
 class SurveyConfig(Section):
     """Survey delivery rules; `min_interval` is the global per-contact throttle (promise 1)."""
 
@@ -128,7 +139,7 @@ class SurveyConfig(Section):
     """A folder of Jinja2 templates replacing the built-in ones of the same name."""
     languages: tuple[LanguageCode, ...] = Field(("en", "ja"), min_length=1)
     default_language: LanguageCode = "en"
-    min_interval: Duration = dt.timedelta(days=90)
+    min_interval: Annotated[Duration, AfterValidator(_at_least_a_day)] = dt.timedelta(days=90)
     reminders: Reminders = Field(default_factory=Reminders)
     expiry: Annotated[PositiveDuration, duration_between("1h", "90d")] = dt.timedelta(days=14)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,7 +12,9 @@ from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 from worker.config.errors import invalid
 
-_DURATION = re.compile(r"(-)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION = re.compile(
+    r"(-)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?"
+)
 _DURATION_HINT = "use e.g. 30m, 2h, 7d"
 
 
@@ -21,6 +24,10 @@ def parse_duration(value: Any, *, signed: bool = False) -> dt.timedelta:
         parsed = value
     else:
         text = value.strip() if isinstance(value, str) else None
+        if text and text != _ascii_digits(text):
+            raise invalid(
+                f"invalid duration '{value}': full-width digits; write '{_ascii_digits(text)}'"
+            )
         match = _DURATION.fullmatch(text) if text else None
         if match is None or not any(match.groups()[1:]):
             shown = f"'{value}'" if isinstance(value, str) else repr(value)
@@ -38,6 +45,11 @@ def parse_duration(value: Any, *, signed: bool = False) -> dt.timedelta:
     if parsed < dt.timedelta(0) and not signed:
         raise invalid(f"duration must not be negative ('{format_duration(parsed)}')")
     return parsed
+
+
+def _ascii_digits(text: str) -> str:
+    """Full-width `90d` (U+FF10-FF5E, what a Japanese input method types) in plain ASCII."""
+    return unicodedata.normalize("NFKC", text) if re.search("[\uff01-\uff5e]", text) else text
 
 
 def format_duration(value: dt.timedelta) -> str:
@@ -101,9 +113,19 @@ def pattern(regex: str, what: str, hint: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-EnvVarName = Annotated[
-    str, pattern(r"[A-Za-z_][A-Za-z0-9_]*", "environment variable name", "e.g. HUBSPOT_TOKEN")
-]
+def _variable_name(value: str) -> str:
+    """A secret pasted here instead of a name is refused without being echoed back."""
+    if not _VARIABLE.fullmatch(value):
+        raise invalid(
+            "expected the NAME of an environment variable (e.g. HUBSPOT_ACCESS_TOKEN), not a"
+            " secret; the value is not shown. Put the secret in that variable and its name here"
+        )
+    return value
+
+
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+EnvVarName = Annotated[str, AfterValidator(_variable_name)]
 """The NAME of an environment variable holding a secret; secrets never sit in the file."""
 
 Identifier = Annotated[

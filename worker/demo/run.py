@@ -139,7 +139,11 @@ def run_demo(*, days: int, size: int, seed: int, out: Path, kind: str) -> int:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    sandbox = Sandbox(seed=seed, size=size, start=START, task_habits=REP_HABITS).start()
+    # The clock moves only when the demo moves it: were it to tick with real seconds too, a
+    # reminder due at a cycle's boundary would go out in one run and not in the next.
+    sandbox = Sandbox(
+        seed=seed, size=size, start=START, task_habits=REP_HABITS, monotonic=lambda: 0.0
+    ).start()
     try:
         env = _environment()
         config = _config(sandbox, out, kind, env)
@@ -270,7 +274,7 @@ def _close_top_item(store: Store, config: Config, now: dt.datetime, env: dict[st
 
 
 def _advance_to(sandbox: Sandbox, moment: dt.datetime) -> None:
-    """Move the simulated clock to `moment` (it also ticks with real time, so never back)."""
+    """Move the simulated clock to `moment` (never back)."""
     ahead = moment - sandbox.clock.now()
     if ahead > dt.timedelta(0):
         sandbox.advance(ahead)

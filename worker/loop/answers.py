@@ -160,7 +160,7 @@ def _handle(
     facts = response_facts(response, survey)
     context = followup_context(session, config, contact, account, managers, active_users=active)
     followup = session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
-    if followup is None:
+    if followup is None and response.followup_wanted:
         plan = plan_followup(facts, contact, account, context, config.followup, now=now)
         followup = _open_followup(answer, plan)
         stats.tasks += followup is not None

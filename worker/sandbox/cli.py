@@ -1,5 +1,6 @@
 """The body of `nps-worker sandbox`: serve the CRM emulator in the foreground until stopped."""
 
+import secrets
 import signal
 import sys
 import threading
@@ -53,6 +54,36 @@ def serve(
     return 0
 
 
+def worker_config(sandbox: Sandbox, kind: str = "salesforce") -> str:
+    """A whole worker config for this sandbox: `check` passes and `sync --once` runs with it."""
+    return "\n".join(
+        [
+            "database:",
+            "  url: sqlite:///./data/nps.db",
+            "crm:",
+            f"  kind: {kind}",
+            f"  endpoint: {sandbox.base_url}",
+            f"  ca_bundle: {sandbox.ca_path}",
+            "  salesforce:",
+            f"    domain: {SANDBOX_MY_DOMAIN}",
+            "    auth: {method: client_credentials}",
+            "survey:",
+            "  mail: {transport: directory, directory: {path: ./out/mail}}",
+        ]
+    )
+
+
+def worker_environment() -> dict[str, str]:
+    """The variables that config names, with values the sandbox accepts."""
+    creds = DEFAULT_CREDENTIALS
+    return {
+        "SALESFORCE_CONSUMER_KEY": creds.consumer_key,
+        "SALESFORCE_CONSUMER_SECRET": creds.consumer_secret,
+        "HUBSPOT_ACCESS_TOKEN": "sandbox-token",
+        "NPS_TOKEN_SECRET": secrets.token_urlsafe(32),
+    }
+
+
 def connection_help(sandbox: Sandbox) -> str:
     """What a person needs to point the worker or an SDK at a running sandbox."""
     base = sandbox.base_url
@@ -67,17 +98,10 @@ def connection_help(sandbox: Sandbox) -> str:
             f"  Salesforce REST:     {base}/services/data/   OAuth: {base}/services/oauth2/token",
             f"  HubSpot CRM v3:      {base}/crm/v3/",
             "",
-            "  Point a worker at it (config.yaml; kind: salesforce or hubspot):",
-            "    crm:",
-            f"      endpoint: {base}",
-            f"      ca_bundle: {sandbox.ca_path}",
-            "      salesforce:",
-            f"        domain: {SANDBOX_MY_DOMAIN}",
-            "        auth: {method: client_credentials}",
-            "  and its environment:",
-            f"    SALESFORCE_CONSUMER_KEY={creds.consumer_key}",
-            f"    SALESFORCE_CONSUMER_SECRET={creds.consumer_secret}",
-            "    HUBSPOT_ACCESS_TOKEN=<any value>",
+            "  Save as config.yaml (complete; for HubSpot write kind: hubspot) / 設定ファイル:",
+            *(f"    {line}" for line in worker_config(sandbox).splitlines()),
+            "  and set its environment (NPS_TOKEN_SECRET signs survey links) / 環境変数:",
+            *(f"    export {name}={value}" for name, value in worker_environment().items()),
             f"  (auth method password: SALESFORCE_USERNAME={creds.username}",
             f"   SALESFORCE_PASSWORD={creds.password}"
             f" SALESFORCE_SECURITY_TOKEN={creds.security_token})",

@@ -33,6 +33,14 @@ def read_cursor(session: Session, crm: str, object_name: str) -> tuple[datetime 
     return (row.watermark, row.last_id) if row else (None, None)
 
 
+def pulled_fields(session: Session, crm: str, object_name: str) -> frozenset[str] | None:
+    """The fields the object's pull has asked for so far (None: never pulled, or not known)."""
+    row = session.scalar(
+        select(SyncCursor).where(SyncCursor.crm == Crm(crm), SyncCursor.object == object_name)
+    )
+    return frozenset(row.fields) if row is not None and row.fields is not None else None
+
+
 def write_cursor(
     session: Session,
     crm: str,
@@ -41,6 +49,7 @@ def write_cursor(
     watermark: datetime,
     last_id: str | None,
     now: datetime,
+    fields: Iterable[str] | None = None,
 ) -> None:
     """Move one object's watermark; call it in the transaction that stored what it covers."""
     row = session.scalar(
@@ -52,6 +61,8 @@ def write_cursor(
     row.watermark = watermark
     row.last_id = last_id
     row.updated_at = now
+    if fields is not None:
+        row.fields = sorted(fields)
 
 
 def _existing(

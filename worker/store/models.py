@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.ext.mutable import MutableDict, MutableList
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -307,6 +308,8 @@ class Response(Base):
     chosen_tags: Mapped[list[str]] = mapped_column(_json_list(), default=list)
     comment_summary: Mapped[str | None] = mapped_column(Text)
     reason_polarity: Mapped[dict[str, str]] = mapped_column(_json_object(), default=dict)
+    followup_wanted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False for history brought in by `import` without `--follow-up`: no task, no ask."""
 
 
 class ResponseVersion(Base):
@@ -406,6 +409,9 @@ class SyncCursor(Base):
     watermark: Mapped[datetime]
     last_id: Mapped[str | None] = mapped_column(String(CRM_ID))
     updated_at: Mapped[datetime]
+    fields: Mapped[list[str] | None] = mapped_column(json_document(), nullable=True)
+    """The fields the pull asked for (None: not recorded); a field missing here has never
+    been read, so the next pull reads the whole object again."""
 
 
 class DeletionCheck(Base):

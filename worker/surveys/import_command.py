@@ -21,8 +21,13 @@ def tag_lookup(tags: Iterable[Tag]) -> dict[str, str]:
     return lookup
 
 
-def import_command(config: Config, path: Path, *, dry_run: bool, now: datetime) -> ImportResult:
-    """Import the answers in `path`; with `dry_run` report what would happen and keep nothing."""
+def import_command(
+    config: Config, path: Path, *, dry_run: bool, now: datetime, follow_up: bool = False
+) -> ImportResult:
+    """Import the answers in `path`; with `dry_run` report what would happen and keep nothing.
+
+    History opens no follow-up task unless `follow_up`; then each task's SLA starts now.
+    """
     rows, issues = read_csv(path, tag_lookup(config.tags), now=now)
     engine = make_engine(config.database.url.get_secret_value())
     try:
@@ -34,6 +39,7 @@ def import_command(config: Config, path: Path, *, dry_run: bool, now: datetime) 
                 ResponseSource.IMPORT,
                 where=str(path),
                 default_language=config.survey.default_language,
+                follow_up=follow_up,
             )
             if dry_run:
                 session.rollback()

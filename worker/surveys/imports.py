@@ -288,8 +288,12 @@ def import_answers(
     *,
     where: str = "import",
     default_language: str = "en",
+    follow_up: bool = True,
 ) -> ImportResult:
     """Store each new answer in `rows`; duplicates are counted, unmatched rows reported.
+
+    `follow_up` False stores history: analytics and contact fields, no task. True opens the
+    tasks the rules ask for, their SLA counted from `now` (never overdue at creation).
 
     Runs in the caller's transaction (the caller commits); each row in a savepoint, so a
     concurrent import of the same answer counts as a duplicate instead of failing the batch.
@@ -305,7 +309,15 @@ def import_answers(
             continue
         try:
             with session.begin_nested():
-                _store(session, contact, row, source, key=key, default_language=default_language)
+                _store(
+                    session,
+                    contact,
+                    row,
+                    source,
+                    key=key,
+                    default_language=default_language,
+                    follow_up_from=now if follow_up else None,
+                )
         except IntegrityError:
             if session.scalar(select(Response.id).where(Response.import_key == key)) is None:
                 raise  # the store refused the row for another reason: not a duplicate
@@ -342,6 +354,7 @@ def _store(
     *,
     key: str,
     default_language: str,
+    follow_up_from: datetime | None,
 ) -> None:
     survey = Survey(
         program=row.program or "import",
@@ -367,10 +380,12 @@ def _store(
         provisional=False,
         source=source,
         received_at=row.answered_at,
-        confirmed_at=row.answered_at,
+        # The SLA counts from when the worker could first act on the answer: the import.
+        confirmed_at=max(row.answered_at, follow_up_from or row.answered_at),
         import_key=key,
         version=1,
         handled_version=0,
+        followup_wanted=follow_up_from is not None,
     )
     session.add(response)
     session.flush()

@@ -118,6 +118,7 @@ def _commit_pages(
     pages: Iterator[Page],
     apply: Callable[[Session, Page], None],
     now: Callable[[], datetime],
+    fields: Sequence[str] | None = None,
 ) -> int:
     """Apply each page and move the cursor in the same transaction; returns pages committed."""
     count = 0
@@ -132,6 +133,7 @@ def _commit_pages(
                     watermark=page.cursor.modified_at,
                     last_id=page.cursor.last_id,
                     now=now(),
+                    fields=fields,
                 )
         count += 1
     return count
@@ -190,6 +192,14 @@ def pull_into_mirror(
     stats = PullStats(target.object_name)
     with sessions() as session:
         since = Cursor(*mirror.read_cursor(session, client.name, target.object_name))
+        pulled = mirror.pulled_fields(session, client.name, target.object_name)
+    new_fields = sorted(set(target.fields) - pulled) if pulled is not None else []
+    if new_fields:
+        # A field the config added (an audience, a segment) was never read for records that
+        # have not changed since: read the whole object again, as on a first sync (no event
+        # fires from what is merely read for the first time).
+        log.info("pull_new_fields", crm=client.name, object=target.object_name, fields=new_fields)
+        since = Cursor(None, None)
     first_sync = since.modified_at is None
 
     def store_changes(session: Session, page: Page) -> None:
@@ -197,7 +207,11 @@ def pull_into_mirror(
         held = mirror.held_versions(
             session, client.name, target.kind, target.object_name, [r.id for r in page.records]
         )
-        fresh = [record for record in page.records if held.get(record.id) != record.modified_at]
+        fresh = [
+            record
+            for record in page.records
+            if new_fields or held.get(record.id) != record.modified_at
+        ]
         stats.repeated += len(page.records) - len(fresh)
         changes = _store(session, _map(target, fresh, stats), now())
         if observe is not None and changes:
@@ -213,6 +227,7 @@ def pull_into_mirror(
         pages=client.pull(target.object_name, target.fields, since),
         apply=store_changes,
         now=now,
+        fields=target.fields,
     )
     pages, stats.deleted, stats.reconciled = pull_deletions(
         client, sessions, (target.object_name, target.kind), now

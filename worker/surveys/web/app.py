@@ -30,6 +30,7 @@ from worker.surveys.web.context import ImportHandler, PageError, WebContext
 from worker.surveys.web.forms import FormTokens
 from worker.surveys.web.guard import Guard
 from worker.surveys.web.hooks import HookRoutes
+from worker.surveys.web.loop_metrics import LoopCollector
 from worker.surveys.web.metrics import HealthCollector, WebMetrics
 from worker.surveys.web.pages import Pages
 from worker.surveys.web.ratelimit import TokenBucketLimiter
@@ -58,6 +59,7 @@ def create_app(
     """
     metrics = WebMetrics()
     metrics.registry.register(HealthCollector(session_factory, config, clock))
+    metrics.registry.register(LoopCollector(session_factory, config, clock))
     pages = Pages(brand=config.survey.company_name)
     web = WebContext(
         config=config,
