@@ -96,6 +96,9 @@ class Config(Section):
             if trigger.kind != "schedule":
                 own = fields.setdefault(trigger.object, set())
                 own.update(trigger.when.fields)
+                title = active.triggers.get(trigger.object)
+                if title is not None and title.title is not None:
+                    own.add(title.title)
                 if trigger.kind == "date_offset":
                     own.add(trigger.field)
                 if trigger.contact.field is not None:

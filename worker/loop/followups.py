@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from worker import domain
 from worker.config import Config
+from worker.config.followup import FollowupConfig
 from worker.domain import Category, FollowupStage
 from worker.loop import view
 from worker.rules.conditions import holds
@@ -27,6 +28,14 @@ from worker.rules.followup import (
     next_escalation,
     rules_for,
 )
+from worker.rules.task_brief import (
+    CallContext,
+    customer_of,
+    escalation_reason,
+    escalation_text,
+    rep_for,
+)
+from worker.rules.task_texts import person_name
 from worker.store.models import (
     Contact,
     FollowUp,
@@ -37,7 +46,7 @@ from worker.store.models import (
     Survey,
     TriggerRecord,
 )
-from worker.sync.base import TaskPriority, TaskSpec, TaskState
+from worker.sync.base import AuthFailed, TaskPriority, TaskSpec, TaskState, UserProfile
 from worker.sync.link import CrmLink
 from worker.sync.outbox import Op, enqueue_after_task, enqueue_task, enqueue_update
 
@@ -46,6 +55,18 @@ log = structlog.get_logger(__name__)
 STATUS_BATCH = 100
 """Task ids per status read: HubSpot's batch read size, and well inside a SOQL IN list."""
 OPEN = (FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class EscalatedAnswer:
+    """The answer an escalation is about, as its task tells it."""
+
+    score: int
+    comment: str | None
+    contact: domain.Contact
+    account: domain.Account | None
+    call: CallContext
+    config: FollowupConfig
 
 
 @dataclass
@@ -68,6 +89,7 @@ def followup_context(
     managers: Mapping[str, str],
     *,
     active_users: frozenset[str] | None = None,
+    call: CallContext | None = None,
 ) -> FollowupContext:
     """What the follow-up rules read from the store about a contact and its account.
 
@@ -83,6 +105,7 @@ def followup_context(
         last_asks=_last_asks(session, contact),
         customer_since=account.customer_since if account else None,
         active_users=active_users,
+        call=call or CallContext(),
     )
 
 
@@ -243,9 +266,14 @@ def check_slas(
     now: dt.datetime,
     managers: Mapping[str, str],
 ) -> tuple[int, set[int]]:
-    """Escalate follow-ups whose next tier is due; returns how many and the contacts touched."""
+    """Escalate follow-ups whose next tier is due; returns how many and the contacts touched.
+
+    The CRM's users (names and languages for the escalation's text) are read once, and only
+    when something escalates.
+    """
     escalated = 0
     touched: set[int] = set()
+    known: list[Mapping[str, UserProfile]] = []
     with sessions() as session:
         ids = list(
             session.scalars(
@@ -278,19 +306,37 @@ def check_slas(
             touched.add(contact_row.id)
             if escalation is None:
                 continue
-            subject = f"NPS {Category.of_score(response.score).value} ({response.score})"
+            if not known:
+                known.append(_users(link))
+            users = known[0]
             open_escalation(
                 session,
                 link,
                 followup,
                 escalation,
-                subject=subject,
+                answer=EscalatedAnswer(
+                    response.score,
+                    response.comment,
+                    contact,
+                    account,
+                    CallContext(users=users),
+                    config.followup,
+                ),
                 contact=contact_row,
                 action=tier_action(config, response.score, escalation.level),
                 now=now,
             )
             escalated += 1
     return escalated, touched
+
+
+def _users(link: CrmLink) -> Mapping[str, UserProfile]:
+    """The CRM's users by id; none when the integration may not read them (ids are shown)."""
+    try:
+        return link.client.users()
+    except AuthFailed as error:
+        log.warning("users_unreadable", crm=link.name, code=error.code)
+        return {}
 
 
 def tier_action(config: Config, score: int, level: int) -> str:
@@ -305,7 +351,7 @@ def open_escalation(
     followup: FollowUp,
     escalation: Escalation,
     *,
-    subject: str,
+    answer: EscalatedAnswer,
     contact: Contact,
     action: str,
     now: dt.datetime,
@@ -335,22 +381,40 @@ def open_escalation(
         notify=escalation.notify,
         reason=escalation.reason,
     )
+    due_at = now + dt.timedelta(hours=24)
+    users = answer.call.users
+    reader = rep_for(escalation.notify_id, users, answer.config)
+    owner = users.get(followup.owner_crm_id or "")
+    overdue = now - followup.due_at if escalation.reason != "at once" else None
+    subject, body = escalation_text(
+        level=escalation.level,
+        score=answer.score,
+        comment=answer.comment,
+        customer=customer_of(answer.contact, answer.account, reader.language),
+        reader=reader,
+        notify=escalation.notify,
+        reason=escalation_reason(
+            overdue if overdue and overdue.total_seconds() > 0 else None, reader.language
+        ),
+        owner_name=person_name(owner.first_name, owner.last_name, reader.language)
+        if owner
+        else followup.owner_crm_id,
+        original_due=followup.due_at,
+        due_at=due_at,
+    )
     enqueue_task(
         session,
         link.name,
         TaskSpec(
             dedup_key=key,
-            subject=f"Escalated (level {escalation.level}): {subject}",
-            body=(
-                f"Follow-up escalated to {escalation.notify}: {escalation.reason}. "
-                f"The original task is owned by {followup.owner_crm_id or 'the default owner'}"
-                f" and was due {followup.due_at:%Y-%m-%d %H:%M} UTC."
-            ),
-            due_at=now + dt.timedelta(hours=24),
+            subject=subject,
+            body=body,
+            due_at=due_at,
             priority=TaskPriority.HIGH,
             owner_id=escalation.notify_id,
             contact_id=contact.crm_id,
             account_id=contact.account_crm_id,
+            time_zone=reader.time_zone,
         ),
         now=now,
     )

@@ -445,7 +445,7 @@ def note_input(note: NoteSpec, dedup_property: str) -> dict[str, Any]:
     return {
         "properties": {
             "hs_timestamp": format_instant(note.at),
-            "hs_note_body": note.body,
+            "hs_note_body": f"{note.subject}\n{note.body}" if note.subject else note.body,
             dedup_property: note.dedup_key,
         },
         "associations": _associations(

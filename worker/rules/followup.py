@@ -28,6 +28,16 @@ from worker.domain import Account, Category, Contact
 from worker.rules.calendar import add_business_hours
 from worker.rules.conditions import evaluate
 from worker.rules.eligibility import Check
+from worker.rules.task_brief import (
+    CallContext,
+    Rep,
+    TaskFacts,
+    customer_of,
+    rep_for,
+    task_body,
+    task_subject,
+)
+from worker.rules.task_texts import person_name
 
 Priority = Literal["low", "normal", "high"]
 _TEMPLATES = SandboxedEnvironment(autoescape=False)
@@ -57,11 +67,13 @@ class FollowupContext:
     customer_since: dt.datetime | None = None
     active_users: frozenset[str] | None = None
     """Users who may own a task now (None: not known, every user is taken as active)."""
+    call: CallContext = field(default_factory=CallContext)
+    """What the task tells the rep around the answer (moment, history, account, users)."""
 
 
 @dataclass(frozen=True, slots=True)
 class TaskPlan:
-    """One CRM task to create."""
+    """One CRM task to create, written for its owner (`rep`)."""
 
     dedup_key: str
     subject: str
@@ -70,6 +82,7 @@ class TaskPlan:
     owner_source: str
     due_at: dt.datetime
     priority: Priority
+    rep: Rep | None = None
 
 
 Fallback = Literal["fallback_manager", "account_owner", "nobody"]
@@ -161,7 +174,7 @@ def plan_followup(
             rules=rules,
             band=band,
             config=config,
-            active=context.active_users,
+            context=context,
         )
     escalations = tuple(
         _escalation(
@@ -291,8 +304,30 @@ def _task(
     rules: Rules,
     band: SeverityBand | None,
     config: FollowupConfig,
-    active: frozenset[str] | None,
+    context: FollowupContext,
 ) -> TaskPlan:
+    """The task in its owner's language and zone; RevOps' templates, when set, win."""
+    owner_id, source = resolve_owner(rules.owner, contact, account, context.active_users)
+    sla = band.sla if band and band.sla else rules.task.sla
+    priority = band.priority if band and band.priority else rules.task.priority
+    due_at = due_time(response.received_at, sla, rules.task, config)
+    call = context.call
+    rep = rep_for(owner_id, call.users, config)
+    customer = customer_of(contact, account, rep.language)
+    facts = TaskFacts(
+        score=response.score,
+        received_at=response.received_at,
+        program=response.program,
+        comment=response.comment,
+        tags=response.tags,
+        severity=band.name if band else None,
+        due_at=due_at,
+        sla=sla,
+    )
+    chain = [
+        (person, _chain_name(person, contact, account, call, rep.language))
+        for person in rules.owner
+    ]
     variables = template_variables(
         contact,
         account,
@@ -306,18 +341,41 @@ def _task(
         },
         program=response.program,
     )
-    owner_id, source = resolve_owner(rules.owner, contact, account, active)
-    sla = band.sla if band and band.sla else rules.task.sla
-    priority = band.priority if band and band.priority else rules.task.priority
+    subject = (
+        render(rules.task.subject, variables)
+        if rules.task.subject
+        else task_subject(response.score, customer, due_at, rep)
+    )
+    body = (
+        render(rules.task.body, variables)
+        if rules.task.body
+        else task_body(facts, customer, rep, call, chain)
+    )
     return TaskPlan(
         dedup_key=f"followup:{response.key}",
-        subject=render(rules.task.subject, variables),
-        body=render(rules.task.body, variables),
+        subject=subject,
+        body=body,
         owner_id=owner_id,
         owner_source=source,
-        due_at=due_time(response.received_at, sla, rules.task, config),
+        due_at=due_at,
         priority=priority,
+        rep=rep,
     )
+
+
+def _chain_name(
+    person: Person, contact: Contact, account: Account | None, call: CallContext, language: str
+) -> str | None:
+    """The name of the user a link of the owner chain points at, when the CRM gave it."""
+    user_id = {
+        "account_owner": account.owner_id if account else None,
+        "contact_owner": contact.owner_id,
+        "user": person.user_id,
+    }.get(person.role)
+    profile = call.users.get(user_id or "")
+    if profile is None:
+        return None
+    return person_name(profile.first_name, profile.last_name, language)
 
 
 def _tier_applies(

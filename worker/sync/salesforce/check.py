@@ -54,11 +54,7 @@ def check_fields(
         if info.queryable:
             described[sobject] = info.fields
             judged[sobject] = _within_object_rights(expected.get(sobject, {}), info)
-    return (
-        problems
-        + field_problems(judged, described)
-        + value_problems(compared or {}, described)
-    )
+    return problems + field_problems(judged, described) + value_problems(compared or {}, described)
 
 
 def _unreadable(sobject: str, wants: Mapping[str, str]) -> list[str]:

@@ -78,9 +78,7 @@ def composite_lookup(queries: Sequence[str], api_version: str) -> dict[str, Any]
     }
 
 
-def found(
-    records: Sequence[Mapping[str, Any]], key_field: str, wanted: set[str]
-) -> dict[str, str]:
+def found(records: Sequence[Mapping[str, Any]], key_field: str, wanted: set[str]) -> dict[str, str]:
     """Key -> the first record id holding it, for keys in `wanted`, matched exactly.
 
     SOQL compares text without regard to case; the worker's keys are case-sensitive.
