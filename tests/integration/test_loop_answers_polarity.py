@@ -24,6 +24,7 @@ from worker.store.models import (
     SurveyChannel,
     SurveyState,
 )
+from worker.sync.base import UserProfile
 from worker.sync.link import link
 
 NOW = datetime(2026, 5, 4, 12, tzinfo=UTC)
@@ -39,8 +40,8 @@ class FakeClient:
     def managers(self) -> dict[str, str]:
         return {}
 
-    def active_users(self) -> frozenset[str]:
-        return frozenset()
+    def users(self) -> dict[str, UserProfile]:
+        return {}
 
     def task_statuses(self, task_ids: Sequence[str]) -> list[object]:
         return []

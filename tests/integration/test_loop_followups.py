@@ -26,7 +26,7 @@ from worker.store.models import (
     SurveyChannel,
     SurveyState,
 )
-from worker.sync.base import AuthFailed, TaskState, TaskStatus
+from worker.sync.base import AuthFailed, TaskState, TaskStatus, UserProfile
 from worker.sync.link import CrmLink
 
 NOW = datetime(2026, 5, 4, 12, tzinfo=UTC)
@@ -49,6 +49,12 @@ class FakeClient:
 
     def managers(self) -> dict[str, str]:
         return {"005OWNER": "005MANAGER"}
+
+    def users(self) -> dict[str, UserProfile]:
+        return {
+            user: UserProfile(user, "Kim", user[3:].title(), "en", "UTC")
+            for user in ("005OWNER", "005MANAGER")
+        }
 
 
 def _link(client: FakeClient) -> CrmLink:
@@ -275,15 +281,15 @@ def test_customer_since_is_mirrored_and_kept_by_later_writes(
 class OwnersHidden(FakeClient):
     """A HubSpot private app without the owners scope: the owners list is refused."""
 
-    def active_users(self) -> frozenset[str]:
+    def users(self) -> dict[str, UserProfile]:
         raise AuthFailed("hubspot", "MISSING_SCOPES", "needs crm.objects.owners.read")
 
 
 class OwnerLeft(FakeClient):
     """The contact's owner is no longer an active user."""
 
-    def active_users(self) -> frozenset[str]:
-        return frozenset({"005OTHER"})
+    def users(self) -> dict[str, UserProfile]:
+        return {"005OTHER": UserProfile("005OTHER")}
 
 
 @pytest.mark.parametrize(

@@ -816,9 +816,10 @@ class TestProgramFields:
             "      record_change: {object: Case, when: {Origin: {changed_to: Web}}}\n"
         )
         assert parse_config(text, env={}).program_fields() == {
-            "Case": frozenset({"Status", "Priority"}),  # Priority: high-priority cases
+            "Case": frozenset({"Status", "Priority", "Subject"}),  # Priority: high-priority
+            # cases; Subject: the title tasks and invitations name the case by
             "Contact": frozenset({"Title"}),
-            "Opportunity": frozenset({"CloseDate"}),
+            "Opportunity": frozenset({"CloseDate", "Name"}),
             "Account": frozenset({"Type"}),
         }
 
