@@ -181,7 +181,9 @@ def task_body(
         text(lang, "owner", owner=rep.name or text(lang, "nobody"), chain=_chain(chain, lang))
     )
     lines += ["", text(lang, "said")]
-    score = f"{facts.score} ({facts.severity})" if facts.severity else str(facts.score)
+    score = str(facts.score)
+    if facts.severity:
+        score += f"（{facts.severity}）" if lang.startswith("ja") else f" ({facts.severity})"
     lines.append(f"NPS: {score}")
     lines.append(
         text(lang, "comment", comment=facts.comment) if facts.comment else text(lang, "no_comment")
@@ -270,7 +272,10 @@ def _chain(chain: Sequence[tuple[Person, str | None]], language: str) -> str:
     shown = []
     for person, name in chain:
         role = text(language, person.role)
-        shown.append(f"{role} ({name})" if name else role)
+        if not name:
+            shown.append(role)
+        else:
+            shown.append(f"{role}（{name}）" if language.startswith("ja") else f"{role} ({name})")
     return " → ".join(shown)
 
 
