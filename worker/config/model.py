@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from worker.config.alerts import AlertsConfig
 from worker.config.analytics import AnalyticsConfig
 from worker.config.base import Section, suggest
 from worker.config.conditions import Condition
@@ -51,6 +52,7 @@ class Config(Section):
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     other_crms: tuple[str, ...] = ()
     """Config files of further CRMs served side by side (a different `crm.kind` each)."""
 
@@ -109,7 +111,7 @@ class Config(Section):
                 for qualified in condition.fields:
                     record, name = qualified.split(".", 1)
                     fields.setdefault(record_objects[record], set()).add(name)
-        for condition in self.followup.conditions():
+        for condition in (*self.followup.conditions(), *self.alerts.conditions()):
             for qualified in condition.fields:
                 record, name = qualified.split(".", 1)
                 fields.setdefault(record_objects[record], set()).add(name)
@@ -124,7 +126,7 @@ class Config(Section):
         active = self.crm.salesforce if self.crm.kind == "salesforce" else self.crm.hubspot
         record_objects = {"contact": active.contact.object, "account": active.account.object}
         own: list[tuple[str, Condition]] = []
-        qualified: list[Condition] = list(self.followup.conditions())
+        qualified: list[Condition] = [*self.followup.conditions(), *self.alerts.conditions()]
         for program in self.programs.values():
             if not program.enabled:
                 continue
@@ -167,7 +169,30 @@ class Config(Section):
         self._check_writeback()
         self._check_theme_tags()
         self._check_interventions()
+        self._check_alerts()
         return self
+
+    def _check_alerts(self) -> None:
+        configured = self.notify.webhooks()
+        for index, rule in enumerate(self.alerts.rules):
+            for chat in rule.chats:
+                if chat not in configured:
+                    raise invalid(
+                        f"chat '{chat}' has no webhook (set notify.{chat}.webhook_env)",
+                        "alerts",
+                        "rules",
+                        index,
+                        "chats",
+                    )
+            for program in rule.programs:
+                if program not in self.programs:
+                    raise invalid(
+                        f"unknown program '{program}'{suggest(program, list(self.programs))}",
+                        "alerts",
+                        "rules",
+                        index,
+                        "programs",
+                    )
 
     def _check_interventions(self) -> None:
         known = ["touchpoint", "program", "channel", "language", "account"]

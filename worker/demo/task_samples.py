@@ -5,6 +5,7 @@ Japanese detractor task (`demo-out/task-en.txt`, `task-ja.txt`) and escalation t
 can see them.
 """
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from worker.sandbox.hubspot.projection import owner_id
@@ -73,6 +74,6 @@ def write_task_samples(sandbox: Sandbox, kind: str, out: Path) -> list[Path]:
     return written
 
 
-def _shown(record: dict[str, object], fields: tuple[str, ...]) -> str:
+def _shown(record: Mapping[str, object], fields: tuple[str, ...]) -> str:
     lines = [f"{name}: {record.get(name)}" for name in fields[:-1]]
     return "\n".join([*lines, f"{fields[-1]}:", str(record.get(fields[-1]) or ""), ""])

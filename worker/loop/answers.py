@@ -10,6 +10,7 @@ An answer changed later (a new version) is handled again; its follow-up task is 
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from worker.config import Config
 from worker.domain import Category
 from worker.loop import view
 from worker.loop.call_context import call_context
+from worker.loop.chat_alerts import queue_alerts
 from worker.loop.followups import (
     EscalatedAnswer,
     followup_context,
@@ -27,9 +29,18 @@ from worker.loop.followups import (
     tier_action,
 )
 from worker.loop.writeback import write_contact
-from worker.rules.followup import FollowupPlan, plan_followup
+from worker.notify.message import ChatMessage
+from worker.rules.followup import FollowupPlan, TaskPlan, plan_followup
 from worker.rules.tagging import Tagger
-from worker.rules.task_brief import note_subject, rep_for
+from worker.rules.task_brief import (
+    CallContext,
+    Rep,
+    brief_lines,
+    customer_of,
+    note_subject,
+    rep_for,
+    task_subject,
+)
 from worker.store.mirror import mark_for_rollup
 from worker.store.models import (
     Account,
@@ -182,6 +193,8 @@ def _handle(
         plan = plan_followup(facts, contact, account, context, config.followup, now=now)
         followup = _open_followup(answer, plan)
         stats.tasks += followup is not None
+        if followup is not None and plan.category is Category.DETRACTOR and plan.task:
+            _alert(answer, config, plan.task, values, call)
         if followup is not None and plan.escalations and plan.task is not None:
             open_escalation(
                 session,
@@ -189,7 +202,14 @@ def _handle(
                 followup,
                 plan.escalations[-1],
                 answer=EscalatedAnswer(
-                    response.score, response.comment, contact, account, call, config.followup
+                    response.score,
+                    response.comment,
+                    contact,
+                    account,
+                    call,
+                    config,
+                    survey.program,
+                    values,
                 ),
                 contact=contact_row,
                 action=tier_action(config, response.score, plan.escalations[-1].level),
@@ -241,6 +261,40 @@ def _open_followup(answer: _Answer, plan: FollowupPlan) -> FollowUp | None:
         followup_id=followup.id,
     )
     return followup
+
+
+def _alert(
+    answer: _Answer,
+    config: Config,
+    task: TaskPlan,
+    values: Mapping[str, Any],
+    call: CallContext,
+) -> None:
+    """Queue the detractor's chat alerts: the task's facts and context, in each chat's language."""
+    facts, rep = task.facts, task.rep
+    if facts is None or rep is None:
+        return
+    contact, account = view.contact_of(answer.contact), answer.account
+    domain_account = view.account_of(account) if account else None
+
+    def compose(language: str) -> ChatMessage:
+        reader = Rep(rep.user_id, rep.name, language, rep.time_zone)
+        customer = customer_of(contact, domain_account, language)
+        lines = brief_lines(facts, customer, reader, call, task.chain)
+        title = task_subject(facts.score, customer, facts.due_at, reader)
+        link = call.moment.url if call.moment else None
+        return ChatMessage(title, tuple(line for line in lines if line), link)
+
+    queue_alerts(
+        answer.session,
+        config,
+        kind="detractor",
+        key=task.dedup_key,
+        program=answer.survey.program,
+        values=values,
+        compose=compose,
+        now=answer.now,
+    )
 
 
 def _ask(answer: _Answer, plan: FollowupPlan) -> int:

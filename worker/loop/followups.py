@@ -9,6 +9,7 @@ as overdue on the contact.
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -16,9 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from worker import domain
 from worker.config import Config
-from worker.config.followup import FollowupConfig
 from worker.domain import Category, FollowupStage
 from worker.loop import view
+from worker.loop.chat_alerts import queue_alerts
+from worker.notify.message import ChatMessage
 from worker.rules.conditions import holds
 from worker.rules.followup import (
     Escalation,
@@ -30,6 +32,7 @@ from worker.rules.followup import (
 )
 from worker.rules.task_brief import (
     CallContext,
+    Rep,
     customer_of,
     escalation_reason,
     escalation_text,
@@ -66,7 +69,9 @@ class EscalatedAnswer:
     contact: domain.Contact
     account: domain.Account | None
     call: CallContext
-    config: FollowupConfig
+    config: Config
+    program: str
+    values: Mapping[str, Any]
 
 
 @dataclass
@@ -320,7 +325,9 @@ def check_slas(
                     contact,
                     account,
                     CallContext(users=users),
-                    config.followup,
+                    config,
+                    survey.program,
+                    context.values,
                 ),
                 contact=contact_row,
                 action=tier_action(config, response.score, escalation.level),
@@ -383,24 +390,43 @@ def open_escalation(
     )
     due_at = now + dt.timedelta(hours=24)
     users = answer.call.users
-    reader = rep_for(escalation.notify_id, users, answer.config)
-    owner = users.get(followup.owner_crm_id or "")
+    reader = rep_for(escalation.notify_id, users, answer.config.followup)
     overdue = now - followup.due_at if escalation.reason != "at once" else None
-    subject, body = escalation_text(
-        level=escalation.level,
-        score=answer.score,
-        comment=answer.comment,
-        customer=customer_of(answer.contact, answer.account, reader.language),
-        reader=reader,
-        notify=escalation.notify,
-        reason=escalation_reason(
-            overdue if overdue and overdue.total_seconds() > 0 else None, reader.language
-        ),
-        owner_name=person_name(owner.first_name, owner.last_name, reader.language)
-        if owner
-        else followup.owner_crm_id,
-        original_due=followup.due_at,
-        due_at=due_at,
+    if overdue is not None and overdue <= dt.timedelta(0):
+        overdue = None
+
+    def written(language: str) -> tuple[str, str]:
+        owner = users.get(followup.owner_crm_id or "")
+        return escalation_text(
+            level=escalation.level,
+            score=answer.score,
+            comment=answer.comment,
+            customer=customer_of(answer.contact, answer.account, language),
+            reader=Rep(reader.user_id, reader.name, language, reader.time_zone),
+            notify=escalation.notify,
+            reason=escalation_reason(overdue, language),
+            owner_name=person_name(owner.first_name, owner.last_name, language)
+            if owner
+            else followup.owner_crm_id,
+            original_due=followup.due_at,
+            due_at=due_at,
+        )
+
+    def compose(language: str) -> ChatMessage:
+        title, lines = written(language)
+        moment = answer.call.moment
+        return ChatMessage(title, tuple(lines.splitlines()), moment.url if moment else None)
+
+    subject, body = written(reader.language)
+    queue_alerts(
+        session,
+        answer.config,
+        kind="escalation" if overdue is None else "sla_breach",
+        key=key,
+        program=answer.program,
+        values=answer.values,
+        compose=compose,
+        now=now,
     )
     enqueue_task(
         session,

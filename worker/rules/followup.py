@@ -83,6 +83,9 @@ class TaskPlan:
     due_at: dt.datetime
     priority: Priority
     rep: Rep | None = None
+    facts: TaskFacts | None = None
+    """What the body states, for alerts that tell the same in another language."""
+    chain: tuple[tuple[Person, str | None], ...] = ()
 
 
 Fallback = Literal["fallback_manager", "account_owner", "nobody"]
@@ -360,6 +363,8 @@ def _task(
         due_at=due_at,
         priority=priority,
         rep=rep,
+        facts=facts,
+        chain=tuple(chain),
     )
 
 

@@ -160,6 +160,23 @@ def task_body(
     """The whole task: what was said about which moment, the context, due time, owner, the
     guided response and the outcome lines the worker reads back."""
     lang = rep.language
+    lines = brief_lines(facts, customer, rep, call, chain)
+    lines += ["", text(lang, "guide")]
+    lines += [f"{step}. {text(lang, f'step_{step}')}" for step in range(1, STEPS + 1)]
+    lines += ["", text(lang, "outcomes")]
+    lines += [text(lang, f"outcome_{step}") for step in range(1, STEPS + 1)]
+    return "\n".join(lines)
+
+
+def brief_lines(
+    facts: TaskFacts,
+    customer: str,
+    rep: Rep,
+    call: CallContext,
+    chain: Sequence[tuple[Person, str | None]],
+) -> list[str]:
+    """The task's facts and context without the guide: what a chat alert shows too."""
+    lang = rep.language
     category = category_label(facts.score, lang)
     lines = [
         text(
@@ -190,11 +207,7 @@ def task_body(
     )
     lines.append(text(lang, "reasons", reasons=_reasons(facts.tags, call, lang)))
     lines += ["", text(lang, "context"), *_context(call, lang, rep)]
-    lines += ["", text(lang, "guide")]
-    lines += [f"{step}. {text(lang, f'step_{step}')}" for step in range(1, STEPS + 1)]
-    lines += ["", text(lang, "outcomes")]
-    lines += [text(lang, f"outcome_{step}") for step in range(1, STEPS + 1)]
-    return "\n".join(lines)
+    return lines
 
 
 def read_outcomes(body: str | None) -> dict[int, str]:

@@ -394,6 +394,31 @@ class OutboxEntry(Base):
     done_at: Mapped[datetime | None]
 
 
+class ChatAlert(Base):
+    """An alert for one chat (Slack, Teams), kept until it is posted or given up.
+
+    ``state`` is pending, sent or failed; ``dedup_key`` (event + chat) queues it once.
+    ``message`` holds the title, lines and link as the chat will show them.
+    """
+
+    __tablename__ = "chat_alerts"
+    __table_args__ = (Index(None, "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    chat: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    message: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    post_id: Mapped[str | None] = mapped_column(String(36))
+    """The message it went out in (several alerts share one when batched)."""
+
+
 class SyncCursor(Base):
     """Incremental-pull watermark per CRM object; ``last_id`` breaks ties within one timestamp."""
 
