@@ -19,6 +19,7 @@ from worker.config import Config, ConfigError, parse_config
 from worker.domain import Category
 from worker.loop.answers import handle_answers
 from worker.notify.alerts import send_alerts
+from worker.status import status
 from worker.store.models import (
     Account,
     ChatAlert,
@@ -239,7 +240,9 @@ def test_alerts_wait_in_the_store_while_the_chat_fails(
     assert len(receiver.texts("slack")) == 1
     with sessions() as session:
         alert = session.scalars(select(ChatAlert)).one()
+        shown = status(session, config, NOW + timedelta(minutes=2))
     assert (alert.state, alert.attempts) == ("sent", 3)
+    assert "chat alerts: sent 1" in shown
 
 
 def test_alerts_are_batched_under_the_rate_limit(

@@ -430,6 +430,7 @@ class TestExample:
             port=1,
             programs=DEMO_PROGRAMS["salesforce"],
             segments=DEMO_SEGMENTS["salesforce"],
+            followup="  rep_language: en",
         )
         compared = parse_config(text, "demo.yaml", env={}).compared_values()
         assert compared == {
