@@ -317,6 +317,29 @@ class CaseSignal(Section):
     when: ObjectFilter
 
 
+class ComplaintFollowup(Section):
+    """A passive's or promoter's answer that complains clearly gets a task too (the detractor's
+    text, "with a complaint" in its subject), since a complaint deserves an answer whatever
+    the score."""
+
+    enabled: bool = False
+    tags: tuple[Identifier, ...] = ()
+    """Reason tags that count when the comment complains of them (empty: any tag)."""
+    keywords: dict[LanguageCode, tuple[str, ...]] = Field(default_factory=dict)
+    """Words or phrases that count wherever they appear in the comment, per language."""
+    sla: Sla = dt.timedelta(hours=48)
+    priority: Literal["low", "normal", "high"] = "normal"
+
+
+class ReasonRoute(Section):
+    """Send the task of an answer complaining of these tags to a department's owner or queue
+    (pricing -> account manager, quality -> support lead)."""
+
+    tags: tuple[Identifier, ...] = Field(min_length=1)
+    owner: tuple[Owner, ...] = Field(min_length=1)
+    """Owner chain: roles, user ids, or a Salesforce queue id (00G…, always taken as active)."""
+
+
 class RepSettings(Section):
     """One task owner's language and time zone, where the CRM does not say or says wrong."""
 
@@ -353,6 +376,10 @@ class FollowupConfig(Section):
     logged and counted by `status`."""
     high_priority_cases: CaseSignal | None = None
     """Cases that count for `no_high_priority_case_within` (default per CRM kind)."""
+    complaints: ComplaintFollowup = Field(default_factory=ComplaintFollowup)
+    routes: tuple[ReasonRoute, ...] = ()
+    """First route whose tags the answer complains of (or, with no complaint, names) picks
+    the task's owner chain instead of the category's."""
     reps: dict[UserId, RepSettings] = Field(default_factory=dict)
     """Per task owner: the language and time zone of their tasks, over what the CRM says
     (Salesforce `User.LanguageLocaleKey` / `TimeZoneSidKey`; HubSpot owners carry neither)."""

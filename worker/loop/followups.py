@@ -161,6 +161,7 @@ def response_facts(response: Response, survey: Survey) -> ResponseFacts:
         comment=response.comment,
         tags=tuple(response.reason_tags),
         summary=response.comment_summary,
+        polarity=dict(response.reason_polarity or {}),
     )
 
 

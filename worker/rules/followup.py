@@ -40,6 +40,8 @@ from worker.rules.task_brief import (
 from worker.rules.task_texts import person_name
 
 Priority = Literal["low", "normal", "high"]
+QUEUE_PREFIX = "00G"
+"""Salesforce queue (Group) ids: a task may be owned by a queue, which is never "inactive"."""
 _TEMPLATES = SandboxedEnvironment(autoescape=False)
 
 
@@ -54,6 +56,8 @@ class ResponseFacts:
     comment: str | None = None
     tags: tuple[str, ...] = ()
     summary: str | None = None
+    polarity: Mapping[str, str] = field(default_factory=dict)
+    """Tag -> praise / complaint / neutral, as the tagger read the comment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +172,9 @@ def plan_followup(
     category = Category.of_score(response.score)
     rules = rules_for(category, config)
     band = severity_of(response.score, rules)
+    complaint = category is not Category.DETRACTOR and is_complaint(response, config)
     task = None
-    if rules.task.enabled:
+    if rules.task.enabled or complaint:
         task = _task(
             response,
             contact,
@@ -178,6 +183,7 @@ def plan_followup(
             band=band,
             config=config,
             context=context,
+            complaint=complaint,
         )
     escalations = tuple(
         _escalation(
@@ -244,6 +250,27 @@ def next_escalation(
     )
 
 
+def is_complaint(response: ResponseFacts, config: FollowupConfig) -> bool:
+    """True when the comment clearly complains: of a listed tag (any tag when none are
+    listed), or in one of the listed words, in any configured language."""
+    rule = config.complaints
+    if not rule.enabled:
+        return False
+    complained = {tag for tag, way in response.polarity.items() if way == "complaint"}
+    if complained & set(rule.tags or complained):
+        return True
+    text = (response.comment or "").casefold()
+    return any(word.casefold() in text for words in rule.keywords.values() for word in words)
+
+
+def routed_owner(response: ResponseFacts, config: FollowupConfig) -> tuple[Person, ...] | None:
+    """The owner chain of the first route whose tags the answer complains of (or names, when
+    it complains of none)."""
+    complained = {tag for tag, way in response.polarity.items() if way == "complaint"}
+    named = complained or set(response.tags)
+    return next((route.owner for route in config.routes if named & set(route.tags)), None)
+
+
 def render(template: str, variables: Mapping[str, Any]) -> str:
     """A config template rendered in a sandbox (RevOps' text, never trusted code)."""
     return _TEMPLATES.from_string(template).render(**variables).strip()
@@ -285,7 +312,7 @@ def resolve_owner(
             "contact_owner": contact.owner_id,
             "user": person.user_id,
         }.get(person.role)
-        if found and (active is None or found in active):
+        if found and (active is None or found in active or found.startswith(QUEUE_PREFIX)):
             return found, str(person)
     return None, "nobody active in the chain; the CRM's default owner"
 
@@ -308,11 +335,17 @@ def _task(
     band: SeverityBand | None,
     config: FollowupConfig,
     context: FollowupContext,
+    complaint: bool = False,
 ) -> TaskPlan:
-    """The task in its owner's language and zone; RevOps' templates, when set, win."""
-    owner_id, source = resolve_owner(rules.owner, contact, account, context.active_users)
+    """The task in its owner's language and zone; RevOps' templates, when set, win. A task
+    only a complaint earns takes `followup.complaints`' SLA and priority; a reason route
+    picks the owner chain."""
+    owners = routed_owner(response, config) or rules.owner
+    owner_id, source = resolve_owner(owners, contact, account, context.active_users)
     sla = band.sla if band and band.sla else rules.task.sla
     priority = band.priority if band and band.priority else rules.task.priority
+    if complaint and not rules.task.enabled:
+        sla, priority = config.complaints.sla, config.complaints.priority
     due_at = due_time(response.received_at, sla, rules.task, config)
     call = context.call
     rep = rep_for(owner_id, call.users, config)
@@ -328,8 +361,7 @@ def _task(
         sla=sla,
     )
     chain = [
-        (person, _chain_name(person, contact, account, call, rep.language))
-        for person in rules.owner
+        (person, _chain_name(person, contact, account, call, rep.language)) for person in owners
     ]
     variables = template_variables(
         contact,
@@ -347,7 +379,7 @@ def _task(
     subject = (
         render(rules.task.subject, variables)
         if rules.task.subject
-        else task_subject(response.score, customer, due_at, rep)
+        else task_subject(response.score, customer, due_at, rep, complaint=complaint)
     )
     body = (
         render(rules.task.body, variables)
