@@ -20,7 +20,7 @@ from worker.config.digest import DigestConfig, NotifyConfig
 from worker.config.errors import invalid
 from worker.config.followup import FollowupConfig
 from worker.config.privacy import PrivacyConfig
-from worker.config.programs import Program
+from worker.config.programs import DateOffsetTrigger, Program, RecordChangeTrigger
 from worker.config.sections import (
     DatabaseConfig,
     LoggingConfig,
@@ -95,7 +95,7 @@ class Config(Section):
                 continue
             trigger = program.trigger
             selectors: tuple[Condition, ...] = ()
-            if trigger.kind != "schedule":
+            if isinstance(trigger, RecordChangeTrigger | DateOffsetTrigger):
                 own = fields.setdefault(trigger.object, set())
                 own.update(trigger.when.fields)
                 title = active.triggers.get(trigger.object)
@@ -131,7 +131,7 @@ class Config(Section):
             if not program.enabled:
                 continue
             trigger = program.trigger
-            if trigger.kind != "schedule":
+            if isinstance(trigger, RecordChangeTrigger | DateOffsetTrigger):
                 own.append((trigger.object, trigger.when))
                 if trigger.contact.account_contacts is not None:
                     qualified.append(trigger.contact.account_contacts)
@@ -237,7 +237,10 @@ class Config(Section):
             )
         for name, program in self.programs.items():
             trigger = program.trigger
-            if trigger.kind != "schedule" and trigger.object not in objects:
+            if (
+                isinstance(trigger, RecordChangeTrigger | DateOffsetTrigger)
+                and trigger.object not in objects
+            ):
                 raise invalid(
                     f"unknown {self.crm.kind} object '{trigger.object}'"
                     f"{suggest(trigger.object, objects)}"

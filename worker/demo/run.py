@@ -120,6 +120,9 @@ PROGRAMS = {
         object: Account
         when: {Onboarding_Status__c: {changed_to: Completed}}
         contact: {account_contacts: {}}
+  recovery_checkin:
+    touchpoint: recovery
+    trigger: {recovery: {after: 7d}}
 """,
     "hubspot": """\
   support_ticket_closed:
@@ -133,6 +136,9 @@ PROGRAMS = {
     touchpoint: renewal
     trigger:
       record_change: {object: deals, when: {dealstage: {changed_to: closedwon}}, delay: 1d}
+  recovery_checkin:
+    touchpoint: recovery
+    trigger: {recovery: {after: 7d}}
 """,
 }
 

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config
+from worker.config.programs import DateOffsetTrigger, RecordChangeTrigger
 from worker.loop import view
 from worker.loop.events import store_events
 from worker.rules.eligibility import (
@@ -143,7 +144,11 @@ def _candidate(event: CrmEvent, config: Config) -> EventCandidate:
     per_account = payload.pop("account_contacts", False)
     trigger = config.programs[event.program or ""].trigger
     selector = None
-    if per_account and contact_crm_id is None and trigger.kind != "schedule":
+    if (
+        per_account
+        and contact_crm_id is None
+        and isinstance(trigger, RecordChangeTrigger | DateOffsetTrigger)
+    ):
         selector = trigger.contact.account_contacts
     return EventCandidate(
         dedup_key=event.dedup_key,
