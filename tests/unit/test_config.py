@@ -148,7 +148,7 @@ BROKEN = [
         ),
         "6:5",
         "programs.p.trigger",
-        "needs exactly one of record_change, date_offset, schedule; found schedule, record_change",
+        "needs exactly one of record_change, date_offset, schedule, recovery; found schedule, record_change",
         id="two-triggers",
     ),
     pytest.param(
@@ -398,11 +398,12 @@ class TestExample:
     def test_loads_with_empty_environment(self) -> None:
         """The example references credentials by variable name, so it loads with no env at all."""
         config = load_config(EXAMPLE, env={})
-        assert config.summary().startswith("salesforce, 3 of 3 programs enabled")
+        assert config.summary().startswith("salesforce, 4 of 4 programs enabled")
         assert set(config.programs) == {
             "support_case_closed",
             "renewal_upcoming",
             "relationship_quarterly",
+            "recovery_checkin",
         }
 
     def test_values_it_compares_exist_in_a_new_salesforce_org(self) -> None:
