@@ -1,5 +1,6 @@
 """Survey e-mails: links, both languages, both parts, headers, and replaceable templates."""
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -240,3 +241,45 @@ class TestTemplateCheck:
         templates = Templates.from_config(SurveyConfig(templates_dir=str(tmp_path / "nope")))
         with pytest.raises(ConfigError, match="folder not found"):
             templates.check()
+
+
+class TestMoment:
+    """The invitation names the moment it asks about, in the contact's language."""
+
+    @pytest.mark.parametrize(
+        ("touchpoint", "title", "language", "said"),
+        [
+            pytest.param(
+                "support",
+                "Export times out",
+                "en",
+                "your opinion on your support case “Export times out”",
+                id="support-en",
+            ),
+            pytest.param(
+                "support",
+                "Export times out",
+                "ja",
+                "サポートケース「Export times out」について、ご意見",
+                id="support-ja",
+            ),
+            pytest.param(
+                "onboarding", None, "en", "your opinion on your first 30 days with us", id="onb"
+            ),
+            pytest.param(
+                "onboarding", None, "ja", "ご利用開始からの最初の 30 日間について", id="onb-ja"
+            ),
+            pytest.param("relationship", None, "en", "We would value your opinion. It", id="none"),
+        ],
+    )
+    def test_both_parts_name_the_moment(
+        self, touchpoint: str, title: str | None, language: str, said: str
+    ) -> None:
+        """Plain text and HTML both say which moment the survey is about."""
+        delivery = dataclasses.replace(
+            _delivery(language=language), touchpoint=touchpoint, moment_title=title
+        )
+        message = render_invitation(Templates.from_config(SURVEY), SURVEY, SIGNER, delivery, NOW)
+        plain, html = _parts(message)
+        assert said in plain
+        assert said in html
