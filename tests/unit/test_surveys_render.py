@@ -1,6 +1,7 @@
 """Survey e-mails: links, both languages, both parts, headers, and replaceable templates."""
 
 import dataclasses
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -18,6 +19,7 @@ from worker.surveys.tokens import Purpose, TokenSigner
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 SIGNER = TokenSigner("s" * 32)
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PAGE_TEXTS = Path(__file__).resolve().parents[2] / "worker" / "surveys" / "web" / "texts"
 SURVEY = SurveyConfig(company_name="Acme Cloud", base_url="https://nps.example.com")
 
 
@@ -139,13 +141,13 @@ class TestRenderedMail:
             "en": "How likely are you to recommend Acme Cloud to a friend or colleague?",
             "ja": "Acme Cloudを友人や同僚に薦める可能性はどのくらいありますか？",  # noqa: RUF001 (Japanese punctuation)
         }[language]
-        labels = {
-            "en": ("Not at all likely", "Extremely likely"),
-            "ja": ("まったく薦めない", "ぜひ薦めたい"),
-        }
+        page = json.loads(
+            (PAGE_TEXTS / f"{language}.json").read_text(encoding="utf-8")
+        )  # the answer page's own endpoint labels: mail and page say the same
         for part in (plain, html):
             assert question in part
-            assert all(label in part for label in labels[language])
+            assert f"0 = {page['low']}" in part
+            assert f"10 = {page['high']}" in part
         assert "Acme Cloud" in subject
         assert "/u/" in html
         assert "class=" not in html
