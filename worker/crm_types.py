@@ -156,6 +156,8 @@ class TaskStatus:
     owner_id: str | None
     completed_at: datetime | None
     modified_at: datetime | None
+    body: str | None = None
+    """The task's description as the rep left it (outcome lines included)."""
 
 
 class FieldType(StrEnum):

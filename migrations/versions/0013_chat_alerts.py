@@ -1,4 +1,5 @@
-"""Chat alerts waiting to be posted to Slack or Teams, so a failed post is retried, not lost.
+"""Chat alerts waiting to be posted to Slack or Teams, so a failed post is retried, not lost;
+the outcomes a rep records on a follow-up task.
 
 Revision ID: 0013
 Revises: 0010
@@ -20,7 +21,9 @@ TIMESTAMP = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    """Add `chat_alerts`."""
+    """Add `chat_alerts` and `followups.outcomes`."""
+    with op.batch_alter_table("followups") as batch:
+        batch.add_column(sa.Column("outcomes", JSON))
     op.create_table(
         "chat_alerts",
         sa.Column("id", ID, nullable=False),
@@ -44,6 +47,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop `chat_alerts`."""
+    """Drop what `upgrade` added."""
     op.drop_index("ix_chat_alerts_state_next_attempt_at", table_name="chat_alerts")
     op.drop_table("chat_alerts")
+    with op.batch_alter_table("followups") as batch:
+        batch.drop_column("outcomes")

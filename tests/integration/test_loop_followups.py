@@ -1,5 +1,7 @@
 """The inner loop in the store: task status read back, SLA escalation (task or reassign), alerts."""
 
+# ruff: noqa: RUF001 - Japanese outcome text
+
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,10 +41,18 @@ class FakeClient:
 
     def __init__(self, states: dict[str, TaskState] | None = None) -> None:
         self.states = states or {}
+        self.body: str | None = None
 
     def task_statuses(self, task_ids: Sequence[str]) -> list[TaskStatus]:
         return [
-            TaskStatus(task_id, self.states[task_id], "005OWNER", NOW, NOW - timedelta(hours=2))
+            TaskStatus(
+                task_id,
+                self.states[task_id],
+                "005OWNER",
+                NOW,
+                NOW - timedelta(hours=2),
+                self.body,
+            )
             for task_id in task_ids
             if task_id in self.states
         ]
@@ -205,6 +215,23 @@ def test_task_status_moves_the_followup_to_contacted_then_closed(
         followup = session.get_one(FollowUp, followup_id)
         assert (followup.status, followup.closed_at) == (FollowUpStatus.CLOSED, NOW)
         assert followup.first_contact_at == NOW - timedelta(hours=2)
+
+
+def test_outcomes_the_rep_writes_are_read_back(sessions: sessionmaker[Session]) -> None:
+    """The outcome lines filled in on the task (in either language) are kept by step."""
+    followup_id = _followup(sessions, due=NOW + timedelta(hours=20))
+    client = FakeClient({"00T000000000001AAA": TaskState.IN_PROGRESS})
+    client.body = (
+        "Guided response\n...\n[1] Apology: called, said sorry\n[2] Facts:\n"
+        "[3] 期待：来週までに改善案を提示\n[4] Interim measure:\n[5] Permanent fix: BUG-42"
+    )
+    read_task_status(sessions, _link(client), NOW)
+    with sessions() as session:
+        assert session.get_one(FollowUp, followup_id).outcomes == {
+            "1": "called, said sorry",
+            "3": "来週までに改善案を提示",
+            "5": "BUG-42",
+        }
 
 
 def test_expired_renewal_survey_alerts_the_account_owner_once(

@@ -36,6 +36,7 @@ from worker.rules.task_brief import (
     customer_of,
     escalation_reason,
     escalation_text,
+    read_outcomes,
     rep_for,
 )
 from worker.rules.task_texts import person_name
@@ -212,10 +213,19 @@ def read_task_status(
                 if followup is None:
                     continue
                 moved = _apply(followup, status.state, status.completed_at, status.modified_at, now)
+                _read_outcomes(followup, status.body)
                 if moved is not None:
                     setattr(stats, moved, getattr(stats, moved) + 1)
                 stats.reassigned += _adopt_owner(session, followup, status.owner_id)
     return stats, touched
+
+
+def _read_outcomes(followup: FollowUp, body: str | None) -> None:
+    """Keep what the rep wrote on the outcome lines (apology, facts, expectations, interim
+    measure, permanent fix), so the report can tell which steps were done."""
+    found = read_outcomes(body)
+    if found and found != {int(k): v for k, v in (followup.outcomes or {}).items()}:
+        followup.outcomes = {str(step): text for step, text in found.items()}
 
 
 def _adopt_owner(session: Session, followup: FollowUp, owner_id: str | None) -> int:

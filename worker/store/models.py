@@ -354,6 +354,8 @@ class FollowUp(Base):
     escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0)
     escalated_at: Mapped[datetime | None]
     escalation_fallback: Mapped[str | None] = mapped_column(String(32))
+    outcomes: Mapped[dict[str, Any] | None] = mapped_column(_json_object())
+    """What the rep wrote on the task's outcome lines, by step ("1" apology … "5" fix)."""
     """Who the last escalation reached instead of the person its tier names: `fallback_manager`,
     `account_owner`, or `nobody` (an unowned escalation); NULL when that person was found."""
     first_contact_at: Mapped[datetime | None]

@@ -2,8 +2,6 @@
 times out'", "your first 30 days". Program-aware: the touchpoint picks the phrase, the
 triggering record's title fills it in."""
 
-
-
 PHRASES: dict[str, dict[str, str]] = {
     "en": {
         "support": "your support case “{title}”",

@@ -54,7 +54,7 @@ log = structlog.get_logger(__name__)
 TASK = "Task"
 SUBJECT_MAX = 255
 IDS_PER_QUERY = 200
-TASK_FIELDS = ("Status", "IsClosed", "OwnerId", "CompletedDateTime")
+TASK_FIELDS = ("Status", "IsClosed", "OwnerId", "CompletedDateTime", "Description")
 ACTIVE_MANAGERS = "SELECT Id, ManagerId FROM User WHERE IsActive = true"
 ACTIVE_USERS = (
     "SELECT Id, FirstName, LastName, LanguageLocaleKey, TimeZoneSidKey FROM User"
@@ -486,6 +486,7 @@ def _task_status(raw: Mapping[str, Any]) -> TaskStatus:
         owner_id=raw.get("OwnerId"),
         completed_at=soql.parse_datetime(completed) if completed else None,
         modified_at=soql.parse_datetime(str(raw[soql.MODSTAMP])),
+        body=raw.get("Description"),
     )
 
 
