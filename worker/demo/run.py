@@ -58,6 +58,7 @@ crm:
   salesforce:
     domain: {my_domain}
     auth: {{method: client_credentials}}
+    contact: {{language: Language__c, time_zone: Time_Zone__c}}  # the org's own fields
 survey:
   company_name: Acme Analytics
   sender: {{address: nps@acme-analytics.example, name: Acme Customer Success}}
