@@ -114,7 +114,7 @@ def _config(rules: str, per_minute: int = 20, batch: int = 10) -> Config:
         "  onboarding:\n"
         "    touchpoint: onboarding\n"
         "    trigger: {record_change: {object: Case, when: {Status: {changed_to: New}}}}\n"
-        "segments: {fields: {plan: account.Plan__c}}\n"
+        "segments: {fields: {plan: account.Plan__c, arr: account.AnnualRevenue}}\n"
         "notify: {slack: {webhook_env: SLACK_URL}, teams: {webhook_env: TEAMS_URL}}\n"
         f"alerts:\n  per_minute: {per_minute}\n  batch: {batch}\n  rules:\n{rules}",
         "config.yaml",
@@ -140,7 +140,7 @@ def _answers(
             crm_id=f"001{plan}",
             name="Acme",
             owner_crm_id="005000000000OWN",
-            fields={"segments": {"Plan__c": plan}},
+            fields={"segments": {"Plan__c": plan, "arr": 120000}},
             modified_at=NOW,
             deleted=False,
             synced_at=NOW,
@@ -216,6 +216,7 @@ def test_a_detractor_reaches_slack_and_teams_with_the_tasks_context(
     assert "Comment: Export times out every night" in slack
     assert "Due: Tue 2026-05-05 20:00 JST (24 h SLA)" in slack
     assert "Owner: 田中 健" in slack
+    assert "ARR: 120,000" in slack
     assert "NPS 2・批判者：Doe0 Jane 様（Acme）・期限 2026-05-05（火）20:00 JST" in teams
     assert "担当：田中 健" in teams
 

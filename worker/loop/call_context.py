@@ -112,8 +112,14 @@ def _moment(session: Session, config: Config, survey: Survey) -> Moment | None:
 
 
 def _segment(config: Config, values: Mapping[str, object], names: tuple[str, ...]) -> object:
+    """A mapped segment's value: mirrored under the segment's name (`account.arr`), or read
+    from its field (`account.AnnualRevenue`) when a rule tests that field too."""
     for name in names:
         source = config.segments.fields.get(name)
-        if source is not None and values.get(source) not in (None, ""):
-            return values[source]
+        if source is None:
+            continue
+        record = source.split(".", 1)[0]
+        for key in (f"{record}.{name}", source):
+            if values.get(key) not in (None, ""):
+                return values[key]
     return None
