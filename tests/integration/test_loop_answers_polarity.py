@@ -117,7 +117,9 @@ def test_polarity_is_kept_and_written_beside_the_tags(
         notes = [entry.fields["body"] for entry in queued if entry.object == "note"]
     assert any(fields.get(praise) == "quality" for fields in writes), writes
     assert any(fields.get(complaint) == "support" for fields in writes), writes
-    assert any("Reasons: quality (praise), support (complaint)" in body for body in notes)
+    assert any(
+        "Reasons: Quality / incidents (praise), Support (complaint)" in body for body in notes
+    ), notes
 
 
 def test_a_chip_without_a_comment_takes_the_scores_polarity(

@@ -37,6 +37,7 @@ from worker.rules.task_brief import (
     Rep,
     brief_lines,
     customer_of,
+    note_body,
     note_subject,
     rep_for,
     task_subject,
@@ -218,7 +219,7 @@ def _handle(
             stats.escalated += 1
         stats.asks += _ask(answer, plan)
     owner = contact_row.owner_crm_id or (account_row.owner_crm_id if account_row else None)
-    _note(answer, rep_for(owner, users or {}, config.followup).language)
+    _note(answer, call, rep_for(owner, users or {}, config.followup).language)
     write_contact(session, link, contact_row, now)
     response.handled_version = response.version
     mark_for_rollup(session, [contact_row.account_id], now)
@@ -328,7 +329,7 @@ def _ask(answer: _Answer, plan: FollowupPlan) -> int:
     return asked
 
 
-def _note(answer: _Answer, language: str) -> None:
+def _note(answer: _Answer, call: CallContext, language: str) -> None:
     """The answer as a timeline note on the contact: response history inside the CRM, its
     subject the score at a glance ("NPS 3 · Detractor") in the owner's language.
 
@@ -336,23 +337,20 @@ def _note(answer: _Answer, language: str) -> None:
     fields, while the note keeps the answer as first given.
     """
     response, contact, account = answer.response, answer.contact, answer.account
-    category = Category.of_score(response.score)
-    polarity = response.reason_polarity or {}
-    reasons = [
-        f"{tag} ({polarity[tag]})" if tag in polarity else tag for tag in response.reason_tags
-    ]
-    lines = [
-        f"NPS answer: {response.score} ({category.value}), program {answer.survey.program}",
-        f"Reasons: {', '.join(reasons) or '-'}",
-    ]
-    if response.comment:
-        lines.append(f"Comment: {response.comment}")
+    body = note_body(
+        response.score,
+        answer.survey.program,
+        response.reason_tags,
+        response.comment,
+        call=call,
+        language=language,
+    )
     enqueue_note(
         answer.session,
         answer.link.name,
         NoteSpec(
             dedup_key=f"note:response:{response.id}",
-            body="\n".join(lines),
+            body=body,
             at=response.received_at,
             contact_id=contact.crm_id,
             account_id=account.crm_id if account else contact.account_crm_id,

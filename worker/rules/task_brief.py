@@ -112,6 +112,31 @@ def category_label(score: int, language: str) -> str:
     return words(language)[Category.of_score(score).value]
 
 
+def note_body(
+    score: int,
+    program: str,
+    tags: Sequence[str],
+    comment: str | None,
+    *,
+    call: CallContext,
+    language: str,
+) -> str:
+    """The timeline note of an answer: score and category, program, reasons as labels, comment."""
+    lines = [
+        text(
+            language,
+            "note_answer",
+            score=score,
+            category=category_label(score, language),
+            program=program,
+        ),
+        text(language, "reasons", reasons=reason_labels(tags, call, language)),
+    ]
+    if comment:
+        lines.append(text(language, "comment", comment=comment))
+    return "\n".join(lines)
+
+
 def note_subject(score: int, language: str) -> str:
     """The timeline entry's title: the score at a glance ("NPS 3 · Detractor")."""
     return text(language, "note_subject", score=score, category=category_label(score, language))
@@ -205,7 +230,7 @@ def brief_lines(
     lines.append(
         text(lang, "comment", comment=facts.comment) if facts.comment else text(lang, "no_comment")
     )
-    lines.append(text(lang, "reasons", reasons=_reasons(facts.tags, call, lang)))
+    lines.append(text(lang, "reasons", reasons=reason_labels(facts.tags, call, lang)))
     lines += ["", text(lang, "context"), *_context(call, lang, rep)]
     return lines
 
@@ -292,7 +317,8 @@ def _chain(chain: Sequence[tuple[Person, str | None]], language: str) -> str:
     return " → ".join(shown)
 
 
-def _reasons(tags: Sequence[str], call: CallContext, language: str) -> str:
+def reason_labels(tags: Sequence[str], call: CallContext, language: str) -> str:
+    """The reasons as labels in `language`, each with its polarity: "Support (complaint)"."""
     if not tags:
         return "-"
     shown = []
