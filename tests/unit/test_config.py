@@ -148,7 +148,8 @@ BROKEN = [
         ),
         "6:5",
         "programs.p.trigger",
-        "needs exactly one of record_change, date_offset, schedule, recovery; found schedule, record_change",
+        "needs exactly one of record_change, date_offset, schedule, recovery;"
+        " found schedule, record_change",
         id="two-triggers",
     ),
     pytest.param(
