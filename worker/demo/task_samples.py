@@ -20,6 +20,8 @@ SALESFORCE_FIELDS = (
     "OwnerId",
     "Description",
 )
+JAPANESE_CATEGORIES = ("批判者", "中立者", "推奨者")
+"""How a Japanese task's subject names the answer's category."""
 HUBSPOT_FIELDS = (
     "hs_task_subject",
     "hs_timestamp",
@@ -41,28 +43,33 @@ def hubspot_reps(sandbox: Sandbox) -> dict[str, dict[str, str]]:
 
 
 def write_task_samples(sandbox: Sandbox, kind: str, out: Path) -> list[Path]:
-    """Per rep language, the detractor task and the escalation task with the most to say
-    (`task-en.txt`, `escalation-ja.txt`, …); the files written."""
-    languages = {
-        owner_id(user.key) if kind == "hubspot" else user.email: user.language
-        for user in sandbox.world.users
-    }
-    found: list[tuple[str, str, str]] = []
+    """Per language a task is written in, the detractor task and the escalation task with the
+    most to say (`task-en.txt`, `escalation-ja.txt`, …); the files written. The language is
+    read from the subject: reps hand tasks to colleagues, so the owner now may not be the
+    one it was written for."""
     if kind == "salesforce":
-        emails = {u["Id"]: u["Email"] for u in sandbox.salesforce.records("User")}
-        for task in sandbox.salesforce.records("Task"):
-            key = str(task.get("NPS_Dedup_Key__c") or "")
-            language = languages.get(emails.get(task.get("OwnerId"), ""), "en")
-            found.append((key, language, _shown(task, SALESFORCE_FIELDS)))
+        tasks = [
+            (
+                str(t.get("NPS_Dedup_Key__c") or ""),
+                str(t.get("Subject")),
+                _shown(t, SALESFORCE_FIELDS),
+            )
+            for t in sandbox.salesforce.records("Task")
+        ]
     else:
-        for task in sandbox.hubspot.records("tasks"):
-            key = str(task.get("nps_dedup_key") or "")
-            language = languages.get(task.get("hubspot_owner_id") or "", "en")
-            found.append((key, language, _shown(task, HUBSPOT_FIELDS)))
+        tasks = [
+            (
+                str(t.get("nps_dedup_key") or ""),
+                str(t.get("hs_task_subject")),
+                _shown(t, HUBSPOT_FIELDS),
+            )
+            for t in sandbox.hubspot.records("tasks")
+        ]
     samples: dict[str, str] = {}
-    for key, language, shown in found:
+    for key, subject, shown in tasks:
         if not key.startswith("followup:"):
             continue
+        language = "ja" if any(word in subject for word in JAPANESE_CATEGORIES) else "en"
         name = f"{'escalation' if ':escalation:' in key else 'task'}-{language}.txt"
         if len(shown) > len(samples.get(name, "")):
             samples[name] = shown
