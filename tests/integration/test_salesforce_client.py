@@ -723,7 +723,7 @@ class TestTasks:
                     "Subject": "Call back: NPS 3",
                     "Description": "Customer said onboarding was slow.",
                     "ActivityDate": "2026-01-06",
-                    "ReminderDateTime": "2026-01-06T23:30:00+00:00",
+                    "ReminderDateTime": "2026-01-06T23:30:00.000Z",
                     "IsReminderSet": True,
                     "Priority": "High",
                     "OwnerId": _id("005", 1),
@@ -909,7 +909,8 @@ class TestTasks:
         ]
         assert statuses[0].completed_at == datetime(2026, 1, 5, 10, 0, 5, tzinfo=UTC)
         assert _soql(rsps.calls[1]) == (
-            "SELECT Id, SystemModstamp, Status, IsClosed, OwnerId, CompletedDateTime FROM Task "
+            "SELECT Id, SystemModstamp, Status, IsClosed, OwnerId, CompletedDateTime, Description"
+            " FROM Task "
             "WHERE Id IN ('00T000000000001AAA', '00T000000000002AAA', '00T000000000003AAA', "
             "'00T000000000004AAA')"
         )
