@@ -22,6 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from worker.config import Config
 from worker.cycle import CycleReport, Loop, run_cycle, summary
 from worker.daily import DailyReport, run_daily_if_due
+from worker.notify.alerts import send_alerts
 from worker.runtime import Store, build_loop, open_store, serving, utc_now
 from worker.scheduler import Daemon, stop_on_signal
 from worker.store import lease
@@ -60,6 +61,12 @@ def sync_once(
             print(f"{key}: {value}")
         if daily is not None:
             print(f"daily: account roll-ups queued {daily.rollups}, {daily.retention}")
+        if any(link.config.alerts.rules for link in loop.links):
+            alerts = send_alerts(store.sessions, config, utc_now(), env=env)
+            print(
+                f"chat alerts: sent {alerts.sent} in {alerts.messages} message(s),"
+                f" waiting {alerts.deferred}, given up {alerts.failed}"
+            )
         return 0 if report.ok else 1
     finally:
         if not dry_run:
