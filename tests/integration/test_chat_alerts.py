@@ -249,17 +249,17 @@ def test_alerts_wait_in_the_store_while_the_chat_fails(
 def test_alerts_are_batched_under_the_rate_limit(
     sessions: sessionmaker[Session], receiver: Receiver
 ) -> None:
-    """25 detractors, 10 alerts a message, 2 messages a minute: 20 now, 5 a minute later."""
-    config = _config("    - {chats: [slack]}\n", per_minute=2, batch=10)
-    _answers(sessions, 25)
+    """12 detractors, 5 alerts a message, 2 messages a minute: 10 now, 2 a minute later."""
+    config = _config("    - {chats: [slack]}\n", per_minute=2, batch=5)
+    _answers(sessions, 12)
     _handle(sessions, config)
     now = send_alerts(sessions, config, NOW, env=_env(receiver))
     same_minute = send_alerts(sessions, config, NOW + timedelta(seconds=20), env=_env(receiver))
     later = send_alerts(sessions, config, NOW + timedelta(seconds=61), env=_env(receiver))
-    assert [(s.sent, s.messages) for s in (now, same_minute, later)] == [(20, 2), (0, 0), (5, 1)]
+    assert [(s.sent, s.messages) for s in (now, same_minute, later)] == [(10, 2), (0, 0), (2, 1)]
     texts = receiver.texts("slack")
-    assert texts[0].startswith("10 NPS alerts")
-    assert sum(text.count("Export times out every night") for text in texts) == 25
+    assert texts[0].startswith("5 NPS alerts")
+    assert sum(text.count("Export times out every night") for text in texts) == 12
 
 
 def test_rules_filter_by_program_and_segment(
