@@ -23,6 +23,7 @@ from sqlalchemy.orm import sessionmaker
 from worker.config import Config
 from worker.cycle import CycleReport, Loop, run_cycle, summary
 from worker.daily import DailyReport, run_daily_if_due
+from worker.notify.alerts import send_alerts
 from worker.runtime import Store, build_loop, open_store, serving, utc_now
 from worker.scheduler import Daemon, stop_on_signal
 from worker.store import lease
@@ -71,6 +72,12 @@ def sync_once(
                 f"daily work: account roll-ups queued {daily.rollups}; retention erased"
                 f" {erased.comments} comments, {erased.sent_writes} sent writes,"
                 f" {erased.contacts} contacts, {erased.event_payloads} event payloads"
+            )
+        if any(link.config.alerts.rules for link in loop.links):
+            alerts = send_alerts(store.sessions, config, clock(), env=env)
+            print(
+                f"chat alerts: sent {alerts.sent} in {alerts.messages} message(s),"
+                f" waiting {alerts.deferred}, given up {alerts.failed}"
             )
         return 0 if report.ok else 1
     finally:

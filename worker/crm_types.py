@@ -80,6 +80,21 @@ class TaskSpec:
     owner_id: str | None
     contact_id: str | None
     account_id: str | None
+    time_zone: str | None = None
+    """The owner's zone: the day a date-only due field (Salesforce `ActivityDate`) shows."""
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    """An active CRM user as a task addresses them; None where the CRM does not say."""
+
+    user_id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    language: str | None = None
+    """A language code as the worker's templates are keyed (`en`, `ja`)."""
+    time_zone: str | None = None
+    """An IANA zone name (Salesforce `TimeZoneSidKey` values are IANA names)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +106,8 @@ class NoteSpec:
     at: datetime
     contact_id: str | None
     account_id: str | None
+    subject: str | None = None
+    """The timeline entry's title (e.g. "NPS 3 · Detractor"); None: the connector's default."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,8 @@ class TaskStatus:
     owner_id: str | None
     completed_at: datetime | None
     modified_at: datetime | None
+    body: str | None = None
+    """The task's description as the rep left it (outcome lines included)."""
 
 
 class FieldType(StrEnum):

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.config import Config
 from worker.loop.alerts import alert_non_responses
 from worker.loop.answers import AnswerStats, handle_answers
-from worker.loop.events import EventStats, RecordChangeObserver, scan_date_offsets, scan_schedules
+from worker.loop.events import (
+    EventStats,
+    RecordChangeObserver,
+    scan_date_offsets,
+    scan_recoveries,
+    scan_schedules,
+)
 from worker.loop.followups import FollowupStats, check_slas, read_task_status
 from worker.loop.planning import PlanStats, plan_due_events
 from worker.loop.rollups import write_rollups
@@ -136,6 +142,7 @@ def _intake(loop: Loop, link: CrmLink, report: CrmReport) -> None:
     with loop.sessions.begin() as session:
         scan_date_offsets(session, link.config, link.name, now, report.events)
         scan_schedules(session, link.config, link.name, now, report.events)
+        scan_recoveries(session, link.config, link.name, now, report.events)
     in_play = [(target.object_name, target.kind) for target in link.targets]
     report.deleted_in_play = confirm_in_play(link.client, loop.sessions, in_play, loop.clock)
     report.plan = plan_due_events(loop.sessions, link.config, link.name, now)

@@ -8,7 +8,9 @@ Jobs (none overlaps itself; runs missed while busy or down are coalesced into on
 - dispatch: every `scheduler.dispatch_every`, due invitations and reminders, scanner answers;
 - daily: at `scheduler.daily_at` UTC (and at once on start when a run was missed), full account
   roll-ups and data retention (`worker.daily`);
-- digest: on `digest.cron` when the digest is enabled, the weekly review pack (once per time).
+- digest: on `digest.cron` when the digest is enabled, the weekly review pack (once per time);
+- alerts: every 15 s when `alerts` has rules, queued chat alerts posted (`worker.notify.alerts`),
+  outside the jobs' lock, so a slow chat never holds a cycle up.
 The interval jobs first run at start; the daily and digest jobs at their next time, never paused.
 SIGTERM or SIGINT lets the running job finish its step, releases the lease and stops the web app.
 """
@@ -33,11 +35,15 @@ from worker.cycle import Loop, dispatch, run_cycle, summary
 from worker.daily import run_daily_if_due
 from worker.digest.send import send_due
 from worker.health import crm_health, is_due
+from worker.notify.alerts import send_alerts
 from worker.notify.sender import Chats
 from worker.store import lease
 from worker.surveys.mail import make_transport
 
 log = structlog.get_logger(__name__)
+
+ALERTS_EVERY = 15
+"""Seconds between runs of the alerts job: alerts reach the chat within a quarter minute."""
 
 
 class Daemon:
@@ -88,6 +94,10 @@ class Daemon:
             if name != "daily" or daily_missed:
                 first["next_run_time"] = now
             self.scheduler.add_job(job, trigger, id=name, name=name, **first)
+        if any(link.config.alerts.rules for link in self.loop.links):
+            self.scheduler.add_job(
+                self.alerts, IntervalTrigger(seconds=ALERTS_EVERY), id="alerts", name="alerts"
+            )
         digest = self.loop.config.digest
         if digest.enabled:
             self.scheduler.add_job(
@@ -151,6 +161,18 @@ class Daemon:
         sent, finalized = dispatch(self.loop)
         if sent.sent or sent.reminded or finalized:
             log.info("dispatched", sent=sent.sent, reminded=sent.reminded, finalized=finalized)
+
+    def alerts(self) -> None:
+        """Post the chat alerts that are due, in the lease holder only; failures stay queued."""
+        if not self.leader or self.stopping.is_set():
+            return
+        try:
+            stats = send_alerts(self.loop.sessions, self.loop.config, self.loop.clock())
+        except Exception:  # a failed run is logged; the alerts wait for the next one
+            log.exception("job_failed", job="alerts")
+            return
+        if stats.sent or stats.failed or stats.deferred:
+            log.info("chat_alerts", sent=stats.sent, deferred=stats.deferred, failed=stats.failed)
 
     def daily(self) -> None:
         """Roll-ups of every account (windows slide) and data retention, unless done already."""

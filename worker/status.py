@@ -25,6 +25,7 @@ from worker.health import CrmHealth, DailyState, crm_health, crms_seen, daily_st
 from worker.readout import when
 from worker.store.lease import SCHEDULER
 from worker.store.models import (
+    ChatAlert,
     CycleRun,
     DeletionCheck,
     FollowUp,
@@ -144,6 +145,8 @@ class Status:
     """Open follow-ups whose last escalation reached a stand-in, by who: `fallback_manager`,
     `account_owner`, or `nobody` (an escalation no one sees)."""
     reconciled: list[Reconciled] = field(default_factory=list)
+    chat_alerts: dict[str, int] = field(default_factory=dict)
+    """Chat alerts by state: pending, sent, failed (given up)."""
 
     @property
     def healthy(self) -> bool:
@@ -214,6 +217,7 @@ def gather(session: Session, config: Config, now: dt.datetime) -> Status:
         daily=daily_state(session, now, config.scheduler.daily_at),
         daily_at=config.scheduler.daily_at.strftime("%H:%M"),
         escalation_fallbacks=_escalation_fallbacks(session),
+        chat_alerts=_counts(session, ChatAlert.state),
         reconciled=[
             Reconciled(row.crm.value, row.object, row.reconciled_at, row.reconciled or 0)
             for row in session.scalars(
@@ -283,6 +287,13 @@ def render(state: Status) -> list[str]:
     lines.extend(_more(state.overdue_total, len(state.overdue)))
     lines.extend(_daily_lines(state.daily, state.daily_at))
     lines.extend(_fallback_lines(state.escalation_fallbacks))
+    if state.chat_alerts:
+        lines.append(f"chat alerts: {_by_state(state.chat_alerts, ['pending', 'sent', 'failed'])}")
+        if state.chat_alerts.get("failed"):
+            lines.append(
+                f"{INDENT}failed alerts were given up after alerts.max_attempts or refused by"
+                " the chat (a removed webhook): check notify's webhook URLs"
+            )
     if state.reconciled:
         lines.append(
             "deletions reconciled by id (the CRM no longer listed deletions back to the"

@@ -4,6 +4,7 @@ The e-mail is the real rendered invitation; the app runs under uvicorn on a loop
 Screenshots of every step land in tests/artifacts/browser/ (git-ignored) for a person to look at.
 """
 
+import itertools
 import os
 import socket
 import threading
@@ -217,3 +218,33 @@ def test_script_beacon_marks_the_click(served: Served, browser: Browser) -> None
     assert beacon.value.status == 204
     assert web.versions(link)[-1].signals["script_ran"] is True
     page.context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_score_targets_at_375_px(served: Served, browser: Browser, language: str) -> None:
+    """At 375 px the e-mail keeps the eleven buttons in one continuous row, each at least
+    40 px tall, and the page's score targets are at least 40 by 40 px; nothing is wider than
+    the screen."""
+    web = served.web
+    link = web.survey(language=language, sent_ago=timedelta(hours=1))
+    context = browser.new_context(viewport={"width": 375, "height": 800}, has_touch=True)
+    page = context.new_page()
+    page.set_content(_email_html(web.config, web, link, language))
+    boxes = [page.locator(f'a[href$="?score={n}"]').bounding_box() for n in range(11)]
+    assert all(box is not None for box in boxes)
+    shown = [box for box in boxes if box is not None]
+    assert all(box["height"] >= 40 for box in shown), shown
+    assert len({round(box["y"]) for box in shown}) == 1, "one row"
+    assert all(b["x"] - (a["x"] + a["width"]) <= 4 for a, b in itertools.pairwise(shown))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    with context.expect_page() as opened:
+        page.click('a[href$="?score=3"]')
+    answer = opened.value
+    answer.wait_for_selector("form")
+    for n in range(11):
+        box = answer.locator(f'label[for="score-{n}"]').bounding_box()
+        assert box is not None
+        assert box["width"] >= 40, (n, box)
+        assert box["height"] >= 40, (n, box)
+    assert answer.evaluate("document.documentElement.scrollWidth") <= 375
+    context.close()

@@ -543,6 +543,7 @@ class TestTasksAndNotes:
                 "hubspot_owner_id",
                 "hs_task_completion_date",
                 "hs_lastmodifieddate",
+                "hs_task_body",
             ],
             "inputs": [{"id": "1"}, {"id": "2"}, {"id": "3"}],
         }

@@ -24,6 +24,7 @@ from worker.store.models import (
     SurveyChannel,
     SurveyState,
 )
+from worker.sync.base import UserProfile
 from worker.sync.link import link
 
 NOW = datetime(2026, 5, 4, 12, tzinfo=UTC)
@@ -39,8 +40,8 @@ class FakeClient:
     def managers(self) -> dict[str, str]:
         return {}
 
-    def active_users(self) -> frozenset[str]:
-        return frozenset()
+    def users(self) -> dict[str, UserProfile]:
+        return {}
 
     def task_statuses(self, task_ids: Sequence[str]) -> list[object]:
         return []
@@ -116,7 +117,9 @@ def test_polarity_is_kept_and_written_beside_the_tags(
         notes = [entry.fields["body"] for entry in queued if entry.object == "note"]
     assert any(fields.get(praise) == "quality" for fields in writes), writes
     assert any(fields.get(complaint) == "support" for fields in writes), writes
-    assert any("Reasons: quality (praise), support (complaint)" in body for body in notes)
+    assert any(
+        "Reasons: Quality / incidents (praise), Support (complaint)" in body for body in notes
+    ), notes
 
 
 def test_a_chip_without_a_comment_takes_the_scores_polarity(

@@ -1,5 +1,7 @@
 """The inner loop in the store: task status read back, SLA escalation (task or reassign), alerts."""
 
+# ruff: noqa: RUF001 - Japanese outcome text
+
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +28,7 @@ from worker.store.models import (
     SurveyChannel,
     SurveyState,
 )
-from worker.sync.base import AuthFailed, TaskState, TaskStatus
+from worker.sync.base import AuthFailed, TaskState, TaskStatus, UserProfile
 from worker.sync.link import CrmLink
 
 NOW = datetime(2026, 5, 4, 12, tzinfo=UTC)
@@ -39,16 +41,30 @@ class FakeClient:
 
     def __init__(self, states: dict[str, TaskState] | None = None) -> None:
         self.states = states or {}
+        self.body: str | None = None
 
     def task_statuses(self, task_ids: Sequence[str]) -> list[TaskStatus]:
         return [
-            TaskStatus(task_id, self.states[task_id], "005OWNER", NOW, NOW - timedelta(hours=2))
+            TaskStatus(
+                task_id,
+                self.states[task_id],
+                "005OWNER",
+                NOW,
+                NOW - timedelta(hours=2),
+                self.body,
+            )
             for task_id in task_ids
             if task_id in self.states
         ]
 
     def managers(self) -> dict[str, str]:
         return {"005OWNER": "005MANAGER"}
+
+    def users(self) -> dict[str, UserProfile]:
+        return {
+            user: UserProfile(user, "Kim", user[3:].title(), "en", "UTC")
+            for user in ("005OWNER", "005MANAGER")
+        }
 
 
 def _link(client: FakeClient) -> CrmLink:
@@ -201,6 +217,23 @@ def test_task_status_moves_the_followup_to_contacted_then_closed(
         assert followup.first_contact_at == NOW - timedelta(hours=2)
 
 
+def test_outcomes_the_rep_writes_are_read_back(sessions: sessionmaker[Session]) -> None:
+    """The outcome lines filled in on the task (in either language) are kept by step."""
+    followup_id = _followup(sessions, due=NOW + timedelta(hours=20))
+    client = FakeClient({"00T000000000001AAA": TaskState.IN_PROGRESS})
+    client.body = (
+        "Guided response\n...\n[1] Apology: called, said sorry\n[2] Facts:\n"
+        "[3] 期待：来週までに改善案を提示\n[4] Interim measure:\n[5] Permanent fix: BUG-42"
+    )
+    read_task_status(sessions, _link(client), NOW)
+    with sessions() as session:
+        assert session.get_one(FollowUp, followup_id).outcomes == {
+            "1": "called, said sorry",
+            "3": "来週までに改善案を提示",
+            "5": "BUG-42",
+        }
+
+
 def test_expired_renewal_survey_alerts_the_account_owner_once(
     sessions: sessionmaker[Session],
 ) -> None:
@@ -275,15 +308,15 @@ def test_customer_since_is_mirrored_and_kept_by_later_writes(
 class OwnersHidden(FakeClient):
     """A HubSpot private app without the owners scope: the owners list is refused."""
 
-    def active_users(self) -> frozenset[str]:
+    def users(self) -> dict[str, UserProfile]:
         raise AuthFailed("hubspot", "MISSING_SCOPES", "needs crm.objects.owners.read")
 
 
 class OwnerLeft(FakeClient):
     """The contact's owner is no longer an active user."""
 
-    def active_users(self) -> frozenset[str]:
-        return frozenset({"005OTHER"})
+    def users(self) -> dict[str, UserProfile]:
+        return {"005OTHER": UserProfile("005OTHER")}
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ from worker.sync.base import (
     TaskSpec,
     TaskState,
     Unavailable,
+    UserProfile,
 )
 from worker.sync.salesforce import (
     ClientCredentialsAuth,
@@ -722,6 +723,8 @@ class TestTasks:
                     "Subject": "Call back: NPS 3",
                     "Description": "Customer said onboarding was slow.",
                     "ActivityDate": "2026-01-06",
+                    "ReminderDateTime": "2026-01-06T23:30:00.000Z",
+                    "IsReminderSet": True,
                     "Priority": "High",
                     "OwnerId": _id("005", 1),
                     "WhoId": _id("003", 1),
@@ -906,7 +909,8 @@ class TestTasks:
         ]
         assert statuses[0].completed_at == datetime(2026, 1, 5, 10, 0, 5, tzinfo=UTC)
         assert _soql(rsps.calls[1]) == (
-            "SELECT Id, SystemModstamp, Status, IsClosed, OwnerId, CompletedDateTime FROM Task "
+            "SELECT Id, SystemModstamp, Status, IsClosed, OwnerId, CompletedDateTime, Description"
+            " FROM Task "
             "WHERE Id IN ('00T000000000001AAA', '00T000000000002AAA', '00T000000000003AAA', "
             "'00T000000000004AAA')"
         )
@@ -925,18 +929,36 @@ class TestTasks:
         assert _soql(rsps.calls[1]) == "SELECT Id, ManagerId FROM User WHERE IsActive = true"
 
     def test_active_users(self, rsps: responses.RequestsMock, client: SalesforceClient) -> None:
-        """The users a task may go to: one query of active users, following its pages."""
+        """The users a task may go to, with their locale: one query, following its pages."""
         rsps.get(
             f"{API}/query/",
             json={
                 "done": False,
                 "nextRecordsUrl": "/services/data/v59.0/query/01g-2000",
-                "records": [{"Id": _id("005", 1)}],
+                "records": [
+                    {
+                        "Id": _id("005", 1),
+                        "FirstName": "健",
+                        "LastName": "田中",
+                        "LanguageLocaleKey": "ja",
+                        "TimeZoneSidKey": "Asia/Tokyo",
+                    }
+                ],
             },
         )
-        rsps.get(f"{API}/query/01g-2000", json={"done": True, "records": [{"Id": _id("005", 2)}]})
-        assert client.active_users() == {_id("005", 1), _id("005", 2)}
-        assert _soql(rsps.calls[1]) == "SELECT Id FROM User WHERE IsActive = true"
+        rsps.get(
+            f"{API}/query/01g-2000",
+            json={"done": True, "records": [{"Id": _id("005", 2), "LanguageLocaleKey": "en_US"}]},
+        )
+        users = client.users()
+        assert users == {
+            _id("005", 1): UserProfile(_id("005", 1), "健", "田中", "ja", "Asia/Tokyo"),
+            _id("005", 2): UserProfile(_id("005", 2), None, None, "en", None),
+        }
+        assert _soql(rsps.calls[1]) == (
+            "SELECT Id, FirstName, LastName, LanguageLocaleKey, TimeZoneSidKey FROM User"
+            " WHERE IsActive = true"
+        )
 
 
 class TestFailures:

@@ -225,3 +225,24 @@ def test_unknown_sobject_type(sf: Salesforce) -> None:
     """An sObject the org does not have is 404 NOT_FOUND."""
     with pytest.raises(SalesforceResourceNotFound):
         sf.Bogus__c.describe()
+
+
+@pytest.mark.parametrize(
+    ("fields", "refused"),
+    [
+        pytest.param({"Subject": "s" * 255, "Description": "d" * 32_000}, None, id="at-limits"),
+        pytest.param({"Subject": "s" * 256}, ["Subject"], id="subject-256"),
+        pytest.param({"Subject": "s", "Description": "d" * 32_001}, ["Description"], id="body"),
+    ],
+)
+def test_task_text_limits(
+    sf: Salesforce, fields: dict[str, str], refused: list[str] | None
+) -> None:
+    """A Task's Subject holds 255 characters and its Description 32,000, as in a real org."""
+    if refused is None:
+        assert sf.Task.create(fields)["success"]
+        return
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.Task.create(fields)
+    (error,) = caught.value.content
+    assert (error["errorCode"], error["fields"]) == ("STRING_TOO_LONG", refused)

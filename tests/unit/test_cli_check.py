@@ -20,7 +20,7 @@ class TestCheck:
         """The documented example passes and a short summary is printed on stdout."""
         assert main(["check", "--offline", "--config", str(EXAMPLE)]) == 0
         captured = capsys.readouterr()
-        assert "salesforce, 3 of 3 programs enabled" in captured.out
+        assert "salesforce, 4 of 4 programs enabled" in captured.out
         assert captured.err == ""
 
     @pytest.mark.parametrize(("text", "where", "path", "message"), BROKEN)

@@ -152,7 +152,8 @@ BROKEN = [
         ),
         "6:5",
         "programs.p.trigger",
-        "needs exactly one of record_change, date_offset, schedule; found schedule, record_change",
+        "needs exactly one of record_change, date_offset, schedule, recovery;"
+        " found schedule, record_change",
         id="two-triggers",
     ),
     pytest.param(
@@ -402,11 +403,12 @@ class TestExample:
     def test_loads_with_empty_environment(self) -> None:
         """The example references credentials by variable name, so it loads with no env at all."""
         config = load_config(EXAMPLE, env={})
-        assert config.summary().startswith("salesforce, 3 of 3 programs enabled")
+        assert config.summary().startswith("salesforce, 4 of 4 programs enabled")
         assert set(config.programs) == {
             "support_case_closed",
             "renewal_upcoming",
             "relationship_quarterly",
+            "recovery_checkin",
         }
 
     def test_values_it_compares_exist_in_a_new_salesforce_org(self) -> None:
@@ -434,6 +436,7 @@ class TestExample:
             port=1,
             programs=DEMO_PROGRAMS["salesforce"],
             segments=DEMO_SEGMENTS["salesforce"],
+            followup="  rep_language: en",
         )
         compared = parse_config(text, "demo.yaml", env={}).compared_values()
         assert compared == {
@@ -820,9 +823,10 @@ class TestProgramFields:
             "      record_change: {object: Case, when: {Origin: {changed_to: Web}}}\n"
         )
         assert parse_config(text, env={}).program_fields() == {
-            "Case": frozenset({"Status", "Priority"}),  # Priority: high-priority cases
+            "Case": frozenset({"Status", "Priority", "Subject"}),  # Priority: high-priority
+            # cases; Subject: the title tasks and invitations name the case by
             "Contact": frozenset({"Title"}),
-            "Opportunity": frozenset({"CloseDate"}),
+            "Opportunity": frozenset({"CloseDate", "Name"}),
             "Account": frozenset({"Type"}),
         }
 

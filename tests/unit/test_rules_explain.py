@@ -98,8 +98,8 @@ def test_followup_and_tags_lines() -> None:
     )
     assert render(plan) == [
         "follow-up for response r1: detractor, severe",
-        "    task followup:r1: 'NPS detractor (3): Aiko Sato', high priority, owner 005O "
-        "(account_owner), due 2025-06-11 03:00Z",
+        "    task followup:r1: 'NPS 3 · Detractor: Aiko Sato, Acme · due Wed 2025-06-11"
+        " 03:00 UTC', high priority, owner 005O (account_owner), due 2025-06-11 03:00Z",
     ]
     assert render(tags) == [
         "tags: support (complaint)",

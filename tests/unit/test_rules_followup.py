@@ -188,17 +188,18 @@ class TestTask:
         assert task is not None
         assert task.owner_id is None
 
-    def test_default_body_has_the_checklist(self) -> None:
-        """The default detractor body walks the owner through the four recovery steps."""
+    def test_default_body_has_the_guided_response(self) -> None:
+        """The default detractor body walks the owner through the five recovery steps."""
         task = plan_followup(
             response(2), CONTACT, ACCOUNT, FollowupContext(), FollowupConfig(), now=NOW
         ).task
         assert task is not None
-        assert task.subject == "NPS detractor (2): Aiko Sato"
+        assert task.subject == "NPS 2 · Detractor: Aiko Sato, Acme · due Wed 2025-06-11 03:00 UTC"
         for step in (
+            "Apologise and show empathy",
             "Confirm the facts",
             "Confirm expectations",
-            "Interim action",
+            "Interim measure",
             "Permanent fix",
         ):
             assert step in task.body

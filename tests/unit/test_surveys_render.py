@@ -1,5 +1,7 @@
 """Survey e-mails: links, both languages, both parts, headers, and replaceable templates."""
 
+import dataclasses
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -17,6 +19,7 @@ from worker.surveys.tokens import Purpose, TokenSigner
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 SIGNER = TokenSigner("s" * 32)
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PAGE_TEXTS = Path(__file__).resolve().parents[2] / "worker" / "surveys" / "web" / "texts"
 SURVEY = SurveyConfig(company_name="Acme Cloud", base_url="https://nps.example.com")
 
 
@@ -138,13 +141,13 @@ class TestRenderedMail:
             "en": "How likely are you to recommend Acme Cloud to a friend or colleague?",
             "ja": "Acme Cloudを友人や同僚に薦める可能性はどのくらいありますか？",  # noqa: RUF001 (Japanese punctuation)
         }[language]
-        labels = {
-            "en": ("Not at all likely", "Extremely likely"),
-            "ja": ("まったく薦めない", "ぜひ薦めたい"),
-        }
+        page = json.loads(
+            (PAGE_TEXTS / f"{language}.json").read_text(encoding="utf-8")
+        )  # the answer page's own endpoint labels: mail and page say the same
         for part in (plain, html):
             assert question in part
-            assert all(label in part for label in labels[language])
+            assert f"0 = {page['low']}" in part
+            assert f"10 = {page['high']}" in part
         assert "Acme Cloud" in subject
         assert "/u/" in html
         assert "class=" not in html
@@ -240,3 +243,45 @@ class TestTemplateCheck:
         templates = Templates.from_config(SurveyConfig(templates_dir=str(tmp_path / "nope")))
         with pytest.raises(ConfigError, match="folder not found"):
             templates.check()
+
+
+class TestMoment:
+    """The invitation names the moment it asks about, in the contact's language."""
+
+    @pytest.mark.parametrize(
+        ("touchpoint", "title", "language", "said"),
+        [
+            pytest.param(
+                "support",
+                "Export times out",
+                "en",
+                "your opinion on your support case “Export times out”",
+                id="support-en",
+            ),
+            pytest.param(
+                "support",
+                "Export times out",
+                "ja",
+                "サポートケース「Export times out」について、ご意見",
+                id="support-ja",
+            ),
+            pytest.param(
+                "onboarding", None, "en", "your opinion on your first 30 days with us", id="onb"
+            ),
+            pytest.param(
+                "onboarding", None, "ja", "ご利用開始からの最初の 30 日間について", id="onb-ja"
+            ),
+            pytest.param("relationship", None, "en", "We would value your opinion. It", id="none"),
+        ],
+    )
+    def test_both_parts_name_the_moment(
+        self, touchpoint: str, title: str | None, language: str, said: str
+    ) -> None:
+        """Plain text and HTML both say which moment the survey is about."""
+        delivery = dataclasses.replace(
+            _delivery(language=language), touchpoint=touchpoint, moment_title=title
+        )
+        message = render_invitation(Templates.from_config(SURVEY), SURVEY, SIGNER, delivery, NOW)
+        plain, html = _parts(message)
+        assert said in plain
+        assert said in html

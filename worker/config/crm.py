@@ -121,6 +121,9 @@ class TriggerObject(Section):
     contact_field: FieldName | None = None
     account_field: FieldName | None = None
     fields: tuple[FieldName, ...] = ()
+    title: FieldName | None = None
+    """The field naming a record to people (a case's subject, a deal's name): follow-up tasks
+    and invitations say which moment the survey asked about."""
 
 
 def _api_version(value: Any) -> Any:
@@ -134,8 +137,12 @@ SalesforceObjectName = Annotated[
 
 def default_salesforce_triggers() -> dict[str, TriggerObject]:
     return {
-        "Case": TriggerObject(contact_field="ContactId", account_field="AccountId"),
-        "Opportunity": TriggerObject(contact_field="ContactId", account_field="AccountId"),
+        "Case": TriggerObject(
+            contact_field="ContactId", account_field="AccountId", title="Subject"
+        ),
+        "Opportunity": TriggerObject(
+            contact_field="ContactId", account_field="AccountId", title="Name"
+        ),
     }
 
 
@@ -203,7 +210,7 @@ HubSpotObjectType = Annotated[
 
 
 def default_hubspot_triggers() -> dict[str, TriggerObject]:
-    return {"tickets": TriggerObject(), "deals": TriggerObject()}
+    return {"tickets": TriggerObject(title="subject"), "deals": TriggerObject(title="dealname")}
 
 
 class HubSpotConfig(Section):

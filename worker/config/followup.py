@@ -3,6 +3,7 @@
 import datetime as dt
 import difflib
 import re
+import string
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast
 
@@ -17,6 +18,7 @@ from worker.config.values import (
     FieldName,
     HttpUrl,
     Identifier,
+    LanguageCode,
     PositiveDuration,
     TimeOfDay,
     TimeZoneName,
@@ -94,34 +96,25 @@ Sla = Annotated[PositiveDuration, duration_between("1h", "14d")]
 
 
 class TaskRule(Section):
-    """The CRM task created for a response of one category."""
+    """The CRM task created for a response of one category.
+
+    Without `subject` or `body` the task is written by the worker in the owner's language: the
+    moment and its link, the context for the call, the due time in the owner's time zone and
+    the guided response with its outcome lines (see `rules/task_brief.py`). A template given
+    here replaces that text (one language, RevOps' own).
+    """
 
     enabled: bool = True
-    subject: Template = "NPS {{ response.category }} ({{ response.score }}): {{ contact.name }}"
-    body: Template = "{{ response.comment }}\n\nReasons: {{ response.tags | join(', ') }}"
+    subject: Template | None = None
+    body: Template | None = None
     priority: Literal["low", "normal", "high"] = "high"
     sla: Sla = dt.timedelta(hours=24)
     business_hours: bool = False
     """Count `sla` in working hours only (see `followup.business_hours`)."""
 
 
-DETRACTOR_BODY = """Score {{ response.score }}{% if response.severity %} ({{ response.severity }})\
-{% endif %} from {{ contact.name }}{% if account.name %} at {{ account.name }}{% endif %}.
-Comment: {{ response.comment or "(none)" }}
-Reasons: {{ response.tags | join(", ") or "(none)" }}
-
-Checklist:
-1. Confirm the facts: call the customer and restate what happened in their words.
-2. Confirm expectations: agree what a good outcome looks like and by when.
-3. Interim action: do what can be done now and tell the customer.
-4. Permanent fix: open a ticket for the root cause and link it here.
-"""
-
-
 class DetractorTaskRule(TaskRule):
-    """Detractor task: always on; its default body carries the four-step recovery checklist."""
-
-    body: Template = DETRACTOR_BODY
+    """Detractor task: always on, with the guided recovery steps."""
 
 
 class PassiveTaskRule(TaskRule):
@@ -324,6 +317,48 @@ class CaseSignal(Section):
     when: ObjectFilter
 
 
+class ComplaintFollowup(Section):
+    """A passive's or promoter's answer that complains clearly gets a task too (the detractor's
+    text, "with a complaint" in its subject), since a complaint deserves an answer whatever
+    the score."""
+
+    enabled: bool = False
+    tags: tuple[Identifier, ...] = ()
+    """Reason tags that count when the comment complains of them (empty: any tag)."""
+    keywords: dict[LanguageCode, tuple[str, ...]] = Field(default_factory=dict)
+    """Words or phrases that count wherever they appear in the comment, per language."""
+    sla: Sla = dt.timedelta(hours=48)
+    priority: Literal["low", "normal", "high"] = "normal"
+
+
+class ReasonRoute(Section):
+    """Send the task of an answer complaining of these tags to a department's owner or queue
+    (pricing -> account manager, quality -> support lead)."""
+
+    tags: tuple[Identifier, ...] = Field(min_length=1)
+    owner: tuple[Owner, ...] = Field(min_length=1)
+    """Owner chain: roles, user ids, or a Salesforce queue id (00G…, always taken as active)."""
+
+
+class RepSettings(Section):
+    """One task owner's language and time zone, where the CRM does not say or says wrong."""
+
+    language: LanguageCode | None = None
+    time_zone: TimeZoneName | None = None
+
+
+def _record_url(text: str) -> str:
+    unknown = {name for _, name, _, _ in string.Formatter().parse(text) if name} - {"object", "id"}
+    if unknown:
+        raise invalid(f"unknown placeholder {{{sorted(unknown)[0]}}} (use {{object}} and {{id}})")
+    if not text.startswith("https://"):
+        raise invalid("record_url must start with https://")
+    return text
+
+
+RecordUrl = Annotated[str, AfterValidator(_record_url)]
+
+
 class FollowupConfig(Section):
     """Follow-up rules per NPS category."""
 
@@ -341,6 +376,22 @@ class FollowupConfig(Section):
     logged and counted by `status`."""
     high_priority_cases: CaseSignal | None = None
     """Cases that count for `no_high_priority_case_within` (default per CRM kind)."""
+    complaints: ComplaintFollowup = Field(default_factory=ComplaintFollowup)
+    routes: tuple[ReasonRoute, ...] = ()
+    """First route whose tags the answer complains of (or, with no complaint, names) picks
+    the task's owner chain instead of the category's."""
+    reps: dict[UserId, RepSettings] = Field(default_factory=dict)
+    """Per task owner: the language and time zone of their tasks, over what the CRM says
+    (Salesforce `User.LanguageLocaleKey` / `TimeZoneSidKey`; HubSpot owners carry neither)."""
+    rep_language: LanguageCode = "en"
+    """Tasks' language for an owner neither the CRM nor `reps` gives one."""
+    rep_time_zone: TimeZoneName = "UTC"
+    """Due times' zone for an owner neither the CRM nor `reps` gives one."""
+    record_url: RecordUrl | None = None
+    """Link to a CRM record in tasks, with `{object}` and `{id}`, e.g.
+    https://acme.lightning.force.com/lightning/r/{object}/{id}/view or
+    https://app.hubspot.com/contacts/123456/record/{object}/{id}; without it the task names
+    the record by its id."""
 
     def conditions(self) -> list[Condition]:
         """Every `contact.X` / `account.X` condition of the rules, so sync reads those fields."""

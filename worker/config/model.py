@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from worker.config.alerts import AlertsConfig
 from worker.config.analytics import AnalyticsConfig
 from worker.config.base import Section, suggest
 from worker.config.conditions import Condition
@@ -20,7 +21,7 @@ from worker.config.digest import DigestConfig, NotifyConfig
 from worker.config.errors import invalid, raise_all
 from worker.config.followup import FollowupConfig
 from worker.config.privacy import PrivacyConfig
-from worker.config.programs import Program
+from worker.config.programs import DateOffsetTrigger, Program, RecordChangeTrigger
 from worker.config.sections import (
     DatabaseConfig,
     LoggingConfig,
@@ -52,6 +53,7 @@ class Config(Section):
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     other_crms: tuple[str, ...] = ()
     """Config files of further CRMs served side by side (a different `crm.kind` each)."""
 
@@ -94,9 +96,12 @@ class Config(Section):
                 continue
             trigger = program.trigger
             selectors: tuple[Condition, ...] = ()
-            if trigger.kind != "schedule":
+            if isinstance(trigger, RecordChangeTrigger | DateOffsetTrigger):
                 own = fields.setdefault(trigger.object, set())
                 own.update(trigger.when.fields)
+                title = active.triggers.get(trigger.object)
+                if title is not None and title.title is not None:
+                    own.add(title.title)
                 if trigger.kind == "date_offset":
                     own.add(trigger.field)
                 if trigger.contact.field is not None:
@@ -107,7 +112,7 @@ class Config(Section):
                 for qualified in condition.fields:
                     record, name = qualified.split(".", 1)
                     fields.setdefault(record_objects[record], set()).add(name)
-        for condition in self.followup.conditions():
+        for condition in (*self.followup.conditions(), *self.alerts.conditions()):
             for qualified in condition.fields:
                 record, name = qualified.split(".", 1)
                 fields.setdefault(record_objects[record], set()).add(name)
@@ -122,12 +127,12 @@ class Config(Section):
         active = self.crm.salesforce if self.crm.kind == "salesforce" else self.crm.hubspot
         record_objects = {"contact": active.contact.object, "account": active.account.object}
         own: list[tuple[str, Condition]] = []
-        qualified: list[Condition] = list(self.followup.conditions())
+        qualified: list[Condition] = [*self.followup.conditions(), *self.alerts.conditions()]
         for program in self.programs.values():
             if not program.enabled:
                 continue
             trigger = program.trigger
-            if trigger.kind != "schedule":
+            if isinstance(trigger, RecordChangeTrigger | DateOffsetTrigger):
                 own.append((trigger.object, trigger.when))
                 if trigger.contact.account_contacts is not None:
                     qualified.append(trigger.contact.account_contacts)
@@ -169,9 +174,32 @@ class Config(Section):
                 *self._check_writeback(),
                 *self._check_theme_tags(),
                 *self._check_interventions(),
+                *self._check_alerts(),
             ],
         )
         return self
+
+    def _check_alerts(self) -> Iterator[PydanticCustomError]:
+        configured = self.notify.webhooks()
+        for index, rule in enumerate(self.alerts.rules):
+            for chat in rule.chats:
+                if chat not in configured:
+                    yield invalid(
+                        f"chat '{chat}' has no webhook (set notify.{chat}.webhook_env)",
+                        "alerts",
+                        "rules",
+                        index,
+                        "chats",
+                    )
+            for program in rule.programs:
+                if program not in self.programs:
+                    yield invalid(
+                        f"unknown program '{program}'{suggest(program, list(self.programs))}",
+                        "alerts",
+                        "rules",
+                        index,
+                        "programs",
+                    )
 
     def _check_interventions(self) -> Iterator[PydanticCustomError]:
         known = ["touchpoint", "program", "channel", "language", "account"]
@@ -216,7 +244,10 @@ class Config(Section):
             )
         for name, program in self.programs.items():
             trigger = program.trigger
-            if trigger.kind != "schedule" and trigger.object not in objects:
+            if (
+                isinstance(trigger, RecordChangeTrigger | DateOffsetTrigger)
+                and trigger.object not in objects
+            ):
                 yield invalid(
                     f"unknown {self.crm.kind} object '{trigger.object}'"
                     f"{suggest(trigger.object, objects)}"

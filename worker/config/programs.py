@@ -11,6 +11,7 @@ from worker.config.errors import invalid
 from worker.config.values import (
     Duration,
     FieldName,
+    PositiveDuration,
     SignedDuration,
     TimeZoneName,
     check_cron,
@@ -76,12 +77,26 @@ class ScheduleTrigger(Section):
         return self
 
 
+class RecoveryTrigger(Section):
+    """A check-in `after` a follow-up of these categories was closed, so recovery is measured.
+
+    The check-in may come inside the global minimum interval, once per follow-up: the
+    interval protects people from repeated asks, and this one closes the loop with them.
+    """
+
+    internal_keys = frozenset({"kind"})
+    kind: Literal["recovery"] = "recovery"
+    after: Annotated[PositiveDuration, duration_between("1d", "90d")] = dt.timedelta(days=14)
+    categories: tuple[Literal["detractor", "passive", "promoter"], ...] = ("detractor",)
+
+
 Trigger = Annotated[
-    RecordChangeTrigger | DateOffsetTrigger | ScheduleTrigger,
+    RecordChangeTrigger | DateOffsetTrigger | ScheduleTrigger | RecoveryTrigger,
     Field(discriminator="kind"),
-    one_of("record_change", "date_offset", "schedule"),
+    one_of("record_change", "date_offset", "schedule", "recovery"),
 ]
-"""Exactly one trigger: `{record_change: {...}}`, `{date_offset: {...}}` or `{schedule: {...}}`."""
+"""Exactly one trigger: `{record_change: {...}}`, `{date_offset: {...}}`, `{schedule: {...}}`
+or `{recovery: {...}}`."""
 
 
 class Program(Section):

@@ -76,7 +76,7 @@ class Respondents:
         person = str(message["To"])
         if self._mailbox_scanned(person):
             self._scan(links, HONEYPOT.findall(_part(message, "text/html")))
-        if person in self._answered or self._random.random() > ANSWER_RATE:
+        if page in self._answered or self._random.random() > ANSWER_RATE:
             return
         if self._random.random() < UNSUBSCRIBE_RATE:
             self._unsubscribe(message)
@@ -84,7 +84,7 @@ class Respondents:
         score = self._score(person)
         language = "ja" if str(message.get("Content-Language", "")).startswith("ja") else "en"
         self._answer(page, links[score], score, language)
-        self._answered.add(person)
+        self._answered.add(page)  # one answer per survey; a check-in later is a new survey
 
     def _mailbox_scanned(self, person: str) -> bool:
         digest = hashlib.sha256(person.encode()).digest()[0]

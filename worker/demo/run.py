@@ -20,6 +20,7 @@ from worker.config import Config, parse_config
 from worker.cycle import run_cycle
 from worker.demo.respondents import Respondents
 from worker.demo.summary import Totals, print_summary
+from worker.demo.task_samples import hubspot_reps, write_task_samples
 from worker.digest.command import preview
 from worker.digest.send import send_due
 from worker.runtime import Store, build_loop, open_store, serving
@@ -57,6 +58,7 @@ crm:
   salesforce:
     domain: {my_domain}
     auth: {{method: client_credentials}}
+    contact: {{language: Language__c, time_zone: Time_Zone__c}}  # the org's own fields
 survey:
   company_name: Acme Analytics
   sender: {{address: nps@acme-analytics.example, name: Acme Customer Success}}
@@ -80,6 +82,8 @@ analytics:
   interventions:
     - {{date: 2026-03-16, label: Support playbook revamped (faster first reply)}}
   intervention_window: 14d
+followup:
+{followup}
 digest:
   enabled: true
   cron: "0 8 * * 1"  # Monday 08:00 UTC
@@ -117,6 +121,9 @@ PROGRAMS = {
         object: Account
         when: {Onboarding_Status__c: {changed_to: Completed}}
         contact: {account_contacts: {}}
+  recovery_checkin:
+    touchpoint: recovery
+    trigger: {recovery: {after: 7d}}
 """,
     "hubspot": """\
   support_ticket_closed:
@@ -130,6 +137,9 @@ PROGRAMS = {
     touchpoint: renewal
     trigger:
       record_change: {object: deals, when: {dealstage: {changed_to: closedwon}}, delay: 1d}
+  recovery_checkin:
+    touchpoint: recovery
+    trigger: {recovery: {after: 7d}}
 """,
 }
 
@@ -196,6 +206,8 @@ def run_demo(*, days: int, size: int, seed: int, out: Path, kind: str) -> int:
         now = sandbox.clock.now()
         write_reports(config, out, now)
         print_summary(config, store.sessions, totals, respondents.tally, out=out, now=now)
+        for path in write_task_samples(sandbox, kind, out):
+            print(f"  a follow-up task as the CRM stores it: {path}")
         store.engine.dispose()
         return 0 if totals.ok else 1
     finally:
@@ -300,9 +312,24 @@ def _config(sandbox: Sandbox, out: Path, kind: str, env: dict[str, str]) -> Conf
         port=_free_port(),
         programs=PROGRAMS[kind],
         segments=SEGMENTS[kind],
+        followup=_followup(sandbox, kind),
     )
     (out / "config.yaml").write_text(text, encoding="utf-8")
     return parse_config(text, str(out / "config.yaml"), env)
+
+
+def _followup(sandbox: Sandbox, kind: str) -> str:
+    """Record links in tasks; on HubSpot, whose owners carry no language, the Japanese reps."""
+    if kind == "salesforce":
+        return "  record_url: https://acme-analytics.lightning.force.com/lightning/r/{object}/{id}/view"
+    reps = ", ".join(
+        f'"{owner}": {{language: {rep["language"]}, time_zone: {rep["time_zone"]}}}'
+        for owner, rep in hubspot_reps(sandbox).items()
+    )
+    return (
+        "  record_url: https://app.hubspot.com/contacts/1234567/record/{object}/{id}\n"
+        f"  reps: {{{reps}}}"
+    )
 
 
 def _free_port() -> int:

@@ -171,6 +171,8 @@ def _followups(session: Session, config: Config, now: dt.datetime) -> None:
         print(f"  SLA compliance (first contact before due): {sla.value:.0f}% of {sla.count} due")
     if first_contact.value is not None:
         print(f"  median time from answer to first contact: {first_contact.value:.1f} h")
+    recorded = sum(1 for f in closed if f.outcomes)
+    print(f"  closed tasks with guided-response outcomes read back: {recorded} of {len(closed)}")
 
 
 def _nps(session: Session, config: Config, now: dt.datetime) -> None:

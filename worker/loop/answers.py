@@ -10,6 +10,7 @@ An answer changed later (a new version) is handled again; its follow-up task is 
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -18,15 +19,29 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.config import Config
 from worker.domain import Category
 from worker.loop import view
+from worker.loop.call_context import call_context
+from worker.loop.chat_alerts import queue_alerts
 from worker.loop.followups import (
+    EscalatedAnswer,
     followup_context,
     open_escalation,
     response_facts,
     tier_action,
 )
 from worker.loop.writeback import write_contact
-from worker.rules.followup import FollowupPlan, plan_followup
+from worker.notify.message import ChatMessage
+from worker.rules.followup import FollowupPlan, TaskPlan, plan_followup
 from worker.rules.tagging import Tagger
+from worker.rules.task_brief import (
+    CallContext,
+    Rep,
+    brief_lines,
+    customer_of,
+    note_body,
+    note_subject,
+    rep_for,
+    task_subject,
+)
 from worker.store.mirror import mark_for_rollup
 from worker.store.models import (
     Account,
@@ -36,7 +51,7 @@ from worker.store.models import (
     Response,
     Survey,
 )
-from worker.sync.base import AuthFailed, NoteSpec, TaskPriority, TaskSpec
+from worker.sync.base import AuthFailed, NoteSpec, TaskPriority, TaskSpec, UserProfile
 from worker.sync.link import CrmLink
 from worker.sync.outbox import enqueue_note, enqueue_task
 
@@ -69,7 +84,7 @@ def handle_answers(
     """
     stats = AnswerStats()
     tagger = Tagger(config.tags)
-    active: frozenset[str] | None = None
+    users: dict[str, UserProfile] | None = None
     read_active = False
     while True:
         with sessions() as session:
@@ -90,7 +105,7 @@ def handle_answers(
         if not ids:
             return stats
         if not read_active:
-            active, read_active = _active_users(link), True
+            users, read_active = _users(link), True
         for response_id in ids:
             with sessions.begin() as session:
                 _handle(
@@ -101,17 +116,18 @@ def handle_answers(
                     response_id,
                     now=now,
                     managers=managers,
-                    active=active,
+                    users=users,
                     stats=stats,
                 )
 
 
-def _active_users(link: CrmLink) -> frozenset[str] | None:
-    """The CRM's active users, or None (all taken as active) when the integration may not
-    read them (a HubSpot private app without the `crm.objects.owners.read` scope): answers
-    are still handled, and a task the CRM then refuses shows in `status`."""
+def _users(link: CrmLink) -> dict[str, UserProfile] | None:
+    """The CRM's active users with names and locales, or None (all taken as active) when the
+    integration may not read them (a HubSpot private app without the
+    `crm.objects.owners.read` scope): answers are still handled, and a task the CRM then
+    refuses shows in `status`."""
     try:
-        return link.client.active_users()
+        return link.client.users()
     except AuthFailed as error:
         log.warning("active_users_unreadable", crm=link.name, code=error.code)
         return None
@@ -141,7 +157,7 @@ def _handle(
     *,
     now: dt.datetime,
     managers: Mapping[str, str],
-    active: frozenset[str] | None,
+    users: Mapping[str, UserProfile] | None,
     stats: AnswerStats,
 ) -> None:
     response = session.get_one(Response, response_id)
@@ -156,28 +172,54 @@ def _handle(
     contact = view.contact_of(contact_row)
     account_row = view.account_for(session, contact)
     account = view.account_of(account_row) if account_row else None
+    active = frozenset(users) if users is not None else None
     answer = _Answer(session, link, now, response, survey, contact_row, account_row, active)
     facts = response_facts(response, survey)
-    context = followup_context(session, config, contact, account, managers, active_users=active)
+    values = view.values_for(session, config, contact, account)
+    call = call_context(
+        session,
+        config,
+        response,
+        survey,
+        account=account_row,
+        values=values,
+        users=users or {},
+        now=now,
+    )
+    context = followup_context(
+        session, config, contact, account, managers, active_users=active, call=call
+    )
     followup = session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
     if followup is None and response.followup_wanted:
         plan = plan_followup(facts, contact, account, context, config.followup, now=now)
         followup = _open_followup(answer, plan)
         stats.tasks += followup is not None
+        if followup is not None and plan.category is Category.DETRACTOR and plan.task:
+            _alert(answer, config, plan.task, values, call)
         if followup is not None and plan.escalations and plan.task is not None:
             open_escalation(
                 session,
                 link,
                 followup,
                 plan.escalations[-1],
-                subject=plan.task.subject,
+                answer=EscalatedAnswer(
+                    response.score,
+                    response.comment,
+                    contact,
+                    account,
+                    call,
+                    config,
+                    survey.program,
+                    values,
+                ),
                 contact=contact_row,
                 action=tier_action(config, response.score, plan.escalations[-1].level),
                 now=now,
             )
             stats.escalated += 1
         stats.asks += _ask(answer, plan)
-    _note(answer)
+    owner = contact_row.owner_crm_id or (account_row.owner_crm_id if account_row else None)
+    _note(answer, call, rep_for(owner, users or {}, config.followup).language)
     write_contact(session, link, contact_row, now)
     response.handled_version = response.version
     mark_for_rollup(session, [contact_row.account_id], now)
@@ -214,11 +256,46 @@ def _open_followup(answer: _Answer, plan: FollowupPlan) -> FollowUp | None:
             owner_id=task.owner_id,
             contact_id=contact.crm_id,
             account_id=account.crm_id if account else contact.account_crm_id,
+            time_zone=task.rep.time_zone if task.rep else None,
         ),
         now=answer.now,
         followup_id=followup.id,
     )
     return followup
+
+
+def _alert(
+    answer: _Answer,
+    config: Config,
+    task: TaskPlan,
+    values: Mapping[str, Any],
+    call: CallContext,
+) -> None:
+    """Queue the detractor's chat alerts: the task's facts and context, in each chat's language."""
+    facts, rep = task.facts, task.rep
+    if facts is None or rep is None:
+        return
+    contact, account = view.contact_of(answer.contact), answer.account
+    domain_account = view.account_of(account) if account else None
+
+    def compose(language: str) -> ChatMessage:
+        reader = Rep(rep.user_id, rep.name, language, rep.time_zone)
+        customer = customer_of(contact, domain_account, language)
+        lines = brief_lines(facts, customer, reader, call, task.chain)
+        title = task_subject(facts.score, customer, facts.due_at, reader)
+        link = call.moment.url if call.moment else None
+        return ChatMessage(title, tuple(line for line in lines if line), link)
+
+    queue_alerts(
+        answer.session,
+        config,
+        kind="detractor",
+        key=task.dedup_key,
+        program=answer.survey.program,
+        values=values,
+        compose=compose,
+        now=answer.now,
+    )
 
 
 def _ask(answer: _Answer, plan: FollowupPlan) -> int:
@@ -252,33 +329,32 @@ def _ask(answer: _Answer, plan: FollowupPlan) -> int:
     return asked
 
 
-def _note(answer: _Answer) -> None:
-    """The answer as a timeline note on the contact: response history inside the CRM.
+def _note(answer: _Answer, call: CallContext, language: str) -> None:
+    """The answer as a timeline note on the contact: response history inside the CRM, its
+    subject the score at a glance ("NPS 3 · Detractor") in the owner's language.
 
     One note per response (its key); a later change of the answer updates the contact's
     fields, while the note keeps the answer as first given.
     """
     response, contact, account = answer.response, answer.contact, answer.account
-    category = Category.of_score(response.score)
-    polarity = response.reason_polarity or {}
-    reasons = [
-        f"{tag} ({polarity[tag]})" if tag in polarity else tag for tag in response.reason_tags
-    ]
-    lines = [
-        f"NPS answer: {response.score} ({category.value}), program {answer.survey.program}",
-        f"Reasons: {', '.join(reasons) or '-'}",
-    ]
-    if response.comment:
-        lines.append(f"Comment: {response.comment}")
+    body = note_body(
+        response.score,
+        answer.survey.program,
+        response.reason_tags,
+        response.comment,
+        call=call,
+        language=language,
+    )
     enqueue_note(
         answer.session,
         answer.link.name,
         NoteSpec(
             dedup_key=f"note:response:{response.id}",
-            body="\n".join(lines),
+            body=body,
             at=response.received_at,
             contact_id=contact.crm_id,
             account_id=account.crm_id if account else contact.account_crm_id,
+            subject=note_subject(response.score, language),
         ),
         now=answer.now,
     )

@@ -8,23 +8,40 @@ by scanning the mirror each cycle. A `crm_events` row per dedup key makes each f
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.config import Config
-from worker.config.programs import DateOffsetTrigger, RecordChangeTrigger, ScheduleTrigger
+from worker.config.programs import (
+    DateOffsetTrigger,
+    RecordChangeTrigger,
+    RecoveryTrigger,
+    ScheduleTrigger,
+)
 from worker.loop.view import contact_of, record_of
 from worker.rules.triggers import (
+    ClosedFollowup,
     EventCandidate,
     TriggerDecision,
     date_offset_events,
     record_change_events,
+    recovery_events,
     schedule_events,
 )
-from worker.store.models import Contact, Crm, CrmEvent, ProgramRun, TriggerRecord
+from worker.store.models import (
+    Contact,
+    Crm,
+    CrmEvent,
+    FollowUp,
+    FollowUpStatus,
+    ProgramRun,
+    Response,
+    Survey,
+    TriggerRecord,
+)
 from worker.sync.pull import TriggerChange
 
 log = structlog.get_logger(__name__)
@@ -147,6 +164,47 @@ def scan_date_offsets(
                 backfill_window=config.survey.backfill_window,
             )
         ]
+        if decisions:
+            stats.count(decisions, store_events(session, crm, decisions, now))
+
+
+RECOVERY_LOOK_BACK = timedelta(days=7)
+"""Follow-ups closed this long before the last scan are still considered (a worker down for
+days catches up); the dedup key keeps each check-in single."""
+
+
+def scan_recoveries(
+    session: Session, config: Config, crm: str, now: datetime, stats: EventStats
+) -> None:
+    """A check-in event for each follow-up closed since the last scans (recovery programs)."""
+    for name, program in config.programs.items():
+        trigger = program.trigger
+        if not program.enabled or not isinstance(trigger, RecoveryTrigger):
+            continue
+        rows = session.execute(
+            select(FollowUp.id, Response.category, FollowUp.closed_at, Contact)
+            .join(Response, Response.id == FollowUp.response_id)
+            .join(Survey, Survey.id == Response.survey_id)
+            .join(Contact, Contact.id == Survey.contact_id)
+            .where(
+                FollowUp.crm == crm,
+                FollowUp.status == FollowUpStatus.CLOSED,
+                FollowUp.closed_at >= now - RECOVERY_LOOK_BACK,
+                Survey.program != name,
+            )
+        ).all()
+        closed = [
+            ClosedFollowup(
+                str(followup_id),
+                getattr(category, "value", str(category)),
+                closed_at,
+                contact.crm_id,
+                contact.account_crm_id,
+            )
+            for followup_id, category, closed_at, contact in rows
+            if closed_at is not None
+        ]
+        decisions = recovery_events(name, program, closed)
         if decisions:
             stats.count(decisions, store_events(session, crm, decisions, now))
 

@@ -9,6 +9,7 @@ as overdue on the contact.
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -18,6 +19,8 @@ from worker import domain
 from worker.config import Config
 from worker.domain import Category, FollowupStage
 from worker.loop import view
+from worker.loop.chat_alerts import queue_alerts
+from worker.notify.message import ChatMessage
 from worker.rules.conditions import holds
 from worker.rules.followup import (
     Escalation,
@@ -27,6 +30,16 @@ from worker.rules.followup import (
     next_escalation,
     rules_for,
 )
+from worker.rules.task_brief import (
+    CallContext,
+    Rep,
+    customer_of,
+    escalation_reason,
+    escalation_text,
+    read_outcomes,
+    rep_for,
+)
+from worker.rules.task_texts import person_name
 from worker.store.models import (
     Contact,
     FollowUp,
@@ -37,7 +50,7 @@ from worker.store.models import (
     Survey,
     TriggerRecord,
 )
-from worker.sync.base import TaskPriority, TaskSpec, TaskState
+from worker.sync.base import AuthFailed, TaskPriority, TaskSpec, TaskState, UserProfile
 from worker.sync.link import CrmLink
 from worker.sync.outbox import Op, enqueue_after_task, enqueue_task, enqueue_update
 
@@ -46,6 +59,20 @@ log = structlog.get_logger(__name__)
 STATUS_BATCH = 100
 """Task ids per status read: HubSpot's batch read size, and well inside a SOQL IN list."""
 OPEN = (FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class EscalatedAnswer:
+    """The answer an escalation is about, as its task tells it."""
+
+    score: int
+    comment: str | None
+    contact: domain.Contact
+    account: domain.Account | None
+    call: CallContext
+    config: Config
+    program: str
+    values: Mapping[str, Any]
 
 
 @dataclass
@@ -68,6 +95,7 @@ def followup_context(
     managers: Mapping[str, str],
     *,
     active_users: frozenset[str] | None = None,
+    call: CallContext | None = None,
 ) -> FollowupContext:
     """What the follow-up rules read from the store about a contact and its account.
 
@@ -83,6 +111,7 @@ def followup_context(
         last_asks=_last_asks(session, contact),
         customer_since=account.customer_since if account else None,
         active_users=active_users,
+        call=call or CallContext(),
     )
 
 
@@ -133,6 +162,7 @@ def response_facts(response: Response, survey: Survey) -> ResponseFacts:
         comment=response.comment,
         tags=tuple(response.reason_tags),
         summary=response.comment_summary,
+        polarity=dict(response.reason_polarity or {}),
     )
 
 
@@ -183,10 +213,19 @@ def read_task_status(
                 if followup is None:
                     continue
                 moved = _apply(followup, status.state, status.completed_at, status.modified_at, now)
+                _read_outcomes(followup, status.body)
                 if moved is not None:
                     setattr(stats, moved, getattr(stats, moved) + 1)
                 stats.reassigned += _adopt_owner(session, followup, status.owner_id)
     return stats, touched
+
+
+def _read_outcomes(followup: FollowUp, body: str | None) -> None:
+    """Keep what the rep wrote on the outcome lines (apology, facts, expectations, interim
+    measure, permanent fix), so the report can tell which steps were done."""
+    found = read_outcomes(body)
+    if found and found != {int(k): v for k, v in (followup.outcomes or {}).items()}:
+        followup.outcomes = {str(step): text for step, text in found.items()}
 
 
 def _adopt_owner(session: Session, followup: FollowUp, owner_id: str | None) -> int:
@@ -243,9 +282,14 @@ def check_slas(
     now: dt.datetime,
     managers: Mapping[str, str],
 ) -> tuple[int, set[int]]:
-    """Escalate follow-ups whose next tier is due; returns how many and the contacts touched."""
+    """Escalate follow-ups whose next tier is due; returns how many and the contacts touched.
+
+    The CRM's users (names and languages for the escalation's text) are read once, and only
+    when something escalates.
+    """
     escalated = 0
     touched: set[int] = set()
+    known: list[Mapping[str, UserProfile]] = []
     with sessions() as session:
         ids = list(
             session.scalars(
@@ -278,19 +322,39 @@ def check_slas(
             touched.add(contact_row.id)
             if escalation is None:
                 continue
-            subject = f"NPS {Category.of_score(response.score).value} ({response.score})"
+            if not known:
+                known.append(_users(link))
+            users = known[0]
             open_escalation(
                 session,
                 link,
                 followup,
                 escalation,
-                subject=subject,
+                answer=EscalatedAnswer(
+                    response.score,
+                    response.comment,
+                    contact,
+                    account,
+                    CallContext(users=users),
+                    config,
+                    survey.program,
+                    context.values,
+                ),
                 contact=contact_row,
                 action=tier_action(config, response.score, escalation.level),
                 now=now,
             )
             escalated += 1
     return escalated, touched
+
+
+def _users(link: CrmLink) -> Mapping[str, UserProfile]:
+    """The CRM's users by id; none when the integration may not read them (ids are shown)."""
+    try:
+        return link.client.users()
+    except AuthFailed as error:
+        log.warning("users_unreadable", crm=link.name, code=error.code)
+        return {}
 
 
 def tier_action(config: Config, score: int, level: int) -> str:
@@ -305,7 +369,7 @@ def open_escalation(
     followup: FollowUp,
     escalation: Escalation,
     *,
-    subject: str,
+    answer: EscalatedAnswer,
     contact: Contact,
     action: str,
     now: dt.datetime,
@@ -335,22 +399,59 @@ def open_escalation(
         notify=escalation.notify,
         reason=escalation.reason,
     )
+    due_at = now + dt.timedelta(hours=24)
+    users = answer.call.users
+    reader = rep_for(escalation.notify_id, users, answer.config.followup)
+    overdue = now - followup.due_at if escalation.reason != "at once" else None
+    if overdue is not None and overdue <= dt.timedelta(0):
+        overdue = None
+
+    def written(language: str) -> tuple[str, str]:
+        owner = users.get(followup.owner_crm_id or "")
+        return escalation_text(
+            level=escalation.level,
+            score=answer.score,
+            comment=answer.comment,
+            customer=customer_of(answer.contact, answer.account, language),
+            reader=Rep(reader.user_id, reader.name, language, reader.time_zone),
+            notify=escalation.notify,
+            reason=escalation_reason(overdue, language),
+            owner_name=person_name(owner.first_name, owner.last_name, language)
+            if owner
+            else followup.owner_crm_id,
+            original_due=followup.due_at,
+            due_at=due_at,
+        )
+
+    def compose(language: str) -> ChatMessage:
+        title, lines = written(language)
+        moment = answer.call.moment
+        return ChatMessage(title, tuple(lines.splitlines()), moment.url if moment else None)
+
+    subject, body = written(reader.language)
+    queue_alerts(
+        session,
+        answer.config,
+        kind="escalation" if overdue is None else "sla_breach",
+        key=key,
+        program=answer.program,
+        values=answer.values,
+        compose=compose,
+        now=now,
+    )
     enqueue_task(
         session,
         link.name,
         TaskSpec(
             dedup_key=key,
-            subject=f"Escalated (level {escalation.level}): {subject}",
-            body=(
-                f"Follow-up escalated to {escalation.notify}: {escalation.reason}. "
-                f"The original task is owned by {followup.owner_crm_id or 'the default owner'}"
-                f" and was due {followup.due_at:%Y-%m-%d %H:%M} UTC."
-            ),
-            due_at=now + dt.timedelta(hours=24),
+            subject=subject,
+            body=body,
+            due_at=due_at,
             priority=TaskPriority.HIGH,
             owner_id=escalation.notify_id,
             contact_id=contact.crm_id,
             account_id=contact.account_crm_id,
+            time_zone=reader.time_zone,
         ),
         now=now,
     )

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config
+from worker.config.programs import DateOffsetTrigger, RecordChangeTrigger
 from worker.loop import view
 from worker.loop.events import store_events
 from worker.rules.eligibility import (
@@ -143,7 +144,11 @@ def _candidate(event: CrmEvent, config: Config) -> EventCandidate:
     per_account = payload.pop("account_contacts", False)
     trigger = config.programs[event.program or ""].trigger
     selector = None
-    if per_account and contact_crm_id is None and trigger.kind != "schedule":
+    if (
+        per_account
+        and contact_crm_id is None
+        and isinstance(trigger, RecordChangeTrigger | DateOffsetTrigger)
+    ):
         selector = trigger.contact.account_contacts
     return EventCandidate(
         dedup_key=event.dedup_key,
@@ -267,6 +272,20 @@ def _suppressed(session: Session, email: str | None) -> bool:
     )
 
 
+def _moment(session: Session, config: Config, event: CrmEvent) -> dict[str, str | None]:
+    """What the invitation names: the program's touchpoint and the record's title (a case's
+    subject), read from the mirror when the survey is planned."""
+    program = config.programs.get(event.program or "")
+    active = config.crm.salesforce if config.crm.kind == "salesforce" else config.crm.hubspot
+    trigger = active.triggers.get(event.object)
+    title = None
+    if trigger is not None and trigger.title is not None:
+        values = view.record_values(session, event.crm.value, event.object, [event.record_crm_id])
+        found = values.get(event.record_crm_id, {}).get(trigger.title)
+        title = str(found)[:200] if found else None
+    return {"touchpoint": program.touchpoint if program else None, "title": title}
+
+
 def _scheduled_per_day(session: Session, now: dt.datetime) -> dict[dt.date, int]:
     """Invitations per UTC day from today on, for the daily cap."""
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -292,6 +311,7 @@ def _schedule(
     if verdict.outcome == "refuse" or verdict.send_at is None or contact_row is None:
         return None
     timeline = survey_timeline(verdict.send_at, config.survey)
+    event.payload = {**(event.payload or {}), "moment": _moment(session, config, event)}
     survey = Survey(
         program=verdict.program,
         contact_id=contact_row.id,

@@ -131,7 +131,7 @@ def _write_batch(
     window: dt.timedelta,
 ) -> int:
     accounts = list(session.scalars(select(Account).where(Account.id.in_(account_ids))))
-    answers = _answers_by_account(session, account_ids, now - 2 * window)
+    answers = answers_by_account(session, account_ids, now - 2 * window)
     queued = 0
     for account in accounts:
         seen = account.rollup_due_at
@@ -153,7 +153,7 @@ def _write_batch(
     return queued
 
 
-def _answers_by_account(
+def answers_by_account(
     session: Session, account_ids: list[int], since: dt.datetime
 ) -> dict[int, list[Answer]]:
     """Final answers since `since` of the contacts each account has now."""

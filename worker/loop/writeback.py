@@ -47,7 +47,6 @@ def write_contact(session: Session, link: CrmLink, contact: Contact, now: dt.dat
         .join(Survey, Survey.id == Response.survey_id)
         .where(Survey.contact_id == contact.id, Response.provisional.is_(False))
     )
-    log.debug("contact_answers", contact_id=contact.id, answered=answered)
     values = ContactWriteback(
         last_score=response.score,
         last_category=Category.of_score(response.score),
@@ -59,6 +58,7 @@ def write_contact(session: Session, link: CrmLink, contact: Contact, now: dt.dat
         followup_status=followup_stage(followup, now).value
         if followup
         else FollowupStage.NONE.value,
+        survey_count=answered,
     )
     update = link.contact_update(
         contact.crm_id,

@@ -54,6 +54,7 @@ TASK_READ_PROPERTIES = (
     TASK_OWNER,
     "hs_task_completion_date",
     "hs_lastmodifieddate",
+    "hs_task_body",
 )
 # hs_task_status values a rep sets once work has begun (NOT_STARTED stays open; DEFERRED is put
 # aside untouched): the follow-up reads them as "contacted".
@@ -445,7 +446,7 @@ def note_input(note: NoteSpec, dedup_property: str) -> dict[str, Any]:
     return {
         "properties": {
             "hs_timestamp": format_instant(note.at),
-            "hs_note_body": note.body,
+            "hs_note_body": f"{note.subject}\n{note.body}" if note.subject else note.body,
             dedup_property: note.dedup_key,
         },
         "associations": _associations(
@@ -471,6 +472,7 @@ def task_status(task_id: str, properties: Mapping[str, Any]) -> TaskStatus:
         owner_id=properties.get(TASK_OWNER) or None,
         completed_at=parse_instant(properties.get("hs_task_completion_date")),
         modified_at=parse_instant(properties.get("hs_lastmodifieddate")),
+        body=properties.get("hs_task_body"),
     )
 
 

@@ -570,6 +570,8 @@ TASK_CREATED_FIELDS = (
     "Subject",
     "Description",
     "ActivityDate",
+    "ReminderDateTime",
+    "IsReminderSet",
     "Priority",
     "Status",
     "WhoId",
@@ -589,7 +591,10 @@ def required_rights(mapping: SalesforceMapping) -> dict[str, dict[str, str]]:
         rights[mapping.contact.object][EDIT] = "to write answers back onto contacts"
     if any(vars(mapping.account_rollup).values()):
         rights[mapping.account.object][EDIT] = "to write NPS roll-ups onto accounts"
-    rights[USER] = {READ: "to find the managers escalations go to"}
+    rights[USER] = {
+        READ: "to find the managers escalations go to, and each task owner's name, language"
+        " and time zone"
+    }
     rights[TASK] = {
         READ: "to read follow-up tasks back",
         CREATE: "to open follow-up tasks and log answers; granted by the Edit Tasks permission",

@@ -103,7 +103,10 @@ def check_eligibility(
     ]
     send_at, timing = _send_time(candidate, contact, situation, survey, now)
     checks.extend(timing)
-    checks.append(_min_interval(situation.history, send_at, survey.min_interval))
+    if program.trigger.kind == "recovery":
+        checks.append(_recovery_once(candidate.program, situation.history, send_at, survey))
+    else:
+        checks.append(_min_interval(situation.history, send_at, survey.min_interval))
     checks.append(_program_interval(candidate.program, program, situation.history, send_at))
     checks.append(_account_cap(account, situation.account_surveys, send_at, survey))
     checks.append(_sampling(candidate.dedup_key, program.sample))
@@ -191,6 +194,24 @@ def _min_interval(
         detail = f"{past.program} survey at {_at(past.at)} is within {format_duration(interval)}"
         return Check("min_interval", False, detail)
     return Check("min_interval", True, f"no survey within {format_duration(interval)}")
+
+
+def _recovery_once(
+    program_id: str, history: Sequence[PastSurvey], send_at: dt.datetime, survey: SurveyConfig
+) -> Check:
+    """A recovery check-in passes the minimum interval once: not when another check-in of
+    this program went out within it."""
+    interval = survey.min_interval
+    close = [p for p in history if p.program == program_id and abs(p.at - send_at) < interval]
+    if close:
+        detail = (
+            f"a {program_id} check-in at {_at(close[0].at)} is within"
+            f" {format_duration(interval)}; the interval is passed once"
+        )
+        return Check("min_interval", False, detail)
+    return Check(
+        "min_interval", True, f"recovery check-in: passes {format_duration(interval)} once"
+    )
 
 
 def _program_interval(

@@ -28,8 +28,20 @@ from worker.domain import Account, Category, Contact
 from worker.rules.calendar import add_business_hours
 from worker.rules.conditions import evaluate
 from worker.rules.eligibility import Check
+from worker.rules.task_brief import (
+    CallContext,
+    Rep,
+    TaskFacts,
+    customer_of,
+    rep_for,
+    task_body,
+    task_subject,
+)
+from worker.rules.task_texts import person_name
 
 Priority = Literal["low", "normal", "high"]
+QUEUE_PREFIX = "00G"
+"""Salesforce queue (Group) ids: a task may be owned by a queue, which is never "inactive"."""
 _TEMPLATES = SandboxedEnvironment(autoescape=False)
 
 
@@ -44,6 +56,8 @@ class ResponseFacts:
     comment: str | None = None
     tags: tuple[str, ...] = ()
     summary: str | None = None
+    polarity: Mapping[str, str] = field(default_factory=dict)
+    """Tag -> praise / complaint / neutral, as the tagger read the comment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +71,13 @@ class FollowupContext:
     customer_since: dt.datetime | None = None
     active_users: frozenset[str] | None = None
     """Users who may own a task now (None: not known, every user is taken as active)."""
+    call: CallContext = field(default_factory=CallContext)
+    """What the task tells the rep around the answer (moment, history, account, users)."""
 
 
 @dataclass(frozen=True, slots=True)
 class TaskPlan:
-    """One CRM task to create."""
+    """One CRM task to create, written for its owner (`rep`)."""
 
     dedup_key: str
     subject: str
@@ -70,6 +86,10 @@ class TaskPlan:
     owner_source: str
     due_at: dt.datetime
     priority: Priority
+    rep: Rep | None = None
+    facts: TaskFacts | None = None
+    """What the body states, for alerts that tell the same in another language."""
+    chain: tuple[tuple[Person, str | None], ...] = ()
 
 
 Fallback = Literal["fallback_manager", "account_owner", "nobody"]
@@ -152,8 +172,9 @@ def plan_followup(
     category = Category.of_score(response.score)
     rules = rules_for(category, config)
     band = severity_of(response.score, rules)
+    complaint = category is not Category.DETRACTOR and is_complaint(response, config)
     task = None
-    if rules.task.enabled:
+    if rules.task.enabled or complaint:
         task = _task(
             response,
             contact,
@@ -161,7 +182,8 @@ def plan_followup(
             rules=rules,
             band=band,
             config=config,
-            active=context.active_users,
+            context=context,
+            complaint=complaint,
         )
     escalations = tuple(
         _escalation(
@@ -228,6 +250,27 @@ def next_escalation(
     )
 
 
+def is_complaint(response: ResponseFacts, config: FollowupConfig) -> bool:
+    """True when the comment clearly complains: of a listed tag (any tag when none are
+    listed), or in one of the listed words, in any configured language."""
+    rule = config.complaints
+    if not rule.enabled:
+        return False
+    complained = {tag for tag, way in response.polarity.items() if way == "complaint"}
+    if complained & set(rule.tags or complained):
+        return True
+    text = (response.comment or "").casefold()
+    return any(word.casefold() in text for words in rule.keywords.values() for word in words)
+
+
+def routed_owner(response: ResponseFacts, config: FollowupConfig) -> tuple[Person, ...] | None:
+    """The owner chain of the first route whose tags the answer complains of (or names, when
+    it complains of none)."""
+    complained = {tag for tag, way in response.polarity.items() if way == "complaint"}
+    named = complained or set(response.tags)
+    return next((route.owner for route in config.routes if named & set(route.tags)), None)
+
+
 def render(template: str, variables: Mapping[str, Any]) -> str:
     """A config template rendered in a sandbox (RevOps' text, never trusted code)."""
     return _TEMPLATES.from_string(template).render(**variables).strip()
@@ -269,7 +312,7 @@ def resolve_owner(
             "contact_owner": contact.owner_id,
             "user": person.user_id,
         }.get(person.role)
-        if found and (active is None or found in active):
+        if found and (active is None or found in active or found.startswith(QUEUE_PREFIX)):
             return found, str(person)
     return None, "nobody active in the chain; the CRM's default owner"
 
@@ -291,8 +334,35 @@ def _task(
     rules: Rules,
     band: SeverityBand | None,
     config: FollowupConfig,
-    active: frozenset[str] | None,
+    context: FollowupContext,
+    complaint: bool = False,
 ) -> TaskPlan:
+    """The task in its owner's language and zone; RevOps' templates, when set, win. A task
+    only a complaint earns takes `followup.complaints`' SLA and priority; a reason route
+    picks the owner chain."""
+    owners = routed_owner(response, config) or rules.owner
+    owner_id, source = resolve_owner(owners, contact, account, context.active_users)
+    sla = band.sla if band and band.sla else rules.task.sla
+    priority = band.priority if band and band.priority else rules.task.priority
+    if complaint and not rules.task.enabled:
+        sla, priority = config.complaints.sla, config.complaints.priority
+    due_at = due_time(response.received_at, sla, rules.task, config)
+    call = context.call
+    rep = rep_for(owner_id, call.users, config)
+    customer = customer_of(contact, account, rep.language)
+    facts = TaskFacts(
+        score=response.score,
+        received_at=response.received_at,
+        program=response.program,
+        comment=response.comment,
+        tags=response.tags,
+        severity=band.name if band else None,
+        due_at=due_at,
+        sla=sla,
+    )
+    chain = [
+        (person, _chain_name(person, contact, account, call, rep.language)) for person in owners
+    ]
     variables = template_variables(
         contact,
         account,
@@ -306,18 +376,43 @@ def _task(
         },
         program=response.program,
     )
-    owner_id, source = resolve_owner(rules.owner, contact, account, active)
-    sla = band.sla if band and band.sla else rules.task.sla
-    priority = band.priority if band and band.priority else rules.task.priority
+    subject = (
+        render(rules.task.subject, variables)
+        if rules.task.subject
+        else task_subject(response.score, customer, due_at, rep, complaint=complaint)
+    )
+    body = (
+        render(rules.task.body, variables)
+        if rules.task.body
+        else task_body(facts, customer, rep, call, chain)
+    )
     return TaskPlan(
         dedup_key=f"followup:{response.key}",
-        subject=render(rules.task.subject, variables),
-        body=render(rules.task.body, variables),
+        subject=subject,
+        body=body,
         owner_id=owner_id,
         owner_source=source,
-        due_at=due_time(response.received_at, sla, rules.task, config),
+        due_at=due_at,
         priority=priority,
+        rep=rep,
+        facts=facts,
+        chain=tuple(chain),
     )
+
+
+def _chain_name(
+    person: Person, contact: Contact, account: Account | None, call: CallContext, language: str
+) -> str | None:
+    """The name of the user a link of the owner chain points at, when the CRM gave it."""
+    user_id = {
+        "account_owner": account.owner_id if account else None,
+        "contact_owner": contact.owner_id,
+        "user": person.user_id,
+    }.get(person.role)
+    profile = call.users.get(user_id or "")
+    if profile is None:
+        return None
+    return person_name(profile.first_name, profile.last_name, language)
 
 
 def _tier_applies(

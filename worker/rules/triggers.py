@@ -25,7 +25,7 @@ from worker.domain import Account, Contact, TriggerRecord
 from worker.rules.conditions import ConditionResult, evaluate, qualified
 from worker.rules.values import as_datetime
 
-Kind = Literal["record_change", "date_offset", "schedule"]
+Kind = Literal["record_change", "date_offset", "schedule", "recovery"]
 _MAX_PERIODS = 100_000
 
 
@@ -195,6 +195,54 @@ def schedule_events(
         decisions.append(
             TriggerDecision(
                 program_id, "schedule", "schedule", stamp, "fired", f"period {stamp}", event
+            )
+        )
+    return decisions
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedFollowup:
+    """A follow-up whose task was closed, as the recovery trigger sees it."""
+
+    key: str
+    category: str
+    closed_at: dt.datetime
+    contact_crm_id: str
+    account_crm_id: str | None
+
+
+def recovery_events(
+    program_id: str, program: Program, closed: Sequence[ClosedFollowup]
+) -> list[TriggerDecision]:
+    """A check-in `after` each closed follow-up of the trigger's categories, once per follow-up
+    (its dedup key names the follow-up); the send waits for `fire_at`."""
+    trigger = program.trigger
+    assert trigger.kind == "recovery", "recovery program expected"
+    decisions = []
+    for followup in closed:
+        if followup.category not in trigger.categories:
+            continue
+        event = EventCandidate(
+            dedup_key=f"{program_id}:recovery:{followup.key}",
+            program=program_id,
+            kind="recovery",
+            object="followup",
+            record_crm_id=followup.key,
+            contact_crm_id=followup.contact_crm_id,
+            account_crm_id=followup.account_crm_id,
+            occurred_at=followup.closed_at,
+            fire_at=followup.closed_at + trigger.after,
+            payload={"recovery_of": followup.key},
+        )
+        decisions.append(
+            TriggerDecision(
+                program_id,
+                "recovery",
+                "followup",
+                followup.key,
+                "fired",
+                f"check-in at {event.fire_at:%Y-%m-%d %H:%M}Z",
+                event,
             )
         )
     return decisions

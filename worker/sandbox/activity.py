@@ -10,6 +10,7 @@ less) at a time, applying each slice's events in time order with timestamps insi
 
 import math
 import random
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -103,6 +104,26 @@ class ActivityTarget(Protocol):
     def complete_task(self, task_id: str, at: datetime) -> None:
         """Mark a task completed at `at`."""
         ...
+
+
+_OUTCOME_LINE = re.compile(r"^(\[([12])\][^:：\n]*([:：]))[ \t]*$", re.MULTILINE)  # noqa: RUF001
+_OUTCOMES = {
+    ":": {"1": "called, apologised and thanked them", "2": "confirmed what happened"},
+    "：": {"1": "電話でお詫びとお礼を伝えた", "2": "経緯をお客様と確認した"},  # noqa: RUF001
+}
+
+
+def fill_outcomes(description: str | None) -> str | None:
+    """What a rep writes on a guided task's first two outcome lines when closing it (lines
+    like `[1] Apology:`); a description without them is left as it is."""
+    if not description:
+        return description
+
+    def written(line: re.Match[str]) -> str:
+        space = " " if line.group(3) == ":" else ""
+        return f"{line.group(1)}{space}{_OUTCOMES[line.group(3)][line.group(2)]}"
+
+    return _OUTCOME_LINE.sub(written, description)
 
 
 @runtime_checkable

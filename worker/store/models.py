@@ -357,6 +357,8 @@ class FollowUp(Base):
     escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0)
     escalated_at: Mapped[datetime | None]
     escalation_fallback: Mapped[str | None] = mapped_column(String(32))
+    outcomes: Mapped[dict[str, Any] | None] = mapped_column(_json_object())
+    """What the rep wrote on the task's outcome lines, by step ("1" apology … "5" fix)."""
     """Who the last escalation reached instead of the person its tier names: `fallback_manager`,
     `account_owner`, or `nobody` (an unowned escalation); NULL when that person was found."""
     first_contact_at: Mapped[datetime | None]
@@ -395,6 +397,31 @@ class OutboxEntry(Base):
     result_crm_id: Mapped[str | None] = mapped_column(String(CRM_ID))
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+
+
+class ChatAlert(Base):
+    """An alert for one chat (Slack, Teams), kept until it is posted or given up.
+
+    ``state`` is pending, sent or failed; ``dedup_key`` (event + chat) queues it once.
+    ``message`` holds the title, lines and link as the chat will show them.
+    """
+
+    __tablename__ = "chat_alerts"
+    __table_args__ = (Index(None, "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True)
+    chat: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    message: Mapped[dict[str, Any]] = mapped_column(_json_object(), default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    post_id: Mapped[str | None] = mapped_column(String(36))
+    """The message it went out in (several alerts share one when batched)."""
 
 
 class SyncCursor(Base):

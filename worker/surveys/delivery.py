@@ -34,6 +34,9 @@ class Delivery:
     time_zone: str | None
     crm: str
     crm_id: str
+    touchpoint: str | None = None
+    moment_title: str | None = None
+    """The title of the record the survey asks about (a case's subject), when it has one."""
 
     @property
     def delivery_id(self) -> str:

@@ -33,10 +33,17 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from worker.config.survey import SurveyConfig
-from worker.store.models import Contact, Suppression, Survey, SurveyChannel, SurveyState
+from worker.store.models import (
+    Contact,
+    CrmEvent,
+    Suppression,
+    Survey,
+    SurveyChannel,
+    SurveyState,
+)
 from worker.surveys.channels import Channel, DeliveryFailed
 from worker.surveys.delivery import Delivery, SendKind
 from worker.surveys.quiet import contact_zone, next_allowed
@@ -345,6 +352,7 @@ def _delivery(
 ) -> Delivery:
     if survey.expires_at is None:
         raise ValueError(f"survey {survey.id} has no expiry")
+    moment = _moment(survey)
     return Delivery(
         survey_id=survey.id,
         token_id=survey.token_id,
@@ -361,7 +369,19 @@ def _delivery(
         time_zone=contact.time_zone,
         crm=contact.crm.value,
         crm_id=contact.crm_id,
+        touchpoint=moment.get("touchpoint"),
+        moment_title=moment.get("title"),
     )
+
+
+def _moment(survey: Survey) -> dict[str, str]:
+    """The moment planning noted on the survey's event (touchpoint, record title), if any."""
+    session = object_session(survey)
+    if session is None or survey.crm_event_id is None:
+        return {}
+    event = session.get(CrmEvent, survey.crm_event_id)
+    found = (event.payload or {}).get("moment") if event is not None else None
+    return {key: str(value) for key, value in (found or {}).items() if value}
 
 
 def _suppressed(session: Session, contacts: list[Contact]) -> dict[int, str]:

@@ -33,6 +33,7 @@ from worker.config.errors import ConfigError, ConfigIssue
 from worker.config.survey import SurveyConfig
 from worker.surveys.delivery import Delivery, SendKind
 from worker.surveys.links import SCORES, answer_url, honeypot_url, unsubscribe_url
+from worker.surveys.moments import moment_phrase
 from worker.surveys.tokens import Purpose, TokenSigner
 
 UNSUBSCRIBE_LIFETIME = timedelta(days=365)
@@ -152,6 +153,7 @@ def sample_context() -> dict[str, Any]:
         "honeypot_url": honeypot_url(base, "token"),
         "expires_on": "June 30, 2025",
         "reminder_number": 1,
+        "moment": "your support case “Export times out”",
     }
 
 
@@ -216,6 +218,7 @@ def _render(
         "honeypot_url": honeypot_url(survey.base_url, answer_token),
         "expires_on": _date_text(delivery, survey, language),
         "reminder_number": delivery.number,
+        "moment": moment_phrase(delivery.touchpoint, delivery.moment_title, language),
     }
     subject = " ".join(templates.render(language, delivery.kind, "subject", context).split())
     context["subject"] = subject

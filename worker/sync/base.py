@@ -24,6 +24,7 @@ from worker.crm_types import (
     TaskSpec,
     TaskState,
     TaskStatus,
+    UserProfile,
     WriteResult,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "TaskState",
     "TaskStatus",
     "Unavailable",
+    "UserProfile",
     "WriteResult",
 ]
 
@@ -99,6 +101,11 @@ class CrmClient(Protocol):
     def active_users(self) -> frozenset[str]:
         """Ids of the users who may own a task now (Salesforce active users, HubSpot owners
         not archived): the CRM refuses a task for anyone else."""
+        ...
+
+    def users(self) -> dict[str, UserProfile]:
+        """The same users as `active_users`, by id, with the name, language and time zone
+        their tasks are written in (Salesforce `User`; HubSpot owners carry names only)."""
         ...
 
     def describe(self, object_name: str) -> Mapping[str, FieldInfo]:

@@ -178,6 +178,7 @@ def enqueue_task(
         "owner_id": task.owner_id,
         "contact_id": task.contact_id,
         "account_id": task.account_id,
+        "time_zone": task.time_zone,
     }
     return enqueue(
         session,
@@ -200,6 +201,7 @@ def enqueue_note(session: Session, crm: str, note: NoteSpec, *, now: datetime) -
         "at": note.at.isoformat(),
         "contact_id": note.contact_id,
         "account_id": note.account_id,
+        "subject": note.subject,
     }
     return enqueue(
         session,
@@ -225,6 +227,7 @@ def _task(row: OutboxEntry) -> TaskSpec:
         owner_id=f["owner_id"],
         contact_id=f["contact_id"],
         account_id=f["account_id"],
+        time_zone=f.get("time_zone"),
     )
 
 
@@ -236,6 +239,7 @@ def _note(row: OutboxEntry) -> NoteSpec:
         at=datetime.fromisoformat(f["at"]),
         contact_id=f["contact_id"],
         account_id=f["account_id"],
+        subject=f.get("subject"),
     )
 
 

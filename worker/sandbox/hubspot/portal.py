@@ -10,7 +10,7 @@ import structlog
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from worker.sandbox.activity import OpenDeal, OpenTask
+from worker.sandbox.activity import OpenDeal, OpenTask, fill_outcomes
 from worker.sandbox.clock import SandboxClock
 from worker.sandbox.hubspot import associations as assoc
 from worker.sandbox.hubspot.catalog import TICKET_CLOSED_STAGE, TICKET_PIPELINE, default_catalogs
@@ -437,6 +437,10 @@ class HubSpotPortal:
         with self.lock:
             record = self._require(TASKS, task_id)
             values = {"hs_task_status": "COMPLETED", "hs_task_completion_date": iso_ms(at)}
+            body = record.properties.get("hs_task_body")
+            filled = fill_outcomes(body)
+            if filled != body and filled is not None:
+                values["hs_task_body"] = filled
             self.store.update(TASKS, record, values, at)
 
     # --- TaskWorkflow and DealWork (what reps do beyond start and complete) -----------------

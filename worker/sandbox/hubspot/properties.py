@@ -118,11 +118,21 @@ class PropertyDef:
         text = _as_text(raw)
         if text == "":
             return ""
+        if len(text) > MAX_VALUE_LENGTH:
+            return self._problem(
+                "INVALID_STRING_LENGTH",
+                f"{self.name} has {len(text)} characters; at most {MAX_VALUE_LENGTH} are allowed",
+            )
         normalizer = _NORMALIZERS.get(self.type, _keep)
         return normalizer(self, text)
 
     def _problem(self, error: str, message: str) -> PropertyProblem:
         return PropertyProblem(self.name, error, message)
+
+
+MAX_VALUE_LENGTH = 65_536
+"""HubSpot stores at most 65,536 characters in one property value (multi-line text, rich text,
+task bodies); a longer one is refused, not cut."""
 
 
 def _as_text(raw: object) -> str:

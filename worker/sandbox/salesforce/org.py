@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from worker.sandbox.activity import OpenTask
+from worker.sandbox.activity import OpenTask, fill_outcomes
 from worker.sandbox.clock import SandboxClock
 from worker.sandbox.faults import FaultInjector
 from worker.sandbox.salesforce.auth import (
@@ -413,8 +413,15 @@ class SalesforceOrg:
         self._act("Task", task_id, {"Status": "In Progress"}, at)
 
     def complete_task(self, task_id: str, at: datetime) -> None:
-        """Complete a task: Status Completed; IsClosed and CompletedDateTime follow."""
-        self._act("Task", task_id, {"Status": "Completed"}, at)
+        """Complete a task: Status Completed; IsClosed and CompletedDateTime follow. The rep
+        writes the outcome of the first guided steps into the description."""
+        with self.store.lock:
+            description = self.store.table("Task")[task_id].get("Description")
+        values: Record = {"Status": "Completed"}
+        filled = fill_outcomes(description)
+        if filled != description:
+            values["Description"] = filled
+        self._act("Task", task_id, values, at)
 
     def _ids_where(self, sobject: str, keep: Any) -> list[str]:
         with self.store.lock:

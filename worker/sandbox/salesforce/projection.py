@@ -75,6 +75,7 @@ def _load_users(store: RecordStore, world: World, by: str, at: datetime) -> dict
                 "Title": user.title,
                 "IsActive": True,
                 "LanguageLocaleKey": "ja" if user.language == "ja" else "en_US",
+                "TimeZoneSidKey": "Asia/Tokyo" if user.language == "ja" else "America/New_York",
                 "CreatedDate": at,
                 "LastModifiedDate": at,
             },

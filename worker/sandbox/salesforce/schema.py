@@ -225,6 +225,16 @@ OPPORTUNITY_STAGES = (
 CLOSED_STAGES = frozenset({"Closed Won", "Closed Lost"})
 TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
 CLOSED_TASK_STATUSES = frozenset({"Completed"})
+USER_TIME_ZONES = (
+    "America/Los_Angeles",
+    "America/New_York",
+    "Europe/London",
+    "Europe/Berlin",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+"""A few of the org's `TimeZoneSidKey` values (the real picklist holds every IANA zone it
+supports); a value outside it is refused like any restricted picklist."""
 NPS_CATEGORIES = ("Promoter", "Passive", "Detractor")
 FOLLOWUP_STATUSES = ("Not Needed", "New", "Assigned", "Contacted", "Closed", "Overdue")
 INDUSTRIES = (
@@ -433,6 +443,15 @@ def _user() -> SObjectDef:
                 default_value="en_US",
                 nillable=False,
             ),
+            _picklist(
+                "TimeZoneSidKey",
+                "Time Zone",
+                USER_TIME_ZONES,
+                restricted=True,
+                defaulted_on_create=True,
+                default_value="America/Los_Angeles",
+                nillable=False,
+            ),
         ),
         deletable=False,
     )
@@ -452,6 +471,15 @@ def _task() -> SObjectDef:
             _reference("WhatId", "Related To ID", ("Account", "Opportunity", "Case"), "What"),
             _owner(),
             FieldDef("ActivityDate", "Due Date Only", "date"),
+            FieldDef("ReminderDateTime", "Reminder Date/Time", "datetime"),
+            FieldDef(
+                "IsReminderSet",
+                "Reminder Set",
+                "boolean",
+                nillable=False,
+                defaulted_on_create=True,
+                default_value=False,
+            ),
             _picklist(
                 "Priority",
                 "Priority",

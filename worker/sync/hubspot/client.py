@@ -61,6 +61,7 @@ from worker.sync.base import (
     TaskState,
     TaskStatus,
     Unavailable,
+    UserProfile,
     WriteResult,
 )
 from worker.sync.budget import ApiBudget
@@ -298,17 +299,25 @@ class HubSpotClient:
     def active_users(self) -> frozenset[str]:
         """Ids of the owners a record can be assigned to: `GET /crm/v3/owners` lists the
         active ones unless asked for archived (deactivated) users (CRM API, Owners guide)."""
-        active: set[str] = set()
+        return frozenset(self.users())
+
+    def users(self) -> dict[str, UserProfile]:
+        """Active owners with their names; owners carry no language or time zone, so those
+        come from the config (`followup.reps`, `followup.rep_language`)."""
+        found: dict[str, UserProfile] = {}
         after: str | None = None
         while True:
             kwargs: dict[str, Any] = {"limit": OWNERS_PAGE, "archived": False}
             if after:
                 kwargs["after"] = after
             body = self._call(Priority.NORMAL, self._owners_api.get_page, **kwargs)
-            active.update(str(owner["id"]) for owner in body.get("results", []))
+            for owner in body.get("results", []):
+                found[str(owner["id"])] = UserProfile(
+                    str(owner["id"]), owner.get("firstName"), owner.get("lastName")
+                )
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
-                return frozenset(active)
+                return found
 
     def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
         """Property definitions of one object type, by property name."""

@@ -11,9 +11,10 @@ nothing reads them as a change.
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 import structlog
@@ -37,6 +38,7 @@ from worker.sync.base import (
     TaskState,
     TaskStatus,
     Unavailable,
+    UserProfile,
     WriteResult,
 )
 from worker.sync.budget import ApiBudget
@@ -52,9 +54,12 @@ log = structlog.get_logger(__name__)
 TASK = "Task"
 SUBJECT_MAX = 255
 IDS_PER_QUERY = 200
-TASK_FIELDS = ("Status", "IsClosed", "OwnerId", "CompletedDateTime")
+TASK_FIELDS = ("Status", "IsClosed", "OwnerId", "CompletedDateTime", "Description")
 ACTIVE_MANAGERS = "SELECT Id, ManagerId FROM User WHERE IsActive = true"
-ACTIVE_USERS = "SELECT Id FROM User WHERE IsActive = true"
+ACTIVE_USERS = (
+    "SELECT Id, FirstName, LastName, LanguageLocaleKey, TimeZoneSidKey FROM User"
+    " WHERE IsActive = true"
+)
 COMPLETED = "Completed"
 RECYCLE_BIN = timedelta(days=15)
 _HTTP_OK = 200
@@ -240,7 +245,9 @@ class SalesforceClient:
                         task.dedup_key,
                         Subject=task.subject[:SUBJECT_MAX],
                         Description=task.body,
-                        ActivityDate=task.due_at.astimezone(UTC).date(),
+                        ActivityDate=task.due_at.astimezone(_zone(task.time_zone)).date(),
+                        ReminderDateTime=task.due_at,
+                        IsReminderSet=True,
                         Priority=_TASK_PRIORITIES[task.priority],
                         OwnerId=task.owner_id,
                         WhoId=task.contact_id,
@@ -259,7 +266,7 @@ class SalesforceClient:
                     note.dedup_key,
                     self._task_record(
                         note.dedup_key,
-                        Subject=self._settings.note_subject,
+                        Subject=(note.subject or self._settings.note_subject)[:SUBJECT_MAX],
                         Description=note.body,
                         ActivityDate=note.at.astimezone(UTC).date(),
                         Status=COMPLETED,
@@ -423,12 +430,25 @@ class SalesforceClient:
     def active_users(self) -> frozenset[str]:
         """Ids of the org's active users: a Task owned by an inactive one is refused
         (`INACTIVE_OWNER_OR_USER`, SOAP API Developer Guide, StatusCode)."""
-        active: set[str] = set()
+        return frozenset(self.users())
+
+    def users(self) -> dict[str, UserProfile]:
+        """Active users with their locale: `LanguageLocaleKey` (`ja`, `en_US`) gives the
+        language of their tasks, `TimeZoneSidKey` (an IANA name) the zone of due times."""
+        found: dict[str, UserProfile] = {}
         for result in self._query_results(
             ACTIVE_USERS, include_deleted=False, priority=Priority.NORMAL
         ):
-            active.update(str(user["Id"]) for user in result["records"])
-        return frozenset(active)
+            for user in result["records"]:
+                locale = user.get("LanguageLocaleKey")
+                found[str(user["Id"])] = UserProfile(
+                    str(user["Id"]),
+                    user.get("FirstName"),
+                    user.get("LastName"),
+                    str(locale).split("_")[0] if locale else None,
+                    user.get("TimeZoneSidKey"),
+                )
+        return found
 
     def describe(self, object_name: str) -> Mapping[str, FieldInfo]:
         """The org's field metadata for one object (resources_sobject_describe.htm)."""
@@ -466,6 +486,7 @@ def _task_status(raw: Mapping[str, Any]) -> TaskStatus:
         owner_id=raw.get("OwnerId"),
         completed_at=soql.parse_datetime(completed) if completed else None,
         modified_at=soql.parse_datetime(str(raw[soql.MODSTAMP])),
+        body=raw.get("Description"),
     )
 
 
@@ -474,6 +495,14 @@ def _warn_rejected(results: Iterable[WriteResult]) -> None:
     failed = outcomes.count(False)
     if failed:
         log.warning("salesforce_records_rejected", failed=failed, total=len(outcomes))
+
+
+def _zone(name: str | None) -> tzinfo:
+    """The owner's zone, or UTC for none or one this machine does not know."""
+    try:
+        return ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
 
 
 def _in_order(keys: Sequence[str], results: Sequence[WriteResult]) -> list[WriteResult]:
