@@ -88,7 +88,10 @@ def _people(config: Config) -> dict[str, _Record]:
     return {"contact": _Record("contact", contact), "account": _Record("account", account)}
 
 
-def _problem(template: str, context: Mapping[str, Any]) -> str | None:
+def _problem(template: str | None, context: Mapping[str, Any]) -> str | None:
+    """None when the template renders (or is unset: the worker writes the task itself)."""
+    if template is None:
+        return None
     try:
         _STRICT.from_string(template).render(**context)
     except UndefinedError as error:
