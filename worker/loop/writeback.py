@@ -7,8 +7,7 @@ whatever order answers, task updates and escalations arrive in, the CRM ends wit
 import datetime as dt
 from collections.abc import Iterable
 
-import structlog
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.domain import Category, ContactWriteback, FollowupStage
@@ -17,16 +16,21 @@ from worker.store.models import Contact, FollowUp, Response, Survey
 from worker.sync.link import CrmLink
 from worker.sync.outbox import enqueue_update
 
-log = structlog.get_logger(__name__)
+STAGES_PER_TRANSACTION = 200
+"""Contacts re-written per transaction: one transaction each cost more than the work in it."""
 
 
 def write_stages(
     sessions: sessionmaker[Session], link: CrmLink, contact_ids: Iterable[int], now: dt.datetime
 ) -> None:
     """Re-write the contacts whose follow-up moved (read back, overdue, escalated)."""
-    for contact_id in sorted(set(contact_ids)):
+    ordered = sorted(set(contact_ids))
+    for start in range(0, len(ordered), STAGES_PER_TRANSACTION):
+        chunk = ordered[start : start + STAGES_PER_TRANSACTION]
         with sessions.begin() as session:
-            write_contact(session, link, session.get_one(Contact, contact_id), now)
+            contacts = session.scalars(select(Contact).where(Contact.id.in_(chunk)))
+            for contact in sorted(contacts, key=lambda row: row.id):
+                write_contact(session, link, contact, now)
 
 
 def write_contact(session: Session, link: CrmLink, contact: Contact, now: dt.datetime) -> None:
@@ -42,12 +46,6 @@ def write_contact(session: Session, link: CrmLink, contact: Contact, now: dt.dat
     if latest is None:
         return
     response, followup = latest
-    answered = session.scalar(
-        select(func.count(Response.id))
-        .join(Survey, Survey.id == Response.survey_id)
-        .where(Survey.contact_id == contact.id, Response.provisional.is_(False))
-    )
-    log.debug("contact_answers", contact_id=contact.id, answered=answered)
     values = ContactWriteback(
         last_score=response.score,
         last_category=Category.of_score(response.score),
