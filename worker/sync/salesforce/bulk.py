@@ -20,6 +20,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC
+from itertools import islice
 from typing import Any
 
 import requests
@@ -81,6 +82,10 @@ def nested(row: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+STORE_BATCH = 2000
+"""Records per page handed to the store: a REST query page's size."""
+
+
 class BulkPull:
     """Runs one Bulk API 2.0 query job per large first sync and yields its result pages.
 
@@ -129,11 +134,20 @@ class BulkPull:
         while True:
             text, locator = self._results(job_id, locator)
             parsed = (self._record(object_name, row, infos) for row in _rows(text))
-            records = [r for r in parsed if soql.is_after(r.modified_at, r.id, since)]
-            for record in records:
-                if soql.is_after(record.modified_at, record.id, cursor):
-                    cursor = Cursor(record.modified_at, record.id)
-            yield Page(records=records, cursor=since if locator else cursor)
+            fresh = (r for r in parsed if soql.is_after(r.modified_at, r.id, since))
+            # Stored STORE_BATCH records at a time, so memory holds one batch of records (and
+            # the page's CSV text), not a whole result page of `maxRecords`.
+            batch = list(islice(fresh, STORE_BATCH))
+            while True:
+                for record in batch:
+                    if soql.is_after(record.modified_at, record.id, cursor):
+                        cursor = Cursor(record.modified_at, record.id)
+                following = list(islice(fresh, STORE_BATCH))
+                last = not locator and not following
+                yield Page(records=batch, cursor=cursor if last else since)
+                if not following:
+                    break
+                batch = following
             if not locator:
                 return
 
