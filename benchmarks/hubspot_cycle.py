@@ -11,6 +11,7 @@ and times the portal's limit (5 per second).
 """
 
 import argparse
+import math
 from datetime import timedelta
 
 from production_cycle import HEADER, CycleRow, print_rows, run
@@ -36,11 +37,12 @@ def pull_rate(size: int, row: CycleRow) -> str:
     configured = HubSpotConfig().search_per_second * PAGE
     portal = PORTAL_SEARCHES_PER_SECOND * PAGE
     rate = row.pulled / row.pull_s if row.pull_s > 0 else 0.0
+    floor = sum(max(1, math.ceil(n / PAGE)) for n in row.pulled_by_object.values())
     return (
         f"{size:>7} pulled {row.pulled:,} records in {row.pull_s:.1f} s: {rate:,.0f} records/s"
         f" = {rate / configured:.0%} of the configured ceiling ({configured:,}/s),"
         f" {rate / portal:.0%} of the portal's ({portal:,}/s);"
-        f" {row.pull_calls} searches, floor {sum(max(1, -(-n // PAGE)) for n in row.pulled_by_object.values())}"
+        f" {row.pull_calls} searches, floor {floor}"
     )
 
 

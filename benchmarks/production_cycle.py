@@ -20,11 +20,11 @@ import resource
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -41,9 +41,9 @@ from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
 from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
 from worker.sandbox.server import Sandbox
 from worker.store.engine import normalise_url
-from worker.surveys.import_command import import_command
 from worker.store.migrate import upgrade
 from worker.store.models import Contact
+from worker.surveys.import_command import import_command
 from worker.sync import hubspot, salesforce
 from worker.sync.base import CrmClient, FieldUpdate, Priority
 from worker.sync.endpoint import endpoint_session
@@ -105,6 +105,8 @@ def kind_of(request: requests.PreparedRequest) -> str:
     path = (request.path_url or "").split("?")[0]
     if path.endswith("/search") or "/query" in path or "/jobs/" in path:
         return "pull"
+    if path.endswith("/batch/read"):
+        return "other"
     if "/composite" in path or "/batch/" in path:
         return "write"
     return "other"
@@ -368,5 +370,6 @@ def print_rows(size: int, backend: str, rows: list[CycleRow]) -> None:
         print(
             f"{size:>7} {backend:<8} {row.cycle:<6} {row.pulled:>7} {row.calls:>6} "
             f"{row.written:>7} {row.cpu_s:>7.2f} {row.wall_s:>7.2f} {row.crm_wait_s:>7.2f} "
-            f"{row.peak_rss_mb:>8.1f}"
+            f"{row.peak_rss_mb:>8.1f}",
+            flush=True,
         )
