@@ -5,7 +5,7 @@ whatever order answers, task updates and escalations arrive in, the CRM ends wit
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,20 +29,40 @@ def write_stages(
         chunk = ordered[start : start + STAGES_PER_TRANSACTION]
         with sessions.begin() as session:
             contacts = session.scalars(select(Contact).where(Contact.id.in_(chunk)))
+            answers = _latest_answers(session, chunk)
             for contact in sorted(contacts, key=lambda row: row.id):
-                write_contact(session, link, contact, now)
+                _write(session, link, contact, answers.get(contact.id), now)
+
+
+def _latest_answers(
+    session: Session, contact_ids: Sequence[int]
+) -> dict[int, tuple[Response, FollowUp | None]]:
+    """Each contact's latest answer and its follow-up, for many contacts in one query."""
+    rows = session.execute(
+        select(Survey.contact_id, Response, FollowUp)
+        .join(Survey, Survey.id == Response.survey_id)
+        .outerjoin(FollowUp, FollowUp.response_id == Response.id)
+        .where(Survey.contact_id.in_(contact_ids), Response.provisional.is_(False))
+        .order_by(Survey.contact_id, Response.received_at.desc(), Response.id.desc())
+    )
+    latest: dict[int, tuple[Response, FollowUp | None]] = {}
+    for contact_id, response, followup in rows:
+        latest.setdefault(contact_id, (response, followup))
+    return latest
 
 
 def write_contact(session: Session, link: CrmLink, contact: Contact, now: dt.datetime) -> None:
     """Write the contact's latest answer and its follow-up stage, unless the CRM has them."""
-    latest = session.execute(
-        select(Response, FollowUp)
-        .join(Survey, Survey.id == Response.survey_id)
-        .outerjoin(FollowUp, FollowUp.response_id == Response.id)
-        .where(Survey.contact_id == contact.id, Response.provisional.is_(False))
-        .order_by(Response.received_at.desc(), Response.id.desc())
-        .limit(1)
-    ).first()
+    _write(session, link, contact, _latest_answers(session, [contact.id]).get(contact.id), now)
+
+
+def _write(
+    session: Session,
+    link: CrmLink,
+    contact: Contact,
+    latest: tuple[Response, FollowUp | None] | None,
+    now: dt.datetime,
+) -> None:
     if latest is None:
         return
     response, followup = latest
