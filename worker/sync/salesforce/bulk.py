@@ -63,6 +63,8 @@ def typed(value: str, info: FieldInfo | None) -> Any:
     if kind is FieldType.NUMBER:
         return float(value)
     if kind is FieldType.DATETIME:
+        if len(value) == 24 and value[19] == "." and value[23] == "Z":
+            return value[:23] + "+0000"  # already UTC to the millisecond: only the zone differs
         moment = soql.parse_datetime(value.replace("Z", "+0000"))
         return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
             f"{moment.microsecond // 1000:03d}+0000"
