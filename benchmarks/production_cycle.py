@@ -16,6 +16,7 @@ and peak RSS so far.
 
 import dataclasses
 import math
+import os
 import resource
 import sys
 import tempfile
@@ -36,7 +37,7 @@ from sqlalchemy import create_engine, select, text
 from worker.config import Config, parse_config
 from worker.cycle import CycleReport, Loop, run_cycle
 from worker.logs import configure_logging
-from worker.runtime import build_loop, open_store
+from worker.runtime import Store, build_loop, open_store
 from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
 from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
 from worker.sandbox.server import Sandbox
@@ -174,8 +175,6 @@ def database(backend: str, folder: Path) -> Iterator[str]:
         upgrade(url)
         yield url
         return
-    import os
-
     server = normalise_url(os.environ.get("NPS_TEST_DATABASE_URL", POSTGRES_SERVER))
     name = f"nps_cycle_{uuid4().hex[:10]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
@@ -313,17 +312,21 @@ def run(
         loop = build_loop(config, store, env=ENV, clock=clock.now, links=[link(config, client)])
         rows = []
         for cycle in CYCLES:
-            with store.sessions() as session:
-                ids = list(session.scalars(select(Contact.crm_id).order_by(Contact.crm_id)))
             if cycle == "answers":
-                import_answers(config, ids, answered, clock.now(), out)
+                import_answers(config, _contact_ids(store), answered, clock.now(), out)
             if cycle == "steady":
-                change_contacts(client, kind, ids, changed)
+                change_contacts(client, kind, _contact_ids(store), changed)
             if cycle != "full":
                 clock.move(cycle_every)  # edits reach HubSpot's search "after a few moments"
             rows.append(_measured(cycle, loop, waits))
         store.engine.dispose()
         return rows, sandbox.stop()
+
+
+def _contact_ids(store: Store) -> list[str]:
+    """Every mirrored contact's CRM id, read only when needed (the list counts in the RSS)."""
+    with store.sessions() as session:
+        return list(session.scalars(select(Contact.crm_id).order_by(Contact.crm_id)))
 
 
 def _unchanged(_sandbox: Sandbox) -> None:
