@@ -5,10 +5,10 @@ whatever order answers, task updates and escalations arrive in, the CRM ends wit
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
-import structlog
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.domain import Category, ContactWriteback, FollowupStage
@@ -17,36 +17,68 @@ from worker.store.models import Contact, FollowUp, Response, Survey
 from worker.sync.link import CrmLink
 from worker.sync.outbox import enqueue_update
 
-log = structlog.get_logger(__name__)
+STAGES_PER_TRANSACTION = 200
+"""Contacts re-written per transaction: one transaction each cost more than the work in it."""
 
 
 def write_stages(
     sessions: sessionmaker[Session], link: CrmLink, contact_ids: Iterable[int], now: dt.datetime
 ) -> None:
     """Re-write the contacts whose follow-up moved (read back, overdue, escalated)."""
-    for contact_id in sorted(set(contact_ids)):
+    ordered = sorted(set(contact_ids))
+    for start in range(0, len(ordered), STAGES_PER_TRANSACTION):
+        chunk = ordered[start : start + STAGES_PER_TRANSACTION]
         with sessions.begin() as session:
-            write_contact(session, link, session.get_one(Contact, contact_id), now)
+            contacts = session.scalars(select(Contact).where(Contact.id.in_(chunk)))
+            answers = _latest_answers(session, chunk)
+            for contact in sorted(contacts, key=lambda row: row.id):
+                _write(session, link, contact, answers.get(contact.id), now)
+
+
+class Latest(NamedTuple):
+    """A contact's latest answer, its follow-up, and how many answers the contact gave."""
+
+    response: Response
+    followup: FollowUp | None
+    answers: int
+
+
+def _latest_answers(session: Session, contact_ids: Sequence[int]) -> dict[int, Latest]:
+    """Each contact's latest answer, its follow-up and its answer count, for many contacts in
+    one query."""
+    rows = session.execute(
+        select(Survey.contact_id, Response, FollowUp)
+        .join(Survey, Survey.id == Response.survey_id)
+        .outerjoin(FollowUp, FollowUp.response_id == Response.id)
+        .where(Survey.contact_id.in_(contact_ids), Response.provisional.is_(False))
+        .order_by(Survey.contact_id, Response.received_at.desc(), Response.id.desc())
+    )
+    latest: dict[int, Latest] = {}
+    seen: dict[int, set[int]] = {}
+    for contact_id, response, followup in rows:
+        latest.setdefault(contact_id, Latest(response, followup, 0))
+        seen.setdefault(contact_id, set()).add(response.id)
+    return {
+        contact_id: first._replace(answers=len(seen[contact_id]))
+        for contact_id, first in latest.items()
+    }
 
 
 def write_contact(session: Session, link: CrmLink, contact: Contact, now: dt.datetime) -> None:
     """Write the contact's latest answer and its follow-up stage, unless the CRM has them."""
-    latest = session.execute(
-        select(Response, FollowUp)
-        .join(Survey, Survey.id == Response.survey_id)
-        .outerjoin(FollowUp, FollowUp.response_id == Response.id)
-        .where(Survey.contact_id == contact.id, Response.provisional.is_(False))
-        .order_by(Response.received_at.desc(), Response.id.desc())
-        .limit(1)
-    ).first()
+    _write(session, link, contact, _latest_answers(session, [contact.id]).get(contact.id), now)
+
+
+def _write(
+    session: Session,
+    link: CrmLink,
+    contact: Contact,
+    latest: Latest | None,
+    now: dt.datetime,
+) -> None:
     if latest is None:
         return
-    response, followup = latest
-    answered = session.scalar(
-        select(func.count(Response.id))
-        .join(Survey, Survey.id == Response.survey_id)
-        .where(Survey.contact_id == contact.id, Response.provisional.is_(False))
-    )
+    response, followup, answered = latest
     values = ContactWriteback(
         last_score=response.score,
         last_category=Category.of_score(response.score),

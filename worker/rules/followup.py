@@ -7,8 +7,10 @@ cycle turns a `TaskPlan` into one CRM task (promise 5: its `dedup_key` is per re
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from worker.config.conditions import Condition
@@ -273,7 +275,13 @@ def routed_owner(response: ResponseFacts, config: FollowupConfig) -> tuple[Perso
 
 def render(template: str, variables: Mapping[str, Any]) -> str:
     """A config template rendered in a sandbox (RevOps' text, never trusted code)."""
-    return _TEMPLATES.from_string(template).render(**variables).strip()
+    return _compiled(template).render(**variables).strip()
+
+
+@lru_cache(maxsize=256)
+def _compiled(template: str) -> Template:
+    """Compiling a template cost more than rendering it; the config's few are compiled once."""
+    return _TEMPLATES.from_string(template)
 
 
 def template_variables(contact: Contact, account: Account | None, **extra: Any) -> dict[str, Any]:

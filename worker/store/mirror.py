@@ -1,10 +1,13 @@
 """The local mirror of CRM records: batched upserts of pulled records, and pull watermarks."""
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from worker import domain
@@ -130,15 +133,63 @@ def known_values(session: Session, crm: str, kind: MirrorKind, crm_id: str) -> d
     return dict(row.fields.get("crm_values", {})) if row is not None else {}
 
 
-def _already_mirrored(row: Account | Contact | None, modified_at: datetime) -> bool:
+def _already_mirrored(held: "_Held | None", modified_at: datetime) -> bool:
     """Whether a pulled version is older than the one mirrored (a lagging search shows a
     record as it was for a few moments after each write): storing it would go back in time."""
     return (
-        row is not None
-        and not row.deleted
-        and row.modified_at is not None
-        and modified_at < row.modified_at
+        held is not None
+        and not held.deleted
+        and held.modified_at is not None
+        and modified_at < held.modified_at
     )
+
+
+@dataclass(frozen=True)
+class _Held:
+    """What the upsert of a page needs of a row already mirrored, read as plain columns."""
+
+    id: int
+    fields: dict[str, Any]
+    modified_at: datetime | None
+    deleted: bool
+    account_id: int | None = None
+
+
+def _held(
+    session: Session, model: type[Row], crm: str, crm_ids: Iterable[str], object_name: str = ""
+) -> dict[str, _Held]:
+    """Rows already mirrored for these ids, by CRM id, in one query of plain columns (no ORM
+    objects: building and flushing those cost most of a first sync)."""
+    payload: Any = TriggerRecord.values if model is TriggerRecord else Contact.fields
+    if model is Account:
+        payload = Account.fields
+    account: Any = Contact.account_id if model is Contact else literal_column("NULL")
+    query = select(
+        model.crm_id, model.id, payload, model.modified_at, model.deleted, account
+    ).where(model.crm == Crm(crm), model.crm_id.in_(set(crm_ids)))
+    if model is TriggerRecord:
+        query = query.where(TriggerRecord.object == object_name)
+    return {
+        crm_id: _Held(row_id, dict(payload or {}), modified_at, bool(deleted), account_id)
+        for crm_id, row_id, payload, modified_at, deleted, account_id in session.execute(query)
+    }
+
+
+def _upsert(
+    session: Session, model: type[Row], keys: tuple[str, ...], rows: list[dict[str, Any]]
+) -> None:
+    """One INSERT ... ON CONFLICT DO UPDATE for a page's rows (SQLite and PostgreSQL).
+
+    Values are complete per row, so the statement is the same whether a row is new or not, and
+    a row another replica inserted meanwhile is updated instead of failing the page.
+    """
+    if not rows:
+        return
+    table: Table = model.__table__  # type: ignore[assignment]
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    changed = {name: statement.excluded[name] for name in rows[0] if name not in keys}
+    session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changed), rows)
 
 
 def upsert_accounts(session: Session, accounts: Sequence[domain.Account], now: datetime) -> None:
@@ -146,23 +197,32 @@ def upsert_accounts(session: Session, accounts: Sequence[domain.Account], now: d
     if not accounts:
         return
     crm = accounts[0].crm
-    known = _existing(session, Account, crm, (a.crm_id for a in accounts))
+    held = _held(session, Account, crm, (a.crm_id for a in accounts))
+    rows: dict[str, dict[str, Any]] = {}
     for account in accounts:
-        row = known.get(account.crm_id)
-        if _already_mirrored(row, account.modified_at):
+        known = held.get(account.crm_id)
+        if _already_mirrored(known, account.modified_at):
             continue
-        if row is None:
-            row = Account(crm=Crm(crm), crm_id=account.crm_id)
-            session.add(row)
-            known[account.crm_id] = row
-        row.name = account.name
-        row.owner_crm_id = account.owner_id
-        row.fields = _fields(row.fields, account.segments, account.crm_values, account.modified_at)
+        previous = rows[account.crm_id]["fields"] if account.crm_id in rows else None
+        fields = _fields(
+            previous or (known.fields if known else None),
+            account.segments,
+            account.crm_values,
+            account.modified_at,
+        )
         since = account.customer_since
-        row.fields["customer_since"] = since.isoformat() if since else None
-        row.modified_at = account.modified_at
-        row.deleted = account.deleted
-        row.synced_at = now
+        fields["customer_since"] = since.isoformat() if since else None
+        rows[account.crm_id] = {
+            "crm": Crm(crm),
+            "crm_id": account.crm_id,
+            "name": account.name,
+            "owner_crm_id": account.owner_id,
+            "fields": fields,
+            "modified_at": account.modified_at,
+            "deleted": account.deleted,
+            "synced_at": now,
+        }
+    _upsert(session, Account, ("crm", "crm_id"), list(rows.values()))
 
 
 def mark_for_rollup(session: Session, account_ids: Iterable[int | None], now: datetime) -> None:
@@ -185,7 +245,7 @@ def upsert_contacts(session: Session, contacts: Sequence[domain.Contact], now: d
     if not contacts:
         return
     crm = contacts[0].crm
-    known = _existing(session, Contact, crm, (c.crm_id for c in contacts))
+    held = _held(session, Contact, crm, (c.crm_id for c in contacts))
     account_ids = {c.account_crm_id for c in contacts if c.account_crm_id}
     accounts: dict[str, int] = dict(
         session.execute(
@@ -195,30 +255,38 @@ def upsert_contacts(session: Session, contacts: Sequence[domain.Contact], now: d
         ).all()
     )
     moves: dict[int, tuple[int | None, int | None]] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for contact in contacts:
-        row = known.get(contact.crm_id)
-        if _already_mirrored(row, contact.modified_at):
+        known = held.get(contact.crm_id)
+        if _already_mirrored(known, contact.modified_at):
             continue
-        if row is None:
-            row = Contact(crm=Crm(crm), crm_id=contact.crm_id)
-            session.add(row)
-            known[contact.crm_id] = row
         account_id = accounts.get(contact.account_crm_id or "")
-        if row.id is not None and row.account_id != account_id:
-            moves[row.id] = (row.account_id, account_id)
-        row.email = contact.email.strip().lower() if contact.email else None
-        row.first_name = contact.first_name
-        row.last_name = contact.last_name
-        row.account_crm_id = contact.account_crm_id
-        row.account_id = account_id
-        row.owner_crm_id = contact.owner_id
-        row.language = contact.language
-        row.time_zone = contact.time_zone
-        row.opted_out = contact.opted_out
-        row.fields = _fields(row.fields, contact.segments, contact.crm_values, contact.modified_at)
-        row.modified_at = contact.modified_at
-        row.deleted = contact.deleted
-        row.synced_at = now
+        if known is not None and known.account_id != account_id:
+            moves[known.id] = (known.account_id, account_id)
+        previous = rows[contact.crm_id]["fields"] if contact.crm_id in rows else None
+        rows[contact.crm_id] = {
+            "crm": Crm(crm),
+            "crm_id": contact.crm_id,
+            "email": contact.email.strip().lower() if contact.email else None,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "account_crm_id": contact.account_crm_id,
+            "account_id": account_id,
+            "owner_crm_id": contact.owner_id,
+            "language": contact.language,
+            "time_zone": contact.time_zone,
+            "opted_out": contact.opted_out,
+            "fields": _fields(
+                previous or (known.fields if known else None),
+                contact.segments,
+                contact.crm_values,
+                contact.modified_at,
+            ),
+            "modified_at": contact.modified_at,
+            "deleted": contact.deleted,
+            "synced_at": now,
+        }
+    _upsert(session, Contact, ("crm", "crm_id"), list(rows.values()))
     if moves:
         answered = session.scalars(
             select(Survey.contact_id)
@@ -240,21 +308,29 @@ def upsert_trigger_records(
     if not records:
         return []
     crm, object_name = records[0].crm, records[0].object
-    known = _existing(session, TriggerRecord, crm, (r.crm_id for r in records), object_name)
+    held = _held(session, TriggerRecord, crm, (r.crm_id for r in records), object_name)
     previous: list[dict[str, Any] | None] = []
+    rows: dict[str, dict[str, Any]] = {}
     for record in records:
-        row = known.get(record.crm_id)
-        previous.append(dict(row.values) if row is not None and not row.deleted else None)
-        if row is None:
-            row = TriggerRecord(crm=Crm(crm), object=object_name, crm_id=record.crm_id)
-            session.add(row)
-            known[record.crm_id] = row
-        row.values = dict(record.values)
-        row.contact_crm_id = record.contact_crm_id
-        row.account_crm_id = record.account_crm_id
-        row.modified_at = record.modified_at
-        row.deleted = record.deleted
-        row.synced_at = now
+        if record.crm_id in rows:
+            previous.append(
+                None if rows[record.crm_id]["deleted"] else dict(rows[record.crm_id]["values"])
+            )
+        else:
+            known = held.get(record.crm_id)
+            previous.append(dict(known.fields) if known is not None and not known.deleted else None)
+        rows[record.crm_id] = {
+            "crm": Crm(crm),
+            "object": object_name,
+            "crm_id": record.crm_id,
+            "values": dict(record.values),
+            "contact_crm_id": record.contact_crm_id,
+            "account_crm_id": record.account_crm_id,
+            "modified_at": record.modified_at,
+            "deleted": record.deleted,
+            "synced_at": now,
+        }
+    _upsert(session, TriggerRecord, ("crm", "object", "crm_id"), list(rows.values()))
     return previous
 
 

@@ -373,7 +373,9 @@ class Outbox:
     ) -> None:
         """Record each row's result; link created tasks to their follow-ups."""
         by_key = {result.dedup_key: result for result in results}
-        with self._sessions.begin() as session:
+        # No flush before each mirror lookup: a query per row each flushing the batch so far
+        # cost most of a drain; the lookups return the session's own (changed) rows anyway.
+        with self._sessions.begin() as session, session.no_autoflush:
             loaded = _load(session, rows)
             for row in rows:
                 current = loaded[row.id]

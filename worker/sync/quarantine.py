@@ -9,6 +9,7 @@ and logged by id.
 import math
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import String
@@ -36,35 +37,63 @@ def _limits(model: Any) -> dict[str, int]:
 _LIMITS = {name: _limits(model) for name, model in _TABLES.items()}
 
 
+@cache
+def _checks(kind: type) -> tuple[tuple[str, int | None], ...]:
+    """(attribute, column length limit) per field of a domain type, worked out once per type:
+    `dataclasses.fields` on every record cost more than the checks themselves."""
+    limits = _LIMITS.get(kind.__name__, {})
+    return tuple((f.name, limits.get(_COLUMN.get(f.name, f.name))) for f in fields(kind))
+
+
 def unstorable(row: Any) -> str | None:
-    """The reason mapped `row` (a domain Account, Contact or TriggerRecord) cannot be stored."""
-    if not is_dataclass(row):
+    """The reason mapped `row` (a domain Account, Contact or TriggerRecord) cannot be stored.
+
+    Runs on every pulled record, so the common case (short ASCII text, a flat mapping of
+    plain values) is decided without walking or encoding anything.
+    """
+    if not is_dataclass(row) or isinstance(row, type):
         return f"mapper returned {type(row).__name__}"
-    limits = _LIMITS.get(type(row).__name__, {})
-    for attribute in fields(row):
-        value = getattr(row, attribute.name)
-        column = _COLUMN.get(attribute.name, attribute.name)
+    for name, limit in _checks(type(row)):
+        value = getattr(row, name)
         if isinstance(value, str):
-            limit = limits.get(column)
             if limit is not None and len(value) > limit:
-                return f"{attribute.name} longer than {limit} characters"
+                return f"{name} longer than {limit} characters"
             problem = _text_problem(value)
             if problem:
-                return f"{problem} in {attribute.name}"
+                return f"{problem} in {name}"
         elif isinstance(value, Mapping):
-            problem = _json_problem(value, 0)
+            problem = _mapping_problem(value)
             if problem:
-                return f"{attribute.name}: {problem}"
+                return f"{name}: {problem}"
     return None
 
 
 def _text_problem(text: str) -> str | None:
     if "\x00" in text:
         return "NUL character"
+    if text.isascii():
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return "text that is not valid Unicode (a lone surrogate)"
+    return None
+
+
+_PLAIN = (bool, int, type(None))
+
+
+def _mapping_problem(value: Mapping[Any, Any]) -> str | None:
+    """A flat mapping of text and plain values is checked in one pass; anything else (nested
+    values, floats, odd keys) goes through the full walk."""
+    for key, item in value.items():
+        if type(key) is not str or _text_problem(key):
+            return _json_problem(value, 0)
+        if type(item) is str:
+            if _text_problem(item):
+                return _json_problem(value, 0)
+        elif type(item) not in _PLAIN:
+            return _json_problem(value, 0)
     return None
 
 

@@ -20,6 +20,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC
+from itertools import islice
 from typing import Any
 
 import requests
@@ -62,6 +63,8 @@ def typed(value: str, info: FieldInfo | None) -> Any:
     if kind is FieldType.NUMBER:
         return float(value)
     if kind is FieldType.DATETIME:
+        if len(value) == 24 and value[19] == "." and value[23] == "Z":
+            return value[:23] + "+0000"  # already UTC to the millisecond: only the zone differs
         moment = soql.parse_datetime(value.replace("Z", "+0000"))
         return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
             f"{moment.microsecond // 1000:03d}+0000"
@@ -79,6 +82,10 @@ def nested(row: Mapping[str, Any]) -> dict[str, Any]:
             target = target.setdefault(parent, {})
         target[leaf] = value
     return result
+
+
+STORE_BATCH = 2000
+"""Records per page handed to the store: a REST query page's size."""
 
 
 class BulkPull:
@@ -129,11 +136,20 @@ class BulkPull:
         while True:
             text, locator = self._results(job_id, locator)
             parsed = (self._record(object_name, row, infos) for row in _rows(text))
-            records = [r for r in parsed if soql.is_after(r.modified_at, r.id, since)]
-            for record in records:
-                if soql.is_after(record.modified_at, record.id, cursor):
-                    cursor = Cursor(record.modified_at, record.id)
-            yield Page(records=records, cursor=since if locator else cursor)
+            fresh = (r for r in parsed if soql.is_after(r.modified_at, r.id, since))
+            # Stored STORE_BATCH records at a time, so memory holds one batch of records (and
+            # the page's CSV text), not a whole result page of `maxRecords`.
+            batch = list(islice(fresh, STORE_BATCH))
+            while True:
+                for record in batch:
+                    if soql.is_after(record.modified_at, record.id, cursor):
+                        cursor = Cursor(record.modified_at, record.id)
+                following = list(islice(fresh, STORE_BATCH))
+                last = not locator and not following
+                yield Page(records=batch, cursor=cursor if last else since)
+                if not following:
+                    break
+                batch = following
             if not locator:
                 return
 
