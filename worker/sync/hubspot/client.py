@@ -461,20 +461,16 @@ class HubSpotClient:
         waits out the search-index lag (`crm.hubspot.index_wait`) so a record created by that
         call is found, not doubled: search sees a new record only "after a few moments".
         Keys an earlier process may have created (`unsure`) are settled first, archived
-        records included (`_made_before`).
+        records included (`_made_before`, once for the whole call).
         """
-        results: dict[str, WriteResult] = {}
-        unique = list(dict(items).items())
+        unique = dict(items)
         doubtful = set(unsure)
-        for chunk in _chunks(unique, BATCH_SIZE):
+        made = self._made_before(object_name, [key for key in unique if key in doubtful])
+        results = {key: WriteResult(key, crm_id) for key, crm_id in made.items()}
+        left = [(key, payload) for key, payload in unique.items() if key not in made]
+        for chunk in _chunks(left, BATCH_SIZE):
             pending = dict(chunk)
-            made = self._made_before(object_name, [key for key in pending if key in doubtful])
-            for key, crm_id in made.items():
-                results[key] = WriteResult(key, crm_id)
-                pending.pop(key)
             for attempt in range(1, CREATE_ATTEMPTS + 1):
-                if not pending:
-                    break
                 existing = self._find_by_dedup(object_name, list(pending))
                 for key, crm_id in existing.items():
                     results[key] = WriteResult(key, crm_id)
@@ -500,16 +496,17 @@ class HubSpotClient:
         found nowhere may still be inside the index lag: search is asked again after
         `index_wait`.
         """
-        if not keys:
-            return {}
-        found = self._find_by_dedup(object_name, keys)
+        found: dict[str, str] = {}
+        for chunk in _chunks(keys, BATCH_SIZE):
+            found.update(self._find_by_dedup(object_name, chunk))
         missing = [key for key in keys if key not in found]
         if missing:
             found.update(self._find_archived(object_name, missing))
             missing = [key for key in missing if key not in found]
         if missing:
             self._sleep(self.settings.index_wait_s)
-            found.update(self._find_by_dedup(object_name, missing))
+            for chunk in _chunks(missing, BATCH_SIZE):
+                found.update(self._find_by_dedup(object_name, chunk))
         return found
 
     def _find_archived(self, object_name: str, keys: Sequence[str]) -> dict[str, str]:
