@@ -7,15 +7,19 @@ for search to catch up before looking for what the create made. The portal's lag
 sandbox clock, which these tests move by hand (or by the client's own waits).
 """
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.sandbox import SandboxFactory
 from worker.mappers.hubspot import HubSpotMapping, pull_properties
 from worker.sandbox.faults import FaultRule
 from worker.sandbox.hubspot.objects import CONTACTS
 from worker.sandbox.server import Sandbox
+from worker.store.models import OutboxEntry, OutboxState
 from worker.sync.base import Cursor, FieldUpdate, NoteSpec, Page, TaskPriority, TaskSpec
 from worker.sync.hubspot import (
     HubSpotClient,
@@ -23,6 +27,7 @@ from worker.sync.hubspot import (
     build_client,
     setup_properties,
 )
+from worker.sync.outbox import CLAIM_TTL, Outbox, enqueue_task
 
 pytestmark = pytest.mark.e2e
 
@@ -180,3 +185,101 @@ class TestInterruptedCreates:
                 if record.get("nps_dedup_key", "").startswith(prefix)
             ]
             assert sorted(keys) == sorted(f"{prefix}{cid}" for cid in contacts), kind
+
+
+class Died(BaseException):
+    """The drainer's process dies (like SystemExit: no `except Exception` stops it)."""
+
+
+class TestCreatesOfADeadDrainer:
+    """A drainer dies after HubSpot took its task create, before keeping the outcome; a fresh
+    process re-sends the claimed row once the claim lapses. The task must stay one task."""
+
+    KEY = "followup:46:escalation:1"
+
+    def _client(self, sandbox: Sandbox) -> HubSpotClient:
+        """A fresh process's client, whose waits pass on the portal's clock."""
+        settings = HubSpotSettings(base_url=sandbox.base_url, tier=190, search_per_second=1_000.0)
+
+        def wait(seconds: float) -> None:
+            sandbox.clock.advance(timedelta(seconds=seconds))
+
+        return build_client(
+            settings,
+            env={settings.token_env: TOKEN},
+            session=sandbox.requests_session(),
+            sleep=wait,
+        )
+
+    def _die_after_create(
+        self, sandbox: Sandbox, sessions: sessionmaker[Session], now: Callable[[], datetime]
+    ) -> str:
+        """Queue one escalation task and drain it with a process that dies once HubSpot made
+        it; the id HubSpot gave the task."""
+        client = self._client(sandbox)
+        setup_properties(client, HubSpotMapping())
+        contact = sorted(sandbox.hubspot.contact_ids(), key=int)[0]
+        due = sandbox.clock.now() + timedelta(days=1)
+        task = TaskSpec(self.KEY, "Escalated", "NPS 2", due, TaskPriority.HIGH, None, contact, None)
+        with sessions.begin() as session:
+            enqueue_task(session, "hubspot", task, now=now())
+        made: list[str] = []
+        create = client.create_tasks
+
+        def create_and_die(*args: object, **kwargs: object) -> object:
+            made.extend(result.crm_id or "" for result in create(*args, **kwargs))  # type: ignore[arg-type]
+            raise Died
+
+        client.create_tasks = create_and_die  # type: ignore[method-assign]
+        with pytest.raises(Died):
+            Outbox(client, sessions, now).drain()
+        assert len(made) == 1
+        assert made[0]
+        return made[0]
+
+    def _tasks(self, sandbox: Sandbox) -> list[dict[str, str]]:
+        """The portal's tasks holding the key, deleted ones included."""
+        return [
+            task
+            for task in sandbox.hubspot.records("tasks", archived=True)
+            if task.get("nps_dedup_key") == self.KEY
+        ]
+
+    def _states(self, sessions: sessionmaker[Session]) -> list[OutboxState]:
+        with sessions() as session:
+            return list(session.scalars(select(OutboxEntry.state)))
+
+    def test_a_task_a_rep_deleted_meanwhile_is_not_made_again(
+        self, sandbox_factory: SandboxFactory, sessions: sessionmaker[Session]
+    ) -> None:
+        """Hours later a rep has deleted the task; search no longer shows it, but the restarted
+        drainer finds it among the archived tasks and creates nothing."""
+        sandbox = sandbox_factory(size=20, seed=31, hubspot_rate_limits=False)
+        task_id = self._die_after_create(sandbox, sessions, sandbox.clock.now)
+        sandbox.clock.advance(timedelta(hours=6))
+        sandbox.hubspot.delete_task(task_id, sandbox.clock.now())
+        sandbox.clock.advance(timedelta(hours=12))
+
+        Outbox(self._client(sandbox), sessions, sandbox.clock.now).drain()
+
+        assert [task["hs_object_id"] for task in self._tasks(sandbox)] == [task_id]
+        assert self._states(sessions) == [OutboxState.DONE]
+
+    def test_a_task_still_inside_the_index_lag_is_not_made_again(
+        self, sandbox_factory: SandboxFactory, sessions: sessionmaker[Session]
+    ) -> None:
+        """The restarted process's clock is past the claim (a clock that jumped, a clock taken
+        from elsewhere) while HubSpot's search has not indexed the task yet: the drainer waits
+        out the lag on its own before it looks, and creates nothing."""
+        sandbox = sandbox_factory(
+            size=20, seed=31, hubspot_rate_limits=False, hubspot_index_lag=(15.0, 15.0)
+        )
+        task_id = self._die_after_create(sandbox, sessions, sandbox.clock.now)
+
+        def ahead() -> datetime:
+            return sandbox.clock.now() + CLAIM_TTL
+
+        Outbox(self._client(sandbox), sessions, ahead).drain()
+
+        assert [task["hs_object_id"] for task in self._tasks(sandbox)] == [task_id]
+        assert self._states(sessions) == [OutboxState.DONE]

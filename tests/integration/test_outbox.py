@@ -1,6 +1,6 @@
 """The outbox: queued CRM writes survive failures and reach the CRM in batches (promise 4)."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -61,11 +61,15 @@ class RecordingCrm:
         """Answer one update call for all the updates given."""
         return self._answer(f"update:{priority.value}", [u.dedup_key for u in updates])
 
-    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
+    def create_tasks(
+        self, tasks: Sequence[TaskSpec], unsure: Collection[str] = ()
+    ) -> list[WriteResult]:
         """Answer one task-creation call."""
         return self._answer("tasks", [t.dedup_key for t in tasks])
 
-    def create_notes(self, notes: Sequence[NoteSpec]) -> list[WriteResult]:
+    def create_notes(
+        self, notes: Sequence[NoteSpec], unsure: Collection[str] = ()
+    ) -> list[WriteResult]:
         """Answer one note-creation call."""
         return self._answer("notes", [n.dedup_key for n in notes])
 

@@ -5,7 +5,7 @@ Everything above `sync/` (the cycle, the outbox drainer, `check`) talks to a CRM
 plain values it speaks live in `worker.crm_types` and are re-exported here for its callers.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
@@ -77,12 +77,21 @@ class CrmClient(Protocol):
         """Apply field updates in as few batched calls as the CRM allows; one result each."""
         ...
 
-    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
-        """Open follow-up tasks, never twice for the same `dedup_key`; one result each."""
+    def create_tasks(
+        self, tasks: Sequence[TaskSpec], unsure: Collection[str] = ()
+    ) -> list[WriteResult]:
+        """Open follow-up tasks, never twice for the same `dedup_key`; one result each.
+
+        `unsure` names the keys an earlier attempt may have created (its process died before
+        the outcome was kept): what that attempt made counts even if a rep deleted it since.
+        """
         ...
 
-    def create_notes(self, notes: Sequence[NoteSpec]) -> list[WriteResult]:
-        """Attach response notes to contacts and accounts; one result each."""
+    def create_notes(
+        self, notes: Sequence[NoteSpec], unsure: Collection[str] = ()
+    ) -> list[WriteResult]:
+        """Attach response notes to contacts and accounts; one result each (`unsure`: as for
+        `create_tasks`)."""
         ...
 
     def task_statuses(self, task_ids: Sequence[str]) -> list[TaskStatus]:

@@ -244,9 +244,14 @@ def _note(row: OutboxEntry) -> NoteSpec:
 
 
 def _send(
-    client: CrmClient, op: str, essential: bool, rows: list[OutboxEntry]
+    client: CrmClient, op: str, essential: bool, rows: list[OutboxEntry], unsure: set[int]
 ) -> list[WriteResult]:
-    """One group of rows through the client; the client batches to the CRM's limits."""
+    """One group of rows through the client; the client batches to the CRM's limits.
+
+    Creates of rows in `unsure` (ids) may have been made by an earlier attempt: the client
+    counts what that attempt made, even if deleted since.
+    """
+    doubtful = [row.dedup_key for row in rows if row.id in unsure]
     if op == Op.UPDATE:
         updates = [
             FieldUpdate(row.object, row.record_crm_id or "", dict(row.fields), row.dedup_key)
@@ -255,9 +260,9 @@ def _send(
         priority = Priority.ESSENTIAL if essential else Priority.NORMAL
         return client.update(updates, priority)
     if op == Op.CREATE_TASK:
-        return client.create_tasks([_task(row) for row in rows])
+        return client.create_tasks([_task(row) for row in rows], unsure=doubtful)
     if op == Op.CREATE_NOTE:
-        return client.create_notes([_note(row) for row in rows])
+        return client.create_notes([_note(row) for row in rows], unsure=doubtful)
     raise ValueError(f"outbox row has unknown op {op!r}")
 
 
@@ -285,8 +290,9 @@ class Outbox:
         self._now = now
         self._mirrored = dict(mirrored or {})
 
-    def _claim(self) -> list[OutboxEntry]:
-        """Take due rows (and rows whose claim lapsed) for this drainer, oldest first."""
+    def _claim(self) -> tuple[list[OutboxEntry], set[int]]:
+        """Take due rows (and rows whose claim lapsed) for this drainer, oldest first; with
+        the ids of those an earlier attempt may have applied (see `_unsure`)."""
         now = self._now()
         with self._sessions.begin() as session:
             rows = list(
@@ -305,29 +311,35 @@ class Outbox:
                     .with_for_update(skip_locked=True)
                 )
             )
+            unsure = {row.id for row in rows if _unsure(row)}
             for row in rows:
                 row.state = OutboxState.IN_FLIGHT
                 row.next_attempt_at = now + CLAIM_TTL
-        return rows
+        return rows, unsure
 
     def drain(self, max_rounds: int = 1000) -> DrainStats:
         """Send every due row, a claim at a time, until none is due or the CRM says stop."""
         stats = DrainStats()
         for _ in range(max_rounds):
-            rows = self._claim()
+            rows, unsure = self._claim()
             if not rows:
                 break
             groups: dict[tuple[str, bool, str], list[OutboxEntry]] = {}
             for row in rows:
                 groups.setdefault((row.op, row.essential, row.object), []).append(row)
             for (op, essential, _object), group in groups.items():
-                if not self._drain_group(op, essential, group, stats):
+                if not self._drain_group(op, essential, group, unsure, stats):
                     self._release([r for r in rows if r.state == OutboxState.IN_FLIGHT])
                     return stats
         return stats
 
     def _drain_group(
-        self, op: str, essential: bool, rows: list[OutboxEntry], stats: DrainStats
+        self,
+        op: str,
+        essential: bool,
+        rows: list[OutboxEntry],
+        unsure: set[int],
+        stats: DrainStats,
     ) -> bool:
         """Send one group and record the outcome; False when draining must stop for now."""
         now = self._now()
@@ -336,7 +348,7 @@ class Outbox:
             if not rows:
                 return True
         try:
-            results = _send(self._client, op, essential, rows)
+            results = _send(self._client, op, essential, rows, unsure)
         except (RateLimited, BudgetExhausted, AuthFailed) as error:
             wait = error.retry_after if isinstance(error, RateLimited) else None
             delay = timedelta(seconds=wait) if wait else BUDGET_PAUSE
@@ -492,6 +504,13 @@ class Outbox:
                 if current.state == OutboxState.IN_FLIGHT:
                     current.state = OutboxState.PENDING
                     current.next_attempt_at = now
+
+
+def _unsure(row: OutboxEntry) -> bool:
+    """Whether an earlier attempt of this row may have been applied with its outcome unknown:
+    its claim lapsed (the drainer died, perhaps after the CRM took the write), or an attempt
+    ended without a kept result (an interrupted call, no result for it)."""
+    return row.state == OutboxState.IN_FLIGHT or row.attempts > 0
 
 
 def _load(session: Session, rows: Sequence[OutboxEntry]) -> dict[int, OutboxEntry]:

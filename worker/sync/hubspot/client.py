@@ -8,7 +8,7 @@ https://developers.hubspot.com/docs/api/crm/search, /crm/associations, /crm/prop
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -439,22 +439,29 @@ class HubSpotClient:
             for record_id in records
         }
 
-    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
+    def create_tasks(
+        self, tasks: Sequence[TaskSpec], unsure: Collection[str] = ()
+    ) -> list[WriteResult]:
         """Open follow-up tasks; a task whose `dedup_key` HubSpot already holds is not re-made."""
         dedup = self.settings.dedup_property
         return self._create_once(
-            TASKS, [(task.dedup_key, task_input(task, dedup)) for task in tasks]
+            TASKS, [(task.dedup_key, task_input(task, dedup)) for task in tasks], unsure
         )
 
-    def create_notes(self, notes: Sequence[NoteSpec]) -> list[WriteResult]:
+    def create_notes(
+        self, notes: Sequence[NoteSpec], unsure: Collection[str] = ()
+    ) -> list[WriteResult]:
         """Record responses as notes on contact and company, once per `dedup_key`."""
         dedup = self.settings.dedup_property
         return self._create_once(
-            NOTES, [(note.dedup_key, note_input(note, dedup)) for note in notes]
+            NOTES, [(note.dedup_key, note_input(note, dedup)) for note in notes], unsure
         )
 
     def _create_once(
-        self, object_name: str, items: Sequence[tuple[str, dict[str, Any]]]
+        self,
+        object_name: str,
+        items: Sequence[tuple[str, dict[str, Any]]],
+        unsure: Collection[str] = (),
     ) -> list[WriteResult]:
         """Create records idempotently: look up dedup keys first, create only what is missing.
 
@@ -462,10 +469,15 @@ class HubSpotClient:
         up before each attempt; after an interrupted call (5xx, dropped connection) the lookup
         waits out the search-index lag (`crm.hubspot.index_wait`) so a record created by that
         call is found, not doubled: search sees a new record only "after a few moments".
+        Keys an earlier process may have created (`unsure`) are settled first, archived
+        records included (`_made_before`, once for the whole call).
         """
-        results: dict[str, WriteResult] = {}
-        unique = list(dict(items).items())
-        for chunk in _chunks(unique, BATCH_SIZE):
+        unique = dict(items)
+        doubtful = set(unsure)
+        made = self._made_before(object_name, [key for key in unique if key in doubtful])
+        results = {key: WriteResult(key, crm_id) for key, crm_id in made.items()}
+        left = [(key, payload) for key, payload in unique.items() if key not in made]
+        for chunk in _chunks(left, BATCH_SIZE):
             pending = dict(chunk)
             for attempt in range(1, CREATE_ATTEMPTS + 1):
                 existing = self._find_by_dedup(object_name, list(pending))
@@ -483,6 +495,49 @@ class HubSpotClient:
                     log.warning("hubspot_create_interrupted", object=object_name, attempt=attempt)
                     self._sleep(self.settings.index_wait_s)
         return [results[key] for key, _ in items]
+
+    def _made_before(self, object_name: str, keys: Sequence[str]) -> dict[str, str]:
+        """Records an earlier attempt made for `keys`, live or archived since.
+
+        That attempt's process died between HubSpot's create and keeping the outcome, so it
+        may have made them, and a rep may have deleted one since: search never shows archived
+        records, so they are listed (`archived=true`) and matched on the dedup property. A key
+        found nowhere may still be inside the index lag: search is asked again after
+        `index_wait`.
+        """
+        found: dict[str, str] = {}
+        for chunk in _chunks(keys, BATCH_SIZE):
+            found.update(self._find_by_dedup(object_name, chunk))
+        missing = [key for key in keys if key not in found]
+        if missing:
+            found.update(self._find_archived(object_name, missing))
+            missing = [key for key in missing if key not in found]
+        if missing:
+            self._sleep(self.settings.index_wait_s)
+            for chunk in _chunks(missing, BATCH_SIZE):
+                found.update(self._find_by_dedup(object_name, chunk))
+        return found
+
+    def _find_archived(self, object_name: str, keys: Sequence[str]) -> dict[str, str]:
+        """Archived records holding any of `keys` in the dedup property, by listing the archive
+        (100 a call) until every key is found."""
+        dedup = self.settings.dedup_property
+        wanted = set(keys)
+        found: dict[str, str] = {}
+        after: str | None = None
+        while wanted - set(found):
+            kwargs: dict[str, Any] = {"limit": LIST_PAGE, "archived": True, "properties": [dedup]}
+            if after:
+                kwargs["after"] = after
+            body = self._call(Priority.ESSENTIAL, self._basic_api.get_page, object_name, **kwargs)
+            for raw in body.get("results", []):
+                key = (raw.get("properties") or {}).get(dedup)
+                if key in wanted and key not in found:
+                    found[key] = str(raw["id"])
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                break
+        return found
 
     def _find_by_dedup(self, object_name: str, keys: Sequence[str]) -> dict[str, str]:
         dedup = self.settings.dedup_property

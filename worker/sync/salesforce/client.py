@@ -10,7 +10,7 @@ nothing reads them as a change.
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import partial
 from typing import Any
@@ -235,8 +235,14 @@ class SalesforceClient:
         ]
         return _in_order([u.dedup_key for u in updates], self._send(collections, priority))
 
-    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[WriteResult]:
-        """Open follow-up tasks; a task whose dedup key the org already holds is not made again."""
+    def create_tasks(
+        self, tasks: Sequence[TaskSpec], unsure: Collection[str] = ()
+    ) -> list[WriteResult]:
+        """Open follow-up tasks; a task whose dedup key the org already holds is not made again.
+
+        Every lookup reads queryAll, which sees deleted tasks too, so `unsure` keys need
+        nothing more here.
+        """
         return self._create_once(
             [
                 (
@@ -258,8 +264,11 @@ class SalesforceClient:
             ]
         )
 
-    def create_notes(self, notes: Sequence[NoteSpec]) -> list[WriteResult]:
-        """Log each response as a completed Task (the activity timeline reps already read)."""
+    def create_notes(
+        self, notes: Sequence[NoteSpec], unsure: Collection[str] = ()
+    ) -> list[WriteResult]:
+        """Log each response as a completed Task (the activity timeline reps already read);
+        `unsure` as for `create_tasks`."""
         return self._create_once(
             [
                 (
