@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from worker.analytics import command as report
 from worker.backlog.command import close_item, export_items
+from worker.backlog.said_did import recipients
 from worker.config import Config, parse_config
 from worker.cycle import run_cycle
 from worker.demo.respondents import Respondents
@@ -261,19 +262,22 @@ def _busiest_account(session: Session) -> str | None:
 
 
 def _close_top_item(store: Store, config: Config, now: dt.datetime, env: dict[str, str]) -> int:
-    """RevOps marks the first backlog item done and tells its customers; returns mails sent."""
+    """RevOps ships the open backlog item the most customers complained about (the oldest of
+    equals), marks it done and tells them; returns mails sent."""
     with store.sessions() as session:
-        first = session.scalar(
-            select(BacklogItem.id)
+        items = session.scalars(
+            select(BacklogItem)
             .where(BacklogItem.status == BacklogStatus.OPEN)
             .order_by(BacklogItem.id)
-        )
-    if first is None:
+        ).all()
+        first = max(items, key=lambda item: len(recipients(session, config, item)), default=None)
+        first_id = first.id if first is not None else None
+    if first_id is None:
         return 0
     lines = close_item(
         store.sessions,
         config,
-        first,
+        first_id,
         note=CLOSING_NOTE,
         dropped=False,
         notify=True,
