@@ -21,7 +21,8 @@ def _run(script: str, *args: str, timeout: float = 300) -> str:
         timeout=timeout,
         check=False,
     )
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    printed = [line for line in completed.stdout.splitlines() if not line.startswith("{")]
+    assert completed.returncode == 0, "\n".join(printed[-60:]) + completed.stderr[-1500:]
     return completed.stdout
 
 
