@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.sandbox import SandboxFactory
+from tests.sandbox_session import sandbox_session
 from worker.mappers.hubspot import HubSpotMapping, pull_properties
 from worker.sandbox.faults import FaultRule
 from worker.sandbox.hubspot.objects import CONTACTS
@@ -71,9 +72,7 @@ def connect(sandbox: Sandbox, lookback: timedelta) -> HubSpotClient:
     settings = HubSpotSettings(
         base_url=sandbox.base_url, tier=190, search_per_second=1_000.0, lookback=lookback
     )
-    return build_client(
-        settings, env={settings.token_env: TOKEN}, session=sandbox.requests_session()
-    )
+    return build_client(settings, env={settings.token_env: TOKEN}, session=sandbox_session(sandbox))
 
 
 def pull(client: HubSpotClient, since: Cursor) -> tuple[dict[str, dict[str, str]], Cursor]:
@@ -158,7 +157,7 @@ class TestInterruptedCreates:
             """The world's time passes while the client waits."""
             sandbox.clock.advance(timedelta(seconds=seconds))
 
-        session = sandbox.requests_session()
+        session = sandbox_session(sandbox)
         client = build_client(
             settings, env={settings.token_env: TOKEN}, session=session, sleep=wait
         )
@@ -207,7 +206,7 @@ class TestCreatesOfADeadDrainer:
         return build_client(
             settings,
             env={settings.token_env: TOKEN},
-            session=sandbox.requests_session(),
+            session=sandbox_session(sandbox),
             sleep=wait,
         )
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.sandbox import SandboxFactory
+from tests.sandbox_session import sandbox_session
 from worker.config import parse_config
 from worker.domain import ContactWriteback
 from worker.mappers.hubspot import (
@@ -82,12 +83,12 @@ def connect(
     )
     if sleep is None:
         return build_client(
-            settings, env={settings.token_env: TOKEN}, session=sandbox.requests_session()
+            settings, env={settings.token_env: TOKEN}, session=sandbox_session(sandbox)
         )
     return build_client(
         settings,
         env={settings.token_env: TOKEN},
-        session=sandbox.requests_session(),
+        session=sandbox_session(sandbox),
         clock=sleep.clock,
         sleep=sleep.sleep,
         retry=retry,

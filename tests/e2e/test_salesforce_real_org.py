@@ -21,6 +21,7 @@ from structlog.testing import capture_logs
 
 from tests.e2e.crm_setup import ENV as CRM_ENV
 from tests.e2e.crm_setup import contacts_target, crm_config
+from tests.sandbox_session import sandbox_session
 from worker.sandbox.faults import FaultRule
 from worker.sandbox.salesforce import DEFAULT_CREDENTIALS, client_for
 from worker.sandbox.salesforce.client import admin_client_for
@@ -69,7 +70,7 @@ def connect(
     }
     return make_salesforce_client(
         SalesforceSettings(**options),  # type: ignore[arg-type]
-        session=sandbox.requests_session(),
+        session=sandbox_session(sandbox),
         environ=ENV,
         sleep=sleep,
     )
@@ -151,7 +152,7 @@ class TestLeastPrivilegeIntegrationUser:
         self, sandbox: "Sandbox"
     ) -> None:
         """REST upsert on an External ID that is not Unique needs View All Data."""
-        sf = client_for(sandbox.requests_session())
+        sf = client_for(sandbox_session(sandbox))
         body = {
             "allOrNone": False,
             "records": [{"attributes": {"type": "Task"}, "Subject": "x", DEDUP: "k-1"}],
@@ -173,7 +174,7 @@ class TestLeastPrivilegeIntegrationUser:
         """Without the permission set the org hides objects (users stay readable to every
         user) and refuses writes."""
         sandbox = sandbox_factory(size=20, seed=3, salesforce_permission_sets=())
-        sf = client_for(sandbox.requests_session())
+        sf = client_for(sandbox_session(sandbox))
         contact = sandbox.salesforce.records("Contact")[0]["Id"]
 
         with pytest.raises(SalesforceMalformedRequest) as query:
@@ -202,9 +203,9 @@ class TestLeastPrivilegeIntegrationUser:
 
     def test_an_admin_can_do_what_the_worker_may_not(self, sandbox: "Sandbox") -> None:
         """The test helper acts as the org's System Administrator: it may delete contacts."""
-        admin = admin_client_for(sandbox.requests_session(), sandbox.salesforce, sandbox.base_url)
+        admin = admin_client_for(sandbox_session(sandbox), sandbox.salesforce, sandbox.base_url)
         contact = sandbox.salesforce.records("Contact")[0]["Id"]
-        worker = client_for(sandbox.requests_session())
+        worker = client_for(sandbox_session(sandbox))
         with pytest.raises(SalesforceMalformedRequest) as refused:
             worker.Contact.delete(contact)
         assert refused.value.content[0]["errorCode"] == "INSUFFICIENT_ACCESS_OR_READONLY"
@@ -297,7 +298,7 @@ class TestBulkFirstSync:
     ) -> None:
         """Two hours pass (the org's session timeout) while the job's results are read."""
         sandbox = sandbox_factory(size=self.SIZE, seed=13)
-        session = sandbox.requests_session()
+        session = sandbox_session(sandbox)
         client = self.bulk_client(sandbox, session)
         pages_read: list[str] = []
 
@@ -326,7 +327,7 @@ class TestBulkFirstSync:
         """The job gives nothing; REST paging carries on from its first page, nothing twice."""
         sandbox = sandbox_factory(size=self.SIZE, seed=13)
         sandbox.faults.add(FaultRule("salesforce", r"/jobs/query$", kind, 1.0))  # type: ignore[arg-type]
-        client = self.bulk_client(sandbox, sandbox.requests_session())
+        client = self.bulk_client(sandbox, sandbox_session(sandbox))
 
         seen = self.first_sync(sandbox, client)
 
@@ -341,7 +342,7 @@ class TestBulkFirstSync:
         """A job InProgress for several polls is waited for; every result page is gzip; the
         records (Japanese names included) equal a REST pull's."""
         sandbox = sandbox_factory(size=self.SIZE, seed=13, salesforce_bulk_polls=5)
-        session = sandbox.requests_session()
+        session = sandbox_session(sandbox)
         encodings: list[str | None] = []
 
         def note_encoding(response: requests.Response, **_: object) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.sandbox_session import sandbox_session
 from worker.domain import Category, ContactWriteback
 from worker.mappers.salesforce import (
     SalesforceMapping,
@@ -71,7 +72,7 @@ def connect(
         bulk_poll_s=0.05,
     )
     return make_salesforce_client(
-        settings, session=sandbox.requests_session(), environ=ENV, sleep=lambda _s: None
+        settings, session=sandbox_session(sandbox), environ=ENV, sleep=lambda _s: None
     )
 
 
@@ -172,7 +173,7 @@ class TestPull:
         cursor = mirror.cursors["Contact"]
         changed_id, deleted_id = list(mirror.rows["Contact"])[10:12]
         org.salesforce.update("Contact", changed_id, {"Title": "VP Customer Success"})
-        admin_client_for(org.requests_session(), org.salesforce, org.base_url).Contact.delete(
+        admin_client_for(sandbox_session(org), org.salesforce, org.base_url).Contact.delete(
             deleted_id
         )
         changed = [r for p in client.pull("Contact", ("Title",), cursor) for r in p.records]

@@ -21,6 +21,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from tests.fixtures.sandbox import SandboxFactory
+from tests.sandbox_session import sandbox_session
 from worker.sandbox.activity import ActivitySummary
 from worker.sandbox.faults import FaultRule
 from worker.sandbox.server import Sandbox
@@ -34,7 +35,7 @@ SF_QUERY = r"/services/data/v[\d.]+/query"
 def _salesforce(sandbox: Sandbox) -> Salesforce:
     from worker.sandbox.salesforce import client_for
 
-    return client_for(sandbox.requests_session())
+    return client_for(sandbox_session(sandbox))
 
 
 def _hubspot(sandbox: Sandbox) -> HubSpot:
@@ -44,7 +45,7 @@ def _hubspot(sandbox: Sandbox) -> HubSpot:
 
 
 def _control(sandbox: Sandbox, method: str, name: str, **kwargs: Any) -> requests.Response:
-    return sandbox.requests_session().request(
+    return sandbox_session(sandbox).request(
         method, f"{sandbox.base_url}/_sandbox/{name}", timeout=10, **kwargs
     )
 
@@ -73,7 +74,7 @@ class TestServer:
         self, sandbox: Sandbox, host: str
     ) -> None:
         """simple-salesforce's login hosts reach the sandbox through `requests_session()`."""
-        response = sandbox.requests_session().get(f"https://{host}/_sandbox/clock", timeout=10)
+        response = sandbox_session(sandbox).get(f"https://{host}/_sandbox/clock", timeout=10)
         assert response.status_code == 200
         assert "now" in response.json()
 
@@ -85,7 +86,7 @@ class TestServer:
         second = sandbox_factory(size=10, seed=2)
         assert first.port != second.port
         url = f"{first.base_url}/_sandbox/clock"
-        session = first.requests_session()
+        session = sandbox_session(first)
         assert session.get(url, timeout=10).status_code == 200
         first.stop()
         with pytest.raises(requests.ConnectionError):
@@ -102,7 +103,7 @@ class TestServer:
     ) -> None:
         """Each CRM's `Date` header tells the sandbox's time, as a real CRM tells its own."""
         sandbox = sandbox_factory(size=10, seed=1, start=START)
-        session = sandbox.requests_session()
+        session = sandbox_session(sandbox)
         for path in ("/crm/v3/owners", "/services/data/"):
             response = session.get(
                 sandbox.base_url + path, headers={"Authorization": "Bearer x"}, timeout=10
@@ -220,7 +221,7 @@ class TestFaults:
         """5xx faults answer with HubSpot's status/message/correlationId/category body."""
         kind = str(status)
         sandbox.faults.add(FaultRule("hubspot", "/contacts", kind, 1.0))  # type: ignore[arg-type]
-        session = sandbox.requests_session()
+        session = sandbox_session(sandbox)
         response = session.get(f"{sandbox.base_url}/crm/v3/objects/contacts", timeout=10)
         assert response.status_code == status
         body = response.json()
@@ -262,7 +263,7 @@ class TestFaults:
         def statuses(seed: int) -> list[int]:
             sandbox = sandbox_factory(size=10, seed=seed, hubspot_rate_limits=False)
             sandbox.faults.add(FaultRule("hubspot", "/contacts$", "500", 0.4))
-            session = sandbox.requests_session()
+            session = sandbox_session(sandbox)
             session.headers["Authorization"] = "Bearer sandbox-token"
             url = f"{sandbox.base_url}/crm/v3/objects/contacts"
             return [session.get(url, timeout=10).status_code for _ in range(40)]

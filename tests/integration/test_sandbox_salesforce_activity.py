@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from simple_salesforce.api import Salesforce
 
+from tests.sandbox_session import sandbox_session
 from worker.sandbox.salesforce import client_for
 from worker.sandbox.server import Sandbox
 
@@ -12,7 +13,7 @@ from worker.sandbox.server import Sandbox
 @pytest.fixture
 def sf(sandbox: Sandbox) -> Salesforce:
     """A simple-salesforce client logged in to the default sandbox."""
-    return client_for(sandbox.requests_session())
+    return client_for(sandbox_session(sandbox))
 
 
 def _soql_time(sandbox: Sandbox, delta: timedelta = timedelta(0)) -> str:

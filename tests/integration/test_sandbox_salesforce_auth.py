@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 
+from tests.sandbox_session import sandbox_session
 from worker.sandbox.faults import FaultKind, FaultRule
 from worker.sandbox.salesforce import DEFAULT_CREDENTIALS, client_for
 from worker.sandbox.server import Sandbox
@@ -50,7 +51,7 @@ def _flows(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
 )
 def test_each_login_flow_reaches_the_data_api(sandbox: Sandbox, flow: str) -> None:
     """Every auth kind the connector offers logs in and the session works on the data API."""
-    sf = client_for(sandbox.requests_session(), **_flows(sandbox)[flow])
+    sf = client_for(sandbox_session(sandbox), **_flows(sandbox)[flow])
     assert sf.sf_instance == sandbox.base_url.removeprefix("https://")
     assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 50
 
@@ -88,7 +89,7 @@ def test_each_login_flow_reaches_the_data_api(sandbox: Sandbox, flow: str) -> No
 def test_bad_credentials_are_refused(sandbox: Sandbox, auth: dict[str, str], code: str) -> None:
     """Wrong secrets fail the login with the OAuth error or SOAP LoginFault code."""
     with pytest.raises(SalesforceAuthenticationFailed) as caught:
-        client_for(sandbox.requests_session(), **auth)
+        client_for(sandbox_session(sandbox), **auth)
     assert caught.value.code == code
 
 
@@ -106,7 +107,7 @@ def test_jwt_signed_by_an_untrusted_key_is_refused(sandbox: Sandbox) -> None:
     )
     with pytest.raises(SalesforceAuthenticationFailed) as caught:
         client_for(
-            sandbox.requests_session(),
+            sandbox_session(sandbox),
             username=CREDS.username,
             consumer_key=CREDS.consumer_key,
             privatekey=other,
@@ -117,7 +118,7 @@ def test_jwt_signed_by_an_untrusted_key_is_refused(sandbox: Sandbox) -> None:
 def test_token_response_has_the_documented_fields(sandbox: Sandbox) -> None:
     """The token endpoint answers with access_token, instance_url, id, token_type, issued_at,
     signature; instance_url is the host the request reached."""
-    response = sandbox.requests_session().post(
+    response = sandbox_session(sandbox).post(
         "https://login.salesforce.com/services/oauth2/token",
         data={
             "grant_type": "password",
@@ -141,7 +142,7 @@ def test_token_response_has_the_documented_fields(sandbox: Sandbox) -> None:
 
 def test_unsupported_grant_type_is_an_oauth_error(sandbox: Sandbox) -> None:
     """An unknown grant_type gets 400 unsupported_grant_type."""
-    response = sandbox.requests_session().post(
+    response = sandbox_session(sandbox).post(
         "https://login.salesforce.com/services/oauth2/token",
         data={"grant_type": "authorization_code", "code": "x"},
         timeout=10,
@@ -159,7 +160,7 @@ def test_unsupported_grant_type_is_an_oauth_error(sandbox: Sandbox) -> None:
 )
 def test_data_api_needs_a_live_session(sandbox: Sandbox, headers: dict[str, str]) -> None:
     """Without a valid bearer token the data API answers 401 INVALID_SESSION_ID, uncounted."""
-    response = sandbox.requests_session().get(
+    response = sandbox_session(sandbox).get(
         f"{sandbox.base_url}/services/data/v59.0/limits", headers=headers, timeout=10
     )
     assert response.status_code == 401
@@ -171,7 +172,7 @@ def test_data_api_needs_a_live_session(sandbox: Sandbox, headers: dict[str, str]
 
 def test_expired_session_is_refreshed_by_the_sdk(sandbox: Sandbox) -> None:
     """After every session expires, simple-salesforce logs in again on the 401 and succeeds."""
-    sf = client_for(sandbox.requests_session())
+    sf = client_for(sandbox_session(sandbox))
     first_session = sf.session_id
     sandbox.salesforce.expire_sessions()
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] > 0
@@ -183,7 +184,7 @@ def test_expired_session_is_refreshed_by_the_sdk(sandbox: Sandbox) -> None:
 
 def test_direct_session_without_login_raises_expired(sandbox: Sandbox) -> None:
     """A client built from a session id alone cannot refresh: an expired one raises."""
-    session = sandbox.requests_session()
+    session = sandbox_session(sandbox)
     sf = Salesforce(
         session_id=sandbox.salesforce.issue_session(),
         instance_url=sandbox.base_url,
@@ -220,7 +221,7 @@ def test_token_endpoint_faults_answer_as_oauth_errors(
     """An injected fault on the token endpoint answers `{"error", "error_description"}` as
     Salesforce's OAuth server does, which simple-salesforce reads into its login error."""
     sandbox.faults.add(FaultRule("salesforce", "^/services/oauth2/token$", status, 1.0))
-    response = sandbox.requests_session().post(
+    response = sandbox_session(sandbox).post(
         "https://login.salesforce.com/services/oauth2/token",
         data={"grant_type": "client_credentials"},
         timeout=10,
@@ -230,7 +231,7 @@ def test_token_endpoint_faults_answer_as_oauth_errors(
     assert response.json()["error"] == error
 
     with pytest.raises(SalesforceAuthenticationFailed) as caught:
-        client_for(sandbox.requests_session())
+        client_for(sandbox_session(sandbox))
     assert caught.value.code == error
 
 
@@ -238,7 +239,7 @@ def test_soap_login_faults_answer_as_login_faults(sandbox: Sandbox) -> None:
     """An injected fault on the SOAP login answers a LoginFault envelope, code included."""
     sandbox.faults.add(FaultRule("salesforce", "^/services/Soap/u/", "503", 1.0))
     with pytest.raises(SalesforceAuthenticationFailed) as caught:
-        client_for(sandbox.requests_session(), **_flows(sandbox)["soap-password-token"])
+        client_for(sandbox_session(sandbox), **_flows(sandbox)["soap-password-token"])
     assert caught.value.code == "SERVER_UNAVAILABLE"
 
 
@@ -250,7 +251,7 @@ def test_a_task_for_an_inactive_owner_is_refused_per_record(sandbox: Sandbox) ->
         str(user["Id"]) for user in org.records("User") if user["Id"] != org.integration_user_id
     )[:2]
     org.update("User", gone, {"IsActive": False})
-    sf = client_for(sandbox.requests_session())
+    sf = client_for(sandbox_session(sandbox))
     body = {
         "allOrNone": False,
         "records": [

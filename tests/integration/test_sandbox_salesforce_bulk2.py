@@ -8,6 +8,7 @@ import pytest
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
+from tests.sandbox_session import sandbox_session
 from worker.sandbox.faults import FaultKind, FaultRule
 from worker.sandbox.salesforce.client import admin_client_for
 from worker.sandbox.server import Sandbox
@@ -16,7 +17,7 @@ from worker.sandbox.server import Sandbox
 @pytest.fixture
 def sf(sandbox: Sandbox) -> Salesforce:
     """A simple-salesforce client acting as the default sandbox's System Administrator."""
-    return admin_client_for(sandbox.requests_session(), sandbox.salesforce, sandbox.base_url)
+    return admin_client_for(sandbox_session(sandbox), sandbox.salesforce, sandbox.base_url)
 
 
 def _rows(page: str) -> list[dict[str, str]]:
@@ -90,7 +91,7 @@ def test_results_are_gzipped_when_asked(sf: Salesforce, sandbox: Sandbox) -> Non
         sf.restful(f"jobs/query/{job['id']}")
     url = f"{sf.base_url}jobs/query/{job['id']}/results"
     headers = {"Authorization": f"Bearer {sf.session_id}", "Accept": "text/csv"}
-    session = sandbox.requests_session()
+    session = sandbox_session(sandbox)
     zipped = session.get(url, headers={**headers, "Accept-Encoding": "gzip"}, stream=True)
     plain = session.get(url, headers={**headers, "Accept-Encoding": "identity"})
     raw = zipped.raw.read()

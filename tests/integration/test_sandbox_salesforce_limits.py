@@ -7,6 +7,7 @@ import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceRefusedRequest
 
+from tests.sandbox_session import sandbox_session
 from worker.sandbox.salesforce import client_for
 from worker.sandbox.server import Sandbox
 
@@ -14,7 +15,7 @@ from worker.sandbox.server import Sandbox
 @pytest.fixture
 def sf(sandbox: Sandbox) -> Salesforce:
     """A simple-salesforce client logged in to the default sandbox."""
-    return client_for(sandbox.requests_session())
+    return client_for(sandbox_session(sandbox))
 
 
 def test_every_call_counts_and_reports_usage(sf: Salesforce, sandbox: Sandbox) -> None:
@@ -31,7 +32,7 @@ def test_every_call_counts_and_reports_usage(sf: Salesforce, sandbox: Sandbox) -
 
 def test_error_responses_carry_the_usage_header(sandbox: Sandbox) -> None:
     """Even a refused call answers with Sforce-Limit-Info."""
-    response = sandbox.requests_session().get(
+    response = sandbox_session(sandbox).get(
         f"{sandbox.base_url}/services/data/v59.0/query", timeout=10
     )
     assert response.headers["Sforce-Limit-Info"] == "api-usage=0/100000"

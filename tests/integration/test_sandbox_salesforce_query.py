@@ -6,6 +6,7 @@ import pytest
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
+from tests.sandbox_session import sandbox_session
 from worker.sandbox.salesforce import client_for
 from worker.sandbox.salesforce.client import admin_client_for
 from worker.sandbox.server import Sandbox
@@ -16,7 +17,7 @@ PAGE = 2000
 @pytest.fixture
 def sf(sandbox: Sandbox) -> Salesforce:
     """A simple-salesforce client acting as the default sandbox's System Administrator."""
-    return admin_client_for(sandbox.requests_session(), sandbox.salesforce, sandbox.base_url)
+    return admin_client_for(sandbox_session(sandbox), sandbox.salesforce, sandbox.base_url)
 
 
 def test_query_result_shape(sf: Salesforce, sandbox: Sandbox) -> None:
@@ -55,7 +56,7 @@ def test_count_query(sf: Salesforce, sandbox: Sandbox) -> None:
 def big_sf(sandbox_factory: Any) -> tuple[Sandbox, Salesforce]:
     """A sandbox with 4,100 contacts (three pages of 2,000) and a client on it."""
     sandbox = sandbox_factory(size=4100, seed=3)
-    return sandbox, client_for(sandbox.requests_session())
+    return sandbox, client_for(sandbox_session(sandbox))
 
 
 def test_results_come_in_pages_of_2000(big_sf: tuple[Sandbox, Salesforce]) -> None:

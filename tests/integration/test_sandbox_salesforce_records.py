@@ -7,6 +7,7 @@ import pytest
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
+from tests.sandbox_session import sandbox_session
 from worker.sandbox.salesforce.client import admin_client_for
 from worker.sandbox.server import Sandbox
 
@@ -14,7 +15,7 @@ from worker.sandbox.server import Sandbox
 @pytest.fixture
 def sf(sandbox: Sandbox) -> Salesforce:
     """A simple-salesforce client acting as the default sandbox's System Administrator."""
-    return admin_client_for(sandbox.requests_session(), sandbox.salesforce, sandbox.base_url)
+    return admin_client_for(sandbox_session(sandbox), sandbox.salesforce, sandbox.base_url)
 
 
 def _field(describe: dict[str, Any], name: str) -> dict[str, Any]:

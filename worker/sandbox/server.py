@@ -1,8 +1,8 @@
 """The running sandbox: one TLS server in a thread serving both emulated CRMs and a control API.
 
 Clients trust the sandbox's own CA (`Sandbox.ca_path`, made with trustme); Salesforce login
-hosts are routed to the sandbox by the transport adapter of `Sandbox.requests_session()`, so
-simple-salesforce keeps its real login code path.
+hosts are routed to the sandbox by the worker's endpoint adapter (`sync/endpoint.py`, or
+`tests/sandbox_session.py` for tests), so simple-salesforce keeps its real login code path.
 """
 
 import asyncio
@@ -19,7 +19,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-import requests
 import structlog
 import trustme
 import uvicorn
@@ -47,7 +46,6 @@ from worker.sandbox.salesforce.org import INTEGRATION_PERMISSION_SETS
 from worker.sandbox.salesforce.permissions import InvalidPermissionSet
 from worker.sandbox.salesforce.session_timeout import DEFAULT_TIMEOUT
 from worker.sandbox.world import World, generate_world
-from worker.sync.endpoint import endpoint_session
 
 log = structlog.get_logger(__name__)
 
@@ -216,10 +214,6 @@ class Sandbox:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
-
-    def requests_session(self) -> requests.Session:
-        """A session that trusts the sandbox CA and sends Salesforce/HubSpot traffic to it."""
-        return endpoint_session(self.base_url, self.ca_path)
 
     def advance(self, delta: timedelta) -> ActivitySummary:
         """Move the clock forward by `delta` and simulate what users do in both CRMs meanwhile.

@@ -15,10 +15,10 @@ SANDBOX_MY_DOMAIN = "northstar-sandbox.my"
 def client_for(session: requests.Session, **auth: Any) -> Salesforce:
     """A client logged in through the org's real login endpoints (client credentials by default).
 
-    `session` must route *.salesforce.com to the sandbox (`Sandbox.requests_session()`); `auth`
-    takes simple-salesforce's own keyword arguments to pick another flow (username + password +
-    security_token for the SOAP login, username + consumer_key + privatekey for the JWT bearer
-    flow, ...).
+    `session` must route *.salesforce.com to the sandbox (the worker's endpoint adapter does);
+    `auth` takes simple-salesforce's own keyword arguments to pick another flow (username +
+    password + security_token for the SOAP login, username + consumer_key + privatekey for the
+    JWT bearer flow, ...).
     """
     options = auth or {
         "consumer_key": DEFAULT_CREDENTIALS.consumer_key,
