@@ -70,6 +70,7 @@ from sandbox_process import SandboxProcess
 from sqlalchemy import create_engine, select, text
 
 from worker.config import load_config
+from worker.config.programs import RecoveryTrigger
 from worker.demo.run import PROGRAMS, REP_HABITS, START
 from worker.logs import configure_logging
 from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
@@ -826,6 +827,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             signer=TokenSigner(harness.env["NPS_TOKEN_SECRET"]),
             min_interval=config.survey.min_interval,
             grace=config.survey.delivery.grace,
+            check_ins=frozenset(
+                name
+                for name, program in config.programs.items()
+                if isinstance(program.trigger, RecoveryTrigger)
+            ),
         )
     if args.after_crash == "report":
         # Never twice: a send a kill cut off stays unknown, reported by `status` by design.

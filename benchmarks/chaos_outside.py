@@ -346,8 +346,13 @@ def verify(
     signer: TokenSigner,
     min_interval: timedelta,
     grace: timedelta,
+    check_ins: frozenset[str] = frozenset(),
 ) -> dict[str, int]:
-    """The numbers of the summary; every `dup_*`, `lost_*`, `pending_*`, `failed_*` must be 0."""
+    """The numbers of the summary; every `dup_*`, `lost_*`, `pending_*`, `failed_*` must be 0.
+
+    `check_ins` names the recovery programs, whose one check-in after a closed follow-up may
+    come inside the minimum interval (`rules.eligibility`); a second one may not.
+    """
     numbers: dict[str, int] = {}
     marked = ledger.marked_sent()
     received = Counter(str(message["Message-ID"]) for message in mails)
@@ -365,10 +370,15 @@ def verify(
     resent, doubled = _repeats(mails, kills.ever, grace)
     numbers["re-sent after a crash, same Message-ID"] = resent
     numbers["dup_mails_one_message_id"] = doubled
-    numbers["dup_invitations_in_mail"] = _mail_duplicates(mails, signer, min_interval)
     with store_engine(database) as engine, engine.connect() as connection:
         surveys = connection.execute(
-            select(Survey.program, Survey.crm_event_id, Survey.contact_id, Survey.sent_at)
+            select(
+                Survey.program,
+                Survey.crm_event_id,
+                Survey.contact_id,
+                Survey.sent_at,
+                Survey.token_id,
+            )
         ).all()
         responses = connection.execute(
             select(Response.score, Survey.token_id)
@@ -384,15 +394,16 @@ def verify(
             (row.program, row.crm_event_id) for row in surveys if row.crm_event_id is not None
         ).values()
     )
-    by_contact: dict[int, list[datetime]] = defaultdict(list)
+    check_in_tokens = {row.token_id for row in surveys if row.program in check_ins}
+    numbers["dup_invitations_in_mail"] = _mail_duplicates(
+        mails, signer, min_interval, check_in_tokens
+    )
+    by_contact: dict[int, list[tuple[datetime, bool]]] = defaultdict(list)
     for row in surveys:
         if row.sent_at is not None:
-            by_contact[row.contact_id].append(row.sent_at)
+            by_contact[row.contact_id].append((row.sent_at, row.program in check_ins))
     numbers["dup_surveys_in_min_interval"] = sum(
-        1
-        for times in by_contact.values()
-        for first, second in zip(sorted(times), sorted(times)[1:], strict=False)
-        if second - first < min_interval
+        _too_close(times, min_interval) for times in by_contact.values()
     )
     stored = {row.token_id: row.score for row in responses}
     numbers["answers acknowledged"] = len(acknowledged)
@@ -470,8 +481,27 @@ def _repeats(mails: list[Message], unknown: set[str], grace: timedelta) -> tuple
     return resent, doubled
 
 
-def _mail_duplicates(mails: list[Message], signer: TokenSigner, min_interval: timedelta) -> int:
-    """Two invitations of different surveys to one address within the minimum interval."""
+def _too_close(sends: list[tuple[datetime, bool]], min_interval: timedelta) -> int:
+    """Sends to one person within the minimum interval of the one before: each counts, except
+    a check-in (flagged True) when no other check-in went within the interval before it."""
+    close = 0
+    last_check_in: datetime | None = None
+    previous: datetime | None = None
+    for at, check_in in sorted(sends):
+        excused = check_in and (last_check_in is None or at - last_check_in >= min_interval)
+        if previous is not None and at - previous < min_interval and not excused:
+            close += 1
+        if check_in:
+            last_check_in = at
+        previous = at
+    return close
+
+
+def _mail_duplicates(
+    mails: list[Message], signer: TokenSigner, min_interval: timedelta, check_ins: set[str]
+) -> int:
+    """Two invitations of different surveys to one address within the minimum interval (a
+    recovery check-in, the store's `check_ins` tokens, passes once)."""
     first_seen: dict[str, datetime] = {}
     address_of: dict[str, str] = {}
     for message in mails:
@@ -486,15 +516,10 @@ def _mail_duplicates(mails: list[Message], signer: TokenSigner, min_interval: ti
             continue
         first_seen.setdefault(token_id, at)
         address_of[token_id] = str(message["To"]).lower()
-    by_address: dict[str, list[datetime]] = defaultdict(list)
+    by_address: dict[str, list[tuple[datetime, bool]]] = defaultdict(list)
     for token_id, at in first_seen.items():
-        by_address[address_of[token_id]].append(at)
-    return sum(
-        1
-        for times in by_address.values()
-        for first, second in zip(sorted(times), sorted(times)[1:], strict=False)
-        if second - first < min_interval
-    )
+        by_address[address_of[token_id]].append((at, token_id in check_ins))
+    return sum(_too_close(times, min_interval) for times in by_address.values())
 
 
 @contextlib.contextmanager
