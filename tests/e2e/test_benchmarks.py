@@ -116,11 +116,6 @@ def _chaos_summary(out: str) -> dict[str, Any]:
     "flags",
     [
         pytest.param(("--kills", "5", "--kill-at", "dispatch", "pull"), id="one-run-sqlite"),
-        pytest.param(
-            ("--kills", "3", "--replicas", "2", "--backend", "postgres"),
-            id="two-replicas-postgres",
-            marks=pytest.mark.postgres,
-        ),
     ],
 )
 def test_chaos_run_keeps_every_promise(flags: tuple[str, ...]) -> None:
