@@ -56,6 +56,9 @@ PROMOTER_FROM = 9
 _SENTENCE_ENDS = frozenset({".", "!", "?", "。", "\n", "…"})
 _SOFT_PUNCT = frozenset({",", "、", "/", "-", "(", ")", "&", "+", '"', "・", ":"})
 """Marks that end a segment but not a clause."""
+_ELLIPTIC_WORDS = 2
+"""An attribute this close to its clause's start, with no topic before it, is said of the
+clause before ("friendly but slow")."""
 
 
 class Polarity(StrEnum):
@@ -311,6 +314,9 @@ class _Reading:
         self.tokens = model.tokenize(text)
         self.segment, self.clause, self.contrasted = _structure(self.tokens, model.grammar)
         self.sentence = _sentences(self.tokens)
+        self.clause_start: dict[int, int] = {}
+        for index, clause in enumerate(self.clause):
+            self.clause_start.setdefault(clause, index)
         self.all_hits = model.topics.hits(self.tokens)
         signals: dict[str, list[Hit]] = defaultdict(list)
         for hit in model.signals.hits(self.tokens):
@@ -326,7 +332,7 @@ class _Reading:
         }
         self.cues = [(hit, self._tone(hit)) for hit in self.signals.get(CUE, ())]
         self.cues += [(hit, self._tone(hit)) for hit in hits if hit.entry.tone]
-        ruled = self._ruled_out_segments()
+        ruled = self._ruled_out_segments(hits)
         self.ruled = [hit for hit in hits if self.segment[hit.start] in ruled]
         live = [hit for hit in hits if self.segment[hit.start] not in ruled]
         live = self._without_compounds(live)
@@ -351,15 +357,25 @@ class _Reading:
         return self._yields(hit, hits)
 
     def _yields(self, hit: Hit, hits: Sequence[Hit]) -> bool:
-        """Whether a tag the entry yields to takes it: said in its segment, or earlier in its
-        clause ("support, which is slow")."""
+        """Whether a tag the entry yields to takes it: said in its segment, earlier in its
+        clause ("support, which is slow"), or in the clause before when the attribute opens its
+        own clause without a subject ("support is friendly but slow")."""
         if not hit.entry.yields_to:
             return False
+        clause = self.clause[hit.start]
+        elliptic = hit.start - self.clause_start[clause] <= _ELLIPTIC_WORDS and not any(
+            self.clause[other.start] == clause and other.start < hit.start for other in hits
+        )
         return any(
             other.entry.tag in hit.entry.yields_to
             and (
                 self.segment[other.start] == self.segment[hit.start]
-                or (self.clause[other.start] == self.clause[hit.start] and other.start < hit.start)
+                or (self.clause[other.start] == clause and other.start < hit.start)
+                or (
+                    elliptic
+                    and self.clause[other.start] == clause - 1
+                    and self.sentence[other.start] == self.sentence[hit.start]
+                )
             )
             for other in hits
         )
@@ -482,10 +498,21 @@ class _Reading:
             predicate = predicate or token.predicate
         return None
 
-    def _ruled_out_segments(self) -> set[int]:
-        """Segments whose topics the comment rules out (see the module's docstring)."""
+    def _ruled_out_segments(self, hits: Sequence[Hit]) -> set[int]:
+        """Segments whose topics the comment rules out (see the module's docstring).
+
+        A ruling-out phrase said on its own ("Support? Never needed it.", "Price is fair, no
+        complaints there, but…") rules out the segment before it. A concession needs the real
+        reason after its contrast: "not slow, not pretty, but it works" concedes nothing.
+        """
         model = self.model
-        ruled = {self.segment[hit.start] for hit in self.signals.get(RULED_OUT, ())}
+        named = {self.segment[hit.start] for hit in hits}
+        ruled = set()
+        for hit in self.signals.get(RULED_OUT, ()):
+            segment = self.segment[hit.start]
+            ruled.add(segment)
+            if segment not in named and segment - 1 in named:
+                ruled.add(segment - 1)
         conceding = [hit for hit in self.signals.get(MILD, ()) if self._negator(hit) is None]
         conceding += [
             hit
@@ -501,6 +528,7 @@ class _Reading:
             self.segment[hit.start]
             for hit in conceding
             if self.clause[hit.start] in self.contrasted
+            and any(self.clause[other.start] > self.clause[hit.start] for other in hits)
         }
         return ruled
 

@@ -74,6 +74,7 @@ _CHAT = {
     "ppl": "people",
     "thx": "thanks",
     "ty": "thanks",
+    "bc": "because",
     "u": "you",
     "ur": "your",
     "w": "with",

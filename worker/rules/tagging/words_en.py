@@ -44,7 +44,7 @@ _CONNECTIONS = phrases(
     custom integration, developer, developers, devs, our devs, our developers, dev team, it team,
     our it, zap, zaps, ipaas, etl, data feed, feeds, open platform, closed box, walled garden,
     calendar sync, contact sync, email sync, inbox sync, line app, google, microsoft, azure, aws,
-    drive, box, erp system, hr system, bank, banks, =teams, =accounting, ms teams, =import,
+    drive, box.com, box drive, box folder, box folders, erp system, hr system, bank, banks, =teams, ms teams, =import,
     =imports, =imported, =importing, sync with, syncs with, synced with, syncing with, sync to,
     sync from, sftp drop, sftp drops, bank transfer files, bi connectors, export to our erp,
     csv exports, csv imports, file import, file export, =importer"""
@@ -93,18 +93,22 @@ TAGS = {
             conditional logic, skip logic, auto-assign, assignment rules, round robin,
             reorder points, three-way match, multi-warehouse, multi-entity consolidation,
             self-service portal, knowledge base widget, two-way sms, partial refunds, custom roles,
-            kiosk mode, okr check-ins, okr check-in, quote editor, quoting tool"""
+            kiosk mode, okr check-ins, okr check-in, quote editor, quoting tool, quote tool,
+            quote builder, rules engine, matching engine, pricing engine,
+            landed cost, cost calculator, e-contract, e-contracts, econtract, electronic contracts,
+            skills-based routing, skill-based routing"""
         ),
         weak_praise=phrases(
             """lets us, let us, allows us, enables us, saves us, saved us, saves our, saves me,
-            saved me, game changer, fits our"""
+            saved me, game changer, fits our, exactly what we needed, exactly what we need,
+            in one place, all in one, all-in-one"""
         ),
         weak_problems=phrases("""no way to, there is no way, would love, would love an, wish,
             wish there was, wish it had, wish they would add, if it had, if only it had,
             would love to see, would be nice to have, would be great to have, please add,
             definitely need, we really need, need a proper, needs a proper, would love a"""),
         weak=phrases(
-            """useful, handy, function, functions, reports, report, analytics, insights, dashboard,
+            """=useful, handy, function, functions, reports, report, analytics, insights, dashboard,
             dashboards, search, capable, flexible, flexibility, options, real-time, real time,
             live data, visibility, overview, data model, calendar, scheduling, schedule,
             notifications, alerts, reminders, can now, we can, being able to, able to, can not,
@@ -128,7 +132,7 @@ TAGS = {
             consolidation, timeline view, time zones support, bulk, built-in, builtin, native app,
             out of the box, =quotes, =approval, =approvals, triggers, macros, playbooks, scorecards,
             forecasts, quotas, signatures, polls, timesheets, timesheet, mileage, per diem, pto,
-            accruals, certifications, stock, packing, journals, ledger, tasks, checklists, funnels,
+            accruals, certifications, stock, packing, journals, ledger, tasks, funnels,
             cohorts, attribution, transcription, dialer, voicemail, rfid, clock-in, e-sign,
             =mentions, =versioning, payroll run, payroll runs, scheduling engine, =picking"""
         ),
@@ -142,15 +146,14 @@ TAGS = {
             can not do, can not add, can not filter, can not sort, can not customize, can not edit,
             can not change, can not assign, can not track, can not manage, not possible to,
             impossible to, would give a 9 if, would be a 10 if, missing some things, missing basic,
-            is missing, are missing, thin, too limited, very limited, limitations, lacking, lacks,
+            is missing, are missing, thin, too limited, very limited, =limitations, lacking, lacks,
             lack of, no native, doesn't have, does not have, doesn't support, does not support,
             not supported, no support for, not there yet, behind competitors, falls short,
             fall short, out of date features, dead end"""
         ),
         praise=phrases(
-            """game-changer, killer feature, exactly what we needed, exactly what we need,
-            does everything we need, everything we need, can't live without, can not live without,
-            enables us, in one place, all in one, all-in-one, one tool, powerful, feature-rich,
+            """game-changer, killer feature,             does everything we need, everything we need, can't live without, can not live without,
+            enables us, one tool, powerful, feature-rich,
             feature rich, rich feature set, great features, love the features, well worth it for,
             worth it for, pays for itself, has everything, has it all, covers everything,
             covers all, spot on, works for our, fits us, tailored to, so much time, hours a week,
@@ -158,7 +161,7 @@ TAGS = {
         ),
     ),
     "usability": Words(
-        attribute_problems=phrases("""complicated, cumbersome, confusing, tedious, messy, clunky,
+        attribute_problems=phrases("""tiny, complicated, cumbersome, confusing, tedious, messy, clunky,
             awkward, buried, outdated"""),
         attribute_praise=phrases("""easy, easier, simple, simpler, straightforward, effortless"""),
         yield_to=("price_contract", "integrations"),
@@ -177,14 +180,14 @@ TAGS = {
             easy to pick up, easy on the eyes, tooltips, tool tips, in-app guide, in-app guides,
             in app help, walkthroughs, translation, wording, labels, terminology, jargon, undo,
             tab order, mobile version, mobile experience, mobile view, on mobile, on my phone,
-            steps, many steps, home screen, search bar, the editor, fields layout, one page,
-            where things are, explain it, explaining it, team picked it up, onboard new staff,
+            many steps, home screen, search bar, the editor, fields layout, one page,
+            where things are, find where, where to find, explain it, explaining it, team picked it up, onboard new staff,
             picked up, layout customization, customize the layout, keyboard navigation,
-            accessibility, contrast ratio, translated, japanese ui, looks great, looks good,
+            =accessibility, contrast ratio, translated, japanese ui, looks great, looks good,
             looks nice, looks clean, looks modern"""
         ),
         problems=phrases(
-            """confused, cluttered, clumsy, unintuitive, counterintuitive, counter-intuitive,
+            """=confused, cluttered, clumsy, unintuitive, counterintuitive, counter-intuitive,
             hard to use, difficult to use, hard to navigate, hard to learn, hard to find,
             hard to figure, hard to figure out, hard to read, hard to tell, hard to understand,
             can not read, baffling, bewildering, puzzling, difficult to navigate, difficult to find,
@@ -192,7 +195,7 @@ TAGS = {
             ugly, old-fashioned, old fashioned, looks like 2009, looks old, =unusable, fiddly,
             too many clicks, too many steps, too many screens, too many pop, too many popups,
             too many pop-ups, too many tabs, too many menus, too many options, too many buttons,
-            hidden, tiny, small font, too small, grey-on-grey, grey on grey, gray on gray,
+            hidden, tiny font, tiny text, tiny buttons, tiny icons, small font, too small, grey-on-grey, grey on grey, gray on gray,
             moved everything around, moved everything, steep learning curve, learning curve is,
             struggle, struggles, struggling, not obvious, not intuitive, takes weeks to learn,
             hard to get used, lost in the menus, confusing labels, cryptic, unclear, inconsistent,
@@ -203,7 +206,7 @@ TAGS = {
             three modals, several screens, separate tab, different screens, =dated, looks =dated,
             guessing game, trial and error, nobody understood, no one understood,
             nobody understands, no one understands, labyrinth, one by one, one at a time, old style,
-            old-style, old school, old-school"""
+            old-style, old school, old-school, too narrow, narrow, not pretty"""
         ),
         praise=phrases(
             """intuitive, easiest, easy to use, simplicity, cleaner, self explanatory,
@@ -221,7 +224,8 @@ TAGS = {
             clean design, clean interface, easy on the eyes, readable, clear layout, fewer clicks,
             less clicks, two clicks, use it without, uses it without, use it without being asked,
             without being asked, hate computers, without complaining, dont need me,
-            not need me anymore, lovely to use, one-tap, one tap, a single tap"""
+            not need me anymore, lovely to use, one-tap, one tap, a single tap, without asking, without having to ask,
+            obvious, how things work"""
         ),
         weak=phrases(
             """clear, clear enough, nice to use, pleasant, enjoyable, easy to pick up, minimal,
@@ -229,27 +233,29 @@ TAGS = {
             tables, table, page, pages, everything is, stuff is, things are, find, finding, learn,
             learned, learnt, learning, understand, understanding, new hires, new staff,
             non technical, non-technical, older staff, our staff, my staff, the staff, clean,
-            buttons, button, fonts, font, menu, menus, screens, screen, tabs, colors, color"""
+            buttons, button, fonts, font, menu, menus, screens, screen, tabs, colors, color, steps, techy, tech-savvy, non-techy"""
         ),
     ),
     "quality": Words(
         attribute_problems=phrases(
             """slow, slowly, slower, slowness, painfully slow, takes forever, take forever,
-            took forever, takes ages, sluggish"""
+            took forever, takes ages, sluggish, wrong, =misses, has not missed, not missed once,
+            never missed, never misses, without missing, lost, vanish,
+            vanished, vanishes, disappear, disappeared, disappears"""
         ),
         attribute_praise=phrases(
             """fast, faster, fastest, quick, quickly, speedy, snappy, responsive, instant,
-            instantly, super fast, very fast, so fast, really fast"""
+            instantly, super fast, very fast, so fast, really fast, immediately"""
         ),
         weak_praise=phrases("""just works, it just works, solid, smooth, smoothly, accurate,
             even on, even with, even during, even when"""),
-        yield_to=("support", "onboarding"),
+        yield_to=("support", "onboarding", "price_contract"),
         topic=phrases(
             """maintenance, maintenance window, maintenance windows, scheduled maintenance,
             incident, incidents, performance, uptime, up-time, stability, reliability, load time,
             load times, loading time, loading times, page load, latency, response times of the app,
             quality of the product, product quality, build quality, data integrity, data quality,
-            data accuracy, availability, sla uptime, bugs, bug fixes, bug fix, release quality,
+            data accuracy, availability, daylight saving, daylight savings, sla uptime, bugs, bug fixes, bug fix, release quality,
             updates break, releases"""
         ),
         problems=phrases(
@@ -268,8 +274,7 @@ TAGS = {
             timeout, timeouts, time out, timed out, times out, timing out, fail, fails, failed,
             failure, failures, failing, lost data, data loss, lose data, losing data, loses data,
             lost a, lost the, lost our, lost my, lost all, loses drafts, loses, lost work,
-            lost drafts, lost changes, vanish, vanished, vanishes, disappear, disappeared,
-            disappears, wiped, got deleted, deleted itself, missing data, went missing, go missing,
+            lost drafts, lost changes, wiped, got deleted, deleted itself, missing data, went missing, go missing,
             goes missing, duplicate, duplicates, duplicated, duplicating, duplication, double book,
             double books, double-books, double-booked, double booking, double post, double posts,
             double posting, double postings, posted twice, sent twice, duplicate emails,
@@ -305,13 +310,21 @@ TAGS = {
             not render, not submit, not calculate, not go through, stuck loading, stuck on loading,
             stuck at, hard refresh, stale, stale data, ate my, ate our, eats my, eats our,
             wrong value, wrong values, wrong day, an hour off, hours off, off by, shows up twice,
-            show up twice, resets, reset itself, overwrit*, out of date numbers, unsubscribing,
+            show up twice, =resets, reset if, reset when, reset after, reset every, gets reset, got reset, keeps resetting, reset itself, overwrit*, out of date numbers, unsubscribing,
             never sent, never arrives, went out twice, go out twice, posted … twice,
             show up … twice, shows up … twice, sent … twice, a day late, days late, figures … wrong,
             numbers … wrong, totals … wrong, data … wrong, amounts … wrong, balances … wrong,
             drops out, dropped out, dropped data, dropped records, drops records, drops calls,
             dropped calls, double count, double counts, double-counts, double counting,
-            counted twice, counts twice"""
+            counted twice, counts twice, seconds to open, seconds to render, seconds to save,
+            seconds to show, seconds to appear, seconds to respond, seconds to generate, to render,
+            minutes to render, minutes to open, minutes to save, minutes to run, minutes to generate,
+            goes blank, go blank, went blank, blank, in spam, to spam, spam folder, triplicate,
+            in duplicate, import twice, imports twice, imported twice, created twice, synced twice,
+            for no reason, go negative, goes negative, went negative, when it works, works for some,
+            hit or miss, hit and miss, no pattern, falls over, fall over, fell over, falling over,
+            rolled back, roll back, rollback, arrive the next, arrives the next, came the next,
+            dropped a … record, dropped … records"""
         ),
         praise=phrases(
             """reliable, reliably, stable, rock solid, rock-solid, bulletproof, robust, 100% uptime,
@@ -330,7 +343,8 @@ TAGS = {
             never skipped a beat, never missed a beat, not once gone down, never gone down,
             never goes offline, never slows down, zero errors, no errors, without errors,
             not a single error, always in sync, flawless, flawlessly, without a hitch,
-            never a hitch"""
+            never a hitch, never had a problem, never had an issue, never had any issues,
+            never had any problems"""
         ),
         weak=phrases(
             """quality, problem with the app, problems with the app, app problems, peak season,
@@ -339,6 +353,8 @@ TAGS = {
         weak_problems=phrases("""issue, issues, trouble, troubles, glitchy"""),
     ),
     "onboarding": Words(
+        attribute_problems=phrases("""nobody told us, no one told us"""),
+        yield_to=("support",),
         topic=phrases(
             """onboarding, on-boarding, onboard, onboarded, onboarding team, onboarding specialist,
             onboarding manager, onboarding program, onboarding programme, onboarding package,
@@ -348,7 +364,7 @@ TAGS = {
             implementation partner, implementation consultant, implementation lead,
             implementation plan, implementation fee, implementation manager, implementation project,
             implementation side, implementation specialist, implementation support, implemented,
-            initial setup, initial set up, initial configuration, setup fee, setup guide,
+            initial setup, initial set up, initial configuration, setup guide, setup checklist,
             setup guides, setup wizard, setup process, setup call, kickoff, kick-off, kick off,
             kickoff call, kickoff meeting, go live, go-live, went live, going live, live in … days,
             live in … weeks, live in … months, live within, up and running, rollout, roll out,
@@ -363,11 +379,11 @@ TAGS = {
             first month, first few weeks, in the beginning, at the start, start-up, handover,
             hand-off, handoff, academy, courses, course, tutorials, tutorial, tutorial videos,
             video tutorials, onboarding checklist, time to value, ramp up, ramp-up, deployment,
-            deploy, deployed, configured, configuring, configuration help, provisioning, launch,
-            launched, started using, starting out, new customer, new customers, early days,
+            deploy, deployed, configured, configuring, configuration help, launch,
+            launched, starting out, early days,
             during setup, during implementation, during onboarding, before going live, rehearsal,
             acceptance testing, uat, implementation project, rollout project, hands-on, hands on,
-            workshop, workshops, sessions, session, slide deck, slides, the plan, structured plan,
+            workshop, workshops, slide deck, slides, the plan, structured plan,
             clear plan, onboarding plan, rollout plan, implementation plan, clear owners,
             milestones, =training, =trainings, =trained, setup took, setup was, setup went,
             setup is, setup has, migrating from, go-live rehearsal, implementation pm,
@@ -377,7 +393,7 @@ TAGS = {
         problems=phrases(
             """rushed onboarding, onboarding was rushed, rushed, generic onboarding, dragged on,
             drag on, slipped, go-live slipped, delayed go-live, on our own, left alone,
-            figured out most of the setup ourselves, slog, nobody told us, no one told us,
+            figured out most of the setup ourselves, slog,
             nobody explained, no one explained, missing half the steps, all theory, left to us,
             left us to, missed … deadline, missed … deadlines, missed every deadline"""
         ),
@@ -389,7 +405,8 @@ TAGS = {
             structured, thorough"""
         ),
         weak=phrases(
-            """beginning, initially, at first, adoption, videos, sandbox, first week, first weeks,
+            """beginning, initially, at first, adoption, videos, sandbox, session, sessions,
+            new customer, new customers, started using, first week, first weeks,
             setup, set-up, set up, setting up"""
         ),
     ),
@@ -397,7 +414,8 @@ TAGS = {
         attribute_praise=phrases("""=friendly, =helpful"""),
         attribute_problems=phrases("""did not know, didn't know, no idea, had no idea"""),
         attributes=phrases(
-            """check in, checks in, checked in, checking in, follow up, follows up, followed up,
+            """english only, language barrier, on a call, jumped on a call, phone call,
+            check in, checks in, checked in, checking in, follow up, follows up, followed up,
             follow-up, they explain, explained, explains, told us, telling us, tells us,
             communication, communicate, communicated, knows the product, know the product"""
         ),
@@ -410,7 +428,7 @@ TAGS = {
             support ticket, support response, support responses, support's answer, phone support,
             email support, chat support, live chat, premium support, 24/7, 24/7 support, help desk,
             helpdesk, service desk, customer service, customer care, customer success,
-            customer success manager, success manager, success team, chatbot, callback, call back,
+            customer success manager, success manager, success team, chatbot, chat bot, callback, call back,
             called back, get back to, got back to, gets back, got back, respond, responds,
             responded, responding, response time, response times, reply, replies, replied, replying,
             answer, answered, answering, got an answer, get an answer, real answer, scripted,
@@ -429,18 +447,21 @@ TAGS = {
             knows our setup, they remember, know our history, acknowledge, acknowledged, admit,
             admitted, sends links, send links, links to, after hours, business hours, time zone,
             timezone, asia, apac, emea, local support, japanese support, in japanese,
-            language barrier, english only, =canned reply, =canned answer, =canned response,
-            =canned, needed help, need help, needing help, on a call, jumped on a call, phone call,
+            =canned reply, =canned answer, =canned response,
+            =canned, needed help, need help, needing help,
             suggesting workarounds, support hours, incident communication, kept us informed,
             kept us updated, kept informed, updates during the outage, told us first, were told,
             are told, warned us, warns us, notified us, notifies us, heads-up, heads up,
             gave us notice, contacted us, contact us, reached out, reach out, reaches out, =agents,
             =agent, their analysts, with engineering, to engineering, apology, apologized,
             apologised, =emails and, emails to sort, emails to get, calls to get, renewal manager,
-            renewals manager, renewal rep"""
+            renewals manager, renewal rep, our am, my am, the am, incident report,
+            incident reports, post-mortem, postmortem, root cause analysis, rca, heard from,
+            hear from, reach a person, reach a human, talk to a person, a real person"""
         ),
         problems=phrases(
-            """slow support, support is slow, support was slow, support takes days,
+            """not heard from, never heard from, heard nothing, never hear from,
+            slow support, support is slow, support was slow, support takes days,
             support is painfully slow, slow to respond, slow to reply, slow to answer,
             slow to get back, slow response, slow responses, slow replies, no reply, no response,
             no answer, never replied, never responded, never answered, never heard back,
@@ -472,7 +493,8 @@ TAGS = {
             remember us, know our history, top notch, top-notch, first class, world class,
             resolved quickly, resolved fast, fixed quickly, fixed it fast, sorted it out,
             sorted quickly, got back to us, got back to me, within a day, over the weekend,
-            solved it, resolved it, fixed it within"""
+            solved it, resolved it, fixed it within, a joy to deal with, joy to deal with,
+            pleasure to deal with, nice to deal with, lovely to deal with, lovely to work with"""
         ),
         weak=phrases(
             """answers, response, email, emails, phone, chat, ticket, tickets, the people,
@@ -506,8 +528,11 @@ TAGS = {
             renewed, renewing, auto-renew, auto-renewed, auto-renewal, auto renew, notice period,
             notice window, locked in, lock-in, lock in, no lock-in, order form, terms, commitment,
             minimum commitment, minimum term, minimum of, seat minimum, seat minimums, subscription,
-            subscriptions, annual, monthly billing, annual billing, renewal quote,
-            competitor's quote, procurement, purchase order, currency conversion fee,
+            subscriptions, annual, monthly billing, annual billing, monthly option, annual option,
+            upfront, up front, month to month, month-to-month, reduced rate, discounted rate,
+            special rate, lower rate, better rate, startup program, startup discount, bank transfer,
+            by card, storage limit, storage limits, extra storage, per gb, extra gb, renewal quote,
+            competitor's quote, procurement, currency conversion fee,
             conversion fee, exchange rate, $, €, £, ¥, dollars, euros, yen, k a year, cancel,
             cancellation, canceling, cancelling, termination, terminate, trial, free trial,
             free pilot, free months, months free, two months free, setup fee, implementation fee,
@@ -533,7 +558,7 @@ TAGS = {
         problems=phrases(
             """too expensive, very expensive, so expensive, overpriced, pricey, pricy,
             price doubled, prices doubled, doubled the price, price went up, prices went up,
-            price increase, price increases, price hike, hiked, went up, jumped, 30% higher, higher,
+            price increase, price increases, price hike, hiked, went up, 30% higher, higher,
             more expensive, price gouging, gouging, double charged, charged twice, overcharged,
             hidden fees, hidden costs, surprise charges, nickel and dime, nickel-and-dime,
             nickel and diming, arbitrary, ridiculous, a joke, trap, feels like a trap, locked in,
@@ -568,14 +593,15 @@ TAGS = {
             closed box, doesn't integrate, does not integrate, doesn't connect, does not connect,
             not integrate, can not connect, can not integrate, sync issues, sync broke,
             integration broke, broke the integration, api limits, rate limits are,
-            integration broke, integration broken"""
+            integration broke, integration broken, can not sync, unable to sync"""
         ),
         praise=phrases(
-            """seamless, seamlessly, works with everything, integrates with everything,
+            """works with everything, integrates with everything,
             plugs straight into, talks to everything, well documented, well-documented, good docs,
             great docs, good api, great api, open api, bulletproof"""
         ),
         weak=phrases("""=documentation, sync, syncs, synced, syncing, =excel"""),
+        weak_praise=phrases("""seamless, seamlessly"""),
     ),
 }
 
@@ -583,7 +609,7 @@ GUARDS = phrases(
     """no problem, no problems, no worries, keep it up, thank you, thanks, good product,
     great product, great company, good company, great tool, good tool, love it, love this,
     love this product, love this tool, will recommend, would recommend, recommend it,
-    highly recommend, solid 9, solid 10, =supports, =supported, =supporting, support for,
+    highly recommend, solid 6, solid 7, solid 8, solid 9, solid 10, =supports, =supported, =supporting, support for,
     support us, supported us, customer onboarding, customer onboarding flows, employee onboarding,
     onboarding feature, unused modules, appear and disappear, union contract, contract module,
     invoicing module, invoice module, invoicing feature, billing feature, price list, price lists,
@@ -591,8 +617,15 @@ GUARDS = phrases(
     our tickets to customers, our customers' tickets, fuel costs, shipping costs, labor costs,
     labour costs, operating costs, admin costs, overtime costs, cost savings, cut costs,
     cut our costs, cost tracking, cost centers, expense reports, expense approval, expences,
-    team members, my team, our team, the whole team, whole company, the whole company, our company,
-    my managers, my manager, our managers, our reps, sales reps use, our ops, ops team,
+    get lost, gets lost, got lost, getting lost, team members, my =team, our =team, the whole =team, our =teams, all =teams, other =teams, whole company, the whole company, our company,
+    my managers, my manager, our managers, our =reps, sales reps use, my sales team,
+    our sales team, phone number, phone numbers, had to apologise, had to apologize,
+    we apologised, we apologized, tier 1, tier 2, tier 3, first tier, second tier, second-line,
+    knowledge base module, the right agent, our agents, agent on our team, agents on our team,
+    figure out why, figured out why, bugs me, bug me, bugged me, bugging me, fuel bill,
+    phone bill, energy bill, power bill, cost us a … of, costs us a … of, line prices,
+    just started using, just started, without a developer, without developers,
+    without any developers, without a dev, without coding, no developer, no developers, our ops, ops team,
     finance team, our finance, our it team, it team, hr team, my boss, the users, on the train,
     keep up the good work, every patient, each patient, patients, nothing to report,
     can not complain, can't complain, adds up fast, add up fast, same thing, for the same thing,
@@ -660,7 +693,7 @@ RULED_OUT = phrases(
     not the issue, not an issue, not the problem, not a problem, not my concern,
     not really my concern, not our concern, not really an issue, is not the issue, aside,
     aside from, apart from, setting aside, can not comment, can not comment on, can not speak to,
-    never needed it, did not need, not needed it, no opinion on, not relevant, not why,
+    never needed it, did not need, did not … need, never even needed, not needed it, no opinion on, not relevant, not why,
     that is not why, is not why, never needed them, never needed to, have not needed it,
     have not needed to, not a … thing, do not care about, do not care much about, never used it,
     never used them, have not used it, have not used them"""
