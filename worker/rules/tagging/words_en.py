@@ -241,13 +241,13 @@ TAGS = {
     "quality": Words(
         attribute_problems=phrases(
             """slow, slowly, slower, slowness, painfully slow, takes forever, take forever,
-            took forever, takes ages, sluggish, wrong, =misses, has not missed, not missed once,
-            never missed, never misses, without missing, lost, vanish,
+            took forever, takes ages, sluggish, wrong, =misses, lost, vanish,
             vanished, vanishes, disappear, disappeared, disappears"""
         ),
         attribute_praise=phrases(
             """fast, faster, fastest, quick, quickly, speedy, snappy, responsive, instant,
-            instantly, super fast, very fast, so fast, really fast, immediately"""
+            instantly, super fast, very fast, so fast, really fast, immediately, has not missed,
+            not missed once, never missed, never misses, without missing"""
         ),
         weak_praise=phrases("""just works, it just works, solid, smooth, smoothly, accurate,
             even on, even with, even during, even when"""),
@@ -321,7 +321,8 @@ TAGS = {
             counted twice, counts twice, seconds to open, seconds to render, seconds to save,
             seconds to show, seconds to appear, seconds to respond, seconds to generate, to render,
             minutes to render, minutes to open, minutes to save, minutes to run, minutes to generate,
-            goes blank, go blank, went blank, blank, in spam, to spam, spam folder, triplicate,
+            goes blank, go blank, went blank, blank, in spam, to spam, spam folder, in junk,
+            to junk, junk folder, mixed up, mixes up, mixing up, gets mixed up, triplicate,
             in duplicate, import twice, imports twice, imported twice, created twice, synced twice,
             for no reason, go negative, goes negative, went negative, when it works, works for some,
             hit or miss, hit and miss, no pattern, falls over, fall over, fell over, falling over,
