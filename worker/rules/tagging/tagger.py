@@ -345,12 +345,18 @@ class _Reading:
         """A weak match beside a strong one of another tag, or an attribute taken over."""
         if hit.entry.weak:
             # A weak topic word ("dashboard") gives way within its segment; a weak evaluation
-            # ("useful", "便利") is said of whatever topic its sentence names.
+            # ("useful", "便利") is said of whatever topic its sentence names, or the sentence
+            # before when it stands alone ("Seamless.", "Exactly what we needed.").
             scope = self.sentence if hit.entry.tone else self.segment
+            at = scope[hit.start]
+            if hit.entry.tone and not any(
+                scope[other.start] == at and other is not hit for other in hits
+            ):
+                at -= 1
             if any(
                 not other.entry.weak
                 and other.entry.tag != hit.entry.tag
-                and scope[other.start] == scope[hit.start]
+                and scope[other.start] in (at, scope[hit.start])
                 for other in hits
             ):
                 return True

@@ -64,6 +64,8 @@ _WORD = re.compile(
 )
 _PUNCT = frozenset(f'.,!?;:()[]{_DASHES}/&+…"-\n')
 _NOT_FORMS = {"ca": "can", "wo": "will", "sha": "shall"}
+_CONTRACTED = {"re": "are", "ve": "have", "ll": "will", "m": "am"}
+"""Contractions opened ("we're told" is "we are told"); 's and 'd (is/has, had/would) are dropped."""
 _NOT_SPELT = re.compile(
     r"(do|does|did|is|was|are|were|has|have|had|could|would|should|ai|need|must|wo|ca|can)nt"
 )
@@ -176,7 +178,9 @@ def _words(raw: str) -> list[str]:
         base = word[:-3]
         return [_NOT_FORMS.get(base, base), "not"]
     if "'" in word:
-        word = word.split("'", 1)[0]
+        word, ending = word.split("'", 1)
+        if ending in _CONTRACTED:
+            return [word, _CONTRACTED[ending]]
     spelt = _NOT_SPELT.fullmatch(word)
     if spelt:
         base = spelt.group(1)
