@@ -70,6 +70,9 @@ class Entry:
     weak: bool = False
     yields_to: frozenset[str] = frozenset()
     """Tags that take this entry over when found in its clause ("slow" said of support)."""
+    object_of: frozenset[str] = frozenset()
+    """Tags whose complaint, said in the same segment, makes this topic word only its object
+    ("the custom reports crash" is quality, not feature value)."""
     role: str = ""
     """For an entry without a tag: what it signals (CUE, RULED_OUT, MILD, COMPOUND)."""
 
@@ -105,6 +108,7 @@ def compile_phrase(
     weak: bool = False,
     yields_to: frozenset[str] = frozenset(),
     role: str = "",
+    object_of: frozenset[str] = frozenset(),
 ) -> Entry:
     """`phrase` as an entry, tokenised with the comments' tokenizer."""
     elements: list[Element] = []
@@ -132,7 +136,9 @@ def compile_phrase(
         elements.pop(0)
     if not elements:
         raise PhraseError(f"'{phrase}' has no word to match")
-    return Entry(tag, phrase, tuple(elements), tone, weak, yields_to, role)
+    return Entry(
+        tag, phrase, tuple(elements), tone, weak, yields_to, object_of=object_of, role=role
+    )
 
 
 def _words(text: str, tokenize: Tokenize) -> list[Token]:
@@ -278,3 +284,6 @@ class Words:
     attribute_problems: tuple[str, ...] = ()
     attribute_praise: tuple[str, ...] = ()
     yield_to: tuple[str, ...] = ()
+    object_of: tuple[str, ...] = ()
+    """Tags whose complaint makes a topic word only its object when said in its segment, unless
+    the comment evaluates the topic itself ("the custom reports crash": quality only)."""

@@ -251,26 +251,35 @@ def _builtin_words(tag: Tag, builtin: Builtin | None) -> Words | None:
 def _entries(tag: str, words: Words, tokenize: Tokenize) -> list[Entry]:
     """A tag's entries; a phrase listed twice keeps its first group in the order below."""
     yielding = frozenset(words.yield_to)
+    none = frozenset[str]()
     groups = (
-        (words.problems, -1, False, frozenset[str]()),
-        (words.praise, 1, False, frozenset[str]()),
-        (words.attribute_problems, -1, False, yielding),
-        (words.attribute_praise, 1, False, yielding),
-        (words.attributes, 0, False, yielding),
-        (words.topic, 0, False, frozenset[str]()),
-        (words.weak_problems, -1, True, frozenset[str]()),
-        (words.weak_praise, 1, True, frozenset[str]()),
-        (words.weak, 0, True, frozenset[str]()),
+        (words.problems, -1, False, none, none),
+        (words.praise, 1, False, none, none),
+        (words.attribute_problems, -1, False, yielding, none),
+        (words.attribute_praise, 1, False, yielding, none),
+        (words.attributes, 0, False, yielding, none),
+        (words.topic, 0, False, none, frozenset(words.object_of)),
+        (words.weak_problems, -1, True, none, none),
+        (words.weak_praise, 1, True, none, none),
+        (words.weak, 0, True, none, none),
     )
     seen: set[str] = set()
     entries = []
-    for phrases, tone, weak, yields_to in groups:
+    for phrases, tone, weak, yields_to, object_of in groups:
         for phrase in phrases:
             if phrase.casefold() in seen:
                 continue
             seen.add(phrase.casefold())
             entries.append(
-                compile_phrase(phrase, tokenize, tag=tag, tone=tone, weak=weak, yields_to=yields_to)
+                compile_phrase(
+                    phrase,
+                    tokenize,
+                    tag=tag,
+                    tone=tone,
+                    weak=weak,
+                    yields_to=yields_to,
+                    object_of=object_of,
+                )
             )
     return entries
 
@@ -360,7 +369,24 @@ class _Reading:
                 for other in hits
             ):
                 return True
+        if hit.entry.object_of and self._complained_of(hit, hits):
+            return True
         return self._yields(hit, hits)
+
+    def _complained_of(self, hit: Hit, hits: Sequence[Hit]) -> bool:
+        """A feature named only as the object of a quality or usability complaint in its segment
+        ("the custom reports crash", "the permissions model is baffling") is not its own reason,
+        unless the comment evaluates the feature itself ("missing", "powerful")."""
+        if any(other.entry.tag == hit.entry.tag and self._tone(other) for other in hits):
+            return False
+        return any(
+            other.entry.tag in hit.entry.object_of
+            and other.entry.tone < 0
+            and not other.entry.weak
+            and self.segment[other.start] == self.segment[hit.start]
+            and self._tone(other) < 0
+            for other in hits
+        )
 
     def _yields(self, hit: Hit, hits: Sequence[Hit]) -> bool:
         """Whether a tag the entry yields to takes it: said in its segment, earlier in its

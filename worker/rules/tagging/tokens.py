@@ -65,7 +65,7 @@ _WORD = re.compile(
 _PUNCT = frozenset(f'.,!?;:()[]{_DASHES}/&+…"-\n')
 _NOT_FORMS = {"ca": "can", "wo": "will", "sha": "shall"}
 _CONTRACTED = {"re": "are", "ve": "have", "ll": "will", "m": "am"}
-"""Contractions opened ("we're told" is "we are told"); 's and 'd (is/has, had/would) are dropped."""
+"""Contractions opened ("we're told": "we are told"); 's and 'd (is/has, had/would) are dropped."""
 _NOT_SPELT = re.compile(
     r"(do|does|did|is|was|are|were|has|have|had|could|would|should|ai|need|must|wo|ca|can)nt"
 )

@@ -44,7 +44,8 @@ _CONNECTIONS = phrases(
     custom integration, developer, developers, devs, our devs, our developers, dev team, it team,
     our it, zap, zaps, ipaas, etl, data feed, feeds, open platform, closed box, walled garden,
     calendar sync, contact sync, email sync, inbox sync, line app, google, microsoft, azure, aws,
-    drive, box.com, box drive, box folder, box folders, erp system, hr system, bank, banks, =teams, ms teams, =import,
+    drive, box.com, box drive, box folder, box folders, erp system, hr system, bank, banks, =teams,
+    ms teams, =import,
     =imports, =imported, =importing, sync with, syncs with, synced with, syncing with, sync to,
     sync from, sftp drop, sftp drops, bank transfer files, bi connectors, export to our erp,
     csv exports, csv imports, file import, file export, =importer"""
@@ -52,6 +53,7 @@ _CONNECTIONS = phrases(
 
 TAGS = {
     "feature_value": Words(
+        object_of=("quality", "usability"),
         topic=phrases(
             """feature, features, feature set, functionality, functionalities, capability,
             capabilities, module, modules, does everything, does what we need, everything we need,
@@ -154,7 +156,8 @@ TAGS = {
             fall short, out of date features, dead end"""
         ),
         praise=phrases(
-            """game-changer, killer feature,             does everything we need, everything we need, can't live without, can not live without,
+            """game-changer, killer feature,             does everything we need,
+            everything we need, can't live without, can not live without,
             enables us, one tool, powerful, feature-rich,
             feature rich, rich feature set, great features, love the features, well worth it for,
             worth it for, pays for itself, has everything, has it all, covers everything,
@@ -163,7 +166,8 @@ TAGS = {
         ),
     ),
     "usability": Words(
-        attribute_problems=phrases("""tiny, complicated, cumbersome, confusing, tedious, messy, clunky,
+        attribute_problems=phrases("""tiny, complicated, cumbersome, confusing, tedious, messy,
+        clunky,
             awkward, buried, outdated"""),
         attribute_praise=phrases("""easy, easier, simple, simpler, straightforward, effortless"""),
         yield_to=("price_contract", "integrations"),
@@ -183,7 +187,8 @@ TAGS = {
             in app help, walkthroughs, translation, wording, labels, terminology, jargon, undo,
             tab order, mobile version, mobile experience, mobile view, on mobile, on my phone,
             many steps, home screen, search bar, the editor, fields layout, one page,
-            where things are, find where, where to find, explain it, explaining it, team picked it up, onboard new staff,
+            where things are, find where, where to find, explain it, explaining it,
+            team picked it up, onboard new staff,
             picked up, layout customization, customize the layout, keyboard navigation,
             =accessibility, contrast ratio, translated, japanese ui, looks great, looks good,
             looks nice, looks clean, looks modern"""
@@ -197,7 +202,8 @@ TAGS = {
             ugly, old-fashioned, old fashioned, looks like 2009, looks old, =unusable, fiddly,
             too many clicks, too many steps, too many screens, too many pop, too many popups,
             too many pop-ups, too many tabs, too many menus, too many options, too many buttons,
-            hidden, tiny font, tiny text, tiny buttons, tiny icons, small font, too small, grey-on-grey, grey on grey, gray on gray,
+            hidden, tiny font, tiny text, tiny buttons, tiny icons, small font, too small,
+            grey-on-grey, grey on grey, gray on gray,
             moved everything around, moved everything, steep learning curve, learning curve is,
             struggle, struggles, struggling, not obvious, not intuitive, takes weeks to learn,
             hard to get used, lost in the menus, confusing labels, cryptic, unclear, inconsistent,
@@ -226,7 +232,8 @@ TAGS = {
             clean design, clean interface, easy on the eyes, readable, clear layout, fewer clicks,
             less clicks, two clicks, use it without, uses it without, use it without being asked,
             without being asked, hate computers, without complaining, dont need me,
-            not need me anymore, lovely to use, one-tap, one tap, a single tap, without asking, without having to ask,
+            not need me anymore, lovely to use, one-tap, one tap, a single tap, without asking,
+            without having to ask,
             obvious, how things work"""
         ),
         weak=phrases(
@@ -235,7 +242,8 @@ TAGS = {
             tables, table, page, pages, everything is, stuff is, things are, find, finding, learn,
             learned, learnt, learning, understand, understanding, new hires, new staff,
             non technical, non-technical, older staff, our staff, my staff, the staff, clean,
-            buttons, button, fonts, font, menu, menus, screens, screen, tabs, colors, color, steps, techy, tech-savvy, non-techy"""
+            buttons, button, fonts, font, menu, menus, screens, screen, tabs, colors, color, steps,
+            techy, tech-savvy, non-techy"""
         ),
     ),
     "quality": Words(
@@ -257,7 +265,8 @@ TAGS = {
             incident, incidents, performance, uptime, up-time, stability, reliability, load time,
             load times, loading time, loading times, page load, latency, response times of the app,
             quality of the product, product quality, build quality, data integrity, data quality,
-            data accuracy, availability, daylight saving, daylight savings, sla uptime, bugs, bug fixes, bug fix, release quality,
+            data accuracy, availability, daylight saving, daylight savings, sla uptime, bugs,
+            bug fixes, bug fix, release quality,
             updates break, releases"""
         ),
         problems=phrases(
@@ -276,7 +285,8 @@ TAGS = {
             timeout, timeouts, time out, timed out, times out, timing out, fail, fails, failed,
             failure, failures, failing, lost data, data loss, lose data, losing data, loses data,
             lost a, lost the, lost our, lost my, lost all, loses drafts, loses, lost work,
-            lost drafts, lost changes, wiped, got deleted, deleted itself, missing data, went missing, go missing,
+            lost drafts, lost changes, wiped, got deleted, deleted itself, missing data,
+            went missing, go missing,
             goes missing, duplicate, duplicates, duplicated, duplicating, duplication, double book,
             double books, double-books, double-booked, double booking, double post, double posts,
             double posting, double postings, posted twice, sent twice, duplicate emails,
@@ -312,7 +322,8 @@ TAGS = {
             not render, not submit, not calculate, not go through, stuck loading, stuck on loading,
             stuck at, hard refresh, stale, stale data, ate my, ate our, eats my, eats our,
             wrong value, wrong values, wrong day, an hour off, hours off, off by, shows up twice,
-            show up twice, =resets, reset if, reset when, reset after, reset every, gets reset, got reset, keeps resetting, reset itself, overwrit*, out of date numbers, unsubscribing,
+            show up twice, =resets, reset if, reset when, reset after, reset every, gets reset,
+            got reset, keeps resetting, reset itself, overwrit*, out of date numbers, unsubscribing,
             never sent, never arrives, went out twice, go out twice, posted … twice,
             show up … twice, shows up … twice, sent … twice, a day late, days late, figures … wrong,
             numbers … wrong, totals … wrong, data … wrong, amounts … wrong, balances … wrong,
@@ -320,7 +331,8 @@ TAGS = {
             dropped calls, double count, double counts, double-counts, double counting,
             counted twice, counts twice, seconds to open, seconds to render, seconds to save,
             seconds to show, seconds to appear, seconds to respond, seconds to generate, to render,
-            minutes to render, minutes to open, minutes to save, minutes to run, minutes to generate,
+            minutes to render, minutes to open, minutes to save, minutes to run,
+            minutes to generate,
             goes blank, go blank, went blank, blank, in spam, to spam, spam folder, in junk,
             to junk, junk folder, mixed up, mixes up, mixing up, gets mixed up, triplicate,
             in duplicate, import twice, imports twice, imported twice, created twice, synced twice,
@@ -335,7 +347,8 @@ TAGS = {
             never crashes, never crashed, never had an outage, zippy, loads quickly, load quickly,
             loads fast, load fast, quick to load, quickly to load, loads instantly, load instantly,
             lightning fast, blazing fast, very fast, really fast, fast and, it's fast, is fast,
-            performant, just runs, runs smoothly, runs fine, syncs fine, still syncs, still works, never lost, never lose, zero downtime,
+            performant, just runs, runs smoothly, runs fine, syncs fine, still syncs, still works,
+            never lost, never lose, zero downtime,
             no downtime, no outages, no bugs, bug free, bug-free, error free, error-free,
             issue free, trouble free, trouble-free, hassle free, no hiccups, not a single hiccup,
             solid uptime, reliable uptime, great uptime, scales, scales well, keeps up,
@@ -417,7 +430,8 @@ TAGS = {
         attribute_praise=phrases("""=friendly, =helpful"""),
         attribute_problems=phrases("""did not know, didn't know, no idea, had no idea"""),
         attributes=phrases(
-            """english only, in japanese, japanese only, in english, language barrier, on a call, jumped on a call, phone call,
+            """english only, in japanese, japanese only, in english, language barrier, on a call,
+            jumped on a call, phone call,
             check in, checks in, checked in, checking in, follow up, follows up, followed up,
             follow-up, they explain, explained, explains, told us, telling us, tells us,
             communication, communicate, communicated, knows the product, know the product"""
@@ -431,7 +445,8 @@ TAGS = {
             support ticket, support response, support responses, support's answer, phone support,
             email support, chat support, live chat, premium support, 24/7, 24/7 support, help desk,
             helpdesk, service desk, customer service, customer care, customer success,
-            customer success manager, success manager, success team, chatbot, chat bot, callback, call back,
+            customer success manager, success manager, success team, chatbot, chat bot, callback,
+            call back,
             called back, get back to, got back to, gets back, got back, respond, responds,
             responded, responding, response time, response times, reply, replies, replied, replying,
             answer, answered, answering, got an answer, get an answer, real answer, scripted,
@@ -612,7 +627,8 @@ GUARDS = phrases(
     """no problem, no problems, no worries, keep it up, thank you, thanks, good product,
     great product, great company, good company, great tool, good tool, love it, love this,
     love this product, love this tool, will recommend, would recommend, recommend it,
-    highly recommend, solid 6, solid 7, solid 8, solid 9, solid 10, =supports, =supported, =supporting, support for,
+    highly recommend, solid 6, solid 7, solid 8, solid 9, solid 10, =supports, =supported,
+    =supporting, support for,
     support us, supported us, customer onboarding, customer onboarding flows, employee onboarding,
     onboarding feature, unused modules, appear and disappear, union contract, contract module,
     invoicing module, invoice module, invoicing feature, billing feature, price list, price lists,
@@ -623,7 +639,8 @@ GUARDS = phrases(
     get lost, gets lost, got lost, getting lost, lost count, lose count, lost track,
     lose track, wrong person, wrong people, our workday, my workday, since go-live,
     since go live, since going live, since we went live, after go-live, after go live,
-    after we went live, team members, my =team, our =team, the whole =team, our =teams, all =teams, other =teams, whole company, the whole company, our company,
+    after we went live, team members, my =team, our =team, the whole =team, our =teams, all =teams,
+    other =teams, whole company, the whole company, our company,
     my managers, my manager, our managers, our =reps, sales reps use, my sales team,
     our sales team, phone number, phone numbers, had to apologise, had to apologize,
     we apologised, we apologized, tier 1, tier 2, tier 3, first tier, second tier, second-line,
@@ -631,7 +648,8 @@ GUARDS = phrases(
     figure out why, figured out why, bugs me, bug me, bugged me, bugging me, fuel bill,
     phone bill, energy bill, power bill, cost us a … of, costs us a … of, line prices,
     just started using, just started, without a developer, without developers,
-    without any developers, without a dev, without coding, no developer, no developers, our ops, ops team,
+    without any developers, without a dev, without coding, no developer, no developers, our ops,
+    ops team,
     finance team, our finance, our it team, it team, hr team, my boss, the users, on the train,
     keep up the good work, every patient, each patient, patients, nothing to report,
     can not complain, can't complain, adds up fast, add up fast, same thing, for the same thing,
@@ -699,7 +717,8 @@ RULED_OUT = phrases(
     not the issue, not an issue, not the problem, not a problem, not my concern,
     not really my concern, not our concern, not really an issue, is not the issue, aside,
     aside from, apart from, setting aside, can not comment, can not comment on, can not speak to,
-    never needed it, did not need, did not … need, never even needed, not needed it, no opinion on, not relevant, not why,
+    never needed it, did not need, did not … need, never even needed, not needed it, no opinion on,
+    not relevant, not why,
     that is not why, is not why, never needed them, never needed to, have not needed it,
     have not needed to, not a … thing, do not care about, do not care much about, never used it,
     never used them, have not used it, have not used them"""
