@@ -261,7 +261,7 @@ TAGS = {
         ),
         weak_praise=phrases("""just works, it just works, solid, smooth, smoothly, accurate,
             even on, even with, even during, even when"""),
-        yield_to=("support", "onboarding"),
+        yield_to=("support", "onboarding", "price_contract"),
         topic=phrases(
             """maintenance, maintenance window, maintenance windows, scheduled maintenance,
             incident, incidents, performance, uptime, up-time, stability, reliability, load time,
@@ -517,7 +517,8 @@ TAGS = {
             pleasure to deal with, nice to deal with, lovely to deal with, lovely to work with"""
         ),
         weak=phrases(
-            """answers, response, email, emails, phone, chat, ticket, tickets, the people,
+            """answers, response, =email, =emails, emailed us, emailed me, emails us, email us,
+            called us, called me, messaged us, texted us, phone, chat, ticket, tickets, the people,
             their team, =lovely, =documentation, guide, guides, same day, same-day, within hours,
             within an hour, in an hour, weekend, weekends, evenings, bot"""
         ),
