@@ -57,7 +57,8 @@ TAGS = {
         object_of=("quality", "usability"),
         topic=phrases(
             """feature, features, feature set, functionality, functionalities, capability,
-            capabilities, module, modules, does everything, does what we need, everything we need,
+            capabilities, module, modules, does everything, does what we need, does what it says,
+            everything we need,
             all we need, custom report, custom reports, report builder, report types, forecasting,
             forecasting module, what-if, scenario planning, workflow builder, automation,
             automations, automate, automates, automated, templates, custom fields, custom field,
@@ -213,7 +214,9 @@ TAGS = {
             all over the place, needs work, ui needs work, nightmare to use, needs a manual,
             zoom in, have to zoom, you have to zoom, pinch, squint, look the same, looks the same,
             hard to tell apart, scroll forever, endless scrolling, jump around, jumps around,
-            move around, moves around, six screens, 6 screens, four screens, 4 screens,
+            move around, moves around, moving … around, moves … around, moved … around,
+            takes a phd, need a phd, needs a phd, rocket science, six screens, 6 screens,
+            four screens, 4 screens,
             three modals, several screens, separate tab, different screens, =dated, looks =dated,
             guessing game, trial and error, nobody understood, no one understood,
             nobody understands, no one understands, labyrinth, one by one, one at a time, old style,
@@ -273,7 +276,7 @@ TAGS = {
             quality of the product, product quality, build quality, data integrity, data quality,
             data accuracy, availability, daylight saving, daylight savings, sla uptime, bugs,
             bug fixes, bug fix, release quality,
-            updates break, releases"""
+            updates break"""
         ),
         problems=phrases(
             """bug, buggy, glitch, glitches, glitchy, crash, crashes, crashy, freeze, freezes,
@@ -300,7 +303,10 @@ TAGS = {
             wrong tax, wrong figures, wrong data, wrong contact, wrong date, wrong dates,
             wrong time, wrong values, wrong record, wrong account, incorrect, inaccurate,
             out of sync, garbled, corrupt, corrupted, corruption, log me out, logs me out,
-            logging me out, logged out, logs us out, logging us out, logs out, kicked out,
+            logging me out, logged out, logout, logouts, grind to a halt, grinds to a halt,
+            ground to a halt, revert, reverts, reverted, reverting, numbers are off, totals are off,
+            figures are off, balances are off, amounts are off, counts are off, logs us out,
+            logging us out, logs out, kicked out,
             kicks me out, kicks us out, session expires, session expired, session timeout,
             locked out, can not log in, can not login, can not sign in, login error, login errors,
             login issues, login problems, sign-in issues, unstable, instability, flaky, flakey,
@@ -371,7 +377,8 @@ TAGS = {
             never had any problems"""
         ),
         weak=phrases(
-            """quality, problem with the app, problems with the app, app problems, peak season,
+            """quality, releases, problem with the app, problems with the app, app problems,
+            peak season,
             month end, black friday, vendor, the vendor"""
         ),
         weak_problems=phrases("""issue, issues, trouble, troubles, glitchy"""),
@@ -580,7 +587,9 @@ TAGS = {
             only on the enterprise, only on enterprise, only available on, only for premium,
             enterprise only, enterprise-only, costs extra, cost extra, charged extra, paid plan,
             separate paid plan, paid tier, billed for, billed separately, billed twice, got billed,
-            got invoiced, =invoiced for, invoice from, their invoices, vendor invoices,
+            got invoiced, got an invoice, an invoice for, sent us an invoice, invoiced us,
+            billed us,
+            =invoiced for, invoice from, their invoices, vendor invoices,
             copy of an invoice, on the invoice, on our invoice, invoices are confusing,
             confusing invoices, new quote, payment options, pay by invoice, pay by card,
             card payments, invoice payment, =packaging"""
@@ -648,7 +657,9 @@ GUARDS = phrases(
     our tickets to customers, our customers' tickets, fuel costs, shipping costs, labor costs,
     labour costs, operating costs, admin costs, overtime costs, cost savings, cut costs,
     cut our costs, cost tracking, cost centers, expense reports, expense approval, expences,
-    on schedule, behind schedule, ahead of schedule, get lost, gets lost, got lost, getting lost,
+    on schedule, behind schedule, ahead of schedule, drive us, drives us, drive me, drives me,
+    driving us, driving me, get lost, gets lost,
+    got lost, getting lost,
     lose my way, lose our way, lost my way, lost count,
     lose count, lost track,
     lose track, wrong person, wrong people, our workday, my workday, since go-live,
