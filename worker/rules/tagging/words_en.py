@@ -107,7 +107,8 @@ TAGS = {
             """lets us, let us, allows us, enables us, saves us, saved us, saves our, saves me,
             saved me, game changer, fits our, can now, we can, being able to, able to, the ability,
             option to, ability to, exactly what we needed, exactly what we need,
-            in one place, all in one, all-in-one, works for our, fits us, tailored to"""
+            in one place, all in one, all-in-one, has everything, has it all, covers everything,
+            covers all, works for our, fits us, tailored to"""
         ),
         weak_problems=phrases("""no way to, there is no way, would love, would love an, wish,
             wish there was, wish it had, wish they would add, if it had, if only it had,
@@ -162,8 +163,7 @@ TAGS = {
             everything we need, can't live without, can not live without,
             enables us, one tool, powerful, feature-rich,
             feature rich, rich feature set, great features, love the features, well worth it for,
-            worth it for, pays for itself, has everything, has it all, covers everything,
-            covers all, spot on, so much time, hours a week,
+            worth it for, pays for itself, spot on, so much time, hours a week,
             hours every week, a day a week, a day a month, catch out, catches, long overdue"""
         ),
     ),
@@ -189,7 +189,8 @@ TAGS = {
             in app help, walkthroughs, translation, wording, labels, terminology, jargon, undo,
             tab order, mobile version, mobile experience, mobile view, on mobile, on my phone,
             many steps, home screen, search bar, the editor, fields layout, one page,
-            where things are, nested menus, nested, export button, import button, find where,
+            where things are, data entry is quick, data entry is fast, quick data entry,
+            fast data entry, nested menus, nested, export button, import button, find where,
             where to find, explain it,
             explaining it,
             team picked it up, onboard new staff,
@@ -256,7 +257,8 @@ TAGS = {
         attribute_problems=phrases(
             """slow, slowly, slower, slowness, painfully slow, takes forever, take forever,
             took forever, takes ages, sluggish, takes … seconds, take … seconds, took … seconds,
-            taking … seconds, wrong, not match, never match, never matches, do not match, mismatch,
+            taking … seconds, wrong, not work, not working, =drops, =dropped, =dropping, not match,
+            never match, never matches, do not match, mismatch,
             mismatched, =misses, lost,
             vanish,
             vanished, vanishes, disappear, disappeared, disappears"""
@@ -264,7 +266,7 @@ TAGS = {
         attribute_praise=phrases(
             """fast, faster, fastest, quick, quickly, speedy, snappy, responsive, instant,
             instantly, super fast, very fast, so fast, really fast, immediately, has not missed,
-            not missed once, never missed, never misses, without missing"""
+            not missed once, never missed, never misses, without missing, flawless, flawlessly"""
         ),
         weak_praise=phrases("""just works, it just works, solid, smooth, smoothly, accurate,
             even on, even with, even during, even when"""),
@@ -285,7 +287,7 @@ TAGS = {
             forever to load, ages to load, long to load, takes a minute to load, seconds to load,
             minutes to load, not load, fails to load, failed to load, won't load, will not load,
             not loading, not respond, not responding, unresponsive, not save, not saving,
-            did not save, not work, not working, stopped working, stop working, stops working,
+            did not save, stopped working, stop working, stops working,
             broken, broke, breaks, break, breaking, error, errors, 502, 500 error, 503, 504, 404,
             500 errors, 502 errors, server error, white screen, goes white, went white,
             blank screen, blank page, spinning wheel, spinner, spins, outage, outages, went down,
@@ -341,7 +343,8 @@ TAGS = {
             drops out, dropped out, dropped data, dropped records, drops records, drops calls,
             dropped calls, double count, double counts, double-counts, double counting,
             counted twice, counts twice, never =finds, does not find, did not find, finds nothing,
-    silently, fire twice, fires twice, fired twice, triggered twice, runs twice, ran twice,
+    silently, for some reason, battery drain, drains the battery, drains battery, eats battery,
+    drains phones, fire twice, fires twice, fired twice, triggered twice, runs twice, ran twice,
     skips rows, skipped rows, skip rows, seconds to open, seconds to render,
     seconds to save,
             seconds to show, seconds to appear, seconds to respond, seconds to generate, to render,
@@ -372,7 +375,7 @@ TAGS = {
             rarely any issues, rarely have issues, dependable, barely a blip, not a blip,
             never skipped a beat, never missed a beat, not once gone down, never gone down,
             never goes offline, never slows down, zero errors, no errors, without errors,
-            not a single error, always in sync, flawless, flawlessly, without a hitch,
+            not a single error, always in sync, without a hitch,
             never a hitch, never had a problem, never had an issue, never had any issues,
             never had any problems"""
         ),
@@ -528,7 +531,9 @@ TAGS = {
             remember us, know our history, top notch, top-notch, first class, world class,
             resolved quickly, resolved fast, fixed quickly, fixed it fast, sorted it out,
             sorted quickly, got back to us, got back to me, within a day, over the weekend,
-            solved it, resolved it, fixed it within, a joy to deal with, joy to deal with,
+            solved it, resolved it, fixed it within, get fixed fast, gets fixed fast,
+            got fixed fast,
+            get fixed quickly, gets fixed quickly, a joy to deal with, joy to deal with,
             pleasure to deal with, nice to deal with, lovely to deal with, lovely to work with"""
         ),
         weak=phrases(
@@ -657,7 +662,12 @@ GUARDS = phrases(
     our tickets to customers, our customers' tickets, fuel costs, shipping costs, labor costs,
     labour costs, operating costs, admin costs, overtime costs, cost savings, cut costs,
     cut our costs, cost tracking, cost centers, expense reports, expense approval, expences,
-    on schedule, behind schedule, ahead of schedule, drive us, drives us, drive me, drives me,
+    on schedule, behind schedule, ahead of schedule, huge upgrade, big upgrade, an upgrade over,
+    a real upgrade, massive upgrade, major upgrade,
+    can not fault, could not fault, nothing to fault, internet connection, connection drops,
+    connection dropped, bad connection, poor connection, slow connection, weak connection,
+    drops into, drops straight into, dropped into, drop into, drive us, drives us, drive me,
+    drives me,
     driving us, driving me, get lost, gets lost,
     got lost, getting lost,
     lose my way, lose our way, lost my way, lost count,
