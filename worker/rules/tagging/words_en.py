@@ -165,7 +165,8 @@ TAGS = {
             enables us, one tool, powerful, feature-rich,
             feature rich, rich feature set, great features, love the features, well worth it for,
             worth it for, pays for itself, spot on, so much time, hours a week,
-            hours every week, a day a week, a day a month, catch out, catches, long overdue"""
+            hours every week, a day a week, a day a month, catch out, catches, catches … errors,
+            catch … errors, flags … errors, long overdue"""
         ),
     ),
     "usability": Words(
@@ -670,7 +671,8 @@ GUARDS = phrases(
     a real upgrade, massive upgrade, major upgrade,
     can not fault, could not fault, nothing to fault, internet connection, connection drops,
     connection dropped, bad connection, poor connection, slow connection, weak connection,
-    drops into, drops straight into, dropped into, drop into, drive us, drives us, drive me,
+    our support agents, our support reps, by email, via email, drops into, drops straight into,
+    dropped into, drop into, drive us, drives us, drive me,
     drives me,
     driving us, driving me, get lost, gets lost,
     got lost, getting lost,
