@@ -302,8 +302,8 @@ def test_summary(text: str, summary: str) -> None:
 # benchmark's docstring): the final set was measured once after round 2 (0.84 EN / 0.87 JA) and
 # tuned on in round 3. The honest estimate is a set written after round 3, kept out of tests/data.
 FLOORS = [
-    pytest.param("tagging_final", "en", 0.95, 0.87, id="final-en"),
-    pytest.param("tagging_final", "ja", 0.95, 0.87, id="final-ja"),
+    pytest.param("tagging_final", "en", 0.955, 0.875, id="final-en"),
+    pytest.param("tagging_final", "ja", 0.955, 0.875, id="final-ja"),
     pytest.param("tagging_dev", "en", 0.96, 0.93, id="dev-en"),
     pytest.param("tagging_dev", "ja", 0.95, 0.92, id="dev-ja"),
     pytest.param("tagging_test", "en", 0.92, 0.86, id="test-en"),
