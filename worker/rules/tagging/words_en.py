@@ -201,7 +201,8 @@ TAGS = {
             looks nice, looks clean, looks modern"""
         ),
         problems=phrases(
-            """=confused, cluttered, clumsy, unintuitive, counterintuitive, counter-intuitive,
+            """impossible to tell, can not tell apart, impossible to read, impossible to navigate,
+            =confused, cluttered, clumsy, unintuitive, counterintuitive, counter-intuitive,
             hard to use, difficult to use, hard to navigate, hard to learn, hard to find,
             hard to figure, hard to figure out, hard to read, hard to tell, hard to understand,
             can not read, baffling, bewildering, puzzling, difficult to navigate, difficult to find,
@@ -259,7 +260,8 @@ TAGS = {
         attribute_problems=phrases(
             """slow, slowly, slower, slowness, painfully slow, takes forever, take forever,
             took forever, takes ages, sluggish, takes … seconds, take … seconds, took … seconds,
-            taking … seconds, wrong, not work, not working, =drops, =dropped, =dropping, not match,
+            taking … seconds, wrong, cut off, cuts off, truncated, truncates, not work, not working,
+            =drops, =dropped, =dropping, not match,
             never match, never matches, do not match, mismatch,
             mismatched, =misses, lost,
             vanish,
@@ -345,7 +347,8 @@ TAGS = {
             drops out, dropped out, dropped data, dropped records, drops records, drops calls,
             dropped calls, double count, double counts, double-counts, double counting,
             counted twice, counts twice, never =finds, does not find, did not find, finds nothing,
-    silently, for some reason, shows … instead of, show … instead of, showing … instead of,
+    silently, for some reason, already expired, shows nan, shows undefined, shows null,
+    shows … instead of, show … instead of, showing … instead of,
     =forgets, =forgot my, =forgets my, keeps forgetting, since the last update,
     since the update, an eternity, take an age, takes an age, battery drain, drains the battery,
     drains battery, eats battery,
@@ -495,7 +498,8 @@ TAGS = {
             kept us updated, kept informed, updates during the outage, told us first, were told,
             are told, warned us, warns us, notified us, notifies us, heads-up, heads up,
             gave us notice, contacted us, contact us, reached out, reach out, reaches out, =agents,
-            =agent, their analysts, with engineering, to engineering, apology, apologized,
+            =agent, i reported, we reported, reported it, after reporting, their analysts,
+            with engineering, to engineering, apology, apologized,
             apologised, =emails and, emails to sort, emails to get, calls to get, renewal manager,
             renewals manager, renewal rep, sales call, sales calls, our am, my am, the am,
             incident report,
@@ -631,7 +635,8 @@ TAGS = {
             has not changed, price has stayed, included in the standard plan,
             included in every plan, included in the price, included in our plan, worth it for,
             worth it just for, worth it for the, bill went down, costs went down, cost went down,
-            price went down, prices went down"""
+            price went down, prices went down, froze our price, froze the price, price freeze,
+            price lock, locked our price"""
         ),
     ),
     "integrations": Words(
@@ -671,7 +676,8 @@ GUARDS = phrases(
     a real upgrade, massive upgrade, major upgrade,
     can not fault, could not fault, nothing to fault, internet connection, connection drops,
     connection dropped, bad connection, poor connection, slow connection, weak connection,
-    our support agents, our support reps, by email, via email, drops into, drops straight into,
+    our support agents, our support reps, by email, via email, rate higher, rate it higher,
+    score higher, drops into, drops straight into,
     dropped into, drop into, drive us, drives us, drive me,
     drives me,
     driving us, driving me, get lost, gets lost,
@@ -761,6 +767,7 @@ RULED_OUT = phrases(
     not my complaint, not my issue, not my problem,
     not really my concern, not our concern, not really an issue, is not the issue, aside,
     aside from, apart from, setting aside, can not comment, can not comment on, can not speak to,
+    can not judge, can not rate,
     never needed it, did not need it, did not need them, did not need to, did not need any,
     did not need the, did not … need the, did not … need any, never even needed, barely needed help,
     hardly needed help, never need help, rarely need help, barely need help, hardly need help,
