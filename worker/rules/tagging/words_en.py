@@ -108,7 +108,9 @@ TAGS = {
             """lets us, let us, allows us, enables us, saves us, saved us, saves our, saves me,
             saved me, game changer, fits our, can now, we can, being able to, able to, the ability,
             option to, ability to, exactly what we needed, exactly what we need,
-            in one place, all in one, all-in-one, has everything, has it all, covers everything,
+            in one place, all in one, all-in-one, days faster, days earlier, hours faster,
+            weeks faster, retire … spreadsheets, retired … spreadsheets, got rid of … spreadsheets,
+            no more spreadsheets, has everything, has it all, covers everything,
             covers all, works for our, fits us, tailored to"""
         ),
         weak_problems=phrases("""no way to, there is no way, would love, would love an, wish,
@@ -149,7 +151,8 @@ TAGS = {
             =mentions, =versioning, payroll run, payroll runs, scheduling engine, =picking"""
         ),
         problems=phrases(
-            """too basic, very basic, basic features, missing features, missing feature,
+            """nothing new, no new features, too basic, very basic, basic features,
+            missing features, missing feature,
             feature gap, feature gaps, lacks features, lack of features, not enough features,
             limited features, limited functionality, lacking functionality, lacks basic, half-baked,
             half baked, unfinished, doesn't do, does not do, cannot handle, can not handle,
@@ -201,7 +204,8 @@ TAGS = {
             looks nice, looks clean, looks modern"""
         ),
         problems=phrases(
-            """fighting the, fighting with the, wrestling with, wrestle with, impossible to tell,
+            """productive on day, productive from day, productive within, fighting the,
+            fighting with the, wrestling with, wrestle with, impossible to tell,
             can not tell apart, impossible to read, impossible to navigate,
             =confused, cluttered, clumsy, unintuitive, counterintuitive, counter-intuitive,
             hard to use, difficult to use, hard to navigate, hard to learn, hard to find,
@@ -252,7 +256,8 @@ TAGS = {
             modern look, design is, new look, experience, the experience, to use, form, forms,
             tables, table, page, pages, everything is, stuff is, things are, find, finding, learn,
             learned, learnt, learning, understand, understanding, new hires, new staff,
-            non technical, non-technical, older staff, our staff, my staff, the staff, clean,
+            non technical, non-technical, new starters, new joiners, new employees, older staff,
+            our staff, my staff, the staff, clean,
             buttons, button, fonts, font, menu, menus, screens, screen, tabs, colors, color, steps,
             techy, tech-savvy, non-techy"""
         ),
@@ -261,7 +266,8 @@ TAGS = {
         attribute_problems=phrases(
             """slow, slowly, slower, slowness, painfully slow, takes forever, take forever,
             took forever, takes ages, sluggish, takes … seconds, take … seconds, took … seconds,
-            taking … seconds, wrong, cut off, cuts off, truncated, truncates, not work, not working,
+            taking … seconds, wrong, disaster, cut off, cuts off, truncated, truncates, not work,
+            not working,
             =drops, =dropped, =dropping, not match,
             never match, never matches, do not match, mismatch,
             mismatched, =misses, lost,
@@ -281,7 +287,7 @@ TAGS = {
             incident, incidents, performance, uptime, up-time, stability, reliability, load time,
             load times, loading time, loading times, page load, latency, response times of the app,
             quality of the product, product quality, build quality, data integrity, data quality,
-            data accuracy, availability, daylight saving, daylight savings, sla uptime, bugs,
+            data accuracy, =availability, daylight saving, daylight savings, sla uptime, bugs,
             bug fixes, bug fix, release quality,
             updates break"""
         ),
@@ -348,7 +354,9 @@ TAGS = {
             drops out, dropped out, dropped data, dropped records, drops records, drops calls,
             dropped calls, double count, double counts, double-counts, double counting,
             counted twice, counts twice, never =finds, does not find, did not find, finds nothing,
-    silently, for some reason, ghost records, phantom records, empty records, blank records,
+    silently, for some reason, never generated, not generated, did not generate,
+    not generate, two copies, three copies, ghost records, phantom records, empty records,
+    blank records,
     jumps back, jump back, back to the top, already expired, shows nan, shows undefined, shows null,
     shows … instead of, show … instead of, showing … instead of,
     =forgets, =forgot my, =forgets my, keeps forgetting, since the last update,
@@ -460,7 +468,8 @@ TAGS = {
         attribute_praise=phrases("""=friendly, =helpful"""),
         attribute_problems=phrases("""did not know, didn't know, no idea, had no idea"""),
         attributes=phrases(
-            """picks up, picked up, english only, in japanese, japanese only, in english,
+            """sold it to us, sold us, picks up, picked up, english only,
+            in japanese, japanese only, in english,
             language barrier, on a call,
             jumped on a call, phone call,
             check in, checks in, checked in, checking in, follow up, follows up, followed up,
