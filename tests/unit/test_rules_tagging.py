@@ -64,10 +64,25 @@ CASES = [
     pytest.param("The page goes white every afternoon.", "en", {"quality": C}, id="en-symptom"),
     pytest.param("keeps logging me out every 20 minutes", "en", {"quality": C}, id="en-logouts"),
     pytest.param(
-        "Numbers in the revenue report didn't match the ledger.",
+        "Totals from the payroll run didn't match the ledger.",
         "en",
         {"quality": C},
         id="en-data-error",
+    ),
+    # LABELLING.md section 6: a report, PDF or dashboard that is wrong is feature value and
+    # quality; one that is slow or crashes is quality only.
+    pytest.param(
+        "Numbers in the revenue report didn't match the ledger.",
+        "en",
+        {"feature_value": C, "quality": C},
+        id="en-wrong-report",
+    ),
+    pytest.param("Reports take forever to load.", "en", {"quality": C}, id="en-slow-report"),
+    pytest.param(
+        "帳票の合計金額がときどき合わない。",
+        "ja",
+        {"feature_value": C, "quality": C},
+        id="ja-wrong-report",
     ),
     pytest.param(
         "No way to do partial shipments.", "en", {"feature_value": C}, id="en-feature-noun"

@@ -75,6 +75,11 @@ class Entry:
     ("the custom reports crash" is quality, not feature value)."""
     role: str = ""
     """For an entry without a tag: what it signals (CUE, RULED_OUT, MILD, COMPOUND)."""
+    kept_by: frozenset[str] = frozenset()
+    """Tags whose data error in its segment leaves this output word standing: a report with
+    wrong totals is the report's fault too."""
+    data_error: bool = False
+    """A problem saying data is wrong ("totals don't match", "文字化け"), not slow or down."""
 
 
 @dataclass(slots=True)
@@ -109,6 +114,8 @@ def compile_phrase(
     yields_to: frozenset[str] = frozenset(),
     role: str = "",
     object_of: frozenset[str] = frozenset(),
+    kept_by: frozenset[str] = frozenset(),
+    data_error: bool = False,
 ) -> Entry:
     """`phrase` as an entry, tokenised with the comments' tokenizer."""
     elements: list[Element] = []
@@ -137,7 +144,16 @@ def compile_phrase(
     if not elements:
         raise PhraseError(f"'{phrase}' has no word to match")
     return Entry(
-        tag, phrase, tuple(elements), tone, weak, yields_to, object_of=object_of, role=role
+        tag,
+        phrase,
+        tuple(elements),
+        tone,
+        weak,
+        yields_to,
+        object_of=object_of,
+        role=role,
+        kept_by=kept_by,
+        data_error=data_error,
     )
 
 
@@ -287,3 +303,11 @@ class Words:
     object_of: tuple[str, ...] = ()
     """Tags whose complaint makes a topic word only its object when said in its segment, unless
     the comment evaluates the topic itself ("the custom reports crash": quality only)."""
+    outputs: tuple[str, ...] = ()
+    """The product's output (reports, PDFs, dashboards): weak topic words that a data error of a
+    `kept_by` tag does not outweigh (LABELLING.md section 6: "feature value, plus quality if the
+    output is wrong"); a slow or crashing report stays quality only."""
+    kept_by: tuple[str, ...] = ()
+    data_errors: tuple[str, ...] = ()
+    """Words saying data is wrong rather than slow or down: a problem phrase of any group that
+    contains one ("do not match", "合計 … 合わない") is a data error."""

@@ -261,8 +261,10 @@ def _entries(tag: str, words: Words, tokenize: Tokenize) -> list[Entry]:
         (words.topic, 0, False, none, frozenset(words.object_of)),
         (words.weak_problems, -1, True, none, none),
         (words.weak_praise, 1, True, none, none),
+        (words.outputs, 0, True, none, none),
         (words.weak, 0, True, none, none),
     )
+    errors = [phrase.casefold() for phrase in words.data_errors]
     seen: set[str] = set()
     entries = []
     for phrases, tone, weak, yields_to, object_of in groups:
@@ -279,6 +281,8 @@ def _entries(tag: str, words: Words, tokenize: Tokenize) -> list[Entry]:
                     weak=weak,
                     yields_to=yields_to,
                     object_of=object_of,
+                    kept_by=frozenset(words.kept_by) if phrases is words.outputs else none,
+                    data_error=any(error in phrase.casefold() for error in errors),
                 )
             )
     return entries
@@ -366,12 +370,22 @@ class _Reading:
                 not other.entry.weak
                 and other.entry.tag != hit.entry.tag
                 and scope[other.start] in (at, scope[hit.start])
+                and not self._output_wrong(hit, other)
                 for other in hits
             ):
                 return True
         if hit.entry.object_of and self._complained_of(hit, hits):
             return True
         return self._yields(hit, hits)
+
+    def _output_wrong(self, hit: Hit, other: Hit) -> bool:
+        """Whether `other` says the output `hit` names is wrong ("totals on the report are off"):
+        the output stays a reason beside the problem; a slow output is the problem's alone."""
+        return (
+            other.entry.tag in hit.entry.kept_by
+            and other.entry.data_error
+            and self._tone(other) < 0
+        )
 
     def _complained_of(self, hit: Hit, hits: Sequence[Hit]) -> bool:
         """A feature named only as the object of a quality or usability complaint in its segment

@@ -52,9 +52,37 @@ _CONNECTIONS = phrases(
     csv exports, csv imports, file import, file export, =importer"""
 )
 
+# Money words naming a feature of the product, decided by the noun after them (LABELLING.md
+# section 7: "invoice templates", "billing runs", "contract module" are what the product does for
+# the customer's own customers; the bare words stay price and contract).
+_MONEY_HEADS = phrases(
+    """invoice, invoices, invoicing, billing, contract, contracts, price, pricing, discount,
+    quote, quotes, quoting, subscription, subscriptions, payment, payments, dunning, receipt"""
+)
+_FEATURE_NOUNS = phrases(
+    """module, modules, feature, features, template, templates, rules, rule, form,
+    forms, pdf, pdfs, engine, function, functions, screen, screens, run, runs, editor, builder,
+    workflow, workflows, management, approvals, approval, analytics, reminders, generation, flow,
+    flows, layout, numbering, automation, catalogue, catalog, reports, report"""
+)
+_PRODUCT_MONEY = tuple(f"{head} {noun}" for head in _MONEY_HEADS for noun in _FEATURE_NOUNS) + (
+    phrases(
+        """union contract, union contracts, approve discounts, approving discounts,
+        invoices to our, invoice our, bill our, billing our, charge our, our customers pay,
+        subscription payments, failed payments, failed subscription payments, e-invoices,
+        price lists, price list, overtime rates, overtime tiers, overtime rules, pay rates,
+        pay rules, pay scales"""
+    )
+)
+
 TAGS = {
     "feature_value": Words(
         object_of=("quality", "usability"),
+        outputs=phrases(
+            """=report, =reports, dashboard, dashboards, pdf, pdfs, pdf export, print, printing,
+            printout, printouts, payslip, payslips, charts, graphs"""
+        ),
+        kept_by=("quality",),
         topic=phrases(
             """feature, features, feature set, functionality, functionalities, capability,
             capabilities, module, modules, does everything, does what we need, does what it says,
@@ -104,7 +132,8 @@ TAGS = {
             rules engine, matching engine, pricing engine,
             landed cost, cost calculator, e-contract, e-contracts, econtract, electronic contracts,
             skills-based routing, skill-based routing"""
-        ),
+        )
+        + _PRODUCT_MONEY,
         weak_praise=phrases(
             """lets us, let us, allows us, enables us, saves us, saved us, saves our, saves me,
             saved me, game changer, fits our, can now, we can, being able to, able to, the ability,
@@ -124,17 +153,16 @@ TAGS = {
             can not track, can not manage, not possible to, impossible to, would give a 9 if,
             would be a 10 if, can not, unable to, no option, no options, no ability"""),
         weak=phrases(
-            """=useful, handy, function, functions, reports, report, analytics, insights, dashboard,
-            dashboards, search, capable, flexible, flexibility, options, real-time, real time,
-            live data, visibility, overview, data model, calendar, scheduling, schedule,
-            notifications, alerts, reminders,
+            """=useful, handy, function, functions, analytics, insights, search, capable, flexible,
+            flexibility, options, real-time, real time, live data, visibility, overview,
+            data model, calendar, scheduling, schedule, notifications, alerts, reminders,
             mobile, mobile app, ipad, iphone, android, tablet, offline, views, board, filters,
             workflow, workflows, template, forecast, scenario, what if, predictions, prediction,
-            spot on, pipeline, pipelines, inventory, payslip, payslips, reconciliation, invoicing,
+            spot on, pipeline, pipelines, inventory, reconciliation, invoicing,
             route planning, editor, builder, engine, toolset, ai, hiring, recruiting, objects,
             field service, time off, leave management, shift, shifts, rota, rostering, expense,
             expenses, receipts, ocr, budgeting, benefits, performance reviews, okrs, goals, surveys,
-            survey, forms, compliance, tax, taxes, pdf, pdf export, print, printing, barcode,
+            survey, forms, compliance, tax, taxes, barcode,
             scanning, health scores, history, multi-store, multi-site, locations, territories,
             commission, commissions, cpq, merge, merging, enrichment, segmentation, campaigns,
             sequences, email templates, a/b testing, landing pages, serial numbers, batch tracking,
@@ -266,6 +294,11 @@ TAGS = {
         ),
     ),
     "quality": Words(
+        data_errors=phrases(
+            """wrong, not match, never match, never matches, do not match, mismatch, mismatched,
+            cut off, cuts off, truncated, truncates, garbled, garbled characters, mojibake,
+            numbers are off, totals are off, off by, wrong value, wrong values, out of sync"""
+        ),
         attribute_problems=phrases(
             """slow, slowly, slower, slowness, painfully slow, takes forever, take forever,
             took forever, takes ages, sluggish, takes … seconds, take … seconds, took … seconds,
