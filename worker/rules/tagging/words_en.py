@@ -328,7 +328,11 @@ TAGS = {
             updates break"""
         ),
         problems=phrases(
-            """bug, buggy, glitch, glitches, glitchy, crash, crashes, crashy, freeze, freezes,
+            """each other's, someone else's, somebody else's, another customer's,
+            other customers', other people's, never loaded, never loads, never load,
+            wouldn't load, won't load, sat idle, sit idle, sitting idle, unusable until,
+            went back to paper, back to paper, bug, buggy, glitch, glitches, glitchy, crash,
+            crashes, crashy, freeze, freezes,
             froze, frozen, freezing, hangs, hung, hang, lag, lags, laggy, lagging, latency,
             slowdown, slow down, crawl, crawls, crawling, take forever, took forever,
             forever to load, ages to load, long to load, takes a minute to load, seconds to load,
@@ -578,7 +582,8 @@ TAGS = {
             csm vanished, rep vanished, consultant vanished, contact vanished, they vanished"""
         ),
         praise=phrases(
-            """easy to work with, pleasure to work with, great to work with, good to work with,
+            """easy to talk to, easy to reach, easy to get hold of, easy to get in touch with,
+            easy to work with, pleasure to work with, great to work with, good to work with,
             nice to work with, a joy to work with, easy to deal with, great to deal with,
             quick to respond, quick to reply, fast to respond, super responsive, very responsive,
             always responsive, patient, knowledgeable, proactive, went above and beyond,
@@ -683,6 +688,9 @@ TAGS = {
             no hidden costs, no lock-in, discount, discounts, free, for free, at no extra cost,
             no extra cost, is included, are included, all included, included in the price, waived,
             honoured, honored, saved a good chunk, get what you pay for, you get what you pay for,
+            hourly rate, hourly rates, day rate, day rates, daily rate, daily rates, rate card,
+            great rate, good rate, fair rate, new rate, our rate, rates went up, rates go up,
+            raised our rates, raised the rates, rate increase, rate increases, rate hike,
             flat fee, flat rate, flat price, flat pricing, stayed flat, hasn't changed,
             has not changed, price has stayed, included in the standard plan,
             included in every plan, included in the price, included in our plan, worth it for,
@@ -712,7 +720,13 @@ TAGS = {
 }
 
 GUARDS = phrases(
-    """no problem, no problems, no worries, keep it up, thank you, thanks, good product,
+    """contract question, contract questions, renewal question, renewal questions,
+    pricing question, pricing questions, invoice question, invoice questions,
+    question about our contract, question about the contract, about our renewal,
+    about the renewal, about renewal, ask about renewal, renewal time, renewal is coming,
+    renewal comes around, reason we renewed, reason we renew, why we renewed, why we renew,
+    pushing upgrades, pushes upgrades, push upgrades, upsell, upsells, upselling,
+    no problem, no problems, no worries, keep it up, thank you, thanks, good product,
     great product, great company, good company, great tool, good tool, love it, love this,
     love this product, love this tool, will recommend, would recommend, recommend it,
     highly recommend, solid 6, solid 7, solid 8, solid 9, solid 10, =supports, =supported,
