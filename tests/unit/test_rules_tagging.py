@@ -78,6 +78,15 @@ CASES = [
         id="en-wrong-report",
     ),
     pytest.param("Reports take forever to load.", "en", {"quality": C}, id="en-slow-report"),
+    # LABELLING.md section 4: the clause after "but" / けど carries the verdict.
+    pytest.param("Support is friendly but slow.", "en", {"support": C}, id="en-but-verdict"),
+    pytest.param(
+        "Great features, but the price keeps going up.",
+        "en",
+        {"feature_value": P, "price_contract": C},
+        id="en-but-unjudged-topic",
+    ),
+    pytest.param("サポートは丁寧だけど、返事が遅い。", "ja", {"support": C}, id="ja-but-verdict"),
     pytest.param(
         "帳票の合計金額がときどき合わない。",
         "ja",

@@ -353,6 +353,13 @@ class _Reading:
         self.by_tag: dict[str, list[Hit]] = defaultdict(list)
         for hit in self.live:
             self.by_tag[str(hit.entry.tag)].append(hit)
+        # An evaluative attribute taken over by another tag ("support is friendly but slow")
+        # still says how that tag is judged.
+        self.taken: dict[str, list[Hit]] = defaultdict(list)
+        for hit in live:
+            taker = self._taker(hit, live) if hit.entry.tone else None
+            if taker is not None:
+                self.taken[taker].append(hit)
 
     def _outweighed(self, hit: Hit, hits: Sequence[Hit]) -> bool:
         """A weak match beside a strong one of another tag, or an attribute taken over."""
@@ -403,18 +410,21 @@ class _Reading:
         )
 
     def _yields(self, hit: Hit, hits: Sequence[Hit]) -> bool:
-        """Whether a tag the entry yields to takes it: said in its segment, earlier in its
+        """Whether a tag the entry yields to takes it."""
+        return self._taker(hit, hits) is not None
+
+    def _taker(self, hit: Hit, hits: Sequence[Hit]) -> str | None:
+        """The tag an attribute yields to when that tag is said in its segment, earlier in its
         clause ("support, which is slow"), or in the clause before when the attribute opens its
         own clause without a subject ("support is friendly but slow")."""
         if not hit.entry.yields_to:
-            return False
+            return None
         clause = self.clause[hit.start]
         elliptic = hit.start - self.clause_start[clause] <= _ELLIPTIC_WORDS and not any(
             self.clause[other.start] == clause and other.start < hit.start for other in hits
         )
-        return any(
-            other.entry.tag in hit.entry.yields_to
-            and (
+        for other in hits:
+            if other.entry.tag in hit.entry.yields_to and (
                 self.segment[other.start] == self.segment[hit.start]
                 or (self.clause[other.start] == clause and other.start < hit.start)
                 or (
@@ -422,20 +432,40 @@ class _Reading:
                     and self.clause[other.start] == clause - 1
                     and self.sentence[other.start] == self.sentence[hit.start]
                 )
-            )
-            for other in hits
-        )
+            ):
+                return str(other.entry.tag)
+        return None
 
     def tags(self) -> set[str]:
         """The tags the comment gives as reasons."""
         return set(self.by_tag)
 
     def tone_of(self, tag: str) -> float:
-        """The tag's tone: the sum over its matches, the last one breaking a tie."""
-        tones = [self._hit_tone(hit) for hit in self.by_tag.get(tag, ())]
+        """The tag's tone: the sum over its matches and the attributes it took over, the last
+        one breaking a tie; when the tag is judged both ways across a contrast ("friendly, but
+        slow"), the clause after the contrast carries the verdict."""
+        hits = sorted([*self.by_tag.get(tag, ()), *self.taken.get(tag, ())], key=lambda h: h.start)
+        toned = [(self.clause[hit.start], self._hit_tone(hit)) for hit in hits]
+        tones = [tone for _, tone in toned]
+        last = max((clause for clause, tone in toned if tone), default=None)
+        if last is not None and last - 1 in self.contrasted:
+            after = sum(tone for clause, tone in toned if clause == last)
+            if any(tone * after < 0 for clause, tone in toned if clause < last):
+                return after
         total = sum(tones)
         if total == 0 and any(tones):
             return next(tone for tone in reversed(tones) if tone)
+        clauses = {clause for clause, _ in toned}
+        if not total and len(clauses) == 1:
+            # Named without a judgement on one side of a contrast ("Great features, but the
+            # price went up", "Price was high, but support is great"): the verdict is the
+            # opposite of the other side's.
+            (clause,) = clauses
+            other = clause - 1 if clause - 1 in self.contrasted else None
+            if other is None and clause in self.contrasted:
+                other = clause + 1
+            if other is not None:
+                return -sum(tone for cue, tone in self.cues if self.clause[cue.start] == other)
         return total
 
     def overall_tone(self) -> float:
