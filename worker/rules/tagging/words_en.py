@@ -65,7 +65,12 @@ _FEATURE_NOUNS = phrases(
     workflow, workflows, management, approvals, approval, analytics, reminders, generation, flow,
     flows, layout, numbering, automation, catalogue, catalog, reports, report"""
 )
-_PRODUCT_MONEY = tuple(f"{head} {noun}" for head in _MONEY_HEADS for noun in _FEATURE_NOUNS) + (
+_PRODUCT_MONEY = tuple(
+    f"{where}{head} {noun}"
+    for where in ("", "on the ", "on our ", "in the ", "in our ")
+    for head in _MONEY_HEADS
+    for noun in _FEATURE_NOUNS
+) + (
     phrases(
         """union contract, union contracts, approve discounts, approving discounts,
         invoices to our, invoice our, bill our, billing our, charge our, our customers pay,
@@ -275,6 +280,8 @@ TAGS = {
             barely needed the training, barely needed training, didn't need training,
             did not need any training, did not need training, didn't need any training,
             no training needed, without training, without any training, without a manual,
+            zero training, no manual needed, no manual, need a manual for, needs a manual for,
+            don't need a manual, do not need a manual,
             without reading the manual, without the manual, learned it in, learnt it in,
             picked it up, pick it up, up to speed quickly, second nature, no learning curve,
             minimal training, little training, hardly any training, one click away,
@@ -585,7 +592,8 @@ TAGS = {
             diffrent answers, contradictory answers, never escalate, no one knows, noone knows,
             nobody knows, changes every, keeps changing, left in the middle, left mid-project,
             disappeared after, pushy, stopped calling, =canned replies, =canned responses,
-            no updates, no status updates, kept in the dark, no communication, no explanation,
+            not a single update, not one update, no update from, no updates, no status updates,
+            kept in the dark, no communication, no explanation,
             never got an explanation, no root cause, no one to ask, nobody to ask, manager vanished,
             csm vanished, rep vanished, consultant vanished, contact vanished, they vanished"""
         ),
@@ -728,7 +736,9 @@ TAGS = {
 }
 
 GUARDS = phrases(
-    """does what it says on the tin, does what it says, does the job, does its job,
+    """is a downgrade, a downgrade from, solid tool, solid product, solid app, only support,
+    only supports, also support, also supports, does what it says on the tin, does what it says,
+    does the job, does its job,
     contract question, contract questions, renewal question, renewal questions,
     pricing question, pricing questions, invoice question, invoice questions,
     question about our contract, question about the contract, about our renewal,
