@@ -84,7 +84,8 @@ TAGS = {
     "feature_value": Words(
         object_of=("quality", "usability"),
         outputs=phrases(
-            """=report, =reports, dashboard, dashboards, pdf, pdfs, pdf export, print, printing,
+            """=report, =reports, dashboard, dashboards, pdf, pdfs, pdf export, export to pdf,
+            exports to pdf, exported to pdf, print, printing,
             printout, printouts, payslip, payslips, charts, graphs"""
         ),
         kept_by=("quality",),
