@@ -321,13 +321,16 @@ def test_summary(text: str, summary: str) -> None:
 
 
 # Floors on the labelled sets, just under what benchmarks/tagging_quality.py measured when the
-# lexicon was last changed (issue 21, round 3): they fail if quality drops. Every set here is
+# lexicon was last changed (issue 21, round 4): they fail if quality drops. Every set here is
 # development data (the old tuning and holdout sets count negated problems as no tag, see the
 # benchmark's docstring): the final set was measured once after round 2 (0.84 EN / 0.87 JA) and
-# tuned on in round 3. The honest estimate is a set written after round 3, kept out of tests/data.
+# tuned on in round 3; set4 was measured once after round 3 (0.88 / 0.91) and tuned on in round 4.
+# The honest estimate is a set written after round 4, kept out of tests/data.
 FLOORS = [
-    pytest.param("tagging_final", "en", 0.955, 0.875, id="final-en"),
-    pytest.param("tagging_final", "ja", 0.955, 0.875, id="final-ja"),
+    pytest.param("tagging_set4", "en", 0.905, 0.85, id="set4-en"),
+    pytest.param("tagging_set4", "ja", 0.935, 0.895, id="set4-ja"),
+    pytest.param("tagging_final", "en", 0.96, 0.885, id="final-en"),
+    pytest.param("tagging_final", "ja", 0.955, 0.89, id="final-ja"),
     pytest.param("tagging_dev", "en", 0.96, 0.93, id="dev-en"),
     pytest.param("tagging_dev", "ja", 0.95, 0.92, id="dev-ja"),
     pytest.param("tagging_test", "en", 0.92, 0.86, id="test-en"),
@@ -350,16 +353,19 @@ def test_labelled_set_quality(prefix: str, language: str, macro: float, per_tag:
 
 @pytest.mark.parametrize("language", ["en", "ja"])
 def test_polarity_accuracy(language: str) -> None:
-    """Polarity agrees with the labels on at least 89% of the tags found on the dev set, and
-    82% on the round-1 test set (measured 0.96/0.91 and 0.87/0.85)."""
-    for prefix, floor in (("tagging_dev", 0.89), ("tagging_test", 0.82)):
+    """Polarity agrees with the labels on at least 90% of the tags found on the dev set, 86% on
+    the round-1 test set and 85% on set4 (measured after round 4: 0.96/0.91, 0.90/0.87 and
+    0.86/0.90 EN/JA)."""
+    for prefix, floor in (("tagging_dev", 0.90), ("tagging_test", 0.86), ("tagging_set4", 0.85)):
         quality = evaluate(language, prefix)
         assert quality.polarity is not None
         assert quality.polarity >= floor, prefix
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
-@pytest.mark.parametrize("prefix", ["tagging", "tagging_holdout", "tagging_dev", "tagging_test"])
+@pytest.mark.parametrize(
+    "prefix", ["tagging", "tagging_holdout", "tagging_dev", "tagging_test", "tagging_set4"]
+)
 def test_example_config_loses_nothing(prefix: str, language: str) -> None:
     """config.example.yaml's tag lists tag at least as well as the built-in default."""
     example = Tagger(load_config(EXAMPLE, env={}).tags)
