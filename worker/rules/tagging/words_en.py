@@ -67,7 +67,7 @@ _FEATURE_NOUNS = phrases(
 )
 _PRODUCT_MONEY = tuple(
     f"{where}{head} {noun}"
-    for where in ("", "on the ", "on our ", "in the ", "in our ")
+    for where in ("", "on the ", "on our ")
     for head in _MONEY_HEADS
     for noun in _FEATURE_NOUNS
 ) + (
