@@ -54,7 +54,9 @@ _CONNECTIONS = phrases(
 
 # Money words naming a feature of the product, decided by the noun after them (LABELLING.md
 # section 7: "invoice templates", "billing runs", "contract module" are what the product does for
-# the customer's own customers; the bare words stay price and contract).
+# the customer's own customers; the bare words stay price and contract). The "on the"/"on our"
+# forms outrank the vendor-invoice phrases "on the invoice"/"on our invoice" ("the tab order on
+# the invoice form" is the product's form).
 _MONEY_HEADS = phrases(
     """invoice, invoices, invoicing, billing, contract, contracts, price, pricing, discount,
     quote, quotes, quoting, subscription, subscriptions, payment, payments, dunning, receipt"""
