@@ -325,8 +325,11 @@ def test_summary(text: str, summary: str) -> None:
 # development data (the old tuning and holdout sets count negated problems as no tag, see the
 # benchmark's docstring): the final set was measured once after round 2 (0.84 EN / 0.87 JA) and
 # tuned on in round 3; set4 was measured once after round 3 (0.88 / 0.91) and tuned on in round 4.
-# The honest estimate is a set written after round 4, kept out of tests/data.
+# set5 is the held-out set, measured once after round 4 (0.87 / 0.90): its floors only catch a
+# regression; nobody tunes on it.
 FLOORS = [
+    pytest.param("tagging_set5", "en", 0.86, 0.80, id="set5-en"),
+    pytest.param("tagging_set5", "ja", 0.89, 0.76, id="set5-ja"),
     pytest.param("tagging_set4", "en", 0.905, 0.85, id="set4-en"),
     pytest.param("tagging_set4", "ja", 0.935, 0.895, id="set4-ja"),
     pytest.param("tagging_final", "en", 0.96, 0.885, id="final-en"),
