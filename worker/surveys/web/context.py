@@ -1,12 +1,13 @@
 """What every handler needs: config, store, signer, clock, pages, metrics; and shared steps."""
 
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import structlog
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
@@ -62,7 +63,10 @@ class WebContext:
     pages: Pages
     metrics: WebMetrics
     forms: FormTokens
-    write_gate: AbstractContextManager[object]
+    readers: CapacityLimiter
+    """Threads for store work that only reads (page views, probes)."""
+    writers: CapacityLimiter
+    """Threads for store work that writes; one on SQLite, where writers take turns anyway."""
 
     @property
     def default_language(self) -> str:
@@ -90,6 +94,19 @@ class WebContext:
         self.metrics.rejected_tokens.labels("closed").inc()
         return PageError("expired", 410, survey.language)
 
+    async def read(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` in a reading thread: the event loop never waits on the store."""
+        return await to_thread.run_sync(partial(work, *args), limiter=self.readers)
+
+    async def write(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` in a writing thread; waiting writers hold no thread and no connection.
+
+        On SQLite this is the queue of this process's writers (one at a time, in arrival order):
+        SQLite's own busy wait is unfair under load, a writer could starve past its busy
+        timeout. Readers have threads of their own, so a page view never queues behind writes.
+        """
+        return await to_thread.run_sync(partial(work, *args), limiter=self.writers)
+
     def transaction(
         self, work: Callable[[Session], T], language: str | None = None, *, write: bool = True
     ) -> T:
@@ -97,18 +114,15 @@ class WebContext:
 
         With `write=False` the transaction only reads and, on SQLite, does not wait for the
         write lock (`worker.store.engine.reading`): a page view is never queued behind a cycle.
+        Called in a thread of `read` or `write`, as the transaction does.
 
         The commit happens before this returns, so whatever the caller answers next (the
-        thank-you page) is only said about data that is durable (promise 4). On SQLite, this
-        process's writers queue on a lock first: SQLite's own busy wait is unfair under load
-        (a writer can starve past the busy timeout), a queue is not.
+        thank-you page) is only said about data that is durable (promise 4).
         """
-        gate = self.write_gate if write else nullcontext()
         try:
-            with gate:
-                session = self.sessions() if write else reading(self.sessions)
-                with session, session.begin():
-                    return work(session)
+            session = self.sessions() if write else reading(self.sessions)
+            with session, session.begin():
+                return work(session)
         except SQLAlchemyError as error:
             self.metrics.store_failures.inc()
             log.warning("web.store_failed", error=type(error).__name__)
