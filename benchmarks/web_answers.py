@@ -33,6 +33,7 @@ from multiprocessing import get_context
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
+from threading import BrokenBarrierError
 from uuid import uuid4
 
 import httpx
@@ -191,8 +192,13 @@ async def _submit_all(base: str, tokens: list[str], people: int, ready: Barrier)
 
 def _client(base: str, tokens: list[str], people: int, ready: Barrier, out: Queue) -> None:
     """One client process: its share of the people, submitting its share of the answers
-    once every client has opened its pages."""
-    out.put(asyncio.run(_submit_all(base, tokens, people, ready)))
+    once every client has opened its pages. A failure breaks the barrier and is reported."""
+    try:
+        out.put(asyncio.run(_submit_all(base, tokens, people, ready)))
+    except BaseException as error:
+        ready.abort()
+        out.put(f"client failed: {error!r}")
+        raise
 
 
 def _wait_for(base: str, child: subprocess.Popen[bytes]) -> None:
@@ -282,14 +288,20 @@ def _drive(
         process.start()
         workers.append(process)
         at += share
-    ready.wait()
+    try:
+        ready.wait()
+    except BrokenBarrierError:
+        raise SystemExit(out.get(timeout=10)) from None
     server_before = _cpu_seconds(server_pid)
     with BackendCpu(db) as backends:
         runs = [out.get(timeout=600) for _ in workers]
     server = _cpu_seconds(server_pid) - server_before
     for process in workers:
         process.join()
-    return runs, server, backends.seconds
+    failed = [run for run in runs if isinstance(run, str)]
+    if failed:
+        raise SystemExit(failed[0])
+    return [run for run in runs if isinstance(run, ClientRun)], server, backends.seconds
 
 
 def _errors(statuses: Counter[str]) -> str:

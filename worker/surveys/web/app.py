@@ -2,8 +2,10 @@
 `create_metrics_app`: its Prometheus metrics, served on a listener of their own."""
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 from alembic.runtime.migration import MigrationContext
@@ -40,7 +42,7 @@ READING_THREADS = 8
 """Threads reading the store at once (page views, probes); requests past them wait their turn."""
 
 WRITING_THREADS = 8
-"""Threads writing at once on PostgreSQL (answers, clicks, unsubscribes); one on SQLite.
+"""Threads writing at once (answers, clicks, unsubscribes, imports); on SQLite they take turns.
 
 Together with `READING_THREADS` within the engine's pool (`worker.store.engine.POOL_SIZE`), so
 no request opens a connection of its own. Few threads also contend less for the GIL: with a
@@ -80,7 +82,8 @@ def create_app(
         metrics=metrics,
         forms=FormTokens(signer),
         readers=CapacityLimiter(READING_THREADS),
-        writers=CapacityLimiter(1 if _on_sqlite(session_factory) else WRITING_THREADS),
+        writers=CapacityLimiter(WRITING_THREADS),
+        write_gate=_write_gate(session_factory),
     )
     answers = AnswerRoutes(web)
     unsubscribes = UnsubscribeRoutes(web)
@@ -125,9 +128,12 @@ def create_app(
     )
 
 
-def _on_sqlite(sessions: sessionmaker[Session]) -> bool:
+def _write_gate(sessions: sessionmaker[Session]) -> AbstractContextManager[object]:
+    """A lock serialising this process's write transactions on SQLite; none on PostgreSQL."""
     bind = sessions.kw.get("bind")
-    return isinstance(bind, Engine) and bind.dialect.name == "sqlite"
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        return threading.Lock()
+    return nullcontext()
 
 
 async def _healthz(_request: Request) -> Response:

@@ -1,6 +1,7 @@
 """What every handler needs: config, store, signer, clock, pages, metrics; and shared steps."""
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -66,7 +67,9 @@ class WebContext:
     readers: CapacityLimiter
     """Threads for store work that only reads (page views, probes)."""
     writers: CapacityLimiter
-    """Threads for store work that writes; one on SQLite, where writers take turns anyway."""
+    """Threads for store work that writes."""
+    write_gate: AbstractContextManager[object]
+    """Held around each write transaction: a lock on SQLite (one writer at a time), else none."""
 
     @property
     def default_language(self) -> str:
@@ -99,12 +102,8 @@ class WebContext:
         return await to_thread.run_sync(partial(work, *args), limiter=self.readers)
 
     async def write(self, work: Callable[..., T], *args: Any) -> T:
-        """`work(*args)` in a writing thread; waiting writers hold no thread and no connection.
-
-        On SQLite this is the queue of this process's writers (one at a time, in arrival order):
-        SQLite's own busy wait is unfair under load, a writer could starve past its busy
-        timeout. Readers have threads of their own, so a page view never queues behind writes.
-        """
+        """`work(*args)` in a writing thread; readers have threads of their own, so a page view
+        never queues behind writes."""
         return await to_thread.run_sync(partial(work, *args), limiter=self.writers)
 
     def transaction(
@@ -117,12 +116,17 @@ class WebContext:
         Called in a thread of `read` or `write`, as the transaction does.
 
         The commit happens before this returns, so whatever the caller answers next (the
-        thank-you page) is only said about data that is durable (promise 4).
+        thank-you page) is only said about data that is durable (promise 4). On SQLite, this
+        process's writers queue on a lock first: SQLite's own busy wait is unfair under load
+        (a writer can starve past the busy timeout), a lock's waiters do not time out, and the
+        lock hands over from thread to thread without a trip through the event loop.
         """
+        gate = self.write_gate if write else nullcontext()
         try:
-            session = self.sessions() if write else reading(self.sessions)
-            with session, session.begin():
-                return work(session)
+            with gate:
+                session = self.sessions() if write else reading(self.sessions)
+                with session, session.begin():
+                    return work(session)
         except SQLAlchemyError as error:
             self.metrics.store_failures.inc()
             log.warning("web.store_failed", error=type(error).__name__)
