@@ -10,6 +10,16 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 """How long a SQLite writer waits for another one before failing with "database is locked"."""
 
+POOL_SIZE = 20
+"""Connections an engine keeps open for reuse: the web app's store threads (8 reading, up to 8
+writing, see `worker.surveys.web.app`) and the daemon's own work (cycle, lease, dispatch).
+Below what the app uses at once, every connection past it was opened and closed per request
+(on PostgreSQL a new backend process each time: a fifth of the answers at 16 concurrent people
+paid for one)."""
+
+POOL_OVERFLOW = 10
+"""Connections opened past `POOL_SIZE` in a burst, closed again when returned."""
+
 READ_ONLY = "nps_read_only"
 """Execution option of an engine whose transactions only read (see `reading`)."""
 
@@ -43,7 +53,13 @@ def make_engine(url: str) -> Engine:
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+    )
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -71,7 +87,8 @@ def _sqlite_engine(url: URL) -> Engine:
     in_memory = database in {"", ":memory:"} or url.query.get("mode") == "memory"
     if not in_memory:
         Path(database.removeprefix("file:")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, hide_parameters=True)
+    pool = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+    engine = create_engine(url, hide_parameters=True, **pool)
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine

@@ -5,7 +5,6 @@ from datetime import datetime
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -159,9 +158,10 @@ class AnswerRoutes:
         now = web.clock()
         claims = web.verify(token, Purpose.ANSWER, now)
         clicked = None if request.method == "HEAD" else request.query_params.get("score")
-        view = await run_in_threadpool(
-            self._open, claims.token_id, clicked, request.headers.get("user-agent"), now
-        )
+        agent = request.headers.get("user-agent")
+        records = _click_score(clicked) is not None or clicked == HONEYPOT_SCORE
+        run = web.write if records else web.read
+        view = await run(self._open, claims.token_id, clicked, agent, now)
         return self._render(token=token, token_id=claims.token_id, view=view, now=now)
 
     def _current(self, token_id: str, now: datetime) -> View:
@@ -187,7 +187,7 @@ class AnswerRoutes:
             answer = parse_answer(fields, self._tag_ids)
         except FormError as error:
             web.metrics.rejected_forms.labels(error.field).inc()
-            current = await run_in_threadpool(self._current, claims.token_id, now)
+            current = await web.read(self._current, claims.token_id, now)
             return self._refused(
                 token=token,
                 token_id=claims.token_id,
@@ -196,10 +196,10 @@ class AnswerRoutes:
                 body=body,
                 now=now,
             )
-        outcome, language = await run_in_threadpool(self._save, claims, answer, shown, now)
+        outcome, language = await web.write(self._save, claims, answer, shown, now)
         web.metrics.answers.labels(outcome.value).inc()
         if outcome is Outcome.STALE:
-            current = await run_in_threadpool(self._current, claims.token_id, now)
+            current = await web.read(self._current, claims.token_id, now)
             return self._refused(
                 token=token,
                 token_id=claims.token_id,
@@ -293,5 +293,5 @@ class AnswerRoutes:
             survey = web.survey_or_404(lock_survey(session, claims.token_id))
             return mark_script_ran(session, survey, version)
 
-        await run_in_threadpool(web.transaction, write)
+        await web.write(web.transaction, write)
         return Response(status_code=204)

@@ -2,16 +2,17 @@
 
 Every function works inside the caller's transaction and never commits, so the web app can
 commit before it says "thanks" (promise 4) and the cycle can finalize inside its own.
-Writers call `lock_survey` first: on PostgreSQL it row-locks the survey, on SQLite it takes the
-database write lock at the first statement (the effect of BEGIN IMMEDIATE), so a writer never
-reads a snapshot it then cannot upgrade, and waits its turn under SQLite's busy timeout.
+Writers call `lock_survey` first: on PostgreSQL it row-locks the survey (SELECT … FOR UPDATE),
+so two writers of one survey take turns and the second reads what the first committed. On
+SQLite a writing transaction holds the database write lock from its start (BEGIN IMMEDIATE, see
+`worker.store.engine`), so the same read is already the locked one.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.config import Config
@@ -62,14 +63,13 @@ def find_survey(session: Session, token_id: str) -> Survey | None:
 
 
 def lock_survey(session: Session, token_id: str) -> Survey | None:
-    """The survey a token names, locked for writing until the transaction ends."""
-    session.execute(
-        update(Survey)
+    """The survey a token names, locked for writing until the transaction ends (one statement)."""
+    return session.scalars(
+        select(Survey)
         .where(Survey.token_id == token_id)
-        .values(token_id=Survey.token_id)
-        .execution_options(synchronize_session=False)
-    )
-    return find_survey(session, token_id)
+        .with_for_update(of=Survey)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def is_open(survey: Survey, now: datetime) -> bool:

@@ -4,9 +4,11 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import structlog
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
@@ -62,7 +64,12 @@ class WebContext:
     pages: Pages
     metrics: WebMetrics
     forms: FormTokens
+    readers: CapacityLimiter
+    """Threads for store work that only reads (page views, probes)."""
+    writers: CapacityLimiter
+    """Threads for store work that writes."""
     write_gate: AbstractContextManager[object]
+    """Held around each write transaction: a lock on SQLite (one writer at a time), else none."""
 
     @property
     def default_language(self) -> str:
@@ -90,6 +97,15 @@ class WebContext:
         self.metrics.rejected_tokens.labels("closed").inc()
         return PageError("expired", 410, survey.language)
 
+    async def read(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` in a reading thread: the event loop never waits on the store."""
+        return await to_thread.run_sync(partial(work, *args), limiter=self.readers)
+
+    async def write(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` in a writing thread; readers have threads of their own, so a page view
+        never queues behind writes."""
+        return await to_thread.run_sync(partial(work, *args), limiter=self.writers)
+
     def transaction(
         self, work: Callable[[Session], T], language: str | None = None, *, write: bool = True
     ) -> T:
@@ -97,11 +113,13 @@ class WebContext:
 
         With `write=False` the transaction only reads and, on SQLite, does not wait for the
         write lock (`worker.store.engine.reading`): a page view is never queued behind a cycle.
+        Called in a thread of `read` or `write`, as the transaction does.
 
         The commit happens before this returns, so whatever the caller answers next (the
         thank-you page) is only said about data that is durable (promise 4). On SQLite, this
         process's writers queue on a lock first: SQLite's own busy wait is unfair under load
-        (a writer can starve past the busy timeout), a queue is not.
+        (a writer can starve past the busy timeout), a lock's waiters do not time out, and the
+        lock hands over from thread to thread without a trip through the event loop.
         """
         gate = self.write_gate if write else nullcontext()
         try:

@@ -12,7 +12,6 @@ import json
 from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -71,7 +70,7 @@ class HookRoutes:
         except (ValueError, RecursionError):
             return self._refuse("malformed", 400, "the body is not JSON")
         try:
-            result = await run_in_threadpool(self._handler, document, now)
+            result = await web.write(self._handler, document, now)
         except RefusedDocument as error:
             return self._refuse("rejected", 422, str(error), error.problems)
         except ValueError as error:

@@ -10,7 +10,6 @@ from email import message_from_bytes
 from email.policy import HTTP
 
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -78,7 +77,7 @@ class UnsubscribeRoutes:
     async def page(self, request: Request) -> Response:
         """GET: a confirm button, nothing changed."""
         now = self._web.clock()
-        token_id, survey = await run_in_threadpool(self._survey, request.path_params["token"], now)
+        token_id, survey = await self._web.read(self._survey, request.path_params["token"], now)
         return self._confirm(token_id, survey, now)
 
     async def submit(self, request: Request) -> Response:
@@ -93,7 +92,7 @@ class UnsubscribeRoutes:
         if kind not in (FORM_CONTENT_TYPE, "multipart/form-data"):
             raise PageError("unsupported", 415, web.default_language)
         body = await read_body(request, web.config.server.max_body_bytes, web.default_language)
-        token_id, survey = await run_in_threadpool(self._survey, request.path_params["token"], now)
+        token_id, survey = await self._web.read(self._survey, request.path_params["token"], now)
         language = survey.language
         try:
             if kind == FORM_CONTENT_TYPE:
@@ -114,6 +113,6 @@ class UnsubscribeRoutes:
             locked = web.survey_or_404(lock_survey(session, token_id))
             return unsubscribe(session, locked, now)
 
-        await run_in_threadpool(web.transaction, write, language)
+        await web.write(web.transaction, write, language)
         web.metrics.unsubscribes.labels("one_click" if one_click else "form").inc()
         return web.pages.message("unsubscribed", language, 200)
