@@ -66,10 +66,10 @@ from worker.sync.base import (
 )
 from worker.sync.budget import ApiBudget
 from worker.sync.hubspot.errors import CRM
-from worker.sync.hubspot.pacing import Clock, RollingWindow, Sleep, Spacing
+from worker.sync.hubspot.pacing import Clock, RollingWindow, SearchPace, Sleep
 from worker.sync.hubspot.settings import HubSpotSettings
 from worker.sync.hubspot.transport import SessionTransport
-from worker.sync.hubspot.windows import PAGE_SIZE, Window, truncate_ms, walk
+from worker.sync.hubspot.windows import PAGE_SIZE, Answer, Window, truncate_ms, walk
 from worker.sync.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
@@ -155,14 +155,14 @@ class HubSpotClient:
         modified = modified_property(object_name)
         properties = tuple(dict.fromkeys([*fields, modified]))
 
-        def fetch(window: Window) -> tuple[list[CrmRecord], datetime | None]:
-            """One search page for `window`, and when HubSpot answered."""
+        def fetch(window: Window) -> Answer[CrmRecord]:
+            """One search page for `window`, when HubSpot answered, and whether it has more."""
             request = PublicObjectSearchRequest(**_search_kwargs(window, modified, properties))
             body, answered_at = self._call_timed(
                 Priority.NORMAL, self._search_api.do_search, object_name, request
             )
             records = [_record(object_name, raw, modified) for raw in body.get("results", [])]
-            return records, answered_at
+            return Answer(records, answered_at, _next_after(body) is not None)
 
         for records, cursor in walk(fetch, since, self.settings.lookback):
             yield Page(records, cursor)
@@ -214,7 +214,7 @@ class HubSpotClient:
                     source = str(result["from"]["id"])
                     targets = linked.setdefault(source, [])
                     targets.extend(str(item["toObjectId"]) for item in result.get("to", []))
-                    after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                    after = _next_after(result)
                     if after:
                         inputs.append(PublicFetchAssociationsBatchRequest(id=source, after=after))
         return {source: tuple(dict.fromkeys(targets)) for source, targets in linked.items()}
@@ -241,7 +241,7 @@ class HubSpotClient:
                 record = CrmRecord(object_name, str(raw["id"]), truncate_ms(at), {}, deleted=True)
                 if _after_cursor(record, since):
                     archived.append(record)
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            after = _next_after(body)
             if not after:
                 break
         archived.sort(key=lambda record: (record.modified_at, int(record.id)))
@@ -315,7 +315,7 @@ class HubSpotClient:
                 found[str(owner["id"])] = UserProfile(
                     str(owner["id"]), owner.get("firstName"), owner.get("lastName")
                 )
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            after = _next_after(body)
             if not after:
                 return found
 
@@ -534,7 +534,7 @@ class HubSpotClient:
                 key = (raw.get("properties") or {}).get(dedup)
                 if key in wanted and key not in found:
                     found[key] = str(raw["id"])
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            after = _next_after(body)
             if not after:
                 break
         return found
@@ -625,6 +625,12 @@ def _http_date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def _next_after(body: Mapping[str, Any]) -> str | None:
+    """The `after` token of the next page (`paging.next.after`), None on the last page."""
+    after = ((body.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after else None
+
+
 def _search_kwargs(window: Window, modified: str, properties: Sequence[str]) -> dict[str, Any]:
     body = window.search_body(modified, properties)
     return {
@@ -684,7 +690,7 @@ def build_client(
         session or requests.Session(),
         budget=ApiBudget(CRM, settings.normal_share, settings.essential_share),
         window=RollingWindow(settings.tier, 10.0, clock, sleep),
-        search_pace=Spacing(settings.search_per_second, clock, sleep),
+        search_pace=SearchPace(settings.search_per_second, clock, sleep),
         sleep=sleep,
         retry=retry,
         timeout_s=settings.timeout_s,
