@@ -70,6 +70,7 @@ from worker.sync.hubspot.pacing import Clock, RollingWindow, SearchPace, Sleep
 from worker.sync.hubspot.settings import HubSpotSettings
 from worker.sync.hubspot.transport import SessionTransport
 from worker.sync.hubspot.windows import PAGE_SIZE, Answer, Window, truncate_ms, walk
+from worker.sync.prefetch import read_ahead
 from worker.sync.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
@@ -79,6 +80,8 @@ OWNERS_PAGE = 100
 """Owners per page: HubSpot's list endpoints page by 100."""
 ASSOCIATION_BATCH = 1_000  # v4 association batch read inputs per call (limit since 2025-02)
 LIST_PAGE = 100  # list (GET) page size, used for archived records
+READ_AHEAD_PAGES = ASSOCIATION_BATCH // PAGE_SIZE
+"""Pages a pull may read ahead of the store: one association batch's worth (1,000 records)."""
 CREATE_ATTEMPTS = 3
 T = TypeVar("T")
 Written = RecordError | datetime | None
@@ -139,6 +142,9 @@ class HubSpotClient:
     def pull(self, object_name: str, fields: Sequence[str], since: Cursor) -> Iterator[Page]:
         """Records of `object_name` modified at or after `since`, oldest first, with links.
 
+        Pages are read while the caller stores earlier ones (`read_ahead`): searches are
+        paced, and the store work then fits in the wait for the next one's turn, also when a
+        batch of associations hands over several pages at once.
         Within one pull no record version is yielded twice. Across pulls some come again and
         the store upserts them: those at the cursor's own instant, and those changed within the
         look-back before the previous read (search-index lag; see `windows.py`).
@@ -147,7 +153,7 @@ class HubSpotClient:
         links = self.settings.associations.get(object_name, ())
         if links:
             pages = self._with_associations(object_name, links, pages)
-        yield from pages
+        yield from read_ahead(pages, f"hubspot-pull-{object_name}", READ_AHEAD_PAGES)
 
     def _search_pages(
         self, object_name: str, fields: Sequence[str], since: Cursor
