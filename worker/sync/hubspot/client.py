@@ -142,18 +142,19 @@ class HubSpotClient:
     def pull(self, object_name: str, fields: Sequence[str], since: Cursor) -> Iterator[Page]:
         """Records of `object_name` modified at or after `since`, oldest first, with links.
 
-        Pages are read while the caller stores earlier ones (`read_ahead`): searches are
-        paced, and the store work then fits in the wait for the next one's turn, also when a
-        batch of associations hands over several pages at once.
+        Searches run on a thread of their own, up to one association batch ahead
+        (`read_ahead`): they are paced, and what follows a page (reading its associations,
+        storing it) then runs during the wait for the next search's turn instead of delaying it.
         Within one pull no record version is yielded twice. Across pulls some come again and
         the store upserts them: those at the cursor's own instant, and those changed within the
         look-back before the previous read (search-index lag; see `windows.py`).
         """
-        pages = self._search_pages(object_name, fields, since)
+        searched = self._search_pages(object_name, fields, since)
+        pages = read_ahead(searched, f"hubspot-pull-{object_name}", READ_AHEAD_PAGES)
         links = self.settings.associations.get(object_name, ())
         if links:
             pages = self._with_associations(object_name, links, pages)
-        yield from read_ahead(pages, f"hubspot-pull-{object_name}", READ_AHEAD_PAGES)
+        yield from pages
 
     def _search_pages(
         self, object_name: str, fields: Sequence[str], since: Cursor
