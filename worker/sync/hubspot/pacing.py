@@ -78,8 +78,8 @@ class SearchPace:
       by a guessed margin);
     - a search leaves only when the `portal`-th search before it was answered a full second
       earlier. A search arrives between its send and its answer, so HubSpot then never holds
-      `portal` of ours in one of its seconds, whatever the network's jitter (a fixed 5 %
-      margin still drew 429s at the portal's own rate when the machine was busy).
+      `portal` of ours in one of its seconds, whatever the network's jitter (a fixed margin,
+      such as the 5 % this replaced, holds only while the jitter stays under it).
 
     Searches go one at a time (`slot` holds a lock from the wait to the answer), so with `rate`
     below the portal's limit the second rule never waits: the answer of each search comes
