@@ -52,10 +52,11 @@ def test_salesforce_cycle_benchmark_runs() -> None:
 
 def test_hubspot_cycle_benchmark_runs() -> None:
     """`run_cycle` on the HubSpot sandbox with its real rate limits; the pull rate is printed
-    against the configured search ceiling."""
+    against the configured search ceiling, and the portal refused no call."""
     out = _run("hubspot_cycle.py", "--size", "200")
     _check_cycles(_cycle_rows(out, 200), 200)
     assert "of the configured ceiling" in out
+    assert "429s in the run: 0" in out
 
 
 def test_hubspot_deletions_benchmark_runs() -> None:

@@ -70,7 +70,7 @@ def lagging(sandbox_factory: SandboxFactory, ticks: Ticks) -> Sandbox:
 def connect(sandbox: Sandbox, lookback: timedelta) -> HubSpotClient:
     """The connector, built by the production factory, pulling with `lookback`."""
     settings = HubSpotSettings(
-        base_url=sandbox.base_url, tier=190, search_per_second=1_000.0, lookback=lookback
+        base_url=sandbox.base_url, tier=190, search_per_second=1_000, lookback=lookback
     )
     return build_client(settings, env={settings.token_env: TOKEN}, session=sandbox_session(sandbox))
 
@@ -151,7 +151,7 @@ class TestInterruptedCreates:
         lost; with the default wait, the search after it finds all 20 records (each reaching
         search 1-15 s after it was made), so none is created again."""
         sandbox = sandbox_factory(size=40, seed=23, hubspot_rate_limits=False)
-        settings = HubSpotSettings(base_url=sandbox.base_url, tier=190, search_per_second=1_000.0)
+        settings = HubSpotSettings(base_url=sandbox.base_url, tier=190, search_per_second=1_000)
 
         def wait(seconds: float) -> None:
             """The world's time passes while the client waits."""
@@ -198,7 +198,7 @@ class TestCreatesOfADeadDrainer:
 
     def _client(self, sandbox: Sandbox) -> HubSpotClient:
         """A fresh process's client, whose waits pass on the portal's clock."""
-        settings = HubSpotSettings(base_url=sandbox.base_url, tier=190, search_per_second=1_000.0)
+        settings = HubSpotSettings(base_url=sandbox.base_url, tier=190, search_per_second=1_000)
 
         def wait(seconds: float) -> None:
             sandbox.clock.advance(timedelta(seconds=seconds))

@@ -72,7 +72,7 @@ class Waits:
 def connect(
     sandbox: Sandbox,
     *,
-    search_per_second: float = 1_000.0,
+    search_per_second: int = 1_000,
     sleep: Waits | None = None,
     retry: RetryPolicy | None = None,
     **overrides: object,
@@ -198,6 +198,18 @@ class TestStorms:
         updates = [FieldUpdate("contacts", cid, {"nps_last_score": "9"}, cid) for cid in pulled]
         assert all(result.ok for result in client.update(updates))
         assert {entry.status for entry in sandbox.log.entries(crm="hubspot")} <= {200, 201, 207}
+
+    def test_the_whole_portal_search_rate_without_a_429(
+        self, sandbox_factory: SandboxFactory
+    ) -> None:
+        """Configured at the portal's own 5 searches a second, the pull reads 2,000 contacts in
+        10 searches (no search for an empty 11th page) and the portal refuses none of them."""
+        sandbox = sandbox_factory(size=2_000, seed=5)
+        client = connect(sandbox, search_per_second=5)
+        pulled = ids(list(client.pull("contacts", FIELDS, Cursor())))
+        searches = sandbox.log.entries(crm="hubspot", path_pattern=r"/search$")
+        assert len(pulled) == 2_000
+        assert [entry.status for entry in searches] == [200] * 10
 
 
 class TestPacingWithoutRetryAfter:

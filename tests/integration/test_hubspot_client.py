@@ -114,6 +114,15 @@ def result(
     }
 
 
+def searched(results: list[Any], total: int | None = None) -> dict[str, Any]:
+    """A search answer: `paging.next` only when the query matched more than this page."""
+    total = len(results) if total is None else total
+    body: dict[str, Any] = {"total": total, "results": results}
+    if total > len(results):
+        body["paging"] = {"next": {"after": str(len(results))}}
+    return body
+
+
 def batch(results: list[Any], errors: list[Any] | None = None) -> dict[str, Any]:
     """A batch response body (`BatchResponseSimplePublicObject[WithErrors]`)."""
     payload: dict[str, Any] = {
@@ -203,8 +212,8 @@ class TestPull:
         """After a full page the next query starts at its last time, minus the ids read there."""
         first = [result(100 + n, T0 + timedelta(seconds=n)) for n in range(200)]
         second = [first[-1], result(999, T0 + timedelta(seconds=500))]
-        mocked.post(SEARCH_CONTACTS, headers=LATER, json={"total": 201, "results": first})
-        mocked.post(SEARCH_CONTACTS, headers=LATER, json={"total": 2, "results": second})
+        mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(first, total=201))
+        mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(second))
         pages = list(make_client(fake).pull("contacts", [], Cursor()))
         last = epoch_ms(T0 + timedelta(seconds=199))
         assert sent(mocked.calls[1])["filterGroups"] == [
@@ -226,12 +235,10 @@ class TestPull:
         """A page all at one millisecond: that instant is read by id, then time resumes."""
         same = [result(1000 + n, T0) for n in range(200)]
         by_id = [result(1200 + n, T0) for n in range(50)]
-        mocked.post(SEARCH_CONTACTS, headers=LATER, json={"total": 250, "results": same})
-        mocked.post(
-            SEARCH_CONTACTS, headers=LATER, json={"total": 250, "results": [*same, *by_id][:200]}
-        )
-        mocked.post(SEARCH_CONTACTS, headers=LATER, json={"total": 50, "results": by_id})
-        mocked.post(SEARCH_CONTACTS, headers=LATER, json={"total": 0, "results": []})
+        mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(same, total=250))
+        mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(same, total=250))
+        mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(by_id))
+        mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched([]))
         pages = list(make_client(fake).pull("contacts", [], Cursor()))
         second, third, fourth = (sent(call) for call in mocked.calls[1:4])
         assert second["filterGroups"][0]["filters"] == [
@@ -250,6 +257,17 @@ class TestPull:
         ids = [record.id for page in pages for record in page.records]
         assert sorted(ids, key=int) == [str(1000 + n) for n in range(250)]
         assert pages[-1].cursor == Cursor(T0, "1249")
+
+    def test_a_full_last_page_ends_the_pull(self, fake: FakeTime, mocked: Any) -> None:
+        """Exactly 400 records: two searches, none for an empty third page, since the second
+        answer carries no `paging.next`."""
+        records = [result(100 + n, T0 + timedelta(seconds=n)) for n in range(400)]
+        mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(records[:200], total=400))
+        mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(records[200:]))
+        mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched([]))
+        pages = list(make_client(fake).pull("contacts", [], Cursor()))
+        assert [len(page.records) for page in pages] == [200, 200]
+        assert len(mocked.calls) == 2
 
     def test_cursor_stops_short_of_what_the_index_may_lag(
         self, fake: FakeTime, mocked: Any
@@ -652,13 +670,13 @@ class TestPacingAndBudget:
         client.task_statuses(["2"])
         assert fake.sleeps == [pytest.approx(10.2)]  # the window, 2% longer for jitter
 
-    def test_searches_are_spaced(self, fake: FakeTime, mocked: Any) -> None:
-        """Search calls are spaced to the configured rate, 5% apart for jitter (no rate headers)."""
+    def test_searches_keep_to_the_configured_rate(self, fake: FakeTime, mocked: Any) -> None:
+        """Four searches a second, not one more and no margin under it (no rate headers)."""
         mocked.post(SEARCH_CONTACTS, json={"total": 0, "results": []})
         client = make_client(fake, search_per_second=4)
-        for _ in range(3):
+        for _ in range(9):
             list(client.pull("contacts", [], Cursor()))
-        assert [round(s, 4) for s in fake.sleeps if s > 0] == [0.2625, 0.2625]
+        assert [round(s, 4) for s in fake.sleeps if s > 0] == [1.0, 1.0]
 
     def test_daily_headers_feed_the_budget(self, fake: FakeTime, mocked: Any) -> None:
         """Daily usage headers are observed; normal work stops at its share."""

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from worker.sync.base import Cursor
 from worker.sync.hubspot.windows import (
+    MAX_VALUES,
     PAGE_SIZE,
     TICK,
+    Answer,
     Window,
     advance,
     epoch_ms,
@@ -35,22 +37,27 @@ class Rec:
 
 
 class FakeSearch:
-    """CRM search semantics: filters, one ascending sort, 200 a page, ties in arbitrary order."""
+    """CRM search semantics: filters, one ascending sort, 200 a page, ties in arbitrary order,
+    and `paging.next` only when the query matched more than the page."""
 
     def __init__(self, records: Sequence[Rec], seed: int = 0, now: datetime | None = None) -> None:
         self.records = list(records)
         self.rng = random.Random(seed)
         self.calls = 0
+        self.empty_answers = 0
         self.now = now or T0 + timedelta(days=30)
         self.lagging: set[str] = set()
 
-    def __call__(self, window: Window) -> tuple[list[Rec], datetime]:
-        """One page for `window`, and the server's time of the answer."""
+    def __call__(self, window: Window) -> Answer[Rec]:
+        """One page for `window`, the server's time of the answer, and whether more matched."""
         self.calls += 1
-        return self.page(window), self.now
+        hits = self.matches(window)
+        self.empty_answers += not hits
+        return Answer(hits[:PAGE_SIZE], self.now, len(hits) > PAGE_SIZE)
 
-    def page(self, window: Window) -> list[Rec]:
-        """HubSpot's answer, leaving out records the index has not caught up with."""
+    def matches(self, window: Window) -> list[Rec]:
+        """Everything the query matches, in HubSpot's order, leaving out records the index
+        has not caught up with."""
         live = [r for r in self.records if r.id not in self.lagging]
         if window.by_id:
             assert window.after_id is not None
@@ -58,7 +65,7 @@ class FakeSearch:
                 r for r in live if r.modified_at == window.start and int(r.id) > window.after_id
             ]
             hits.sort(key=lambda r: int(r.id))
-            return hits[:PAGE_SIZE]
+            return hits
         skipped = {str(record_id) for record_id in window.read_at_start}
         hits = [
             r
@@ -69,7 +76,16 @@ class FakeSearch:
         ]
         self.rng.shuffle(hits)
         hits.sort(key=lambda r: r.modified_at)
-        return hits[:PAGE_SIZE]
+        return hits
+
+
+class NoPagingSearch(FakeSearch):
+    """A search whose answers never say whether more matched (`paging.next` always there)."""
+
+    def __call__(self, window: Window) -> Answer[Rec]:
+        """The page, as if every query had more."""
+        records, answered_at, _ = super().__call__(window)
+        return Answer(records, answered_at, True)
 
 
 def records_at(times: Sequence[datetime], first_id: int = 1000) -> list[Rec]:
@@ -152,10 +168,18 @@ class TestPlanning:
         page = [(T0 + timedelta(seconds=n // 2), n) for n in range(PAGE_SIZE)]
         assert next_windows(Window(T0), page) == [Window(page[-1][0], read_at_start=(198, 199))]
 
-    def test_more_than_100_read_at_the_last_time_are_read_again(self) -> None:
-        """`NOT_IN` takes 100 values: a bigger tail is re-read (and dropped as duplicates)."""
+    def test_full_page_without_a_next_page_ends_the_window(self) -> None:
+        """No `paging.next`: the query matched exactly this page, so no search for an empty one."""
+        page = [(T0 + timedelta(seconds=n), n) for n in range(PAGE_SIZE)]
+        assert next_windows(Window(T0), page, more=False) == []
+        assert next_windows(Window(T0, after_id=0), page, more=False) == []
+
+    def test_more_than_100_read_at_the_last_time_leave_out_100(self) -> None:
+        """`NOT_IN` takes 100 values: 100 of the tail are left out, the rest re-read (and
+        dropped as duplicates)."""
         page = [(T0, 1), *[(T0 + TICK, n) for n in range(2, PAGE_SIZE + 1)]]
-        assert next_windows(Window(T0), page) == [Window(T0 + TICK)]
+        read = tuple(range(PAGE_SIZE + 1 - MAX_VALUES, PAGE_SIZE + 1))
+        assert next_windows(Window(T0), page) == [Window(T0 + TICK, read_at_start=read)]
 
     def test_window_leaving_out_what_was_read(self) -> None:
         """`> t` OR (`= t` AND id NOT_IN read): the two filter groups HubSpot ORs."""
@@ -252,7 +276,35 @@ class TestWalk:
         search = FakeSearch(records_at(times))
         got, _ = pull_all(search)
         assert len(got) == 10_000
-        assert search.calls <= 10_000 / PAGE_SIZE + 1
+        assert search.calls == 10_000 / PAGE_SIZE
+        assert search.empty_answers == 0
+
+    @pytest.mark.parametrize("count", [PAGE_SIZE, 3 * PAGE_SIZE, 3 * PAGE_SIZE + 7])
+    def test_no_search_for_an_empty_last_page(self, count: int) -> None:
+        """The last search is the last page, also when the records fill whole pages exactly."""
+        search = FakeSearch(records_at([T0 + timedelta(seconds=n) for n in range(count)]))
+        got, _ = pull_all(search)
+        assert len(got) == count
+        assert search.calls == -(-count // PAGE_SIZE)
+        assert search.empty_answers == 0
+
+    def test_answers_without_paging_cost_one_empty_search(self) -> None:
+        """Answers that never say the query is exhausted still end, on the first short page."""
+        search = NoPagingSearch(records_at([T0 + timedelta(seconds=n) for n in range(400)]))
+        got, _ = pull_all(search)
+        assert len(got) == 400
+        assert (search.calls, search.empty_answers) == (3, 1)
+
+    def test_an_instant_past_100_records_re_reads_only_the_rest(self) -> None:
+        """150 records stamped alike at the end of a page: 100 are left out by id, 50 read
+        again; the pull stays within its 3 pages (re-reading all 150 would take a 4th)."""
+        times = [T0 + timedelta(seconds=n) for n in range(50)]
+        times += [T0 + timedelta(seconds=50)] * 150
+        times += [T0 + timedelta(seconds=51 + n) for n in range(350)]
+        search = FakeSearch(records_at(times))
+        got, _ = pull_all(search)
+        assert len(got) == len({r.id for r in got}) == 550
+        assert search.calls == 3
 
     def test_quiet_portal_costs_one_search(self) -> None:
         """Long after the last change, a pull from the cursor reads one page and re-yields only
@@ -261,7 +313,7 @@ class TestWalk:
         search = FakeSearch(records_at(times))
         _, cursors = pull_all(search)
         again, _ = pull_all(search, cursors[-1])
-        assert search.calls == 4 + 1
+        assert search.calls == 3 + 1
         assert [r.modified_at for r in again] == [times[-1]]
 
     def test_index_lag_is_caught_by_the_next_pull(self) -> None:

@@ -219,6 +219,8 @@ class HubSpotConfig(Section):
     access_token_env: EnvVarName = "HUBSPOT_ACCESS_TOKEN"  # noqa: S105 (a variable name, not a secret)
     tier: Literal[100, 190] = 100
     search_per_second: int = Field(4, ge=1, le=5)
+    """Searches a second, kept exactly: HubSpot allows 5 per portal, shared by every app on it
+    (4 leaves one to the others; 5 is safe where nothing else searches)."""
     daily_budget_share: BudgetShare = Field(default_factory=BudgetShare)
     lookback: Annotated[Duration, duration_between("0s", "1h")] = dt.timedelta(minutes=5)
     index_wait: Annotated[Duration, duration_between("0s", "5m")] = dt.timedelta(seconds=30)

@@ -66,10 +66,11 @@ from worker.sync.base import (
 )
 from worker.sync.budget import ApiBudget
 from worker.sync.hubspot.errors import CRM
-from worker.sync.hubspot.pacing import Clock, RollingWindow, Sleep, Spacing
+from worker.sync.hubspot.pacing import Clock, RollingWindow, SearchPace, Sleep
 from worker.sync.hubspot.settings import HubSpotSettings
 from worker.sync.hubspot.transport import SessionTransport
-from worker.sync.hubspot.windows import PAGE_SIZE, Window, truncate_ms, walk
+from worker.sync.hubspot.windows import PAGE_SIZE, Answer, Window, truncate_ms, walk
+from worker.sync.prefetch import read_ahead
 from worker.sync.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
@@ -79,6 +80,8 @@ OWNERS_PAGE = 100
 """Owners per page: HubSpot's list endpoints page by 100."""
 ASSOCIATION_BATCH = 1_000  # v4 association batch read inputs per call (limit since 2025-02)
 LIST_PAGE = 100  # list (GET) page size, used for archived records
+READ_AHEAD_PAGES = ASSOCIATION_BATCH // PAGE_SIZE
+"""Pages a pull may read ahead of the store: one association batch's worth (1,000 records)."""
 CREATE_ATTEMPTS = 3
 T = TypeVar("T")
 Written = RecordError | datetime | None
@@ -139,11 +142,15 @@ class HubSpotClient:
     def pull(self, object_name: str, fields: Sequence[str], since: Cursor) -> Iterator[Page]:
         """Records of `object_name` modified at or after `since`, oldest first, with links.
 
+        Searches run on a thread of their own, up to one association batch ahead
+        (`read_ahead`): they are paced, and what follows a page (reading its associations,
+        storing it) then runs during the wait for the next search's turn instead of delaying it.
         Within one pull no record version is yielded twice. Across pulls some come again and
         the store upserts them: those at the cursor's own instant, and those changed within the
         look-back before the previous read (search-index lag; see `windows.py`).
         """
-        pages = self._search_pages(object_name, fields, since)
+        searched = self._search_pages(object_name, fields, since)
+        pages = read_ahead(searched, f"hubspot-pull-{object_name}", READ_AHEAD_PAGES)
         links = self.settings.associations.get(object_name, ())
         if links:
             pages = self._with_associations(object_name, links, pages)
@@ -155,14 +162,14 @@ class HubSpotClient:
         modified = modified_property(object_name)
         properties = tuple(dict.fromkeys([*fields, modified]))
 
-        def fetch(window: Window) -> tuple[list[CrmRecord], datetime | None]:
-            """One search page for `window`, and when HubSpot answered."""
+        def fetch(window: Window) -> Answer[CrmRecord]:
+            """One search page for `window`, when HubSpot answered, and whether it has more."""
             request = PublicObjectSearchRequest(**_search_kwargs(window, modified, properties))
             body, answered_at = self._call_timed(
                 Priority.NORMAL, self._search_api.do_search, object_name, request
             )
             records = [_record(object_name, raw, modified) for raw in body.get("results", [])]
-            return records, answered_at
+            return Answer(records, answered_at, _next_after(body) is not None)
 
         for records, cursor in walk(fetch, since, self.settings.lookback):
             yield Page(records, cursor)
@@ -214,7 +221,7 @@ class HubSpotClient:
                     source = str(result["from"]["id"])
                     targets = linked.setdefault(source, [])
                     targets.extend(str(item["toObjectId"]) for item in result.get("to", []))
-                    after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                    after = _next_after(result)
                     if after:
                         inputs.append(PublicFetchAssociationsBatchRequest(id=source, after=after))
         return {source: tuple(dict.fromkeys(targets)) for source, targets in linked.items()}
@@ -241,7 +248,7 @@ class HubSpotClient:
                 record = CrmRecord(object_name, str(raw["id"]), truncate_ms(at), {}, deleted=True)
                 if _after_cursor(record, since):
                     archived.append(record)
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            after = _next_after(body)
             if not after:
                 break
         archived.sort(key=lambda record: (record.modified_at, int(record.id)))
@@ -315,7 +322,7 @@ class HubSpotClient:
                 found[str(owner["id"])] = UserProfile(
                     str(owner["id"]), owner.get("firstName"), owner.get("lastName")
                 )
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            after = _next_after(body)
             if not after:
                 return found
 
@@ -534,7 +541,7 @@ class HubSpotClient:
                 key = (raw.get("properties") or {}).get(dedup)
                 if key in wanted and key not in found:
                     found[key] = str(raw["id"])
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            after = _next_after(body)
             if not after:
                 break
         return found
@@ -625,6 +632,12 @@ def _http_date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def _next_after(body: Mapping[str, Any]) -> str | None:
+    """The `after` token of the next page (`paging.next.after`), None on the last page."""
+    after = ((body.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after else None
+
+
 def _search_kwargs(window: Window, modified: str, properties: Sequence[str]) -> dict[str, Any]:
     body = window.search_body(modified, properties)
     return {
@@ -684,7 +697,7 @@ def build_client(
         session or requests.Session(),
         budget=ApiBudget(CRM, settings.normal_share, settings.essential_share),
         window=RollingWindow(settings.tier, 10.0, clock, sleep),
-        search_pace=Spacing(settings.search_per_second, clock, sleep),
+        search_pace=SearchPace(settings.search_per_second, clock, sleep),
         sleep=sleep,
         retry=retry,
         timeout_s=settings.timeout_s,

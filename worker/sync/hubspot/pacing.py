@@ -1,16 +1,20 @@
 """Client-side pacing that keeps HubSpot calls under its limits instead of bouncing off them.
 
 HubSpot counts private-app calls in a rolling ten-second window (100 or 190 by tier) and search
-calls per second (about 5, with no rate headers on search responses):
+calls per second (5 per account, with no rate headers on search responses):
 https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details
 """
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+
+PORTAL_SEARCHES_PER_SECOND = 5
+"""HubSpot's search limit per account (portal), shared by every app installed on it."""
 
 
 class RollingWindow:
@@ -63,31 +67,58 @@ class RollingWindow:
             self._calls.popleft()
 
 
-class Spacing:
-    """Evenly spaced calls at `rate` per second, for endpoints whose limit has no headers.
+class SearchPace:
+    """Searches at `rate` a second exactly, never more than the portal allows, one at a time.
 
-    Even spacing (rather than bursts up to the per-second count) keeps a rolling one-second
-    window on the server side from seeing more than `rate` calls; the gaps are `guard` times
-    longer than 1/rate because calls reach the server with jitter (at exactly 1/rate, a portal
-    limit of 5 per second answered one search in seven with a 429 in the sandbox benchmark).
+    HubSpot limits search per account (`PORTAL_SEARCHES_PER_SECOND`, every app of the portal
+    together), counts a search when it arrives, and sends no rate headers with the answer. Two
+    rules, both on our own clock:
+
+    - at most `rate` sends in any rolling second (the configured share; reached, not undercut
+      by a guessed margin);
+    - a search leaves only when the `portal`-th search before it was answered a full second
+      earlier. A search arrives between its send and its answer, so HubSpot then never holds
+      `portal` of ours in one of its seconds, whatever the network's jitter (a fixed margin,
+      such as the 5 % this replaced, holds only while the jitter stays under it).
+
+    Searches go one at a time (`slot` holds a lock from the wait to the answer), so with `rate`
+    below the portal's limit the second rule never waits: the answer of each search comes
+    before the next send, and the `portal`-th search back left over a second earlier. At the
+    portal's own rate it costs one answer's latency a second.
     """
 
-    def __init__(self, rate: float, clock: Clock, sleep: Sleep, guard: float = 1.05) -> None:
-        if rate <= 0 or guard < 1:
-            raise ValueError("search pacing needs a positive rate and a guard of at least 1")
-        self.gap_s = guard / rate
+    def __init__(
+        self, rate: int, clock: Clock, sleep: Sleep, portal: int = PORTAL_SEARCHES_PER_SECOND
+    ) -> None:
+        if rate <= 0 or portal <= 0:
+            raise ValueError("search pacing needs a positive rate and portal limit")
+        self.rate = rate
+        self.portal = max(portal, rate)  # only tests of an unlimited sandbox ask for more
         self._clock = clock
         self._sleep = sleep
-        self._next: float | None = None
-        self._lock = threading.Lock()
+        self._sent: deque[float] = deque(maxlen=self.rate)
+        self._answered: deque[float] = deque(maxlen=self.portal)
+        self._one_at_a_time = threading.Lock()
 
-    def acquire(self) -> float:
-        """Block until the next slot, claim it, and return the time waited."""
-        with self._lock:
-            now = self._clock()
-            start = now if self._next is None else max(now, self._next)
-            self._next = start + self.gap_s
-        wait = start - now
-        if wait > 0:
-            self._sleep(wait)
-        return max(wait, 0.0)
+    @contextmanager
+    def slot(self) -> Iterator[float]:
+        """Wait for the next search's turn, hold it while the search runs; yields the wait."""
+        with self._one_at_a_time:
+            waited = 0.0
+            while (wait := self._wait_s(self._clock())) > 0:
+                self._sleep(wait)
+                waited += wait
+            self._sent.append(self._clock())
+            try:
+                yield waited
+            finally:
+                self._answered.append(self._clock())
+
+    def _wait_s(self, now: float) -> float:
+        """How long before both rules let one more search leave at `now`."""
+        wait = 0.0
+        if len(self._sent) == self.rate:
+            wait = self._sent[0] + 1.0 - now
+        if len(self._answered) == self.portal:
+            wait = max(wait, self._answered[0] + 1.0 - now)
+        return wait

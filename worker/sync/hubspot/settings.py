@@ -17,7 +17,7 @@ class HubSpotSettings:
     token_env: str = "HUBSPOT_ACCESS_TOKEN"  # noqa: S105 - a variable name, not a token
     base_url: str = HUBSPOT_API
     tier: int = 100  # requests per rolling ten seconds: 100 (Free/Starter) or 190
-    search_per_second: float = 4.0
+    search_per_second: int = 4  # our share of the portal's 5 searches a second
     normal_share: float = 0.5
     essential_share: float = 0.8
     lookback: timedelta = timedelta(minutes=5)

@@ -31,7 +31,7 @@ import structlog
 from worker.sync.base import CrmError, Priority
 from worker.sync.budget import API_CALLS, ApiBudget
 from worker.sync.hubspot.errors import CRM, connection_failed, parse_error, translate
-from worker.sync.hubspot.pacing import RollingWindow, Sleep, Spacing
+from worker.sync.hubspot.pacing import RollingWindow, SearchPace, Sleep
 from worker.sync.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
@@ -69,7 +69,7 @@ class SessionTransport:
         *,
         budget: ApiBudget,
         window: RollingWindow,
-        search_pace: Spacing,
+        search_pace: SearchPace,
         sleep: Sleep,
         retry: RetryPolicy | None = None,
         timeout_s: float = 30.0,
@@ -118,20 +118,17 @@ class SessionTransport:
         data = None if body is None else json.dumps(body)
         for attempt in range(1, self.retry.attempts + 1):
             self.budget.check(self._priority())
-            if is_search:
-                self.search_pace.acquire()
-            else:
-                self.window.acquire()
             self.requests_sent += 1
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=[(key, _query_value(value)) for key, value in query_params or []],
-                    data=data,
-                    headers=dict(headers or {}),
-                    timeout=self.timeout_s,
-                )
+                with self._turn(is_search):
+                    response = self.session.request(
+                        method,
+                        url,
+                        params=[(key, _query_value(value)) for key, value in query_params or []],
+                        data=data,
+                        headers=dict(headers or {}),
+                        timeout=self.timeout_s,
+                    )
             except requests.exceptions.SSLError as error:
                 raise connection_failed(error) from error
             except (requests.ConnectionError, requests.Timeout) as error:
@@ -148,6 +145,16 @@ class SessionTransport:
                 raise failure
             self._wait(failure, method, path, attempt, wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    @contextmanager
+    def _turn(self, is_search: bool) -> Iterator[None]:
+        """This call's place under the limits: a search holds its slot until answered."""
+        if is_search:
+            with self.search_pace.slot():
+                yield
+        else:
+            self.window.acquire()
+            yield
 
     def _classify(
         self, response: requests.Response, repeatable: bool, attempt: int

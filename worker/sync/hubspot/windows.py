@@ -4,14 +4,15 @@ Search facts (https://developers.hubspot.com/docs/api/crm/search): one sort, 200
 page, at most 10,000 results per query (paging past it returns 400), dates compared as epoch
 milliseconds, and offset (`after`) paging that shifts when a record changes while we read.
 
-So every query here is keyset-paged and reads ONE page: the next query starts again at the last
-modification time seen, leaving out by id the records of that instant already read (past 100
-of them they are re-read and dropped instead: filter value lists are kept small). That never
-reaches the result cap and never skips a record that moved while we paged. When a whole page
-shares one timestamp (a bulk update can stamp more than 10,000 records with one millisecond),
-time alone cannot move forward, so that instant is read by `hs_object_id` ascending before time
-resumes just after it (Airbyte hit both the cap and the loop: airbytehq/airbyte PRs 10700 and
-44899).
+So every query here is keyset-paged and reads ONE page: a query whose answer has no
+`paging.next` (it matched nothing past that page) ends its slice with no search for an empty
+page; otherwise the next query starts again at the last modification time seen, leaving out by
+id the records of that instant already read (100 of them at most: filter value lists are kept
+small, and the rest are re-read and dropped). That never reaches the result cap and never skips
+a record that moved while we paged. When a whole page shares one timestamp (a bulk update can
+stamp more than 10,000 records with one millisecond), time alone cannot move forward, so that
+instant is read by `hs_object_id` ascending before time resumes just after it (Airbyte hit both
+the cap and the loop: airbytehq/airbyte PRs 10700 and 44899).
 
 Search-index lag (a change becomes searchable a few moments after it is made): a committed
 cursor never claims more than `server time of the read - lookback`, so the next pull re-reads
@@ -23,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from worker.sync.base import Cursor
 
@@ -114,12 +115,15 @@ def start_windows(since: Cursor) -> list[Window]:
     return [Window(at, after_id=int(since.last_id)), Window(at + TICK)]
 
 
-def next_windows(window: Window, page: Sequence[tuple[datetime, int]]) -> list[Window]:
+def next_windows(
+    window: Window, page: Sequence[tuple[datetime, int]], more: bool = True
+) -> list[Window]:
     """What replaces `window` after reading one page of (modified_at, id), oldest first.
 
-    Empty when the slice is exhausted (a short page).
+    Empty when the slice is exhausted: a short page, or HubSpot said the query matched nothing
+    past this page (`more` false: no `paging.next`).
     """
-    if len(page) < PAGE_SIZE:
+    if not more or len(page) < PAGE_SIZE:
         return []
     last_at, last_id = page[-1]
     if window.by_id:
@@ -127,7 +131,7 @@ def next_windows(window: Window, page: Sequence[tuple[datetime, int]]) -> list[W
     if page[0][0] == last_at:
         return [Window(last_at, after_id=0), Window(last_at + TICK)]
     read = tuple(record_id for at, record_id in page if at == last_at)
-    return [Window(last_at, read_at_start=read if len(read) <= MAX_VALUES else ())]
+    return [Window(last_at, read_at_start=read[-MAX_VALUES:])]
 
 
 def _order(cursor: Cursor) -> tuple[datetime, int]:
@@ -169,17 +173,27 @@ class Keyed(Protocol):
 R = TypeVar("R", bound=Keyed)
 
 
+class Answer(NamedTuple, Generic[R]):
+    """One search page as the walk needs it."""
+
+    records: Sequence[R]
+    """The page, oldest first (by id in id mode)."""
+    answered_at: datetime | None
+    """The server's time of the answer (None when unknown: the page's newest record stands in)."""
+    more: bool
+    """Whether HubSpot offered a next page of the same query (`paging.next`)."""
+
+
 def walk(
-    fetch: Callable[[Window], tuple[Sequence[R], datetime | None]],
+    fetch: Callable[[Window], Answer[R]],
     since: Cursor,
     lookback: timedelta,
 ) -> Iterator[tuple[list[R], Cursor]]:
     """Run the windows from `since`: each page's new records and the cursor covering them.
 
-    `fetch` runs one search for a window and returns one page, oldest first (by id in id
-    mode), with the server's time of the answer (None when unknown: the page's newest record
-    stands in). A record version already yielded by this walk is not yielded again, so the
-    keyset overlap costs calls, never duplicates.
+    `fetch` runs one search for a window and returns its `Answer`. A record version already
+    yielded by this walk is not yielded again, so the keyset overlap costs calls, never
+    duplicates.
     """
     queue: deque[Window] = deque(start_windows(since))
     seen: dict[str, datetime] = {}
@@ -189,9 +203,9 @@ def walk(
         if window.start is not None:
             start = window.start
             seen = {key: at for key, at in seen.items() if at >= start}
-        records, answered_at = fetch(window)
+        records, answered_at, more = fetch(window)
         keys = [(record.modified_at, int(record.id)) for record in records]
-        queue.extendleft(reversed(next_windows(window, keys)))
+        queue.extendleft(reversed(next_windows(window, keys, more)))
         if not records:
             continue
         horizon = truncate_ms((answered_at or keys[-1][0]) - lookback)
