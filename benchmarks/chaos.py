@@ -63,6 +63,7 @@ from chaos_outside import (
     People,
     crm_state,
     free_port,
+    repeats,
     store_engine,
     verify,
 )
@@ -96,6 +97,8 @@ LEASE_TTL = timedelta(seconds=15)
 CYCLE_EVERY = timedelta(minutes=1)
 TRAPPED = "sending (inside SMTP DATA)"
 SETTLE_S = 0.5
+NUDGE_AFTER_S = 1.0
+"""A board this long quiet while a cycle is awaited: the daemon waits on a timer, not work."""
 """After a kill, how long other replicas get to finish a message they were handing over."""
 
 CONFIG = """\
@@ -186,6 +189,17 @@ class Board:
     def close(self) -> None:
         """Flush the file."""
         self._file.close()
+
+    def quiet_for(self) -> float:
+        """Seconds since any process last said something."""
+        with self.changed:
+            last = self.lines[-1].at if self.lines else self._began
+        return time.monotonic() - last
+
+    def seen(self, match: Callable[[Said], bool], since: int) -> bool:
+        """Whether a line after `since` matches."""
+        with self.changed:
+            return any(match(said) for said in self.lines[since:])
 
     def mark(self) -> int:
         """A position: `wait` looks only at lines after it."""
@@ -280,6 +294,14 @@ class Process:
             self.kill()
 
 
+def _began(said: Said, after: datetime) -> bool:
+    """A cycle that started at or after `after` (its `cycle_started` line) in a process that
+    still runs (a killed one's cycle will never finish)."""
+    if said.event.get("event") != "cycle_started" or not said.process.alive():
+        return False
+    return (_stamp(said.event, "started_at") or after) >= after
+
+
 def _stamp(event: dict[str, Any], key: str = "timestamp") -> datetime | None:
     value = event.get(key)
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
@@ -302,6 +324,8 @@ class Tally:
     """Kills aimed at a send for which no mail came before the run ended."""
     not_made: int = 0
     """Kills not made because a trap had killed the victim while the harness aimed."""
+    nudges: int = 0
+    """Times the clock moved one cycle interval on because every process sat waiting."""
 
 
 class Run:
@@ -326,7 +350,7 @@ class Run:
         self._missing: set[str] = set()
         self._traps = 0
         self._trap_lock = threading.Lock()
-        self._unknown: set[str] = set()
+        self._unknown: set[tuple[str, int]] = set()
 
     # The sandbox's control API.
 
@@ -446,7 +470,7 @@ class Run:
     def _restart(self, slot: str) -> None:
         """After a kill: count what it left unknown, start the slot again, hand the lease on."""
         time.sleep(SETTLE_S)
-        self._count_unknown()
+        self._count_unknown(self.workers[slot])
         if len(self.workers) > 1:
             time.sleep(self.random.uniform(0.5, 3.0))
         self.start_worker(slot)
@@ -461,23 +485,54 @@ class Run:
             time.sleep(self.random.uniform(0.0, 0.6))
             return victim.kill()
         event = "object_pulled" if target == "pull" else "dispatch_done"
-        self.board.wait(
-            lambda said: said.process is victim and said.event.get("event") == event, mark, 20.0
-        )
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline:
+            if self.board.wait(
+                lambda said: said.process is victim and said.event.get("event") == event,
+                mark,
+                NUDGE_AFTER_S / 2,
+            ):
+                break
+            self.nudge_if_idle()
         time.sleep(self.random.uniform(0.0, 0.1 if target == "pull" else 0.3))
         return victim.kill()
 
-    def _count_unknown(self) -> None:
+    def _count_unknown(self, victim: Process) -> None:
         """After a kill: marked-sent messages the mail server never got, and sends the store
-        shows cut off mid hand-over; each new since the last kill."""
+        shows cut off mid hand-over; each new since the last kill.
+
+        With other replicas alive, a send one of them is handing over right now is theirs, not
+        the victim's: only what is still unknown once a live hand-over would have ended (the
+        store's own `handover_limit`, polled) counts. The board notes both views.
+        """
         assert self.ledger is not None
         assert self.capture is not None
         missing = set(self.ledger.marked_sent()) - self.capture.received_ids()
         unknown = self.ledger.handing_over()
+        first_missing, first_unknown = missing - self._missing, unknown - self._unknown
+        others = [p for p in self.workers.values() if p is not victim and p.alive()]
+        deadline = time.monotonic() + self.ledger.handover_limit.total_seconds()
+        while (
+            others
+            and max(len(missing - self._missing), len(unknown - self._unknown)) > 1
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+            missing &= set(self.ledger.marked_sent()) - self.capture.received_ids()
+            unknown &= self.ledger.handing_over()
         seen = self.tally.after_kills
-        seen.missing.append(len(missing - self._missing))
-        seen.unknown.append(len(unknown - self._unknown))
-        seen.ever |= missing | unknown
+        new_missing, new_unknown = missing - self._missing, unknown - self._unknown
+        seen.missing.append(len(new_missing))
+        seen.unknown.append(len(new_unknown))
+        seen.ever.update(new_missing | {message_id for message_id, _ in new_unknown})
+        self.board.note(
+            "unknown_after_kill",
+            victim=victim.name,
+            missing=sorted(new_missing),
+            unknown=sorted(new_unknown),
+            first_missing=sorted(first_missing),
+            first_unknown=sorted(first_unknown),
+        )
         self._missing, self._unknown = missing, unknown
 
     def revive(self) -> None:
@@ -494,8 +549,11 @@ class Run:
             self._restart(slot)
 
     def wait_for_cycle(self, after: datetime, since: int, *, ok: bool = False) -> bool:
-        """Wait for a cycle that started at or after `after` (sandbox time) to finish."""
-        mark = since
+        """Wait for a cycle that started at or after `after` (sandbox time) to finish.
+
+        Until one has started, a quiet board means the daemon waits out an interval in real
+        seconds: the clock is nudged on by one cycle interval (`nudge_if_idle`).
+        """
         deadline = time.monotonic() + STEP_TIMEOUT_S
         while time.monotonic() < deadline:
             found = self.board.wait(
@@ -505,15 +563,25 @@ class Run:
                     and (_stamp(said.event, "started_at") or after) >= after
                     and (said.event.get("ok") or not ok)
                 ),
-                mark,
-                1.0,
+                since,
+                NUDGE_AFTER_S / 2,
             )
             if found is not None:
                 return True
-            mark = self.board.mark()
+            if not self.board.seen(lambda said: _began(said, after), since):
+                self.nudge_if_idle()
             self.revive()
         self.tally.hangs += 1
         return False
+
+    def nudge_if_idle(self) -> None:
+        """When no process has said anything for NUDGE_AFTER_S, move the clock one cycle
+        interval on: the daemon's next cycle comes due now instead of in real seconds."""
+        if self.board.quiet_for() < NUDGE_AFTER_S:
+            return
+        self.advance_to(self.clock() + CYCLE_EVERY + timedelta(seconds=1))
+        self.tally.nudges += 1
+        self.board.note("nudge")
 
     def step(self, moment: datetime, kills: int) -> None:
         """One step: move the clock, kill as planned, wait for a cycle of the new time."""
@@ -833,6 +901,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if isinstance(program.trigger, RecoveryTrigger)
             ),
         )
+        _, doubled = repeats(
+            capture.messages, harness.tally.after_kills.ever, config.survey.delivery.grace
+        )
     if args.after_crash == "report":
         # Never twice: a send a kill cut off stays unknown, reported by `status` by design.
         numbers["not arrived, reported (never re-sent)"] = numbers.pop("lost_messages_after_grace")
@@ -863,6 +934,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "kills not made (a trap was first)": tally.not_made,
             **{f"killed {where}": count for where, count in sorted(tally.kills.items())},
             "lease handovers": harness.handovers(),
+            "clock nudges (cycle due at once)": tally.nudges,
             "crashes (died unasked)": tally.crashes,
             **{
                 f"jobs failed: {name}": count
@@ -887,6 +959,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "status unknown deliveries": int(document.get("unknown_total", -1)),
         },
         "migrations": tally.migration_kills,
+        "duplicates": {
+            message_id_: {
+                "dates": [date.isoformat() for date in dates],
+                "kills that left it unknown": tally.after_kills.ever[message_id_],
+            }
+            for message_id_, dates in doubled.items()
+        },
     }
 
 
@@ -913,6 +992,8 @@ def print_table(summary: dict[str, Any]) -> None:
     print("migrations killed midway:")
     for outcome in summary["migrations"]:
         print(f"  {outcome}")
+    for message_id_, seen in summary["duplicates"].items():
+        print(f"duplicate {message_id_}: {seen}")
 
 
 def main() -> None:
