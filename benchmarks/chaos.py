@@ -11,7 +11,8 @@ SMTP to a capture server here; simulated people read it and answer through the w
 of the process being killed, retrying when it is down, as a person reloads a page.
 
 The harness moves the sandbox clock (`--cycles-per-day` steps in office hours, then to the next
-morning), waits for a cycle that started after each move, and SIGKILLs a `run` process
+morning), waits for a cycle that started after each move (moving the clock one cycle interval
+on whenever every process sits waiting on a timer instead), and SIGKILLs a `run` process
 `--kills` times in all: while it pulls (after its log says an object was pulled), while it
 sends (inside the SMTP transaction, before the capture answers 250: the message arrived, the
 sender cannot know), after its dispatch (answers, task status, CRM writes), or at random. The
@@ -22,9 +23,12 @@ period, and clean cycles recover.
 
 Every promise is judged from outside the worker (DESIGN.md section 5):
 - the mail received, against the invitations and reminders the worker marked as sent: right
-  after each kill, how many marked-sent messages never arrived (at most one per kill), and at
-  the end none (re-sent after the grace period); a Message-ID received twice only as such a
-  re-send; never two invitations of different surveys to one address within the interval;
+  after each kill, how many marked-sent messages never arrived and how many sends the store
+  shows cut off mid hand-over (at most one per kill; with replicas, a send a live one finishes
+  within the worker's hand-over limit is its own, not the victim's), and at the end none
+  (re-sent after the grace period); a Message-ID received once more for each kill that left a
+  send of it unknown, each copy a grace period after the one before, and never otherwise;
+  never two invitations of different surveys to one address within the interval;
 - the CRM's records, by contact (an address may have several records): follow-up tasks and
   response notes per address against the answers people were thanked for, and each address's
   last score on its contact;
