@@ -352,7 +352,8 @@ class Run:
         self.capture: MailCapture | None = None
         self.ledger: Ledger | None = None
         self._missing: set[str] = set()
-        self._traps = 0
+        self._traps: Counter[str] = Counter()
+        """Kills aimed at a send, armed and not yet sprung, by slot."""
         self._trap_lock = threading.Lock()
         self._unknown: set[tuple[str, int]] = set()
 
@@ -414,7 +415,9 @@ class Run:
         mark = self.board.mark()
         self.advance_to(self.clock() + LEASE_TTL + timedelta(seconds=1))
         self.board.wait(
-            lambda said: said.event.get("event") == "scheduler_lease" and said.event.get("held"),
+            lambda said: (
+                said.event.get("event") == "scheduler_lease" and bool(said.event.get("held"))
+            ),
             mark,
             30,
         )
@@ -448,12 +451,12 @@ class Run:
         self._restart(slot)
 
     def _arm(self, slot: str) -> None:
-        """Kill the process of `slot` inside the next SMTP DATA (after the message arrived)."""
+        """Kill the process of `slot` inside its next SMTP DATA (after the message arrived)."""
         assert self.capture is not None
         with self._trap_lock:
-            self._traps += 1
-            if self._traps == 1:
-                self.capture.trap(partial(self._spring, slot))
+            self._traps[slot] += 1
+            if self._traps[slot] == 1:
+                self.capture.trap(slot, partial(self._spring, slot))
 
     def _spring(self, slot: str) -> None:
         """In the SMTP server's thread, mid-DATA: SIGKILL the sender; arm the next trap.
@@ -467,9 +470,9 @@ class Run:
             victim.kill()
         assert self.capture is not None
         with self._trap_lock:
-            self._traps -= killed
-            if self._traps:
-                self.capture.trap(partial(self._spring, slot))
+            self._traps[slot] -= killed
+            if self._traps[slot]:
+                self.capture.trap(slot, partial(self._spring, slot))
 
     def _restart(self, slot: str) -> None:
         """After a kill: count what it left unknown, start the slot again, hand the lease on."""
@@ -663,7 +666,7 @@ class Run:
                     endpoint=sandbox.base_url,
                     ca_bundle=sandbox.ca_path,
                     my_domain=SANDBOX_MY_DOMAIN,
-                    smtp_port=capture.port,
+                    smtp_port=capture.port(slot),
                     after_crash=self.args.after_crash,
                     web_port=port,
                     public_port=ports[0],
@@ -725,8 +728,10 @@ class Run:
         """Traps off, faults off; past the grace period; clean cycles until all is settled."""
         assert self.capture is not None
         with self._trap_lock:
-            self.tally.traps_unsprung, self._traps = self._traps, 0
-            self.capture.trap(None)
+            self.tally.traps_unsprung = sum(self._traps.values())
+            self._traps.clear()
+            for slot in self.configs:
+                self.capture.trap(slot, None)
         self.revive()
         self.faults(0.0)
         people.settle()
@@ -867,7 +872,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             database = create_postgres(f"nps_chaos_{uuid4().hex[:10]}")
             stack.callback(drop_postgres, normalise_url(database).database or "")
         harness = Run(args, folder, database)
-        capture = stack.enter_context(MailCapture())
+        capture = stack.enter_context(
+            MailCapture([f"run-{replica + 1}" for replica in range(args.replicas)])
+        )
         sandbox = stack.enter_context(
             SandboxProcess(
                 crm_state,

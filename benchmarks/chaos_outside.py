@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import Message
@@ -74,51 +74,70 @@ def crm_state(sandbox: Sandbox) -> dict[str, Any]:
 
 
 class MailCapture:
-    """An SMTP server that keeps every message handed to it (duplicates too).
+    """An SMTP server that keeps every message handed to it (duplicates too), with a door
+    (port) of its own for each process slot, so a trap catches that slot's sends only.
 
-    `trap` arms a one-shot call made inside the next DATA, after the message is kept and
-    before the server answers 250: a kill there leaves the sender not knowing it arrived.
+    `trap` arms a one-shot call made inside the next DATA through a slot's door, after the
+    message is kept and before the server answers 250: a kill there leaves the sender not
+    knowing it arrived. Each door has its own thread, so a trap that waits for its victim to
+    die never holds up another replica's mail.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, slots: Sequence[str]) -> None:
         self.messages: list[Message] = []
         self.inbox: queue.Queue[Message] = queue.Queue()
-        self._trap: Callable[[], None] | None = None
+        self._traps: dict[str, Callable[[], None] | None] = dict.fromkeys(slots)
         self._lock = threading.Lock()
-        self._controller = Controller(self, hostname="127.0.0.1", port=free_port())
+        self._doors = {
+            slot: Controller(_Door(self, slot), hostname="127.0.0.1", port=free_port())
+            for slot in slots
+        }
 
-    @property
-    def port(self) -> int:
-        """Where the workers send mail."""
-        return int(self._controller.port)
+    def port(self, slot: str) -> int:
+        """Where the process of `slot` sends mail."""
+        return int(self._doors[slot].port)
 
-    def trap(self, action: Callable[[], None] | None) -> None:
-        """Arm (or with None disarm) the call made in the next DATA."""
+    def trap(self, slot: str, action: Callable[[], None] | None) -> None:
+        """Arm (or with None disarm) the call made in the next DATA from `slot`."""
         with self._lock:
-            self._trap = action
+            self._traps[slot] = action
 
     def received_ids(self) -> set[str]:
         """The Message-IDs received so far."""
         with self._lock:
             return {str(message["Message-ID"]) for message in self.messages}
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
-        """Keep the message, put it in the people's inbox, spring the trap."""
-        message = email.message_from_bytes(envelope.content)
+    def keep(self, slot: str, content: bytes) -> None:
+        """Keep a message, put it in the people's inbox, spring the slot's trap."""
+        message = email.message_from_bytes(content)
         with self._lock:
             self.messages.append(message)
-            action, self._trap = self._trap, None
+            action, self._traps[slot] = self._traps[slot], None
         self.inbox.put(message)
         if action is not None:
             action()
-        return "250 OK"
 
     def __enter__(self) -> "MailCapture":
-        self._controller.start()
+        for door in self._doors.values():
+            door.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._controller.stop()
+        for door in self._doors.values():
+            door.stop()
+
+
+@dataclass(frozen=True)
+class _Door:
+    """The aiosmtpd handler of one slot's port."""
+
+    capture: MailCapture
+    slot: str
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+        """Hand the message to the capture (which may spring a trap), then answer 250."""
+        self.capture.keep(self.slot, envelope.content)
+        return "250 OK"
 
 
 @dataclass
