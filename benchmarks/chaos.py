@@ -103,6 +103,8 @@ TRAPPED = "sending (inside SMTP DATA)"
 SETTLE_S = 0.5
 NUDGE_AFTER_S = 1.0
 """A board this long quiet while a cycle is awaited: the daemon waits on a timer, not work."""
+MAX_NUDGES = 5
+"""Nudges in one step at most (each one cycle interval of sandbox time)."""
 """After a kill, how long other replicas get to finish a message they were handing over."""
 
 CONFIG = """\
@@ -356,6 +358,8 @@ class Run:
         """Kills aimed at a send, armed and not yet sprung, by slot."""
         self._trap_lock = threading.Lock()
         self._unknown: set[tuple[str, int]] = set()
+        self._awaited: tuple[datetime, int] = (START, 0)
+        self._nudged = 0
 
     # The sandbox's control API.
 
@@ -575,18 +579,33 @@ class Run:
             )
             if found is not None:
                 return True
-            if not self.board.seen(lambda said: _began(said, after), since):
-                self.nudge_if_idle()
+            self.nudge_if_idle()
             self.revive()
         self.tally.hangs += 1
         return False
 
+    def expect_cycle(self, after: datetime, since: int) -> None:
+        """From now on the harness awaits a cycle started at or after `after` (sandbox time),
+        looking at the board from `since`: what `nudge_if_idle` goes by."""
+        self._awaited = (after, since)
+        self._nudged = 0
+
     def nudge_if_idle(self) -> None:
-        """When no process has said anything for NUDGE_AFTER_S, move the clock one cycle
-        interval on: the daemon's next cycle comes due now instead of in real seconds."""
-        if self.board.quiet_for() < NUDGE_AFTER_S:
+        """While the awaited cycle has not started and no process has said anything for a
+        while, move the clock one cycle interval on: the daemon's next cycle comes due now
+        instead of after its interval in real seconds.
+
+        A quiet board may also be silent work (daily roll-ups): each nudge of a step waits
+        twice as long as the one before, and a step has at most MAX_NUDGES (minutes of
+        sandbox time, well inside the delivery grace period).
+        """
+        after, since = self._awaited
+        if self._nudged >= MAX_NUDGES or self.board.seen(lambda s: _began(s, after), since):
+            return
+        if self.board.quiet_for() < NUDGE_AFTER_S * 2**self._nudged:
             return
         self.advance_to(self.clock() + CYCLE_EVERY + timedelta(seconds=1))
+        self._nudged += 1
         self.tally.nudges += 1
         self.board.note("nudge")
 
@@ -594,6 +613,7 @@ class Run:
         """One step: move the clock, kill as planned, wait for a cycle of the new time."""
         since = self.board.mark()
         now = self.advance_to(moment)
+        self.expect_cycle(now, since)
         self.board.note("step", now=now.isoformat(), kills=kills)
         for _ in range(kills):
             self.kill_one()
@@ -701,6 +721,7 @@ class Run:
         people.start()
         for replica in range(args.replicas):
             self.start_worker(f"run-{replica + 1}")
+        self.expect_cycle(START, 0)
         self.wait_for_cycle(START, 0)
         self.faults(args.fault_rate)
         offsets = [timedelta(hours=8 * n / args.cycles_per_day) for n in range(args.cycles_per_day)]
@@ -738,6 +759,7 @@ class Run:
         for _ in range(12):
             since = self.board.mark()
             now = self.advance_to(self.clock() + timedelta(hours=1))
+            self.expect_cycle(now, since)
             self.revive()
             self.wait_for_cycle(now, since, ok=True)
             people.settle()
