@@ -43,6 +43,7 @@ import contextlib
 import json
 import os
 import random
+import resource
 import secrets
 import signal
 import subprocess
@@ -237,6 +238,8 @@ class Process:
         """Killed by a trap inside SMTP DATA (not a crash)."""
         self.phase = "starting"
         self.leader = False
+        self.cpu_seconds = 0.0
+        """CPU the process had used when it was killed (user and system)."""
         self._log = (logs / f"{name}.log").open("a", encoding="utf-8")
         self.popen = subprocess.Popen(  # noqa: S603 - this interpreter, this repo's script
             [sys.executable, str(WORKER), *args],
@@ -288,6 +291,7 @@ class Process:
         """SIGKILL; returns what it was doing (pull, close, idle, ...)."""
         where = self.phase
         if self.alive():
+            self.cpu_seconds = _cpu_seconds(self.popen.pid)
             self.popen.send_signal(signal.SIGKILL)
         self.popen.wait(timeout=30)
         self.killed_at = time.monotonic()
@@ -298,6 +302,15 @@ class Process:
         """End the child if it still runs."""
         if self.alive():
             self.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a live process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _began(said: Said, after: datetime) -> bool:
@@ -957,6 +970,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "after crash": args.after_crash,
             "seed": args.seed,
             "wall seconds": round(time.monotonic() - started, 1),
+            **_cpu(harness),
         },
         "chaos": {
             "steps": tally.steps,
@@ -999,6 +1013,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             for message_id_, dates in doubled.items()
         },
+    }
+
+
+def _cpu(harness: Run) -> dict[str, float]:
+    """CPU seconds of the run: the `run` processes (read as each was killed or stopped), the
+    rest (harness, its SMTP capture and people, the sandbox, migrations, status), and in all;
+    on a machine to itself the wall time would come close to all of it over its cores."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    workers = sum(
+        process.cpu_seconds for process in harness.spawned if process.name.startswith("run-")
+    )
+    return {
+        "CPU s, run processes": round(workers, 1),
+        "CPU s, harness, sandbox and the rest": round(total - workers, 1),
+        "CPU s, all processes": round(total, 1),
     }
 
 
