@@ -11,7 +11,8 @@ SMTP to a capture server here; simulated people read it and answer through the w
 of the process being killed, retrying when it is down, as a person reloads a page.
 
 The harness moves the sandbox clock (`--cycles-per-day` steps in office hours, then to the next
-morning), waits for a cycle that started after each move, and SIGKILLs a `run` process
+morning), waits for a cycle that started after each move (moving the clock one cycle interval
+on whenever every process sits waiting on a timer instead), and SIGKILLs a `run` process
 `--kills` times in all: while it pulls (after its log says an object was pulled), while it
 sends (inside the SMTP transaction, before the capture answers 250: the message arrived, the
 sender cannot know), after its dispatch (answers, task status, CRM writes), or at random. The
@@ -22,9 +23,12 @@ period, and clean cycles recover.
 
 Every promise is judged from outside the worker (DESIGN.md section 5):
 - the mail received, against the invitations and reminders the worker marked as sent: right
-  after each kill, how many marked-sent messages never arrived (at most one per kill), and at
-  the end none (re-sent after the grace period); a Message-ID received twice only as such a
-  re-send; never two invitations of different surveys to one address within the interval;
+  after each kill, how many marked-sent messages never arrived and how many sends the store
+  shows cut off mid hand-over (at most one per kill; with replicas, a send a live one finishes
+  within the worker's hand-over limit is its own, not the victim's), and at the end none
+  (re-sent after the grace period); a Message-ID received once more for each kill that left a
+  send of it unknown, each copy a grace period after the one before, and never otherwise;
+  never two invitations of different surveys to one address within the interval;
 - the CRM's records, by contact (an address may have several records): follow-up tasks and
   response notes per address against the answers people were thanked for, and each address's
   last score on its contact;
@@ -39,6 +43,7 @@ import contextlib
 import json
 import os
 import random
+import resource
 import secrets
 import signal
 import subprocess
@@ -63,6 +68,7 @@ from chaos_outside import (
     People,
     crm_state,
     free_port,
+    repeats,
     store_engine,
     verify,
 )
@@ -96,6 +102,10 @@ LEASE_TTL = timedelta(seconds=15)
 CYCLE_EVERY = timedelta(minutes=1)
 TRAPPED = "sending (inside SMTP DATA)"
 SETTLE_S = 0.5
+NUDGE_AFTER_S = 1.0
+"""A board this long quiet while a cycle is awaited: the daemon waits on a timer, not work."""
+MAX_NUDGES = 5
+"""Nudges in one step at most (each one cycle interval of sandbox time)."""
 """After a kill, how long other replicas get to finish a message they were handing over."""
 
 CONFIG = """\
@@ -187,6 +197,17 @@ class Board:
         """Flush the file."""
         self._file.close()
 
+    def quiet_for(self) -> float:
+        """Seconds since any process last said something."""
+        with self.changed:
+            last = self.lines[-1].at if self.lines else self._began
+        return time.monotonic() - last
+
+    def seen(self, match: Callable[[Said], bool], since: int) -> bool:
+        """Whether a line after `since` matches."""
+        with self.changed:
+            return any(match(said) for said in self.lines[since:])
+
     def mark(self) -> int:
         """A position: `wait` looks only at lines after it."""
         with self.changed:
@@ -217,6 +238,8 @@ class Process:
         """Killed by a trap inside SMTP DATA (not a crash)."""
         self.phase = "starting"
         self.leader = False
+        self.cpu_seconds = 0.0
+        """CPU the process had used when it was killed (user and system)."""
         self._log = (logs / f"{name}.log").open("a", encoding="utf-8")
         self.popen = subprocess.Popen(  # noqa: S603 - this interpreter, this repo's script
             [sys.executable, str(WORKER), *args],
@@ -268,6 +291,7 @@ class Process:
         """SIGKILL; returns what it was doing (pull, close, idle, ...)."""
         where = self.phase
         if self.alive():
+            self.cpu_seconds = _cpu_seconds(self.popen.pid)
             self.popen.send_signal(signal.SIGKILL)
         self.popen.wait(timeout=30)
         self.killed_at = time.monotonic()
@@ -278,6 +302,23 @@ class Process:
         """End the child if it still runs."""
         if self.alive():
             self.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a live process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _began(said: Said, after: datetime) -> bool:
+    """A cycle that started at or after `after` (its `cycle_started` line) in a process that
+    still runs (a killed one's cycle will never finish)."""
+    if said.event.get("event") != "cycle_started" or not said.process.alive():
+        return False
+    return (_stamp(said.event, "started_at") or after) >= after
 
 
 def _stamp(event: dict[str, Any], key: str = "timestamp") -> datetime | None:
@@ -302,6 +343,8 @@ class Tally:
     """Kills aimed at a send for which no mail came before the run ended."""
     not_made: int = 0
     """Kills not made because a trap had killed the victim while the harness aimed."""
+    nudges: int = 0
+    """Times the clock moved one cycle interval on because every process sat waiting."""
 
 
 class Run:
@@ -324,9 +367,12 @@ class Run:
         self.capture: MailCapture | None = None
         self.ledger: Ledger | None = None
         self._missing: set[str] = set()
-        self._traps = 0
+        self._traps: Counter[str] = Counter()
+        """Kills aimed at a send, armed and not yet sprung, by slot."""
         self._trap_lock = threading.Lock()
-        self._unknown: set[str] = set()
+        self._unknown: set[tuple[str, int]] = set()
+        self._awaited: tuple[datetime, int] = (START, 0)
+        self._nudged = 0
 
     # The sandbox's control API.
 
@@ -386,7 +432,9 @@ class Run:
         mark = self.board.mark()
         self.advance_to(self.clock() + LEASE_TTL + timedelta(seconds=1))
         self.board.wait(
-            lambda said: said.event.get("event") == "scheduler_lease" and said.event.get("held"),
+            lambda said: (
+                said.event.get("event") == "scheduler_lease" and bool(said.event.get("held"))
+            ),
             mark,
             30,
         )
@@ -420,12 +468,12 @@ class Run:
         self._restart(slot)
 
     def _arm(self, slot: str) -> None:
-        """Kill the process of `slot` inside the next SMTP DATA (after the message arrived)."""
+        """Kill the process of `slot` inside its next SMTP DATA (after the message arrived)."""
         assert self.capture is not None
         with self._trap_lock:
-            self._traps += 1
-            if self._traps == 1:
-                self.capture.trap(partial(self._spring, slot))
+            self._traps[slot] += 1
+            if self._traps[slot] == 1:
+                self.capture.trap(slot, partial(self._spring, slot))
 
     def _spring(self, slot: str) -> None:
         """In the SMTP server's thread, mid-DATA: SIGKILL the sender; arm the next trap.
@@ -439,14 +487,14 @@ class Run:
             victim.kill()
         assert self.capture is not None
         with self._trap_lock:
-            self._traps -= killed
-            if self._traps:
-                self.capture.trap(partial(self._spring, slot))
+            self._traps[slot] -= killed
+            if self._traps[slot]:
+                self.capture.trap(slot, partial(self._spring, slot))
 
     def _restart(self, slot: str) -> None:
         """After a kill: count what it left unknown, start the slot again, hand the lease on."""
         time.sleep(SETTLE_S)
-        self._count_unknown()
+        self._count_unknown(self.workers[slot])
         if len(self.workers) > 1:
             time.sleep(self.random.uniform(0.5, 3.0))
         self.start_worker(slot)
@@ -461,23 +509,54 @@ class Run:
             time.sleep(self.random.uniform(0.0, 0.6))
             return victim.kill()
         event = "object_pulled" if target == "pull" else "dispatch_done"
-        self.board.wait(
-            lambda said: said.process is victim and said.event.get("event") == event, mark, 20.0
-        )
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline:
+            if self.board.wait(
+                lambda said: said.process is victim and said.event.get("event") == event,
+                mark,
+                NUDGE_AFTER_S / 2,
+            ):
+                break
+            self.nudge_if_idle()
         time.sleep(self.random.uniform(0.0, 0.1 if target == "pull" else 0.3))
         return victim.kill()
 
-    def _count_unknown(self) -> None:
+    def _count_unknown(self, victim: Process) -> None:
         """After a kill: marked-sent messages the mail server never got, and sends the store
-        shows cut off mid hand-over; each new since the last kill."""
+        shows cut off mid hand-over; each new since the last kill.
+
+        With other replicas alive, a send one of them is handing over right now is theirs, not
+        the victim's: only what is still unknown once a live hand-over would have ended (the
+        store's own `handover_limit`, polled) counts. The board notes both views.
+        """
         assert self.ledger is not None
         assert self.capture is not None
         missing = set(self.ledger.marked_sent()) - self.capture.received_ids()
         unknown = self.ledger.handing_over()
+        first_missing, first_unknown = missing - self._missing, unknown - self._unknown
+        others = [p for p in self.workers.values() if p is not victim and p.alive()]
+        deadline = time.monotonic() + self.ledger.handover_limit.total_seconds()
+        while (
+            others
+            and max(len(missing - self._missing), len(unknown - self._unknown)) > 1
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+            missing &= set(self.ledger.marked_sent()) - self.capture.received_ids()
+            unknown &= self.ledger.handing_over()
         seen = self.tally.after_kills
-        seen.missing.append(len(missing - self._missing))
-        seen.unknown.append(len(unknown - self._unknown))
-        seen.ever |= missing | unknown
+        new_missing, new_unknown = missing - self._missing, unknown - self._unknown
+        seen.missing.append(len(new_missing))
+        seen.unknown.append(len(new_unknown))
+        seen.ever.update(new_missing | {message_id for message_id, _ in new_unknown})
+        self.board.note(
+            "unknown_after_kill",
+            victim=victim.name,
+            missing=sorted(new_missing),
+            unknown=sorted(new_unknown),
+            first_missing=sorted(first_missing),
+            first_unknown=sorted(first_unknown),
+        )
         self._missing, self._unknown = missing, unknown
 
     def revive(self) -> None:
@@ -494,8 +573,11 @@ class Run:
             self._restart(slot)
 
     def wait_for_cycle(self, after: datetime, since: int, *, ok: bool = False) -> bool:
-        """Wait for a cycle that started at or after `after` (sandbox time) to finish."""
-        mark = since
+        """Wait for a cycle that started at or after `after` (sandbox time) to finish.
+
+        Until one has started, a quiet board means the daemon waits out an interval in real
+        seconds: the clock is nudged on by one cycle interval (`nudge_if_idle`).
+        """
         deadline = time.monotonic() + STEP_TIMEOUT_S
         while time.monotonic() < deadline:
             found = self.board.wait(
@@ -505,20 +587,46 @@ class Run:
                     and (_stamp(said.event, "started_at") or after) >= after
                     and (said.event.get("ok") or not ok)
                 ),
-                mark,
-                1.0,
+                since,
+                NUDGE_AFTER_S / 2,
             )
             if found is not None:
                 return True
-            mark = self.board.mark()
+            self.nudge_if_idle()
             self.revive()
         self.tally.hangs += 1
         return False
+
+    def expect_cycle(self, after: datetime, since: int) -> None:
+        """From now on the harness awaits a cycle started at or after `after` (sandbox time),
+        looking at the board from `since`: what `nudge_if_idle` goes by."""
+        self._awaited = (after, since)
+        self._nudged = 0
+
+    def nudge_if_idle(self) -> None:
+        """While the awaited cycle has not started and no process has said anything for a
+        while, move the clock one cycle interval on: the daemon's next cycle comes due now
+        instead of after its interval in real seconds.
+
+        A quiet board may also be silent work (daily roll-ups): each nudge of a step waits
+        twice as long as the one before, and a step has at most MAX_NUDGES (minutes of
+        sandbox time, well inside the delivery grace period).
+        """
+        after, since = self._awaited
+        if self._nudged >= MAX_NUDGES or self.board.seen(lambda s: _began(s, after), since):
+            return
+        if self.board.quiet_for() < NUDGE_AFTER_S * 2**self._nudged:
+            return
+        self.advance_to(self.clock() + CYCLE_EVERY + timedelta(seconds=1))
+        self._nudged += 1
+        self.tally.nudges += 1
+        self.board.note("nudge")
 
     def step(self, moment: datetime, kills: int) -> None:
         """One step: move the clock, kill as planned, wait for a cycle of the new time."""
         since = self.board.mark()
         now = self.advance_to(moment)
+        self.expect_cycle(now, since)
         self.board.note("step", now=now.isoformat(), kills=kills)
         for _ in range(kills):
             self.kill_one()
@@ -591,7 +699,7 @@ class Run:
                     endpoint=sandbox.base_url,
                     ca_bundle=sandbox.ca_path,
                     my_domain=SANDBOX_MY_DOMAIN,
-                    smtp_port=capture.port,
+                    smtp_port=capture.port(slot),
                     after_crash=self.args.after_crash,
                     web_port=port,
                     public_port=ports[0],
@@ -626,6 +734,7 @@ class Run:
         people.start()
         for replica in range(args.replicas):
             self.start_worker(f"run-{replica + 1}")
+        self.expect_cycle(START, 0)
         self.wait_for_cycle(START, 0)
         self.faults(args.fault_rate)
         offsets = [timedelta(hours=8 * n / args.cycles_per_day) for n in range(args.cycles_per_day)]
@@ -653,14 +762,17 @@ class Run:
         """Traps off, faults off; past the grace period; clean cycles until all is settled."""
         assert self.capture is not None
         with self._trap_lock:
-            self.tally.traps_unsprung, self._traps = self._traps, 0
-            self.capture.trap(None)
+            self.tally.traps_unsprung = sum(self._traps.values())
+            self._traps.clear()
+            for slot in self.configs:
+                self.capture.trap(slot, None)
         self.revive()
         self.faults(0.0)
         people.settle()
         for _ in range(12):
             since = self.board.mark()
             now = self.advance_to(self.clock() + timedelta(hours=1))
+            self.expect_cycle(now, since)
             self.revive()
             self.wait_for_cycle(now, since, ok=True)
             people.settle()
@@ -795,7 +907,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             database = create_postgres(f"nps_chaos_{uuid4().hex[:10]}")
             stack.callback(drop_postgres, normalise_url(database).database or "")
         harness = Run(args, folder, database)
-        capture = stack.enter_context(MailCapture())
+        capture = stack.enter_context(
+            MailCapture([f"run-{replica + 1}" for replica in range(args.replicas)])
+        )
         sandbox = stack.enter_context(
             SandboxProcess(
                 crm_state,
@@ -833,6 +947,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if isinstance(program.trigger, RecoveryTrigger)
             ),
         )
+        _, doubled = repeats(
+            capture.messages, harness.tally.after_kills.ever, config.survey.delivery.grace
+        )
     if args.after_crash == "report":
         # Never twice: a send a kill cut off stays unknown, reported by `status` by design.
         numbers["not arrived, reported (never re-sent)"] = numbers.pop("lost_messages_after_grace")
@@ -853,6 +970,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "after crash": args.after_crash,
             "seed": args.seed,
             "wall seconds": round(time.monotonic() - started, 1),
+            **_cpu(harness),
         },
         "chaos": {
             "steps": tally.steps,
@@ -863,6 +981,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "kills not made (a trap was first)": tally.not_made,
             **{f"killed {where}": count for where, count in sorted(tally.kills.items())},
             "lease handovers": harness.handovers(),
+            "clock nudges (cycle due at once)": tally.nudges,
             "crashes (died unasked)": tally.crashes,
             **{
                 f"jobs failed: {name}": count
@@ -887,6 +1006,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "status unknown deliveries": int(document.get("unknown_total", -1)),
         },
         "migrations": tally.migration_kills,
+        "duplicates": {
+            message_id_: {
+                "dates": [date.isoformat() for date in dates],
+                "kills that left it unknown": tally.after_kills.ever[message_id_],
+            }
+            for message_id_, dates in doubled.items()
+        },
+    }
+
+
+def _cpu(harness: Run) -> dict[str, float]:
+    """CPU seconds of the run: the `run` processes (read as each was killed or stopped), the
+    rest (harness, its SMTP capture and people, the sandbox, migrations, status), and in all;
+    on a machine to itself the wall time would come close to all of it over its cores."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    workers = sum(
+        process.cpu_seconds for process in harness.spawned if process.name.startswith("run-")
+    )
+    return {
+        "CPU s, run processes": round(workers, 1),
+        "CPU s, harness, sandbox and the rest": round(total - workers, 1),
+        "CPU s, all processes": round(total, 1),
     }
 
 
@@ -913,6 +1056,8 @@ def print_table(summary: dict[str, Any]) -> None:
     print("migrations killed midway:")
     for outcome in summary["migrations"]:
         print(f"  {outcome}")
+    for message_id_, seen in summary["duplicates"].items():
+        print(f"duplicate {message_id_}: {seen}")
 
 
 def main() -> None:

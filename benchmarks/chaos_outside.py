@@ -8,13 +8,14 @@ numbers of benchmarks/chaos.py's table: every `dup_*` and `lost_*` must be 0.
 
 import contextlib
 import email
+import itertools
 import queue
 import random
 import socket
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import Message
@@ -73,51 +74,70 @@ def crm_state(sandbox: Sandbox) -> dict[str, Any]:
 
 
 class MailCapture:
-    """An SMTP server that keeps every message handed to it (duplicates too).
+    """An SMTP server that keeps every message handed to it (duplicates too), with a door
+    (port) of its own for each process slot, so a trap catches that slot's sends only.
 
-    `trap` arms a one-shot call made inside the next DATA, after the message is kept and
-    before the server answers 250: a kill there leaves the sender not knowing it arrived.
+    `trap` arms a one-shot call made inside the next DATA through a slot's door, after the
+    message is kept and before the server answers 250: a kill there leaves the sender not
+    knowing it arrived. Each door has its own thread, so a trap that waits for its victim to
+    die never holds up another replica's mail.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, slots: Sequence[str]) -> None:
         self.messages: list[Message] = []
         self.inbox: queue.Queue[Message] = queue.Queue()
-        self._trap: Callable[[], None] | None = None
+        self._traps: dict[str, Callable[[], None] | None] = dict.fromkeys(slots)
         self._lock = threading.Lock()
-        self._controller = Controller(self, hostname="127.0.0.1", port=free_port())
+        self._doors = {
+            slot: Controller(_Door(self, slot), hostname="127.0.0.1", port=free_port())
+            for slot in slots
+        }
 
-    @property
-    def port(self) -> int:
-        """Where the workers send mail."""
-        return int(self._controller.port)
+    def port(self, slot: str) -> int:
+        """Where the process of `slot` sends mail."""
+        return int(self._doors[slot].port)
 
-    def trap(self, action: Callable[[], None] | None) -> None:
-        """Arm (or with None disarm) the call made in the next DATA."""
+    def trap(self, slot: str, action: Callable[[], None] | None) -> None:
+        """Arm (or with None disarm) the call made in the next DATA from `slot`."""
         with self._lock:
-            self._trap = action
+            self._traps[slot] = action
 
     def received_ids(self) -> set[str]:
         """The Message-IDs received so far."""
         with self._lock:
             return {str(message["Message-ID"]) for message in self.messages}
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
-        """Keep the message, put it in the people's inbox, spring the trap."""
-        message = email.message_from_bytes(envelope.content)
+    def keep(self, slot: str, content: bytes) -> None:
+        """Keep a message, put it in the people's inbox, spring the slot's trap."""
+        message = email.message_from_bytes(content)
         with self._lock:
             self.messages.append(message)
-            action, self._trap = self._trap, None
+            action, self._traps[slot] = self._traps[slot], None
         self.inbox.put(message)
         if action is not None:
             action()
-        return "250 OK"
 
     def __enter__(self) -> "MailCapture":
-        self._controller.start()
+        for door in self._doors.values():
+            door.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._controller.stop()
+        for door in self._doors.values():
+            door.stop()
+
+
+@dataclass(frozen=True)
+class _Door:
+    """The aiosmtpd handler of one slot's port."""
+
+    capture: MailCapture
+    slot: str
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+        """Hand the message to the capture (which may spring a trap), then answer 250."""
+        self.capture.keep(self.slot, envelope.content)
+        return "250 OK"
 
 
 @dataclass
@@ -257,6 +277,8 @@ class Ledger:
     def __init__(self, database: str, config_path: Path) -> None:
         self._database = database
         self._survey = load_config(config_path, env={}).survey
+        self.handover_limit = self._survey.handover_limit
+        """The longest a live send can be in the transport's hands (the worker's own bound)."""
 
     def marked_sent(self) -> dict[str, datetime]:
         """Message-ID -> when its send began, for every send the worker recorded as made."""
@@ -281,8 +303,9 @@ class Ledger:
                 sends[self._id(row, SendKind.REMINDER, number)] = row.reminded_at or row.sent_at
         return sends
 
-    def handing_over(self) -> set[str]:
-        """Message-IDs of the sends the store shows in the transport's hands (or cut off)."""
+    def handing_over(self) -> set[tuple[str, int]]:
+        """The sends the store shows in the transport's hands (or cut off): (Message-ID, how
+        many times it was re-sent), so a re-send that a second crash cuts off is a new one."""
         with store_engine(self._database) as engine, engine.connect() as connection:
             rows = connection.execute(
                 select(
@@ -291,12 +314,16 @@ class Ledger:
                     Survey.state,
                     Survey.reminder_count,
                     Survey.expires_at,
+                    Survey.resends,
                 ).where(Survey.state_reason.in_(HANDING_OVER))
             ).all()
         return {
-            self._id(row, SendKind.INVITATION, 0)
-            if row.state == State.SENT
-            else self._id(row, SendKind.REMINDER, row.reminder_count)
+            (
+                self._id(row, SendKind.INVITATION, 0)
+                if row.state == State.SENT
+                else self._id(row, SendKind.REMINDER, row.reminder_count),
+                row.resends,
+            )
             for row in rows
             if row.state in (State.SENT, State.REMINDED)
         }
@@ -328,8 +355,9 @@ class AfterKills:
     """Messages marked sent that never arrived, new since the previous kill."""
     unknown: list[int] = field(default_factory=list)
     """Sends the store shows cut off mid hand-over, new since the previous kill."""
-    ever: set[str] = field(default_factory=set)
-    """Every message either count ever held: the ones a re-send may repeat."""
+    ever: Counter[str] = field(default_factory=Counter)
+    """Per Message-ID, how many kills left a send of it unknown (missing or cut off): each
+    such send may be repeated once by a re-send."""
 
 
 # --- checking the promises from outside ----------------------------------------------------
@@ -367,9 +395,9 @@ def verify(
         if max(missing, unknown) > 1
     )
     numbers["lost_messages_after_grace"] = len(set(marked) - set(received))
-    resent, doubled = _repeats(mails, kills.ever, grace)
+    resent, doubled = repeats(mails, kills.ever, grace)
     numbers["re-sent after a crash, same Message-ID"] = resent
-    numbers["dup_mails_one_message_id"] = doubled
+    numbers["dup_mails_one_message_id"] = len(doubled)
     with store_engine(database) as engine, engine.connect() as connection:
         surveys = connection.execute(
             select(
@@ -460,24 +488,29 @@ def _crm_numbers(crm: dict[str, Any], acknowledged: list[Acknowledged]) -> dict[
     return numbers
 
 
-def _repeats(mails: list[Message], unknown: set[str], grace: timedelta) -> tuple[int, int]:
-    """Message-IDs received twice: (re-sends after a crash, true duplicates).
+def repeats(
+    mails: list[Message], unknown: Counter[str], grace: timedelta
+) -> tuple[int, dict[str, list[datetime]]]:
+    """Message-IDs received more than once: (re-sends after a crash, true duplicates).
 
-    A re-send is the one extra copy of a message a kill left unknown, rendered at least the
-    grace period after the first; anything else received twice is a duplicate.
+    Each kill that left a send of a Message-ID unknown allows one more copy of it (its
+    re-send), rendered at least the grace period after the copy before; anything beyond that
+    is a duplicate, returned with the Date of every copy (for the run's report).
     """
     dates: dict[str, list[datetime]] = defaultdict(list)
     for message in mails:
         dates[str(message["Message-ID"])].append(parsedate_to_datetime(str(message["Date"])))
-    resent = doubled = 0
+    resent = 0
+    doubled: dict[str, list[datetime]] = {}
     for message_id_, when in dates.items():
         if len(when) < 2:
             continue
-        first, second, *more = sorted(when)
-        if message_id_ in unknown and not more and second - first >= grace:
-            resent += 1
+        copies = sorted(when)
+        spaced = all(later - earlier >= grace for earlier, later in itertools.pairwise(copies))
+        if spaced and len(copies) - 1 <= unknown[message_id_]:
+            resent += len(copies) - 1
         else:
-            doubled += len(when) - 1
+            doubled[message_id_] = copies
     return resent, doubled
 
 

@@ -105,6 +105,7 @@ def run_cycle(loop: Loop, crms: Collection[str] | None = None) -> CycleReport:
     """Run one cycle over every configured CRM (or those named in `crms`); a CRM that fails
     does not stop the others, nor the dispatch."""
     report = CycleReport(started_at=loop.clock())
+    log.info("cycle_started", started_at=report.started_at.isoformat())
     for link in loop.links:
         if crms is not None and link.name not in crms:
             continue
@@ -124,7 +125,9 @@ def run_cycle(loop: Loop, crms: Collection[str] | None = None) -> CycleReport:
 
 def dispatch(loop: Loop) -> tuple[DispatchStats, int]:
     """Send due invitations and reminders; settle provisional answers that look human."""
-    sent = dispatch_due(loop.sessions, loop.config.survey, loop.channels, loop.clock())
+    sent = dispatch_due(
+        loop.sessions, loop.config.survey, loop.channels, loop.clock(), clock=loop.clock
+    )
     with loop.sessions.begin() as session:
         finalized = finalize_provisional(session, loop.config, loop.clock())
     return sent, finalized

@@ -3,6 +3,10 @@
 import json
 import subprocess
 import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +111,31 @@ def test_a_sandbox_that_dies_stops_the_benchmark(monkeypatch: pytest.MonkeyPatch
         pass
 
 
+def test_chaos_judge_allows_one_resend_copy_per_kill_that_left_the_send_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Message-ID may arrive once more for each kill that cut a send of it off, each copy at
+    least the grace period after the one before; any other repeat is a duplicate."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from chaos_outside import repeats
+
+    def mail(message_id: str, minutes: int) -> EmailMessage:
+        message = EmailMessage()
+        message["Message-ID"] = message_id
+        message["Date"] = format_datetime(
+            datetime(2026, 3, 2, 9, tzinfo=UTC) + timedelta(minutes=minutes)
+        )
+        return message
+
+    grace = timedelta(minutes=15)
+    mails = [mail("<a>", 0), mail("<a>", 20), mail("<a>", 40), mail("<b>", 0), mail("<b>", 5)]
+    mails += [mail("<c>", 0), mail("<c>", 30)]
+    resent, doubled = repeats(mails, Counter({"<a>": 2, "<b>": 1}), grace)
+    assert (resent, sorted(doubled)) == (2, ["<b>", "<c>"])  # <b> too soon, <c> never unknown
+    resent, doubled = repeats(mails, Counter({"<a>": 1, "<b>": 1, "<c>": 1}), grace)
+    assert (resent, sorted(doubled)) == (1, ["<a>", "<b>"])  # a third copy after one kill
+
+
 def _chaos_summary(out: str) -> dict[str, Any]:
     line = next(line for line in out.splitlines() if line.startswith("CHAOS-SUMMARY "))
     summary: dict[str, Any] = json.loads(line.removeprefix("CHAOS-SUMMARY "))
@@ -117,6 +146,11 @@ def _chaos_summary(out: str) -> dict[str, Any]:
     "flags",
     [
         pytest.param(("--kills", "5", "--kill-at", "dispatch", "pull"), id="one-run-sqlite"),
+        pytest.param(
+            ("--kills", "3", "--replicas", "2", "--backend", "postgres"),
+            id="two-replicas-postgres",
+            marks=pytest.mark.postgres,
+        ),
     ],
 )
 def test_chaos_run_keeps_every_promise(flags: tuple[str, ...]) -> None:

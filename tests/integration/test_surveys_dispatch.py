@@ -258,3 +258,41 @@ def test_concurrent_dispatchers_never_double_send(sessions: sessionmaker[Session
     programs = [d.program for d in channel.sent]
     assert sorted(programs) == sorted(f"p{n}" for n in range(60))
     assert set(_states(sessions).values()) == {(SurveyState.SENT, None)}
+
+
+@dataclass
+class SlowRelay(FakeEmail):
+    """Each hand-over takes ten minutes of the clock; after the third, another replica's
+    dispatch runs (its `resolve_unknown` re-sends what is in hand-over past the grace)."""
+
+    sessions: sessionmaker[Session] | None = None
+    clock: list[datetime] = field(default_factory=lambda: [NOW])
+    other_ran: bool = False
+
+    def now(self) -> datetime:
+        return self.clock[0]
+
+    def deliver(self, session: Session, delivery: Delivery, now: datetime) -> None:
+        super().deliver(session, delivery, now)
+        self.clock[0] += timedelta(minutes=10)
+        if len(self.sent) == 3 and not self.other_ran:
+            self.other_ran = True
+            assert self.sessions is not None
+            channels = {SurveyChannel.EMAIL: self}
+            dispatch_due(self.sessions, CONFIG, channels, self.now(), clock=self.now)
+
+
+def test_a_long_run_stamps_each_send_so_another_replica_never_resends_it(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A run whose sends take ten minutes each: every send is stamped with its own claim, so a
+    replica dispatching 30 minutes in (past the 15-minute grace) sees nothing cut off."""
+    with sessions() as session, session.begin():
+        for number in range(5):
+            _survey(session, _contact(session, number), program=f"p{number}")
+    relay = SlowRelay(sessions=sessions)
+    dispatch_due(sessions, CONFIG, {SurveyChannel.EMAIL: relay}, NOW, clock=relay.now)
+    assert sorted(d.program for d in relay.sent) == [f"p{n}" for n in range(5)]
+    with sessions() as session:
+        stamps = session.scalars(select(Survey.sent_at).order_by(Survey.sent_at)).all()
+    assert stamps == [NOW + timedelta(minutes=10 * n) for n in range(5)]

@@ -27,7 +27,7 @@ Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL so several replicas share the 
 sending anything twice; SQLite has one writer at a time (transactions begin IMMEDIATE).
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -107,23 +107,37 @@ def dispatch_due(
     *,
     limit: int = 1000,
     batch_size: int = 50,
+    clock: Callable[[], datetime] | None = None,
 ) -> DispatchStats:
     """Expire, resolve sends a crash cut off, then send due invitations and reminders.
 
-    At most `limit` sends in all; each external send is claimed and committed on its own.
+    At most `limit` sends in all; each external send is claimed and committed on its own,
+    stamped with the moment of its claim read from `clock` (default: `now` throughout). A
+    run of many sends lasts long: a send claimed late in it stamped with the run's start
+    would look older than it is, and another replica's `resolve_unknown` could take it, still
+    in the transport's hands, for one a crash cut off and send it again.
     """
+    moment = clock or (lambda: now)
     stats = DispatchStats()
     stats.expired = expire_due(session_factory, now)
-    resolve_unknown(session_factory, config, channels, now, stats)
+    resolve_unknown(session_factory, config, channels, moment, stats)
     for kind in SendKind:
         after_id = 0
         while stats.sent + stats.reminded < limit:
             size = min(batch_size, limit - stats.sent - stats.reminded)
+            claimed_at = moment()
             with session_factory() as session, session.begin():
                 claimed, after_id = _claim(
-                    session, config, channels, kind, now, size=size, after_id=after_id, stats=stats
+                    session,
+                    config,
+                    channels,
+                    kind,
+                    claimed_at,
+                    size=size,
+                    after_id=after_id,
+                    stats=stats,
                 )
-            if claimed is not None and not _send(session_factory, claimed, now, stats):
+            if claimed is not None and not _send(session_factory, claimed, claimed_at, stats):
                 break
             if after_id < 0:
                 break
@@ -181,17 +195,20 @@ def resolve_unknown(
     session_factory: sessionmaker[Session],
     config: SurveyConfig,
     channels: Mapping[SurveyChannel, Channel],
-    now: datetime,
+    clock: Callable[[], datetime],
     stats: DispatchStats,
 ) -> None:
     """Sends a crash cut off more than the grace period ago: re-send once, or report."""
-    overdue = started_before(now - config.delivery.grace)
     while True:
+        now = clock()
         with session_factory() as session, session.begin():
             row = session.execute(
                 select(Survey, Contact)
                 .join(Contact, Contact.id == Survey.contact_id)
-                .where(Survey.state_reason.in_(HANDING_OVER), overdue)
+                .where(
+                    Survey.state_reason.in_(HANDING_OVER),
+                    started_before(now - config.delivery.grace),
+                )
                 .order_by(Survey.id)
                 .limit(1)
                 .with_for_update(skip_locked=True, of=Survey)
