@@ -1,6 +1,6 @@
 """Reason tagging quality on the labelled comments in tests/data: per-tag precision, recall, F1.
 
-    .venv/bin/python benchmarks/tagging_quality.py [--set tuning|holdout|dev|test|final|set4|set5|all]
+    .venv/bin/python benchmarks/tagging_quality.py [--set NAME|all]   # NAME: a set below
     .venv/bin/python benchmarks/tagging_quality.py --en PATH --ja PATH [--errors]
     .venv/bin/python benchmarks/tagging_quality.py --speed 10000
 
@@ -24,7 +24,8 @@ The sets (tests/data/LABELLING.md describes the labelling rules):
   measured once (0.88 EN / 0.91 JA), tuned on in round 4: development data;
 - `set5` (tagging_set5_*, 340 each): written during round 4 by someone who saw only the guide,
   never shown to whoever tuned, and measured once after round 4 (macro-F1 0.87 EN / 0.90 JA on
-  2026-12-02): the honest estimate. A round that tunes on it needs a newer set (`--en PATH --ja PATH`).
+  2026-12-02): the honest estimate. A round that tunes on it needs a newer set
+  (`--en PATH --ja PATH`).
 
 Uses the default taxonomy exactly as a config without `tags` gets it, and the contact's language
 is the file's (about 5% of each new set is written in the other language on purpose). Macro-F1
