@@ -448,7 +448,7 @@ def print_rows(size: int, backend: str, rows: list[CycleRow]) -> None:
 
 
 FLOOR_HEADER = (
-    f"{'cycle':<6} {'N':>7} {'db':<8} {'reads':>6} {'floor':>6}   "
+    f"{'cycle':<7} {'N':>7} {'db':<8} {'reads':>6} {'floor':>6}   "
     "floor = changes + deletions + task statuses"
 )
 
@@ -461,7 +461,7 @@ def print_floors(size: int, backend: str, rows: list[CycleRow]) -> None:
             continue
         floor = row.floor
         print(
-            f"{row.cycle:<6} {size:>7} {backend:<8} {row.pull_calls:>6} {floor.total:>6}   "
+            f"{row.cycle:<7} {size:>7} {backend:<8} {row.pull_calls:>6} {floor.total:>6}   "
             f"{floor.changes} + {floor.deletions} + {floor.tasks}"
             f" ({row.open_tasks} open tasks)",
             flush=True,
