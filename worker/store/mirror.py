@@ -1,11 +1,13 @@
 """The local mirror of CRM records: batched upserts of pulled records, and pull watermarks."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Table, literal_column, select, update
+from sqlalchemy import Dialect, Table, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -189,23 +191,37 @@ def _upsert(
     """
     if not rows:
         return
-    table: Table = model.__table__  # type: ignore[assignment]
     connection = session.connection()
-    dialect = connection.dialect
+    sql, order, converters = _upsert_statement(model, keys, tuple(rows[0]), connection.dialect)
+    for name, to in converters:  # the rows are this module's own dicts, built for this call
+        for row in rows:
+            row[name] = to(row[name])
+    params: list[Any] = [order(row) for row in rows] if order else rows
+    connection.exec_driver_sql(sql, params)
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(
+    model: type[Row], keys: tuple[str, ...], names: tuple[str, ...], dialect: Dialect
+) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]] | None, list[tuple[str, Any]]]:
+    """The upsert's SQL for these columns, compiled once per process; how a row becomes the
+    positional parameters of a driver that wants them (None: it takes the dict); and the
+    conversion of each column that needs one."""
+    table: Table = model.__table__  # type: ignore[assignment]
     statement = (postgresql_insert if dialect.name == "postgresql" else sqlite_insert)(table)
-    names = list(rows[0])
     changed = {name: statement.excluded[name] for name in names if name not in keys}
     compiled = statement.on_conflict_do_update(index_elements=keys, set_=changed).compile(
-        dialect=dialect, column_keys=names
+        dialect=dialect, column_keys=list(names)
     )
-    order = list(compiled.positiontup or ()) if compiled.positional else names
-    convert = [(name, driver_form(table.c[name].type, dialect)) for name in order]
-    params: list[Any]
+    order = None
     if compiled.positional:
-        params = [tuple(r[n] if to is None else to(r[n]) for n, to in convert) for r in rows]
-    else:
-        params = [{n: r[n] if to is None else to(r[n]) for n, to in convert} for r in rows]
-    connection.exec_driver_sql(compiled.string, params)
+        positions = list(compiled.positiontup or ())
+        getter = itemgetter(*positions)
+        order = getter if len(positions) > 1 else (lambda row: (getter(row),))
+    converters = [
+        (name, to) for name in names if (to := driver_form(table.c[name].type, dialect)) is not None
+    ]
+    return compiled.string, order, converters
 
 
 def upsert_accounts(session: Session, accounts: Sequence[domain.Account], now: datetime) -> None:
