@@ -64,10 +64,11 @@ def unstorable(row: Any) -> str | None:
     plain values) is decided by checking all of a record's text at once; only a record that
     fails that check is walked field by field to name the problem.
     """
-    if isinstance(row, type) or not _is_dataclass_type(type(row)):
-        return f"mapper returned {type(row).__name__}"
+    row_type: type = type(row)
+    if isinstance(row, type) or not _is_dataclass_type(row_type):
+        return f"mapper returned {row_type.__name__}"
     texts: list[str] = []
-    for name, limit in _checks(type(row)):
+    for name, limit in _checks(row_type):
         value = getattr(row, name)
         kind = type(value)
         if isinstance(value, str):
@@ -101,7 +102,8 @@ def _gather_flat(mapping: dict[Any, Any], texts: list[str]) -> bool:
 
 def _field_by_field(row: Any) -> str | None:
     """The first problem of `row`, named by field (the slow walk behind `unstorable`)."""
-    for name, limit in _checks(type(row)):
+    row_type: type = type(row)
+    for name, limit in _checks(row_type):
         value = getattr(row, name)
         if isinstance(value, str):
             if limit is not None and len(value) > limit:
