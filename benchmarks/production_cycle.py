@@ -292,11 +292,8 @@ class SandboxClock:
         self._base, self._at = self._read(), time.monotonic()
 
 
-def change_contacts(client: CrmClient, kind: str, ids: list[str], share: float) -> int:
-    """Someone edits `share` of the contacts in the CRM (outside the measured cycle)."""
-    count = max(1, math.ceil(len(ids) * share))
-    step = max(1, len(ids) // count)
-    chosen = ids[::step][:count]
+def change_contacts(client: CrmClient, kind: str, chosen: list[str]) -> int:
+    """Someone edits the `chosen` contacts in the CRM (outside the measured cycle)."""
     object_name, field = CHANGED_FIELD[kind]
     updates = [
         FieldUpdate(object_name, crm_id, {field: f"Changed{n}"}, f"bench-change:{crm_id}")
@@ -318,11 +315,9 @@ def score_of(crm_id: str) -> int:
     return bucket % 7
 
 
-def import_answers(config: Config, ids: list[str], share: float, now: datetime, out: Path) -> int:
-    """`nps-worker import` of answers from `share` of the contacts (a score from the id), so
+def import_answers(config: Config, chosen: list[str], now: datetime, out: Path) -> int:
+    """`nps-worker import` of answers from the `chosen` contacts (a score from the id), so
     the next cycle writes them back, opens a task per detractor and rolls accounts up."""
-    count = max(1, math.ceil(len(ids) * share))
-    chosen = ids[:: max(1, len(ids) // count)][:count]
     path = out / f"answers-{uuid4().hex[:6]}.csv"
     lines = ["crm id,date,score"]
     lines += [f"{crm_id},{now:%Y-%m-%d},{score_of(crm_id)}" for crm_id in chosen]
@@ -365,9 +360,9 @@ def run(
         rows = []
         for cycle in CYCLES:
             if cycle == "answers":
-                import_answers(config, _contact_ids(store), answered, clock.now(), out)
+                import_answers(config, _spread_contacts(store, answered), clock.now(), out)
             if cycle == "steady":
-                change_contacts(client, kind, _contact_ids(store), changed)
+                change_contacts(client, kind, _spread_contacts(store, changed))
             if cycle != "full":
                 clock.move(cycle_every)  # edits reach HubSpot's search "after a few moments"
             rows.append(_measured(kind, cycle, loop, waits, _open_tasks(store)))
@@ -375,10 +370,17 @@ def run(
         return rows, sandbox.stop()
 
 
-def _contact_ids(store: Store) -> list[str]:
-    """Every mirrored contact's CRM id, read only when needed (the list counts in the RSS)."""
+def _spread_contacts(store: Store, share: float) -> list[str]:
+    """CRM ids of `share` of the mirrored contacts, evenly spread over the id order; streamed,
+    so the benchmark's own list of every id does not count in the worker's peak RSS."""
     with store.sessions() as session:
-        return list(session.scalars(select(Contact.crm_id).order_by(Contact.crm_id)))
+        total = session.scalar(select(func.count(Contact.id))) or 0
+        count = max(1, math.ceil(total * share))
+        step = max(1, total // count)
+        ids = session.scalars(
+            select(Contact.crm_id).order_by(Contact.crm_id).execution_options(yield_per=5000)
+        )
+        return [crm_id for n, crm_id in enumerate(ids) if n % step == 0][:count]
 
 
 def _open_tasks(store: Store) -> int:
