@@ -19,7 +19,7 @@ import argparse
 import math
 from datetime import timedelta
 
-from production_cycle import HEADER, CycleRow, print_rows, run
+from production_cycle import FLOOR_HEADER, HEADER, CycleRow, print_floors, print_rows, run
 
 from worker.config.crm import HubSpotConfig
 from worker.sandbox.server import Sandbox
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rates = []
     print(HEADER)
+    done = []
     for size in args.size or [1000]:
         for backend in args.backend or ["sqlite"]:
             rows, refused = run(
@@ -85,8 +86,12 @@ def main(argv: list[str] | None = None) -> int:
                 summarise=refusals,
             )
             print_rows(size, backend, rows)
+            done.append((size, backend, rows))
             rates.append(pull_rate(size, rows[0], refused))
     print("\n".join(rates))
+    print(f"\nCRM searches per cycle beside their floor\n{FLOOR_HEADER}")
+    for size, backend, rows in done:
+        print_floors(size, backend, rows)
     return 0
 
 

@@ -32,7 +32,7 @@ from uuid import uuid4
 
 import requests
 from sandbox_process import Prepare, SandboxProcess
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from worker.config import Config, parse_config
 from worker.cycle import CycleReport, Loop, run_cycle
@@ -43,7 +43,7 @@ from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
 from worker.sandbox.server import Sandbox
 from worker.store.engine import normalise_url
 from worker.store.migrate import upgrade
-from worker.store.models import Contact
+from worker.store.models import Contact, FollowUp, FollowUpStatus
 from worker.surveys.import_command import import_command
 from worker.sync import hubspot, salesforce
 from worker.sync.base import CrmClient, FieldUpdate, Priority
@@ -159,6 +159,58 @@ class CycleRow:
     written: int
     peak_rss_mb: float
     pulled_by_object: dict[str, int]
+    open_tasks: int = 0
+    """Open follow-ups whose task status the cycle reads back."""
+    floor: "ReadFloor | None" = None
+
+
+REST_PAGE = 2000
+"""Salesforce REST query page (the default batch size)."""
+BULK_PAGE = 50_000
+"""Records per Bulk API 2.0 results call (`bulk_page_records`)."""
+BULK_THRESHOLD = 10_000
+SEARCH_PAGE = 200
+"""HubSpot CRM search page."""
+STATUS_BATCH = 100
+"""Task ids per status read (`worker.loop.followups.STATUS_BATCH`)."""
+
+
+@dataclass(frozen=True)
+class ReadFloor:
+    """The fewest pull-kind calls (queries, bulk jobs, searches) a cycle could make, by part."""
+
+    changes: int
+    deletions: int
+    tasks: int
+
+    @property
+    def total(self) -> int:
+        """All of them."""
+        return self.changes + self.deletions + self.tasks
+
+
+def read_floor(kind: str, cycle: str, pulled: dict[str, int], open_tasks: int) -> ReadFloor:
+    """The true minimum of a cycle's reads, from what it pulled and the tasks open before it.
+
+    Every object's changes are read each cycle (one call even when nothing changed), a page per
+    REST_PAGE records, or on a first sync above the bulk threshold one REST page, the job's
+    creation, one status poll and a results call per BULK_PAGE records. Salesforce's deletions
+    are one queryAll per object and cycle; HubSpot's (an archive listing on a slow schedule,
+    the in-play checks by id) are batch reads, not searches, so not counted here. Open tasks
+    are read back STATUS_BATCH at a time. Reads that are not pull work stay above the floor:
+    the managers query a process makes once (the first cycle) and the look-up that keeps task
+    creation idempotent (the cycle that writes answers back).
+    """
+    changes = 0
+    for n in pulled.values():
+        if kind == "hubspot":
+            changes += max(1, math.ceil(n / SEARCH_PAGE))
+        elif cycle == "full" and n > BULK_THRESHOLD:
+            changes += 3 + max(1, math.ceil((n - REST_PAGE) / BULK_PAGE))
+        else:
+            changes += max(1, math.ceil(n / REST_PAGE))
+    deletions = len(pulled) if kind == "salesforce" else 0
+    return ReadFloor(changes, deletions, math.ceil(open_tasks / STATUS_BATCH))
 
 
 def peak_rss_mb() -> float:
@@ -240,11 +292,8 @@ class SandboxClock:
         self._base, self._at = self._read(), time.monotonic()
 
 
-def change_contacts(client: CrmClient, kind: str, ids: list[str], share: float) -> int:
-    """Someone edits `share` of the contacts in the CRM (outside the measured cycle)."""
-    count = max(1, math.ceil(len(ids) * share))
-    step = max(1, len(ids) // count)
-    chosen = ids[::step][:count]
+def change_contacts(client: CrmClient, kind: str, chosen: list[str]) -> int:
+    """Someone edits the `chosen` contacts in the CRM (outside the measured cycle)."""
     object_name, field = CHANGED_FIELD[kind]
     updates = [
         FieldUpdate(object_name, crm_id, {field: f"Changed{n}"}, f"bench-change:{crm_id}")
@@ -266,11 +315,9 @@ def score_of(crm_id: str) -> int:
     return bucket % 7
 
 
-def import_answers(config: Config, ids: list[str], share: float, now: datetime, out: Path) -> int:
-    """`nps-worker import` of answers from `share` of the contacts (a score from the id), so
+def import_answers(config: Config, chosen: list[str], now: datetime, out: Path) -> int:
+    """`nps-worker import` of answers from the `chosen` contacts (a score from the id), so
     the next cycle writes them back, opens a task per detractor and rolls accounts up."""
-    count = max(1, math.ceil(len(ids) * share))
-    chosen = ids[:: max(1, len(ids) // count)][:count]
     path = out / f"answers-{uuid4().hex[:6]}.csv"
     lines = ["crm id,date,score"]
     lines += [f"{crm_id},{now:%Y-%m-%d},{score_of(crm_id)}" for crm_id in chosen]
@@ -313,27 +360,48 @@ def run(
         rows = []
         for cycle in CYCLES:
             if cycle == "answers":
-                import_answers(config, _contact_ids(store), answered, clock.now(), out)
+                import_answers(config, _spread_contacts(store, answered), clock.now(), out)
             if cycle == "steady":
-                change_contacts(client, kind, _contact_ids(store), changed)
+                change_contacts(client, kind, _spread_contacts(store, changed))
             if cycle != "full":
                 clock.move(cycle_every)  # edits reach HubSpot's search "after a few moments"
-            rows.append(_measured(cycle, loop, waits))
+            rows.append(_measured(kind, cycle, loop, waits, _open_tasks(store)))
         store.engine.dispose()
         return rows, sandbox.stop()
 
 
-def _contact_ids(store: Store) -> list[str]:
-    """Every mirrored contact's CRM id, read only when needed (the list counts in the RSS)."""
+def _spread_contacts(store: Store, share: float) -> list[str]:
+    """CRM ids of `share` of the mirrored contacts, evenly spread over the id order; streamed,
+    so the benchmark's own list of every id does not count in the worker's peak RSS."""
     with store.sessions() as session:
-        return list(session.scalars(select(Contact.crm_id).order_by(Contact.crm_id)))
+        total = session.scalar(select(func.count(Contact.id))) or 0
+        count = max(1, math.ceil(total * share))
+        step = max(1, total // count)
+        ids = session.scalars(
+            select(Contact.crm_id).order_by(Contact.crm_id).execution_options(yield_per=5000)
+        )
+        return [crm_id for n, crm_id in enumerate(ids) if n % step == 0][:count]
+
+
+def _open_tasks(store: Store) -> int:
+    """Open follow-ups with a CRM task: the task statuses a cycle reads back."""
+    with store.sessions() as session:
+        return (
+            session.scalar(
+                select(func.count(FollowUp.id)).where(
+                    FollowUp.status.in_((FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS)),
+                    FollowUp.crm_task_id.is_not(None),
+                )
+            )
+            or 0
+        )
 
 
 def _unchanged(_sandbox: Sandbox) -> None:
     """No preparation beyond the options."""
 
 
-def _measured(cycle: str, loop: Loop, waits: Waits) -> CycleRow:
+def _measured(kind: str, cycle: str, loop: Loop, waits: Waits, open_tasks: int) -> CycleRow:
     calls, waited, pulls = waits.calls, waits.seconds, waits.kinds["pull"]
     cpu, wall = time.process_time(), time.perf_counter()
     paged = [wall]
@@ -346,6 +414,7 @@ def _measured(cycle: str, loop: Loop, waits: Waits) -> CycleRow:
     failed = [crm.error for crm in report.crms if crm.error]
     if failed:
         raise SystemExit(f"the {cycle} cycle failed: {failed[0]}")
+    pulled = {name: n for crm in report.crms for name, n in crm.pulled.items()}
     return CycleRow(
         cycle=cycle,
         pulled=sum(sum(crm.pulled.values()) for crm in report.crms),
@@ -357,7 +426,9 @@ def _measured(cycle: str, loop: Loop, waits: Waits) -> CycleRow:
         pull_calls=waits.kinds["pull"] - pulls,
         written=sum(crm.drain.done for crm in report.crms),
         peak_rss_mb=peak_rss_mb(),
-        pulled_by_object={name: n for crm in report.crms for name, n in crm.pulled.items()},
+        pulled_by_object=pulled,
+        open_tasks=open_tasks,
+        floor=read_floor(kind, cycle, pulled, open_tasks),
     )
 
 
@@ -374,5 +445,26 @@ def print_rows(size: int, backend: str, rows: list[CycleRow]) -> None:
             f"{size:>7} {backend:<8} {row.cycle:<6} {row.pulled:>7} {row.calls:>6} "
             f"{row.written:>7} {row.cpu_s:>7.2f} {row.wall_s:>7.2f} {row.crm_wait_s:>7.2f} "
             f"{row.peak_rss_mb:>8.1f}",
+            flush=True,
+        )
+
+
+FLOOR_HEADER = (
+    f"{'cycle':<7} {'N':>7} {'db':<8} {'reads':>6} {'floor':>6}   "
+    "floor = changes + deletions + task statuses"
+)
+
+
+def print_floors(size: int, backend: str, rows: list[CycleRow]) -> None:
+    """The reads each cycle made beside their true minimum (see `read_floor`), under
+    FLOOR_HEADER: the echo cycle and the deletion queries counted."""
+    for row in rows:
+        if row.floor is None:
+            continue
+        floor = row.floor
+        print(
+            f"{row.cycle:<7} {size:>7} {backend:<8} {row.pull_calls:>6} {floor.total:>6}   "
+            f"{floor.changes} + {floor.deletions} + {floor.tasks}"
+            f" ({row.open_tasks} open tasks)",
             flush=True,
         )

@@ -10,7 +10,7 @@ steady cycle with 1 % of the contacts changed, and a no-op cycle.
 import argparse
 from datetime import timedelta
 
-from production_cycle import HEADER, print_rows, run
+from production_cycle import FLOOR_HEADER, HEADER, print_floors, print_rows, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     print(HEADER)
+    done = []
     for size in args.size or [1000]:
         for backend in args.backend or ["sqlite"]:
             rows, _ = run(
@@ -36,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
                 cycle_every=timedelta(minutes=args.cycle_every),
             )
             print_rows(size, backend, rows)
+            done.append((size, backend, rows))
+    print(f"\nCRM reads per cycle beside their floor\n{FLOOR_HEADER}")
+    for size, backend, rows in done:
+        print_floors(size, backend, rows)
     return 0
 
 

@@ -208,8 +208,11 @@ def read_task_status(
     for start in range(0, len(task_ids), STATUS_BATCH):
         statuses = link.client.task_statuses(task_ids[start : start + STATUS_BATCH])
         with sessions.begin() as session:
+            wanted = {open_tasks[s.task_id] for s in statuses if s.task_id in open_tasks}
+            loaded = session.scalars(select(FollowUp).where(FollowUp.id.in_(wanted)))
+            followups = {followup.id: followup for followup in loaded}  # one query a batch
             for status in statuses:
-                followup = session.get(FollowUp, open_tasks.get(status.task_id, -1))
+                followup = followups.get(open_tasks.get(status.task_id, -1))
                 if followup is None:
                     continue
                 moved = _apply(followup, status.state, status.completed_at, status.modified_at, now)

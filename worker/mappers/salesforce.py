@@ -262,6 +262,8 @@ def _given(*names: str | None) -> tuple[str, ...]:
 
 def _value(raw: Mapping[str, Any], path: str) -> Any:
     """A field value; a dotted path walks relationship objects (`Owner.Email`)."""
+    if "." not in path:  # most fields: one look-up, no split (this runs per field and record)
+        return raw.get(path)
     value: Any = raw
     for part in path.split("."):
         if not isinstance(value, Mapping):

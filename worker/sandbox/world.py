@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 MIN_SIZE = 10
-MAX_SIZE = 100_000
+MAX_SIZE = 300_000
+"""The largest world: a 300,000-person benchmark run fits in the sandbox process's memory."""
 VENDOR_DOMAIN = "northstar-saas.example"
 
 OPT_OUT_SHARE = 0.03
@@ -307,7 +308,7 @@ _CASE_SUBJECTS = {
 
 
 def generate_world(seed: int, size: int, now: datetime) -> World:
-    """A deterministic world of `size` people (10..100,000) whose history ends at `now`."""
+    """A deterministic world of `size` people (10..300,000) whose history ends at `now`."""
     if not MIN_SIZE <= size <= MAX_SIZE:
         raise ValueError(f"world size must be within {MIN_SIZE}..{MAX_SIZE} people, got {size}")
     if now.tzinfo is None:

@@ -1,9 +1,12 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import Enum as PythonEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Enum, Integer
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -59,3 +62,37 @@ def json_document() -> TypeEngine[Any]:
 
 Identifier: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
 """Surrogate keys: BIGINT on PostgreSQL; INTEGER on SQLite, where only that aliases the rowid."""
+
+
+def driver_form(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How a value of `column_type` goes to the driver as the column's own processing would
+    send it (None: unchanged), for bulk statements run with the driver's executemany."""
+    if isinstance(column_type, UTCDateTime):
+        return _naive_utc_text if dialect.name == "sqlite" else _utc
+    if isinstance(column_type, JSON):
+        if dialect.name == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            return Jsonb
+        return json.dumps
+    if isinstance(column_type, Enum):
+        return _enum_value
+    return None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise NaiveDatetimeError(value)
+    return value.astimezone(UTC)
+
+
+def _naive_utc_text(value: datetime | None) -> str | None:
+    """SQLite's stored form: naive UTC text with microseconds, as SQLAlchemy writes it."""
+    utc = _utc(value)
+    return None if utc is None else utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, PythonEnum) else value

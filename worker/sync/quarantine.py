@@ -9,6 +9,7 @@ and logged by id.
 import math
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -45,15 +46,64 @@ def _checks(kind: type) -> tuple[tuple[str, int | None], ...]:
     return tuple((f.name, limits.get(_COLUMN.get(f.name, f.name))) for f in fields(kind))
 
 
+@cache
+def _is_dataclass_type(kind: type) -> bool:
+    return is_dataclass(kind)
+
+
+_FLAT = frozenset({str, bool, int, float, type(None)})
+"""Value types of a mapping that the one-pass check of `unstorable` accepts."""
+_SCALAR = frozenset({bool, int, float, type(None), datetime, date})
+"""Field types that are neither text nor a mapping: nothing to check."""
+
+
 def unstorable(row: Any) -> str | None:
     """The reason mapped `row` (a domain Account, Contact or TriggerRecord) cannot be stored.
 
-    Runs on every pulled record, so the common case (short ASCII text, a flat mapping of
-    plain values) is decided without walking or encoding anything.
+    Runs on every pulled record, so the common case (text within its limits, a flat mapping of
+    plain values) is decided by checking all of a record's text at once; only a record that
+    fails that check is walked field by field to name the problem.
     """
-    if not is_dataclass(row) or isinstance(row, type):
-        return f"mapper returned {type(row).__name__}"
-    for name, limit in _checks(type(row)):
+    row_type: type = type(row)
+    if isinstance(row, type) or not _is_dataclass_type(row_type):
+        return f"mapper returned {row_type.__name__}"
+    texts: list[str] = []
+    for name, limit in _checks(row_type):
+        value = getattr(row, name)
+        kind = type(value)
+        if isinstance(value, str):
+            if limit is not None and len(value) > limit:
+                return f"{name} longer than {limit} characters"
+            texts.append(value)
+        elif kind is dict:
+            if not _gather_flat(value, texts):
+                return _field_by_field(row)
+        elif kind not in _SCALAR and isinstance(value, Mapping):
+            return _field_by_field(row)
+    joined = "".join(texts)
+    if "\x00" in joined or _text_problem(joined):
+        return _field_by_field(row)
+    return None
+
+
+def _gather_flat(mapping: dict[Any, Any], texts: list[str]) -> bool:
+    """Add a mapping's keys and text values to `texts`; False if it is not a flat mapping of
+    text keys and plain values (then the full walk decides)."""
+    for key, item in mapping.items():
+        if type(key) is not str or type(item) not in _FLAT:
+            return False
+        texts.append(key)
+        if type(item) is str:
+            texts.append(item)
+        elif type(item) is float and not math.isfinite(item):
+            return False
+    return True
+
+
+def _field_by_field(row: Any) -> str | None:
+    """The first problem of `row`, named by field (the slow walk behind `unstorable`)."""
+    row_type: type = type(row)
+    for name, limit in _checks(row_type):
         value = getattr(row, name)
         if isinstance(value, str):
             if limit is not None and len(value) > limit:

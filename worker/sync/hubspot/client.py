@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -209,10 +210,16 @@ class HubSpotClient:
     ) -> dict[str, tuple[str, ...]]:
         """Associated record ids per record, read with v4 batch reads (1,000 ids a call)."""
         linked: dict[str, list[str]] = {}
+        # The API's own configuration for every request model: without one, each model deep-
+        # copies a default (loggers included), which cost more CPU than the first sync's store.
+        shared = self._associations_api.api_client.configuration
+        request_for = partial(PublicFetchAssociationsBatchRequest, local_vars_configuration=shared)
         for chunk in _chunks(ids, ASSOCIATION_BATCH):
-            inputs = [PublicFetchAssociationsBatchRequest(id=record_id) for record_id in chunk]
+            inputs = [request_for(id=record_id) for record_id in chunk]
             while inputs:
-                request = BatchInputPublicFetchAssociationsBatchRequest(inputs=inputs)
+                request = BatchInputPublicFetchAssociationsBatchRequest(
+                    inputs=inputs, local_vars_configuration=shared
+                )
                 body = self._call(
                     Priority.NORMAL, self._associations_api.get_page, from_type, to_type, request
                 )
@@ -223,7 +230,7 @@ class HubSpotClient:
                     targets.extend(str(item["toObjectId"]) for item in result.get("to", []))
                     after = _next_after(result)
                     if after:
-                        inputs.append(PublicFetchAssociationsBatchRequest(id=source, after=after))
+                        inputs.append(request_for(id=source, after=after))
         return {source: tuple(dict.fromkeys(targets)) for source, targets in linked.items()}
 
     def pull_deleted(self, object_name: str, since: Cursor) -> Iterator[Page]:

@@ -17,7 +17,6 @@ call again) like any other call's.
 """
 
 import csv
-import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC
 from itertools import islice
@@ -53,23 +52,40 @@ class BulkUnavailable(Exception):
     Failed or Aborted. Nothing was read from it."""
 
 
-def typed(value: str, info: FieldInfo | None) -> Any:
-    """One CSV cell as the REST API would have returned it."""
-    if value == "":
-        return None
+def _converter(info: FieldInfo | None) -> Callable[[str], Any]:
+    """How one column's CSV cells become the values the REST API would have returned, chosen
+    once per column of a result page (a look-up per cell cost more than the conversions)."""
     kind = info.type if info else FieldType.OTHER
     if kind is FieldType.BOOLEAN:
-        return value.lower() == "true"
+        return _boolean
     if kind is FieldType.NUMBER:
-        return float(value)
+        return _number
     if kind is FieldType.DATETIME:
-        if len(value) == 24 and value[19] == "." and value[23] == "Z":
-            return value[:23] + "+0000"  # already UTC to the millisecond: only the zone differs
-        moment = soql.parse_datetime(value.replace("Z", "+0000"))
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-            f"{moment.microsecond // 1000:03d}+0000"
-        )
-    return value
+        return _rest_datetime
+    return _text
+
+
+def _text(value: str) -> str | None:
+    return value if value != "" else None
+
+
+def _boolean(value: str) -> bool | None:
+    return value.lower() == "true" if value != "" else None
+
+
+def _number(value: str) -> float | None:
+    return float(value) if value != "" else None
+
+
+def _rest_datetime(value: str) -> str | None:
+    if value == "":
+        return None
+    if len(value) == 24 and value[19] == "." and value[23] == "Z":
+        return value[:23] + "+0000"  # already UTC to the millisecond: only the zone differs
+    moment = soql.parse_datetime(value.replace("Z", "+0000"))
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{moment.microsecond // 1000:03d}+0000"
+    )
 
 
 def nested(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -135,7 +151,7 @@ class BulkPull:
         locator: str | None = None
         while True:
             text, locator = self._results(job_id, locator)
-            parsed = (self._record(object_name, row, infos) for row in _rows(text))
+            parsed = _records(object_name, text, infos)
             fresh = (r for r in parsed if soql.is_after(r.modified_at, r.id, since))
             # Stored STORE_BATCH records at a time, so memory holds one batch of records (and
             # the page's CSV text), not a whole result page of `maxRecords`.
@@ -198,14 +214,25 @@ class BulkPull:
         text = response.content.decode("utf-8")
         return text, None if following in (None, "", "null") else following
 
-    @staticmethod
-    def _record(
-        object_name: str, row: Mapping[str, str], infos: Mapping[str, FieldInfo]
-    ) -> CrmRecord:
-        values = nested(
-            {name: typed(value, infos.get(name.lower())) for name, value in row.items()}
-        )
-        return CrmRecord(
+
+def _records(object_name: str, text: str, infos: Mapping[str, FieldInfo]) -> Iterator[CrmRecord]:
+    """The records of one page of CSV results, typed as REST returns them, read lazily."""
+    reader = csv.reader(_lines(text))
+    header = next(reader, None)
+    if header is None:
+        return
+    converters = [_converter(infos.get(name.lower())) for name in header]
+    dotted = any("." in name for name in header)
+    for row in reader:
+        if not row:
+            continue  # a blank line, as `csv.DictReader` skips
+        values = {
+            name: convert(cell)
+            for name, convert, cell in zip(header, converters, row, strict=False)
+        }
+        if dotted:
+            values = nested(values)
+        yield CrmRecord(
             object=object_name,
             id=str(values["Id"]),
             modified_at=soql.parse_datetime(str(values[soql.MODSTAMP])),
@@ -213,5 +240,14 @@ class BulkPull:
         )
 
 
-def _rows(chunk: str) -> Iterator[dict[str, str]]:
-    yield from csv.DictReader(io.StringIO(chunk))
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text`, line ends kept (a quoted cell may span lines), one at a time:
+    `io.StringIO` would copy a whole result page again, at four bytes a character."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start : end + 1]
+        start = end + 1
