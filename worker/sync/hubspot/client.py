@@ -9,19 +9,13 @@ https://developers.hubspot.com/docs/api/crm/search, /crm/associations, /crm/prop
 import json
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from functools import partial
 from typing import Any, TypeVar
 
 import requests
 import structlog
 from hubspot import HubSpot
-from hubspot.crm.associations.v4.models import (
-    BatchInputPublicFetchAssociationsBatchRequest,
-    PublicFetchAssociationsBatchRequest,
-)
 from hubspot.crm.objects.models import (
     BatchInputSimplePublicObjectBatchInput,
     BatchInputSimplePublicObjectBatchInputForCreate,
@@ -194,9 +188,13 @@ class HubSpotClient:
         return [
             Page(
                 [
-                    replace(
-                        record,
-                        associations={t: found[t].get(record.id, ()) for t in links},
+                    CrmRecord(
+                        record.object,
+                        record.id,
+                        record.modified_at,
+                        record.fields,
+                        record.deleted,
+                        {t: found[t].get(record.id, ()) for t in links},
                     )
                     for record in page.records
                 ],
@@ -210,16 +208,13 @@ class HubSpotClient:
     ) -> dict[str, tuple[str, ...]]:
         """Associated record ids per record, read with v4 batch reads (1,000 ids a call)."""
         linked: dict[str, list[str]] = {}
-        # The API's own configuration for every request model: without one, each model deep-
-        # copies a default (loggers included), which cost more CPU than the first sync's store.
-        shared = self._associations_api.api_client.configuration
-        request_for = partial(PublicFetchAssociationsBatchRequest, local_vars_configuration=shared)
+        # The request body as the JSON HubSpot documents, not as SDK models: the SDK sends a
+        # plain dict as it is, while 1,000 request models a batch (built, then walked back
+        # into dicts) cost more CPU than the first sync's store.
         for chunk in _chunks(ids, ASSOCIATION_BATCH):
-            inputs = [request_for(id=record_id) for record_id in chunk]
+            inputs: list[dict[str, str]] = [{"id": record_id} for record_id in chunk]
             while inputs:
-                request = BatchInputPublicFetchAssociationsBatchRequest(
-                    inputs=inputs, local_vars_configuration=shared
-                )
+                request = {"inputs": inputs}
                 body = self._call(
                     Priority.NORMAL, self._associations_api.get_page, from_type, to_type, request
                 )
@@ -230,7 +225,7 @@ class HubSpotClient:
                     targets.extend(str(item["toObjectId"]) for item in result.get("to", []))
                     after = _next_after(result)
                     if after:
-                        inputs.append(request_for(id=source, after=after))
+                        inputs.append({"id": source, "after": after})
         return {source: tuple(dict.fromkeys(targets)) for source, targets in linked.items()}
 
     def pull_deleted(self, object_name: str, since: Cursor) -> Iterator[Page]:
