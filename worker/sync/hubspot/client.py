@@ -144,6 +144,7 @@ class HubSpotClient:
         Searches run on a thread of their own, up to one association batch ahead
         (`read_ahead`): they are paced, and what follows a page (reading its associations,
         storing it) then runs during the wait for the next search's turn instead of delaying it.
+        Search pages reach the caller joined up to one association batch (`STORE_BATCH`).
         Within one pull no record version is yielded twice. Across pulls some come again and
         the store upserts them: those at the cursor's own instant, and those changed within the
         look-back before the previous read (search-index lag; see `windows.py`).
