@@ -5,6 +5,7 @@ wiring, so what is tested is what runs.
 """
 
 import datetime as dt
+import gc
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -95,13 +96,27 @@ def build_loop(
         else [link(each, connect(each, env)) for each in (config, *others)]
     )
     signer = signer_of(config, env)
-    return Loop(
+    loop = Loop(
         config=config,
         sessions=store.sessions,
         links=crm_links,
         channels=channels_of(config, signer, crm_links, env),
         clock=clock,
     )
+    freeze_long_lived()
+    return loop
+
+
+def freeze_long_lived() -> None:
+    """Take what the worker has built so far out of the cyclic collector's sight (`gc.freeze`).
+
+    Imported modules, the config, SDK clients and store metadata live as long as the process,
+    yet every full collection walked them again: a tenth of a HubSpot first sync's CPU, whose
+    pages allocate enough to trigger a few dozen. Garbage is collected first, so only live
+    objects are frozen.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def channels_of(

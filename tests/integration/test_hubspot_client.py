@@ -31,6 +31,7 @@ from worker.sync.base import (
     FieldType,
     FieldUpdate,
     NoteSpec,
+    Page,
     Priority,
     RateLimited,
     Rejected,
@@ -225,7 +226,7 @@ class TestPull:
                 ]
             },
         ]
-        assert [len(page.records) for page in pages] == [200, 1]
+        assert [len(page.records) for page in pages] == [201]  # one store batch
         assert pages[-1].cursor == Cursor(T0 + timedelta(seconds=500))
         assert all("after" not in sent(call) for call in mocked.calls)
 
@@ -266,8 +267,33 @@ class TestPull:
         mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(records[200:]))
         mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched([]))
         pages = list(make_client(fake).pull("contacts", [], Cursor()))
-        assert [len(page.records) for page in pages] == [200, 200]
+        assert [len(page.records) for page in pages] == [400]
         assert len(mocked.calls) == 2
+
+    def test_search_pages_are_joined_into_store_batches(self, fake: FakeTime, mocked: Any) -> None:
+        """Five searches of 200, 200, 200, 200, 1 come out as pages of 800 and 201, each with
+        the cursor of its last search: the store's per-page work is paid per batch."""
+        records = [result(100 + n, T0 + timedelta(seconds=n)) for n in range(801)]
+        for start in range(0, 801, 200):
+            chunk = records[start : start + 200]
+            mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(chunk, total=801 - start))
+        pages = list(make_client(fake).pull("contacts", [], Cursor()))
+        assert [len(page.records) for page in pages] == [800, 1]
+        assert pages[0].cursor == Cursor(T0 + timedelta(seconds=799))
+        assert [r.id for p in pages for r in p.records] == [str(100 + n) for n in range(801)]
+        assert len(mocked.calls) == 5
+
+    def test_pages_read_before_an_error_come_out_first(self, fake: FakeTime, mocked: Any) -> None:
+        """A search failing mid-batch: the pages read before it are handed over (and stored
+        with their cursor), then the error is raised."""
+        records = [result(100 + n, T0 + timedelta(seconds=n)) for n in range(200)]
+        mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(records, total=400))
+        mocked.post(SEARCH_CONTACTS, status=400, json=error("VALIDATION_ERROR", "no"))
+        pages = make_client(fake).pull("contacts", [], Cursor())
+        handed: list[Page] = [next(pages)]
+        with pytest.raises(Rejected):
+            next(pages)
+        assert [len(page.records) for page in handed] == [200]
 
     def test_cursor_stops_short_of_what_the_index_may_lag(
         self, fake: FakeTime, mocked: Any

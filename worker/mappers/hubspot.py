@@ -282,7 +282,7 @@ def parse_instant(value: Any) -> datetime | None:
     text = str(value).strip()
     if text.isdigit():
         return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    parsed = datetime.fromisoformat(text)  # reads a trailing "Z" since Python 3.11
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -88,16 +88,26 @@ def unstorable(row: Any) -> str | None:
 
 def _gather_flat(mapping: dict[Any, Any], texts: list[str]) -> bool:
     """Add a mapping's keys and text values to `texts`; False if it is not a flat mapping of
-    text keys and plain values (then the full walk decides)."""
-    for key, item in mapping.items():
-        if type(key) is not str or type(item) not in _FLAT:
-            return False
-        texts.append(key)
-        if type(item) is str:
-            texts.append(item)
-        elif type(item) is float and not math.isfinite(item):
-            return False
+    text keys and plain values (then the full walk decides).
+
+    Decided on the sets of key and value types (built in C) rather than item by item: it runs
+    on every field mapping of every pulled record.
+    """
+    values = mapping.values()
+    kinds = set(map(type, values))
+    if not kinds <= _FLAT or not set(map(type, mapping)) <= _STR:
+        return False
+    if float in kinds and not all(map(math.isfinite, filter(_is_float, values))):
+        return False
+    texts.extend(mapping)
+    if str in kinds:
+        texts.extend(filter(_is_str, values))
     return True
+
+
+_STR = frozenset({str})
+_is_str = str.__instancecheck__
+_is_float = float.__instancecheck__
 
 
 def _field_by_field(row: Any) -> str | None:
