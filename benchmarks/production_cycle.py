@@ -37,7 +37,7 @@ from sqlalchemy import create_engine, func, select, text
 from worker.config import Config, parse_config
 from worker.cycle import CycleReport, Loop, run_cycle
 from worker.logs import configure_logging
-from worker.runtime import Store, build_loop, open_store
+from worker.runtime import Store, build_loop, freeze_long_lived, open_store
 from worker.sandbox.salesforce import DEFAULT_CREDENTIALS
 from worker.sandbox.salesforce.client import SANDBOX_MY_DOMAIN
 from worker.sandbox.server import Sandbox
@@ -357,6 +357,7 @@ def run(
         store = open_store(config)
         clock = SandboxClock(sandbox.base_url, endpoint_session(sandbox.base_url, sandbox.ca_path))
         loop = build_loop(config, store, env=ENV, clock=clock.now, links=[link(config, client)])
+        freeze_long_lived()  # as `run_daemon` does once its loop is built
         rows = []
         for cycle in CYCLES:
             if cycle == "answers":

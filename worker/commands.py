@@ -24,7 +24,7 @@ from worker.config import Config
 from worker.cycle import CycleReport, Loop, run_cycle, summary
 from worker.daily import DailyReport, run_daily_if_due
 from worker.notify.alerts import send_alerts
-from worker.runtime import Store, build_loop, open_store, serving, utc_now
+from worker.runtime import Store, build_loop, freeze_long_lived, open_store, serving, utc_now
 from worker.scheduler import Daemon, stop_on_signal
 from worker.store import lease
 
@@ -180,6 +180,7 @@ def run_daemon(
     """
     store = open_store(config)
     loop = None if web_only else build_loop(config, store, env=env, others=others)
+    freeze_long_lived()
     with serving(config, store, env=env):
         if loop is None:
             log.info("web_only", host=config.server.host, port=config.server.port)

@@ -96,15 +96,13 @@ def build_loop(
         else [link(each, connect(each, env)) for each in (config, *others)]
     )
     signer = signer_of(config, env)
-    loop = Loop(
+    return Loop(
         config=config,
         sessions=store.sessions,
         links=crm_links,
         channels=channels_of(config, signer, crm_links, env),
         clock=clock,
     )
-    freeze_long_lived()
-    return loop
 
 
 def freeze_long_lived() -> None:
@@ -113,7 +111,8 @@ def freeze_long_lived() -> None:
     Imported modules, the config, SDK clients and store metadata live as long as the process,
     yet every full collection walked them again: a tenth of a HubSpot first sync's CPU, whose
     pages allocate enough to trigger a few dozen. Garbage is collected first, so only live
-    objects are frozen.
+    objects are frozen. Called once by the daemon at start (`run_daemon`), not by `build_loop`:
+    a process that builds loop after loop (tests, the demo) would keep every one frozen.
     """
     gc.collect()
     gc.freeze()
