@@ -12,7 +12,6 @@ HubSpot/HubSpot-public-api-spec-collection (PublicApiSpecs/CRM/Contacts/.../v3/c
 """
 
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 import requests
 import responses
 
+from tests.fake_time import FakeTime
 from worker.config import ConfigError
 from worker.mappers.hubspot import HubSpotMapping
 from worker.sync.base import (
@@ -48,23 +48,6 @@ TOKEN = "pat-na1-test-token"
 SEARCH_CONTACTS = f"{API}/crm/v3/objects/contacts/search"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LATER = {"Date": format_datetime(T0 + timedelta(days=1), usegmt=True)}
-
-
-@dataclass
-class FakeTime:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    now: float = 1_000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        """Record the wait and move the clock."""
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

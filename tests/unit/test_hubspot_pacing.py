@@ -5,31 +5,15 @@ the limit), fed with each search's arrival: anywhere between our send and our an
 """
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fake_time import FakeTime
 from worker.sandbox.hubspot.limits import RateLimiter, RateLimits
 from worker.sync.hubspot.pacing import PORTAL_SEARCHES_PER_SECOND, SearchPace
-
-
-@dataclass
-class FakeTime:
-    """A clock that moves only when someone sleeps or a call takes time."""
-
-    now: float = 100.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        """Record the wait and move the clock."""
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @dataclass(frozen=True)
