@@ -33,12 +33,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Reject naive values and normalise aware ones to UTC."""
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise NaiveDatetimeError(value)
-        utc = value.astimezone(UTC)
-        if dialect.name == "sqlite":
+        utc = _utc(value)
+        if utc is not None and dialect.name == "sqlite":
             return utc.replace(tzinfo=None)
         return utc
 
@@ -81,6 +77,7 @@ def driver_form(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any
 
 
 def _utc(value: datetime | None) -> datetime | None:
+    """An aware value in UTC; a naive one is refused (every stored timestamp has its zone)."""
     if value is None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
