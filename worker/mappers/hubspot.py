@@ -10,6 +10,7 @@ datetimes ISO 8601 or epoch ms; multi-select options joined by `;`).
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from worker.config import Config
@@ -260,8 +261,12 @@ def to_trigger(record: CrmRecord, mapping: HubSpotMapping) -> TriggerRecord:
     )
 
 
+@lru_cache(maxsize=1024)
 def iana_zone(value: str | None) -> str | None:
-    """HubSpot's `hs_timezone` option value as an IANA zone ("asia_slash_tokyo" -> Asia/Tokyo)."""
+    """HubSpot's `hs_timezone` option value as an IANA zone ("asia_slash_tokyo" -> Asia/Tokyo).
+
+    Cached: a portal's contacts share a few dozen zones, and every pulled contact asks.
+    """
     if not value or "_slash_" not in value:
         return value
     parts = value.split("_slash_")

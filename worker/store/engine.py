@@ -53,13 +53,15 @@ def make_engine(url: str) -> Engine:
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(
+    engine = create_engine(
         parsed,
         pool_pre_ping=True,
         hide_parameters=True,
         pool_size=POOL_SIZE,
         max_overflow=POOL_OVERFLOW,
     )
+    event.listen(engine, "connect", _plan_every_execution)
+    return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -79,6 +81,21 @@ def reading(sessions: sessionmaker[Session]) -> Session:
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
         return sessions(bind=bind.execution_options(**{READ_ONLY: True}))
     return sessions()
+
+
+def _plan_every_execution(dbapi_connection: Any, _record: Any) -> None:
+    """PostgreSQL plans each execution of a prepared statement for its own values.
+
+    psycopg prepares a statement on the server from its fifth execution, and PostgreSQL may
+    then keep one generic plan for it. A first sync's look-ups by CRM id start on an empty
+    table (and without ANALYZE, which a server with autovacuum off never runs): the generic
+    plan chosen then scanned the whole table for each page later on, 1.5 s a page at 90k
+    contacts, and the pull waited on the database instead of the CRM. A plan made for the
+    values at hand uses the unique index however the table grew since.
+    """
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
 
 
 def _sqlite_engine(url: URL) -> Engine:

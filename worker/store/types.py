@@ -1,6 +1,5 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum as PythonEnum
@@ -9,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Enum, Integer
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from worker import json_codec
 
 
 class NaiveDatetimeError(ValueError):
@@ -69,8 +70,8 @@ def driver_form(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any
         if dialect.name == "postgresql":
             from psycopg.types.json import Jsonb
 
-            return Jsonb
-        return json.dumps
+            return lambda value: Jsonb(value, json_codec.dumps)
+        return json_codec.dumps
     if isinstance(column_type, Enum):
         return _enum_value
     return None
@@ -78,17 +79,25 @@ def driver_form(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any
 
 def _utc(value: datetime | None) -> datetime | None:
     """An aware value in UTC; a naive one is refused (every stored timestamp has its zone)."""
-    if value is None:
-        return None
+    return None if value is None else _aware_utc(value)
+
+
+def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetimeError(value)
     return value.astimezone(UTC)
 
 
 def _naive_utc_text(value: datetime | None) -> str | None:
-    """SQLite's stored form: naive UTC text with microseconds, as SQLAlchemy writes it."""
-    utc = _utc(value)
-    return None if utc is None else utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+    """SQLite's stored form: naive UTC text with microseconds, as SQLAlchemy writes it.
+
+    Runs for every timestamp of every mirrored row: a value already in UTC (as pulled values
+    are) is formatted as it is and its "+00:00" cut off, without building a naive copy.
+    """
+    if value is None:
+        return None
+    utc = value if value.tzinfo is UTC else _aware_utc(value)
+    return utc.isoformat(" ", "microseconds")[:-6]
 
 
 def _enum_value(value: Any) -> Any:

@@ -73,12 +73,23 @@ class PullStats:
     """Records found deleted by comparing ids, when the CRM's deletion horizon had passed."""
 
 
-def _store(session: Session, rows: list[DomainRow], now: datetime) -> list[TriggerChange]:
-    """Upsert a mapped page; the trigger records among it come back with their previous values."""
-    mirror.upsert_accounts(session, [r for r in rows if isinstance(r, domain.Account)], now)
-    mirror.upsert_contacts(session, [r for r in rows if isinstance(r, domain.Contact)], now)
+def _store(
+    session: Session,
+    rows: list[DomainRow],
+    now: datetime,
+    kind: MirrorKind,
+    held: Mapping[str, mirror.Held],
+) -> list[TriggerChange]:
+    """Upsert a mapped page, with the rows of its own `kind` held before it (read once per
+    page); the trigger records among it come back with their previous values."""
+    accounts = [r for r in rows if isinstance(r, domain.Account)]
+    mirror.upsert_accounts(session, accounts, now, held if kind == "account" else None)
+    contacts = [r for r in rows if isinstance(r, domain.Contact)]
+    mirror.upsert_contacts(session, contacts, now, held if kind == "contact" else None)
     triggers = [r for r in rows if isinstance(r, domain.TriggerRecord)]
-    previous = mirror.upsert_trigger_records(session, triggers, now)
+    previous = mirror.upsert_trigger_records(
+        session, triggers, now, held if kind == "trigger" else None
+    )
     return [
         TriggerChange(before, record) for before, record in zip(previous, triggers, strict=True)
     ]
@@ -204,16 +215,16 @@ def pull_into_mirror(
 
     def store_changes(session: Session, page: Page) -> None:
         refused_before = stats.unmappable
-        held = mirror.held_versions(
+        held = mirror.held_rows(
             session, client.name, target.kind, target.object_name, [r.id for r in page.records]
         )
         fresh = [
             record
             for record in page.records
-            if new_fields or held.get(record.id) != record.modified_at
+            if new_fields or not mirror.holds_version(held.get(record.id), record.modified_at)
         ]
         stats.repeated += len(page.records) - len(fresh)
-        changes = _store(session, _map(target, fresh, stats), now())
+        changes = _store(session, _map(target, fresh, stats), now(), target.kind, held)
         if observe is not None and changes:
             observe(session, changes, first_sync)
         stats.stored += len(fresh) - (stats.unmappable - refused_before)

@@ -6,7 +6,6 @@ https://developers.hubspot.com/docs/api/crm/search, /crm/associations, /crm/prop
 /crm/tasks, /crm/notes; batch limits: https://developers.hubspot.com/docs/api/usage-details
 """
 
-import json
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from hubspot.crm.objects.models import (
 )
 from hubspot.crm.properties.models import PropertyCreate, PropertyGroupCreate, PropertyUpdate
 
+from worker import json_codec
 from worker.config import read_secret
 from worker.mappers.hubspot import (
     CONTACTS,
@@ -133,7 +133,7 @@ class HubSpotClient:
         """
         with self.transport.priority(priority):
             response = call(*args, _preload_content=False, **kwargs)
-        body = json.loads(response.data) if response.data else {}
+        body = json_codec.loads(response.data) if response.data else {}
         return body, _http_date(response.getheader("Date"))
 
     # Reads ------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ Retries (urllib3's default `Retry` would skip POST, i.e. every search and batch 
 https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details
 """
 
-import json
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 import requests
 import structlog
 
+from worker import json_codec
 from worker.sync.base import CrmError, Priority
 from worker.sync.budget import API_CALLS, ApiBudget
 from worker.sync.hubspot.errors import CRM, connection_failed, parse_error, translate
@@ -115,7 +115,7 @@ class SessionTransport:
         path = urlsplit(url).path
         repeatable = method != "POST" or bool(_REPEATABLE_POST.search(path))
         is_search = bool(_SEARCH_PATH.search(path))
-        data = None if body is None else json.dumps(body)
+        data = None if body is None else json_codec.dumps(body)
         for attempt in range(1, self.retry.attempts + 1):
             self.budget.check(self._priority())
             self.requests_sent += 1
