@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker import domain
 from worker.store import mirror
 from worker.store.engine import (
+    SQLITE_CACHE_KIB,
     UnsupportedDatabaseError,
     make_engine,
     normalise_url,
@@ -393,11 +394,13 @@ class TestSqliteEngine:
             with engine.connect() as connection:
                 mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
                 foreign_keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+                cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
         finally:
             engine.dispose()
 
         assert mode == "wal"
         assert foreign_keys == 1
+        assert cache == -SQLITE_CACHE_KIB  # a first sync's indexes fit (not SQLite's 2 MiB)
 
     def test_missing_parent_directory_is_created(self, tmp_path: Path) -> None:
         """A database path under directories that do not exist yet still opens."""

@@ -10,6 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 """How long a SQLite writer waits for another one before failing with "database is locked"."""
 
+SQLITE_CACHE_KIB = 65_536
+"""Page cache of each SQLite connection, KiB (SQLite's default: 2 MiB). A first sync inserts
+into five B-trees per contact; past a few tens of thousands of contacts they no longer fit in
+2 MiB and every insert read pages back from the file: 40 µs a contact at 100k instead of 19.
+A connection's cache holds only pages it read, so the web app's connections stay small; the
+cycle's own fills up to this (peak RSS at 100k contacts: 222 MB, against 156)."""
+
 POOL_SIZE = 20
 """Connections an engine keeps open for reuse: the web app's store threads (8 reading, up to 8
 writing, see `worker.surveys.web.app`) and the daemon's own work (cycle, lease, dispatch).
@@ -119,6 +126,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     finally:
         cursor.close()
 

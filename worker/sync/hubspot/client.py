@@ -669,7 +669,7 @@ def _record(object_name: str, raw: Mapping[str, Any], modified: str) -> CrmRecor
     at = parse_instant(properties.get(modified)) or parse_instant(raw.get("updatedAt"))
     if at is None:
         raise Unavailable(CRM, "MISSING_MODIFIED_DATE", f"{object_name} record without {modified}")
-    return CrmRecord(object_name, str(raw["id"]), truncate_ms(at), dict(properties))
+    return CrmRecord(object_name, str(raw["id"]), truncate_ms(at), properties)
 
 
 def _after_cursor(record: CrmRecord, since: Cursor) -> bool:

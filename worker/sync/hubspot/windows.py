@@ -46,8 +46,9 @@ def from_epoch_ms(value: int) -> datetime:
 
 
 def truncate_ms(moment: datetime) -> datetime:
-    """`moment` at HubSpot's millisecond precision."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    """`moment` at HubSpot's millisecond precision (a pulled value already is: kept as it is)."""
+    extra = moment.microsecond % 1000
+    return moment - timedelta(microseconds=extra) if extra else moment
 
 
 @dataclass(frozen=True)
