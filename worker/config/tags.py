@@ -84,6 +84,17 @@ class Tag(Section):
         return self.id in BUILTIN_LABELS
 
 
+class TaggingConfig(Section):
+    """How comments are tagged: the rules alone, or with the learned second opinion per tag.
+
+    `learned: true` (the default) lets a model trained on the shipped labelled comments decide
+    each built-in tag, the rules' answer among its evidence (worker/rules/tagging/combined.py);
+    words listed under `tags` still tag whatever it says. `false`: the words and grammar alone.
+    """
+
+    learned: bool = True
+
+
 def _word_problem(word: str) -> str | None:
     """Why a listed word could never match, or None (see worker/rules/tagging/lexicon.py)."""
     if not word.strip():

@@ -25,7 +25,7 @@ phrase ("useful", "便利") counts only when its segment holds nothing of anothe
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -79,10 +79,35 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Opinion:
+    """The learned model's view of one tag: its probability against the tag's threshold, the
+    rules' answer, the tag given in the end, and the features that weighed most for it."""
+
+    tag: str
+    probability: float
+    threshold: float
+    rules: bool
+    given: bool
+    reasons: tuple[tuple[str, float], ...] = ()
+    """(feature, weight) pairs that pushed the decision its way, strongest first."""
+
+    @property
+    def added(self) -> bool:
+        """Given by the model, though the rules did not find it."""
+        return self.given and not self.rules
+
+    @property
+    def removed(self) -> bool:
+        """Found by the rules, but not given: the model outweighed them."""
+        return self.rules and not self.given
+
+
+@dataclass(frozen=True, slots=True)
 class TagResult:
     """Tags (chosen first, then found in the comment), each tag's polarity, and what matched.
 
     `ruled_out` lists the phrases found but not counted: topics the comment rules out.
+    `opinions` holds the learned model's view per tag, when it was asked (combined.py).
     """
 
     tags: tuple[str, ...]
@@ -91,6 +116,7 @@ class TagResult:
     polarity: Mapping[str, Polarity] | None = None
     language: str = ""
     ruled_out: tuple[Match, ...] = ()
+    opinions: tuple[Opinion, ...] = ()
 
     def polarity_of(self, tag: str) -> Polarity | None:
         """The tag's polarity, None for a tag without one."""
@@ -113,8 +139,25 @@ class _Model:
     grammar: Grammar
 
 
-class Tagger:
-    """Tags comments with one taxonomy (the config's `tags`); each language compiled once."""
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the rules saw in a comment: the learned model's input (features.py)."""
+
+    language: str
+    words: tuple[tuple[str, ...], ...] = ()
+    """The match keys (stems, base forms) of the comment's words, one tuple per stretch
+    between punctuation marks."""
+    found: frozenset[str] = frozenset()
+    """The tags the rules give (chosen ones aside)."""
+    named: frozenset[str] = frozenset()
+    """The tags any phrase names, before overlaps, weak words and rule-outs are weighed."""
+    ruled_out: frozenset[str] = frozenset()
+    own: frozenset[str] = frozenset()
+    """The tags found by words RevOps listed in the config."""
+
+
+class RuleTagger:
+    """Tags comments by the taxonomy's words and grammar; each language compiled once."""
 
     def __init__(self, tags: Sequence[Tag]) -> None:
         self._tags = tuple(tags)
@@ -134,28 +177,45 @@ class Tagger:
         `language` is the contact's; the comment's own script decides when they differ.
         `score` (0-10) gives the polarity of a tag the words leave undecided.
         """
+        return self.read(comment, language, chosen, score)[0]
+
+    def read(
+        self,
+        comment: str | None,
+        language: str,
+        chosen: Iterable[str] = (),
+        score: int | None = None,
+        decide: Callable[[Evidence], Iterable[str]] | None = None,
+    ) -> tuple[TagResult, Evidence]:
+        """As `tag`, with what the rules saw. `decide`, given that, names the tags the comment
+        gives in place of the rules' (each gets its polarity from the comment's words as
+        usual); the result keeps the matches of the rules' tags it drops, as explanations."""
         kept = list(dict.fromkeys(chosen))
         raw = (comment or "").strip()
         text = normalise(raw)
         spoken = detect_language(text, language) if text else language
         if not text:
-            return TagResult(tuple(kept), "", (), {tag: _by_score(score) for tag in kept}, spoken)
+            scored = {tag: _by_score(score) for tag in kept}
+            return TagResult(tuple(kept), "", (), scored, spoken), Evidence(spoken)
         reading = _Reading(self._model(spoken), text)
         found = reading.tags()
-        extra = [tag for tag in self._order if tag in found and tag not in kept]
+        evidence = reading.evidence(spoken)
+        wanted = found if decide is None else set(decide(evidence))
+        added = [tag for tag in self._order if tag in wanted and tag not in kept]
         overall = reading.overall_tone()
         polarity: dict[str, Polarity] = {}
-        for tag in (*kept, *extra):
+        for tag in (*kept, *added):
             tone = reading.tone_of(tag) or overall
             polarity[tag] = _polarity(tone) if tone else _by_score(score)
-        return TagResult(
-            (*kept, *extra),
+        result = TagResult(
+            (*kept, *added),
             summarize(raw),
-            reading.matches(extra),
+            reading.matches(found - set(kept)),
             polarity,
             spoken,
             reading.ruled_out_matches(),
         )
+        return result, evidence
 
     def _model(self, language: str) -> _Model:
         with self._lock:
@@ -180,9 +240,12 @@ def _build(tags: Sequence[Tag], language: str) -> _Model:
     """Compile the built-in words of `language` (if any) with every tag's own words."""
     builtin = BUILTIN.get(language)
     own = [
-        (tag.id, words)
+        (tag.id, words, listed)
         for tag in tags
-        for words in (_own_words(tag, language), _builtin_words(tag, builtin))
+        for words, listed in (
+            (_own_words(tag, language), True),
+            (_builtin_words(tag, builtin), False),
+        )
         if words is not None
     ]
     if language == "ja":
@@ -190,15 +253,15 @@ def _build(tags: Sequence[Tag], language: str) -> _Model:
     else:
         vocabulary = {
             word
-            for _, words in own
+            for _, words, _ in own
             for group in (words.topic, words.problems, words.praise)
             for phrase in group
             for word in phrase.casefold().split()
         }
         tokenize = english_tokens(vocabulary, language)
     entries: list[Entry] = []
-    for tag_id, words in own:
-        entries += _entries(tag_id, words, tokenize)
+    for tag_id, words, listed in own:
+        entries += _entries(tag_id, words, tokenize, own=listed)
     cue_entries: list[Entry] = []
     grammar = Grammar(negators=frozenset())
     ruled_out: list[Entry] = []
@@ -248,8 +311,9 @@ def _builtin_words(tag: Tag, builtin: Builtin | None) -> Words | None:
     return builtin.tags.get(tag.id)
 
 
-def _entries(tag: str, words: Words, tokenize: Tokenize) -> list[Entry]:
-    """A tag's entries; a phrase listed twice keeps its first group in the order below."""
+def _entries(tag: str, words: Words, tokenize: Tokenize, *, own: bool) -> list[Entry]:
+    """A tag's entries (`own`: listed in the config); a phrase listed twice keeps its first
+    group in the order below."""
     yielding = frozenset(words.yield_to)
     none = frozenset[str]()
     groups = (
@@ -283,6 +347,7 @@ def _entries(tag: str, words: Words, tokenize: Tokenize) -> list[Entry]:
                     object_of=object_of,
                     kept_by=frozenset(words.kept_by) if phrases is words.outputs else none,
                     data_error=any(error in phrase.casefold() for error in errors),
+                    own=own,
                 )
             )
     return entries
@@ -439,6 +504,28 @@ class _Reading:
     def tags(self) -> set[str]:
         """The tags the comment gives as reasons."""
         return set(self.by_tag)
+
+    def evidence(self, language: str) -> Evidence:
+        """What the rules saw, for the learned model."""
+        words: list[tuple[str, ...]] = []
+        stretch: list[str] = []
+        for token in self.tokens:
+            if token.punct:
+                if stretch:
+                    words.append(tuple(stretch))
+                stretch = []
+            else:
+                stretch.append(token.norm)
+        if stretch:
+            words.append(tuple(stretch))
+        return Evidence(
+            language,
+            tuple(words),
+            frozenset(self.by_tag),
+            frozenset(str(hit.entry.tag) for hit in self.all_hits if hit.entry.tag is not None),
+            frozenset(str(hit.entry.tag) for hit in self.ruled),
+            frozenset(str(hit.entry.tag) for hit in self.live if hit.entry.own),
+        )
 
     def tone_of(self, tag: str) -> float:
         """The tag's tone: the sum over its matches and the attributes it took over, the last
