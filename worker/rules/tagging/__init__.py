@@ -5,6 +5,7 @@ rules (tagger.py: the convention and how a comment is read) with a learned secon
 tag (combined.py).
 """
 
+from worker.rules.tagging import corpus, training
 from worker.rules.tagging.combined import Tagger
 from worker.rules.tagging.tagger import Match, Opinion, Polarity, RuleTagger, TagResult
 from worker.rules.tagging.text import SUMMARY_CHARS, detect_language, summarize
@@ -17,6 +18,8 @@ __all__ = [
     "RuleTagger",
     "TagResult",
     "Tagger",
+    "corpus",
     "detect_language",
     "summarize",
+    "training",
 ]

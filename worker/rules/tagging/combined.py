@@ -15,11 +15,12 @@ of the comment, else the score) for every tag given. `learned: false` (config `t
 the model off: the rules alone, exactly as before it.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from worker.config.tags import Tag
 from worker.rules.tagging.features import features
+from worker.rules.tagging.learned import Model
 from worker.rules.tagging.tagger import Evidence, Opinion, RuleTagger, TagResult
 from worker.rules.tagging.training import trained
 
@@ -30,9 +31,18 @@ REASONS = 3
 class Tagger:
     """Tags comments with one taxonomy (the config's `tags`): rules, then the learned model."""
 
-    def __init__(self, tags: Sequence[Tag], *, learned: bool = True) -> None:
+    def __init__(
+        self,
+        tags: Sequence[Tag],
+        *,
+        learned: bool = True,
+        models: Callable[[str], Model | None] = trained,
+    ) -> None:
+        """`models` gives the model of a language (None: the rules alone); by default the one
+        trained on every shipped set, and cross-validation passes the one of its fold."""
         self._rules = RuleTagger(tags)
         self._learned = learned
+        self._models = models
         self._modelled = frozenset(tag.id for tag in tags if tag.builtin and tag.builtin_words)
 
     def tag(
@@ -52,7 +62,7 @@ class Tagger:
         opinions: list[Opinion] = []
 
         def decide(evidence: Evidence) -> set[str]:
-            model = trained(evidence.language)
+            model = self._models(evidence.language)
             if model is None:
                 return set(evidence.found)
             given = set(evidence.found) - self._modelled | evidence.own
