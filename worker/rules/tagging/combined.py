@@ -36,7 +36,7 @@ class Tagger:
         tags: Sequence[Tag],
         *,
         learned: bool = True,
-        models: Callable[[str], Model | None] = trained,
+        models: Callable[[str], Model | None] | None = None,
     ) -> None:
         """`models` gives the model of a language (None: the rules alone); by default the one
         trained on every shipped set, and cross-validation passes the one of its fold."""
@@ -62,7 +62,7 @@ class Tagger:
         opinions: list[Opinion] = []
 
         def decide(evidence: Evidence) -> set[str]:
-            model = self._models(evidence.language)
+            model = (self._models or trained)(evidence.language)
             if model is None:
                 return set(evidence.found)
             given = set(evidence.found) - self._modelled | evidence.own

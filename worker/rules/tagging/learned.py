@@ -109,11 +109,12 @@ def choose_thresholds(
             for example in examples
             if example.group == group
         ]
-    return {tag: _best_threshold([(p[tag], tag in e.tags) for e, p in scored]) for tag in tags}
+    return {tag: best_threshold([(p[tag], tag in e.tags) for e, p in scored]) for tag in tags}
 
 
-def _best_threshold(pairs: Sequence[tuple[float, bool]]) -> float:
-    """The threshold of THRESHOLDS with the best F1; ties go to the one nearest 0.5."""
+def best_threshold(pairs: Sequence[tuple[float, bool]]) -> float:
+    """The threshold of THRESHOLDS with the best F1 over (probability, labelled) pairs; ties go
+    to the one nearest 0.5."""
 
     def f1(threshold: float) -> float:
         hits = sum(1 for p, truth in pairs if truth and p >= threshold)
