@@ -82,6 +82,12 @@ class Tagger:
             return given
 
         result, _ = self._rules.read(comment, language, chosen, score, decide)
+        # The tags given in the result's order, then those the model removed, then the rest.
         order = {tag: index for index, tag in enumerate(result.tags)}
-        opinions.sort(key=lambda opinion: (order.get(opinion.tag, len(order)), opinion.tag))
+        opinions.sort(
+            key=lambda opinion: (
+                order.get(opinion.tag, len(order) + (not opinion.removed)),
+                opinion.tag,
+            )
+        )
         return replace(result, opinions=tuple(opinions))
