@@ -205,6 +205,10 @@ def fold_table(fold: Fold) -> str:
         f"    {'macro-F1':<16} {'':>4} {'':>9} {'':>7} {macro_f1(fold.learned.rows):>6.2f}"
         f" {macro_f1(fold.rules.rows):>9.2f}"
     )
+    lines.append(
+        f"    {'polarity acc.':<16} {'':>4} {'':>9} {'':>7} {fold.learned.polarity or 0:>6.2f}"
+        f" {fold.rules.polarity or 0:>9.2f}"
+    )
     return "\n".join(lines)
 
 
@@ -222,6 +226,16 @@ def mean_table(found: Sequence[Fold], language: str) -> str:
         f"    {'macro-F1':<16} {sum(learned) / len(tags):>10.3f} {sum(rules) / len(tags):>9.3f}"
     )
     lines.append(f"    {'lowest tag':<16} {min(learned):>10.2f} {min(rules):>9.2f}")
+    lowest = [
+        min(row.f1 for fold in mine for row in getattr(fold, kind).rows)
+        for kind in ("learned", "rules")
+    ]
+    lines.append(f"    {'lowest in a fold':<16} {lowest[0]:>10.2f} {lowest[1]:>9.2f}")
+    polarity = [
+        sum(getattr(fold, kind).polarity or 0 for fold in mine) / len(mine)
+        for kind in ("learned", "rules")
+    ]
+    lines.append(f"    {'polarity acc.':<16} {polarity[0]:>10.2f} {polarity[1]:>9.2f}")
     return "\n".join(lines)
 
 

@@ -110,7 +110,8 @@ def _word_problem(word: str) -> str | None:
 def default_taxonomy() -> tuple[Tag, ...]:
     """The B2B reason taxonomy RevOps teams start from (DESIGN.md section 6).
 
-    Its words are the built-in lexicons, measured on tests/data/tagging_*.jsonl by
-    benchmarks/tagging_quality.py.
+    Its words are the built-in lexicons, measured on the labelled sets in
+    worker/rules/tagging/data (and tests/data/tagging_*.jsonl) by benchmarks/tagging_quality.py;
+    the learned model is trained on the former for these seven tags.
     """
     return tuple(Tag(id=tag_id) for tag_id in BUILTIN_LABELS)

@@ -1,6 +1,7 @@
-"""Reason tagging: a comment -> the tags it gives as reasons, each praised or complained of.
+"""Reason tagging by rules: a comment -> the tags it gives as reasons, each praised or
+complained of (combined.py adds the learned second opinion to these).
 
-The convention (tests/data/LABELLING.md, sections 2-4), one rule for every tag:
+The convention (data/LABELLING.md, sections 2-4), one rule for every tag:
 
 - A tag names the topic the customer gives as a reason, **whatever the sentiment**: "never had
   an outage" is quality, praised; "outages every week" is quality, complained of. A problem
