@@ -3,8 +3,9 @@
 RevOps add words per tag in the config (`tags`); this shows, before any answer comes in, which
 tags a comment gets, praised or complained of, which words matched, and which topics the
 comment rules out, in English or Japanese. With the learned model on (`tagging.learned`), it
-also shows each tag's probability against its threshold, and which tags the model added to or
-removed from the rules' answer, with the features that weighed most.
+also shows each tag's probability against its threshold, which tags the model added to or
+removed from the rules' answer, with the features that weighed most, and for each tag given the
+polarity model's probability of praise.
 """
 
 from worker.config import Config
@@ -31,6 +32,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "added": "ADDED by the model",
         "removed": "REMOVED by the model",
         "weighed": "weighed most",
+        "praise_p": "praise probability",
         "f_rules": "rules give {tag}",
         "f_named": "a {tag} phrase",
         "f_ruled": "{tag} ruled out",
@@ -55,6 +57,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "added": "モデルが追加",
         "removed": "モデルが除外",
         "weighed": "主な根拠",
+        "praise_p": "評価の確率",
         "f_rules": "ルールの判定 {tag}",
         "f_named": "{tag} の語",
         "f_ruled": "{tag} は前置き",
@@ -117,6 +120,8 @@ def _opinion_lines(result: TagResult, opinion: Opinion, words: dict[str, str]) -
     line = f"  {opinion.tag}: {opinion.probability:.2f} / {opinion.threshold:.2f} ({rules})"
     if opinion.added or opinion.removed:
         line += f" {words['added' if opinion.added else 'removed']}"
+    if opinion.praise is not None:
+        line += f"; {words['praise_p']} {opinion.praise:.2f}"
     lines = [line]
     if opinion.reasons:
         shown = ", ".join(f"{_feature(name, words)} {w:+.2f}" for name, w in opinion.reasons)

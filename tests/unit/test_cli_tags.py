@@ -11,6 +11,7 @@ from worker.config.tags import BUILTIN_LABELS
 from worker.rules.tagging import combined
 from worker.rules.tagging.features import RULES, WORDS
 from worker.rules.tagging.learned import Model, TagWeights
+from worker.rules.tagging.training import Trained
 
 
 @pytest.fixture(autouse=True)
@@ -85,14 +86,18 @@ class TestLearnedOpinion:
         _, lines = _run(capsys, "The app crashes every day.")
         start = lines.index("learned model (probability / threshold; the rules' answer):")
         shown = lines[start + 1 : start + 8]
-        assert re.fullmatch(r"  quality: 0\.\d\d / 0\.\d\d \(rules: yes\)", shown[0]), shown
+        assert re.fullmatch(
+            r"  quality: 0\.\d\d / 0\.\d\d \(rules: yes\); praise probability 0\.\d\d", shown[0]
+        ), shown
         assert sorted(line.split(":")[0].strip() for line in shown) == sorted(BUILTIN_LABELS)
 
     def test_japanese_probabilities(self, capsys: pytest.CaptureFixture[str]) -> None:
         """The same, in Japanese for a Japanese comment."""
         _, lines = _run(capsys, "画面が固まって仕事にならない。", "--language", "ja")
         start = lines.index("学習モデル (確率 / しきい値、ルールの判定):")
-        assert re.fullmatch(r"  quality: 0\.\d\d / 0\.\d\d \(ルール: あり\)", lines[start + 1])
+        assert re.fullmatch(
+            r"  quality: 0\.\d\d / 0\.\d\d \(ルール: あり\); 評価の確率 0\.\d\d", lines[start + 1]
+        )
 
     @pytest.mark.parametrize(
         ("comment", "language", "expected"),
@@ -101,7 +106,8 @@ class TestLearnedOpinion:
                 "The app crashes every day.",
                 "en",
                 [
-                    "  support: 0.99 / 0.50 (rules: no) ADDED by the model",
+                    "  support: 0.99 / 0.50 (rules: no) ADDED by the model;"
+                    " praise probability 0.50",
                     '      weighed most: "crash" +6.00',
                     "  quality: 0.00 / 0.50 (rules: yes) REMOVED by the model",
                     "      weighed most: rules give quality -9.00",
@@ -113,7 +119,7 @@ class TestLearnedOpinion:
                 "アプリが毎日落ちる。",
                 "ja",
                 [
-                    "  support: 0.99 / 0.50 (ルール: なし) モデルが追加",
+                    "  support: 0.99 / 0.50 (ルール: なし) モデルが追加; 評価の確率 0.50",
                     '      主な根拠: "落ちる" +6.00',
                     "  quality: 0.00 / 0.50 (ルール: あり) モデルが除外",
                     "      主な根拠: ルールの判定 quality -9.00",
@@ -133,7 +139,7 @@ class TestLearnedOpinion:
     ) -> None:
         """A tag the model adds or removes is marked, with the features that weighed most and,
         for a removed one, the rules' matches."""
-        model = Model(
+        tags = Model(
             {
                 tag: TagWeights(
                     {f"{WORDS}crash": 6.0, f"{WORDS}落ちる": 6.0}
@@ -144,6 +150,7 @@ class TestLearnedOpinion:
                 for tag in BUILTIN_LABELS
             }
         )
+        model = Trained(tags, TagWeights({}, 0.0))
         monkeypatch.setattr(combined, "trained", {language: model}.get)
         _, lines = _run(capsys, comment, "--language", language)
         start = lines.index(expected[0])

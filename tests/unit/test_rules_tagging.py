@@ -399,23 +399,29 @@ def test_learned_quality_on_sets_it_never_saw(
 
 def test_learned_quality_cross_validated_on_set5() -> None:
     """Trained without set5, the learned tagger beats the rules on it: macro-F1 at least 0.90
-    EN / 0.92 JA, no tag below 0.82 / 0.83."""
-    floors = {"en": (0.90, 0.82), "ja": (0.92, 0.83)}
+    EN / 0.92 JA, no tag below 0.82 / 0.83, polarity right on at least 93% / 94% of the tags
+    both it and the labels give (measured 0.95 / 0.96; the rules 0.88 / 0.88)."""
+    floors = {"en": (0.90, 0.82, 0.93), "ja": (0.92, 0.83, 0.94)}
     for fold in folds(["set5"]):
-        macro, per_tag = floors[fold.language]
-        shown = table(fold.language, fold.learned.rows)
+        macro, per_tag, polarity = floors[fold.language]
+        shown = table(fold.language, fold.learned.rows, fold.learned.polarity)
         assert macro_f1(fold.learned.rows) >= macro, shown
         assert macro_f1(fold.learned.rows) > macro_f1(fold.rules.rows), shown
         assert min(row.f1 for row in fold.learned.rows) >= per_tag, shown
+        assert fold.learned.polarity is not None
+        assert fold.rules.polarity is not None
+        assert fold.learned.polarity >= polarity, shown
+        assert fold.learned.polarity > fold.rules.polarity, shown
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
 def test_polarity_accuracy(language: str) -> None:
-    """Polarity agrees with the labels on at least 90% of the tags found on the dev set, 86% on
-    the round-1 test set and 84% on set4 (measured with the learned tagger: 0.96/0.90,
-    0.90/0.87 and 0.85/0.90 EN/JA; the rules alone 0.96/0.91, 0.90/0.87 and 0.86/0.90)."""
-    for prefix, floor in (("dev", 0.90), ("test", 0.86), ("set4", 0.84)):
-        quality = evaluate(language, prefix, TAGGER)
+    """The rules' polarity agrees with the labels on at least 90% of the tags found on the dev
+    set, 86% on the round-1 test set and 85% on set4 (measured after round 4: 0.96/0.91,
+    0.90/0.87 and 0.86/0.90 EN/JA). The learned tagger's is measured on the set5 fold above:
+    on these sets, its training data, it is near 1.0 and says nothing."""
+    for prefix, floor in (("dev", 0.90), ("test", 0.86), ("set4", 0.85)):
+        quality = evaluate(language, prefix, RULES)
         assert quality.polarity is not None
         assert quality.polarity >= floor, prefix
 

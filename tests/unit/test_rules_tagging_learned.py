@@ -5,8 +5,15 @@ switch, RevOps' own words still forcing their tags, and what it adds to or remov
 import pytest
 
 from worker.config.tags import BUILTIN_LABELS, Tag, default_taxonomy
-from worker.rules.tagging import RuleTagger, Tagger, corpus, training
-from worker.rules.tagging.features import NO_TAG, RULES, WORDS, features
+from worker.rules.tagging import Polarity, RuleTagger, Tagger, corpus, training
+from worker.rules.tagging.features import (
+    NO_TAG,
+    POLARITY,
+    RULES,
+    WORDS,
+    features,
+    polarity_features,
+)
 from worker.rules.tagging.learned import (
     DEFAULT_THRESHOLD,
     THRESHOLDS,
@@ -18,13 +25,18 @@ from worker.rules.tagging.learned import (
     fit,
     train,
 )
+from worker.rules.tagging.training import Trained
 
 TAGS = tuple(BUILTIN_LABELS)
+P, C = Polarity.PRAISE, Polarity.COMPLAINT
+TAGGER = Tagger(default_taxonomy())
 
 
-def _toy(**weights: dict[str, float]) -> Model:
-    """A model whose tags have only the given weights (bias -2: no tag without evidence)."""
-    return Model({tag: TagWeights(weights.get(tag, {}), -2.0, DEFAULT_THRESHOLD) for tag in TAGS})
+def _toy(praise: dict[str, float] | None = None, **weights: dict[str, float]) -> Trained:
+    """Models whose tags have only the given weights (bias -2: no tag without evidence), and
+    whose polarity model has the `praise` weights (none: every tag praised, at 0.5)."""
+    tags = Model({tag: TagWeights(weights.get(tag, {}), -2.0, DEFAULT_THRESHOLD) for tag in TAGS})
+    return Trained(tags, TagWeights(praise or {}, 0.0))
 
 
 def _examples() -> list[Example]:
@@ -107,7 +119,7 @@ class TestTrainedModels:
     def test_trained_once_per_language(self) -> None:
         """The first call trains; later calls return the same model; no other language."""
         assert training.trained("en") is training.trained("en")
-        assert set(training.trained("ja").tags) == set(TAGS)  # type: ignore[union-attr]
+        assert set(training.trained("ja").tags.tags) == set(TAGS)  # type: ignore[union-attr]
         assert training.trained("fr") is None
 
     def test_training_on_the_same_comments_gives_the_same_model(self) -> None:
@@ -189,10 +201,45 @@ class TestTagger:
         assert [opinion.tag for opinion in result.opinions] == ["quality"]
         assert Tagger(default_taxonomy()).tag("Le support est rapide", "fr").opinions == ()
 
-    def test_polarity_of_an_added_tag_comes_from_the_comment(self) -> None:
-        """The rules' reading gives every tag its polarity, the model's additions too."""
-        model = _toy(support={f"{WORDS}crash": 5.0}, quality={f"{RULES}quality": 5.0})
+    def test_polarity_model_decides_the_polarity_of_tags_it_gives(self) -> None:
+        """A tag given from the comment is praise when the polarity model says so, whatever
+        the rules read; a tag only chosen keeps the rules' polarity (here: the score's)."""
+        praise = {f"{POLARITY}complaint @quality": 9.0}
+        model = _toy(praise, quality={f"{RULES}quality": 5.0})
         tagger = Tagger(default_taxonomy(), models={"en": model}.get)
-        result = tagger.tag("The app crashes daily, which is terrible.", "en")
-        assert result.tags == ("quality", "support")
-        assert result.polarity_of("support") is result.polarity_of("quality")
+        result = tagger.tag("The app crashes daily.", "en", chosen=["support"], score=3)
+        assert result.tags == ("support", "quality")
+        assert result.polarity_of("quality") is Polarity.PRAISE
+        assert result.polarity_of("support") is Polarity.COMPLAINT
+        opinion = next(o for o in result.opinions if o.tag == "quality")
+        assert opinion.praise is not None
+        assert opinion.praise > 0.99
+
+    def test_polarity_features_say_the_tag(self) -> None:
+        """Each feature counts as it is and again as said of the tag, the words near the tag
+        and the rules' reading (and where it came from) among them."""
+        _, evidence = RuleTagger(default_taxonomy()).read("Slow.", "en")
+        assert polarity_features(evidence, ["w slow"], "quality", "complaint") == [
+            "w slow",
+            "near: slow",
+            f"{POLARITY}complaint",
+            "w slow @quality",
+            "near: slow @quality",
+            f"{POLARITY}complaint @quality",
+        ]
+        said = polarity_features(evidence, [], "support", "praise")
+        assert f"{POLARITY}praise (comment)" in said
+
+    def test_score_decides_when_the_words_carry_no_tone(self) -> None:
+        """Without a word of sentiment, the score's polarity stays: the model never saw one."""
+        model = _toy({"w pricing": 9.0}, price_contract={f"{RULES}price_contract": 5.0})
+        tagger = Tagger(default_taxonomy(), models={"en": model}.get)
+        assert tagger.tag("Pricing.", "en", score=2).polarity_of("price_contract") is C
+        assert tagger.tag("Pricing.", "en").polarity_of("price_contract") is P
+
+    def test_trained_polarity_follows_the_words(self) -> None:
+        """The trained polarity model praises what the comment praises."""
+        result = TAGGER.tag("Support answers within minutes, always friendly.", "en")
+        assert result.polarity_of("support") is Polarity.PRAISE
+        result = TAGGER.tag("サポートの返事が遅すぎる。", "ja")
+        assert result.polarity_of("support") is Polarity.COMPLAINT

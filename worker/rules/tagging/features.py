@@ -1,13 +1,15 @@
-"""A comment as the learned model sees it: named binary features from what the rules saw.
+"""A comment as the learned models see it: named binary features from what the rules saw.
 
 The words are the rules' own match keys (English stems with typos read as the keyword they
 are near, Japanese Sudachi base forms: tokens.py), so "crashes" and "crashed", 使いやすかった and
 使いやすい are one feature. Pairs of neighbouring words within a stretch between punctuation
 marks carry a little order ("not slow", "support team"). The rules' answer is stacked on top:
 per tag, whether the rules give it, whether any of its phrases was found at all, and whether
-the comment rules it out; the model learns how far to trust each.
+the comment rules it out; the model learns how far to trust each. A tag's polarity is judged
+from the same features, each again as said of that tag, and the rules' reading of its polarity.
 """
 
+from collections.abc import Sequence
 from itertools import pairwise
 
 from worker.rules.tagging.tagger import Evidence
@@ -16,8 +18,17 @@ WORDS = "w "
 RULES = "rules: "
 NAMED = "named: "
 RULED_OUT = "ruled out: "
-STACKED = (RULES, NAMED, RULED_OUT)
+POLARITY = "polarity: "
+NEAR = "near: "
+STACKED = (RULES, NAMED, RULED_OUT, POLARITY)
 """The prefixes of the features that carry the rules' answer."""
+_SOURCES = {
+    (True, True): "",
+    (True, False): "",
+    (False, True): " (comment)",
+    (False, False): " (none)",
+}
+"""Where the rules' polarity of a tag came from, by (its own words toned, the comment toned)."""
 NO_TAG = RULES + "-"
 """The feature of a comment the rules give no tag."""
 
@@ -34,3 +45,14 @@ def features(evidence: Evidence) -> list[str]:
     if not evidence.found:
         found.append(NO_TAG)
     return list(dict.fromkeys(found))
+
+
+def polarity_features(evidence: Evidence, seen: Sequence[str], tag: str, rules: str) -> list[str]:
+    """The features of `tag`'s polarity in a comment with features `seen`, given the rules'
+    reading of it (praise or complaint, and whether from the tag's own words, the comment's
+    tone, or neither): the comment's features, the words said near the tag, the rules'
+    reading; each as it is, and again as said of the tag, so the model learns what is praise in
+    general and what is praise of this topic."""
+    source = _SOURCES[tag in evidence.toned, bool(evidence.tone)]
+    said = [*seen, *(NEAR + word for word in evidence.near.get(tag, ())), POLARITY + rules + source]
+    return [*said, *(f"{feature} @{tag}" for feature in said)]

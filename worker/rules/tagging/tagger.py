@@ -27,7 +27,7 @@ phrase ("useful", "便利") counts only when its segment holds nothing of anothe
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from worker.config.tags import Tag
@@ -91,6 +91,8 @@ class Opinion:
     given: bool
     reasons: tuple[tuple[str, float], ...] = ()
     """(feature, weight) pairs that pushed the decision its way, strongest first."""
+    praise: float | None = None
+    """For a tag given from the comment: the polarity model's probability that it is praise."""
 
     @property
     def added(self) -> bool:
@@ -155,6 +157,15 @@ class Evidence:
     ruled_out: frozenset[str] = frozenset()
     own: frozenset[str] = frozenset()
     """The tags found by words RevOps listed in the config."""
+    near: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per tag the rules give: the match keys of the words in the stretches its phrases stand in
+    (between punctuation marks and joints), where what is said of it is said."""
+    toned: frozenset[str] = frozenset()
+    """The tags the rules give a tone from the words of their phrases or near them (not from
+    the comment's overall tone or the score alone)."""
+    tone: float = 0.0
+    """The comment's overall tone (every sentiment word, negation applied): 0 when the words
+    leave polarity to the score."""
 
 
 class RuleTagger:
@@ -519,6 +530,14 @@ class _Reading:
                 stretch.append(token.norm)
         if stretch:
             words.append(tuple(stretch))
+        near = {}
+        for tag, hits in self.by_tag.items():
+            stretches = {self.segment[hit.start] for hit in (*hits, *self.taken.get(tag, ()))}
+            near[tag] = tuple(
+                token.norm
+                for index, token in enumerate(self.tokens)
+                if not token.punct and self.segment[index] in stretches
+            )
         return Evidence(
             language,
             tuple(words),
@@ -526,6 +545,9 @@ class _Reading:
             frozenset(str(hit.entry.tag) for hit in self.all_hits if hit.entry.tag is not None),
             frozenset(str(hit.entry.tag) for hit in self.ruled),
             frozenset(str(hit.entry.tag) for hit in self.live if hit.entry.own),
+            near,
+            frozenset(tag for tag in self.by_tag if self.tone_of(tag)),
+            self.overall_tone(),
         )
 
     def tone_of(self, tag: str) -> float:
