@@ -216,14 +216,13 @@ class TestTagger:
         assert opinion.praise > 0.99
 
     def test_polarity_features_say_the_tag(self) -> None:
-        """Each feature counts as it is and again as said of the tag, the words near the tag
-        and the rules' reading (and where it came from) among them."""
+        """The comment's features, then the words near the tag and the rules' reading (and
+        where it came from), each as it is and again as said of the tag."""
         _, evidence = RuleTagger(default_taxonomy()).read("Slow.", "en")
         assert polarity_features(evidence, ["w slow"], "quality", "complaint") == [
             "w slow",
             "near: slow",
             f"{POLARITY}complaint",
-            "w slow @quality",
             "near: slow @quality",
             f"{POLARITY}complaint @quality",
         ]

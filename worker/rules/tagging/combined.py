@@ -33,7 +33,7 @@ PRAISED_FROM = 0.5
 
 
 class Tagger:
-    """Tags comments with one taxonomy (the config's `tags`): rules, then the learned model."""
+    """Tags comments with one taxonomy (the config's `tags`): rules, then the learned models."""
 
     def __init__(
         self,
@@ -47,7 +47,7 @@ class Tagger:
         self._rules = RuleTagger(tags)
         self._learned = learned
         self._models = models
-        self._modelled = frozenset(tag.id for tag in tags if tag.builtin and tag.builtin_words)
+        self._decided = tuple(sorted(tag.id for tag in tags if tag.builtin and tag.builtin_words))
 
     def tag(
         self,
@@ -63,56 +63,76 @@ class Tagger:
         """
         if not self._learned:
             return self._rules.tag(comment, language, chosen, score)
-        opinions: list[Opinion] = []
-        seen: list[str] = []
-        models: list[Trained] = []
-        read: list[Evidence] = []
-
-        def decide(evidence: Evidence) -> set[str]:
-            found = (self._models or trained)(evidence.language)
-            if found is None:
-                return set(evidence.found)
-            models.append(found)
-            read.append(evidence)
-            given = set(evidence.found) - self._modelled | evidence.own
-            seen.extend(features(evidence))
-            for tag in sorted(self._modelled & set(found.tags.tags)):
-                weights = found.tags.tags[tag]
-                probability = weights.probability(seen)
-                rules = tag in evidence.found
-                give = probability >= weights.threshold or tag in evidence.own
-                if give:
-                    given.add(tag)
-                changed = give != rules
-                reasons = weights.reasons(seen, give, REASONS) if changed else ()
-                opinions.append(
-                    Opinion(tag, round(probability, 3), weights.threshold, rules, give, reasons)
-                )
-            return given
-
         kept = tuple(dict.fromkeys(chosen))
-        result, _ = self._rules.read(comment, language, kept, score, decide)
-        if not models:
-            return result
-        praise = {
-            opinion.tag: models[0].praise.probability(
-                polarity_features(read[0], seen, opinion.tag, str(result.polarity_of(opinion.tag)))
+        opinion = _SecondOpinion(self._decided, self._models or trained)
+        result, _ = self._rules.read(comment, language, kept, score, opinion.decide)
+        return opinion.applied(result, kept, score)
+
+
+class _SecondOpinion:
+    """The learned models' view of one comment: asked while the rules read it (`decide`), then
+    applied to their result (`applied`)."""
+
+    def __init__(self, decided: tuple[str, ...], models: Callable[[str], Trained | None]) -> None:
+        self.decided = decided
+        self.models = models
+        self.found: Trained | None = None
+        self.evidence = Evidence("")
+        self.seen: list[str] = []
+        self.opinions: list[Opinion] = []
+
+    def decide(self, evidence: Evidence) -> set[str]:
+        """The tags the comment gives: the model's for the tags it decides, the rules' for the
+        rest, and the tags of RevOps' own words whatever the model says."""
+        self.found = found = self.models(evidence.language)
+        if found is None:
+            return set(evidence.found)
+        self.evidence = evidence
+        self.seen = seen = features(evidence)
+        given = (set(evidence.found) - set(self.decided)) | evidence.own
+        for tag in self.decided:
+            weights = found.tags.tags.get(tag)
+            if weights is None:
+                given |= {tag} & evidence.found
+                continue
+            probability = weights.probability(seen)
+            rules = tag in evidence.found
+            give = probability >= weights.threshold or tag in evidence.own
+            if give:
+                given.add(tag)
+            reasons = weights.reasons(seen, give, REASONS) if give != rules else ()
+            self.opinions.append(
+                Opinion(tag, round(probability, 3), weights.threshold, rules, give, reasons)
             )
-            for opinion in opinions
+        return given
+
+    def applied(self, result: TagResult, kept: tuple[str, ...], score: int | None) -> TagResult:
+        """`result` with the polarity model's verdict on each tag the model gave from the
+        comment (the score's stays where the words carry no tone) and the opinions, the tags
+        given first in the result's order, then those the model removed, then the rest."""
+        if self.found is None:
+            return result
+        evidence, praise = self.evidence, self.found.praise
+        praised = {
+            opinion.tag: praise.probability(
+                polarity_features(
+                    evidence, self.seen, opinion.tag, str(result.polarity_of(opinion.tag))
+                )
+            )
+            for opinion in self.opinions
             if opinion.given
             and opinion.tag not in kept
-            and (score is None or opinion.tag in read[0].toned or read[0].tone)
+            and (score is None or opinion.tag in evidence.toned or evidence.tone)
         }
         polarity = dict(result.polarity or {})
-        for tag, probability in praise.items():
+        for tag, probability in praised.items():
             polarity[tag] = Polarity.PRAISE if probability >= PRAISED_FROM else Polarity.COMPLAINT
-        # The tags given in the result's order, then those the model removed, then the rest.
         order = {tag: index for index, tag in enumerate(result.tags)}
-        ordered = sorted(
+        opinions = sorted(
             (
-                replace(o, praise=round(praise[o.tag], 3)) if o.tag in praise else o
-                for o in opinions
+                replace(o, praise=round(praised[o.tag], 3)) if o.tag in praised else o
+                for o in self.opinions
             ),
             key=lambda o: (order.get(o.tag, len(order) + (not o.removed)), o.tag),
         )
-        return replace(result, polarity=polarity, opinions=tuple(ordered))
+        return replace(result, polarity=polarity, opinions=tuple(opinions))

@@ -50,9 +50,9 @@ def features(evidence: Evidence) -> list[str]:
 def polarity_features(evidence: Evidence, seen: Sequence[str], tag: str, rules: str) -> list[str]:
     """The features of `tag`'s polarity in a comment with features `seen`, given the rules'
     reading of it (praise or complaint, and whether from the tag's own words, the comment's
-    tone, or neither): the comment's features, the words said near the tag, the rules'
-    reading; each as it is, and again as said of the tag, so the model learns what is praise in
+    tone, or neither): the comment's features, then the words said near the tag and the rules'
+    reading, each as it is and again as said of the tag, so the model learns what is praise in
     general and what is praise of this topic."""
     source = _SOURCES[tag in evidence.toned, bool(evidence.tone)]
-    said = [*seen, *(NEAR + word for word in evidence.near.get(tag, ())), POLARITY + rules + source]
-    return [*said, *(f"{feature} @{tag}" for feature in said)]
+    local = [*(NEAR + word for word in evidence.near.get(tag, ())), POLARITY + rules + source]
+    return [*seen, *local, *(f"{feature} @{tag}" for feature in local)]

@@ -432,6 +432,8 @@ class _Reading:
             self.by_tag[str(hit.entry.tag)].append(hit)
         # An evaluative attribute taken over by another tag ("support is friendly but slow")
         # still says how that tag is judged.
+        self.tones: dict[str, float] = {}
+        """Each tag's tone, once worked out (`tone_of`)."""
         self.taken: dict[str, list[Hit]] = defaultdict(list)
         for hit in live:
             taker = self._taker(hit, live) if hit.entry.tone else None
@@ -521,23 +523,25 @@ class _Reading:
         """What the rules saw, for the learned model."""
         words: list[tuple[str, ...]] = []
         stretch: list[str] = []
-        for token in self.tokens:
+        by_segment: dict[int, list[str]] = defaultdict(list)
+        for token, segment in zip(self.tokens, self.segment, strict=True):
             if token.punct:
                 if stretch:
                     words.append(tuple(stretch))
                 stretch = []
             else:
                 stretch.append(token.norm)
+                by_segment[segment].append(token.norm)
         if stretch:
             words.append(tuple(stretch))
-        near = {}
-        for tag, hits in self.by_tag.items():
-            stretches = {self.segment[hit.start] for hit in (*hits, *self.taken.get(tag, ()))}
-            near[tag] = tuple(
-                token.norm
-                for index, token in enumerate(self.tokens)
-                if not token.punct and self.segment[index] in stretches
+        near = {
+            tag: tuple(
+                word
+                for segment in sorted({self.segment[h.start] for h in (*hits, *self.taken[tag])})
+                for word in by_segment[segment]
             )
+            for tag, hits in self.by_tag.items()
+        }
         return Evidence(
             language,
             tuple(words),
@@ -554,6 +558,12 @@ class _Reading:
         """The tag's tone: the sum over its matches and the attributes it took over, the last
         one breaking a tie; when the tag is judged both ways across a contrast ("friendly, but
         slow"), the clause after the contrast carries the verdict."""
+        tone = self.tones.get(tag)
+        if tone is None:
+            tone = self.tones[tag] = self._tone_of(tag)
+        return tone
+
+    def _tone_of(self, tag: str) -> float:
         hits = sorted([*self.by_tag.get(tag, ()), *self.taken.get(tag, ())], key=lambda h: h.start)
         toned = [(self.clause[hit.start], self._hit_tone(hit)) for hit in hits]
         tones = [tone for _, tone in toned]
