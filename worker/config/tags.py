@@ -87,9 +87,10 @@ class Tag(Section):
 class TaggingConfig(Section):
     """How comments are tagged: the rules alone, or with the learned second opinion per tag.
 
-    `learned: true` (the default) lets a model trained on the shipped labelled comments decide
-    each built-in tag, the rules' answer among its evidence (worker/rules/tagging/combined.py);
-    words listed under `tags` still tag whatever it says. `false`: the words and grammar alone.
+    `learned: true` (the default) lets models trained on the shipped labelled comments decide
+    each built-in tag and its polarity, the rules' answer among their evidence
+    (worker/rules/tagging/combined.py); words listed under `tags` still tag whatever they say.
+    `false`: the words and grammar alone.
     """
 
     learned: bool = True
