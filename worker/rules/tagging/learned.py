@@ -26,7 +26,7 @@ EPOCHS = 4
 RATE = 0.2
 SETTLED = 0.05
 """An example predicted this close to its label (probability within 0.05 of it) moves no
-weight: the step would be small, and skipping it makes training about three times faster."""
+weight: the step would be small, and skipping it makes training a good deal faster."""
 MIN_COUNT = 2
 """A feature seen in fewer training comments than this is dropped: it cannot generalise."""
 DROP = 0.5
@@ -141,7 +141,7 @@ def fit(examples: Sequence[Example], tags: Sequence[str], masked: tuple[str, ...
         [index[feature] for feature in example.features if feature in index] for example in examples
     ]
     truths = [[tag in example.tags for tag in tags] for example in examples]
-    words_only = [[i for i in row if not names[i].startswith(masked)] for row in rows]
+    without_masked = [[i for i in row if not names[i].startswith(masked)] for row in rows]
     drop = random.Random(SEED + 1).random  # noqa: S311 - a fixed, reproducible sequence
     size = len(names)
     weights = [[0.0] * size for _ in tags]
@@ -156,7 +156,7 @@ def fit(examples: Sequence[Example], tags: Sequence[str], masked: tuple[str, ...
         for number in order:
             row, truth = rows[number], truths[number]
             if drop() < DROP:
-                row = words_only[number]
+                row = without_masked[number]
             for k, wanted in enumerate(truth):
                 own = weights[k]
                 z = bias[k] + sum(map(own.__getitem__, row))

@@ -61,6 +61,7 @@ class Read:
 _lock = threading.Lock()
 _models: dict[str, Trained] = {}
 _read: list[Read] = []
+"""The shipped comments read once for both languages, until both are trained."""
 
 
 def trained(language: str) -> Trained | None:
@@ -73,6 +74,8 @@ def trained(language: str) -> Trained | None:
             if not _read:
                 _read.extend(read(corpus.training_sets()))
             model = _models[language] = train_on(_read, language)
+            if len(_models) == len(LANGUAGES):
+                _read.clear()  # every language is trained: the read comments are not needed
         return model
 
 
