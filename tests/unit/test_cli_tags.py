@@ -87,7 +87,8 @@ class TestLearnedOpinion:
         start = lines.index("learned model (probability / threshold; the rules' answer):")
         shown = lines[start + 1 : start + 8]
         assert re.fullmatch(
-            r"  quality: 0\.\d\d / 0\.\d\d \(rules: yes\); praise probability 0\.\d\d", shown[0]
+            r"  quality: [01]\.\d\d / 0\.\d\d \(rules: yes\); praise probability [01]\.\d\d",
+            shown[0],
         ), shown
         assert sorted(line.split(":")[0].strip() for line in shown) == sorted(BUILTIN_LABELS)
 
@@ -96,7 +97,8 @@ class TestLearnedOpinion:
         _, lines = _run(capsys, "画面が固まって仕事にならない。", "--language", "ja")
         start = lines.index("学習モデル (確率 / しきい値、ルールの判定):")
         assert re.fullmatch(
-            r"  quality: 0\.\d\d / 0\.\d\d \(ルール: あり\); 評価の確率 0\.\d\d", lines[start + 1]
+            r"  quality: [01]\.\d\d / 0\.\d\d \(ルール: あり\); 評価の確率 [01]\.\d\d",
+            lines[start + 1],
         )
 
     @pytest.mark.parametrize(

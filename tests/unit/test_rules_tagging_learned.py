@@ -69,6 +69,14 @@ class TestTraining:
         assert quality.probability(["w great"]) < quality.threshold
         assert model.tags["price_contract"].probability(["w price"]) > 0.5
 
+    def test_all_tags_at_once_as_each_alone(self) -> None:
+        """`Model.probabilities` gives every tag the probability its own classifier gives."""
+        model = train(_examples(), ["quality", "price_contract"])
+        comment = ["w slow", "w price", "w unknown"]
+        assert model.probabilities(comment) == pytest.approx(
+            {tag: weights.probability(comment) for tag, weights in model.tags.items()}
+        )
+
     def test_masked_features_still_count_when_present(self) -> None:
         """Features hidden from half the steps are learned, and the others carry weight too."""
         examples = [

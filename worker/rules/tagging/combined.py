@@ -19,7 +19,6 @@ stays when the words carry no tone at all (the model never saw a score). `learne
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 
 from worker.config.tags import Tag
 from worker.rules.tagging.features import features, polarity_features
@@ -77,7 +76,7 @@ class _SecondOpinion:
         self.decided = decided
         self.models = models
         self.found: Trained | None = None
-        self.evidence = Evidence("")
+        self.evidence: Evidence | None = None
         self.seen: list[str] = []
         self.opinions: list[Opinion] = []
 
@@ -90,31 +89,31 @@ class _SecondOpinion:
         self.evidence = evidence
         self.seen = seen = features(evidence)
         given = (set(evidence.found) - set(self.decided)) | evidence.own
+        probabilities = found.tags.probabilities(seen)
         for tag in self.decided:
             weights = found.tags.tags.get(tag)
             if weights is None:
                 given |= {tag} & evidence.found
                 continue
-            probability = weights.probability(seen)
+            probability = probabilities[tag]
             rules = tag in evidence.found
             give = probability >= weights.threshold or tag in evidence.own
             if give:
                 given.add(tag)
             reasons = weights.reasons(seen, give, REASONS) if give != rules else ()
-            self.opinions.append(
-                Opinion(tag, round(probability, 3), weights.threshold, rules, give, reasons)
-            )
+            self.opinions.append(Opinion(tag, probability, weights.threshold, rules, give, reasons))
         return given
 
     def applied(self, result: TagResult, kept: tuple[str, ...], score: int | None) -> TagResult:
         """`result` with the polarity model's verdict on each tag the model gave from the
         comment (the score's stays where the words carry no tone) and the opinions, the tags
         given first in the result's order, then those the model removed, then the rest."""
-        if self.found is None:
+        evidence = self.evidence
+        if self.found is None or evidence is None:
             return result
-        evidence, praise = self.evidence, self.found.praise
+        model = self.found.praise
         praised = {
-            opinion.tag: praise.probability(
+            opinion.tag: model.probability(
                 polarity_features(
                     evidence, self.seen, opinion.tag, str(result.polarity_of(opinion.tag))
                 )
@@ -130,9 +129,17 @@ class _SecondOpinion:
         order = {tag: index for index, tag in enumerate(result.tags)}
         opinions = sorted(
             (
-                replace(o, praise=round(praised[o.tag], 3)) if o.tag in praised else o
+                o._replace(praise=praise) if (praise := praised.get(o.tag)) is not None else o
                 for o in self.opinions
             ),
             key=lambda o: (order.get(o.tag, len(order) + (not o.removed)), o.tag),
         )
-        return replace(result, polarity=polarity, opinions=tuple(opinions))
+        return TagResult(
+            result.tags,
+            result.summary,
+            result.matches,
+            polarity,
+            result.language,
+            result.ruled_out,
+            tuple(opinions),
+        )

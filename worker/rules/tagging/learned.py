@@ -17,7 +17,7 @@ with a few dozen features each train in about a second.
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from math import exp
 
@@ -79,6 +79,25 @@ class Model:
     """The classifiers of every tag the model was trained for."""
 
     tags: Mapping[str, TagWeights]
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+    _dense: dict[str, list[float]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Every tag's weights in one list per tag, by feature number: a comment's features are
+        # looked up once for all tags (`probabilities`), not once per tag.
+        names = sorted({name for weights in self.tags.values() for name in weights.weights})
+        object.__setattr__(self, "_index", {name: i for i, name in enumerate(names)})
+        dense = {tag: [w.weights.get(name, 0.0) for name in names] for tag, w in self.tags.items()}
+        object.__setattr__(self, "_dense", dense)
+
+    def probabilities(self, features: Sequence[str]) -> dict[str, float]:
+        """Every tag's probability for a comment with `features` (as TagWeights.probability)."""
+        index = self._index
+        found = [index[feature] for feature in features if feature in index]
+        return {
+            tag: _sigmoid(self.tags[tag].bias + sum(map(dense.__getitem__, found)))
+            for tag, dense in self._dense.items()
+        }
 
 
 def train(examples: Sequence[Example], tags: Sequence[str], masked: tuple[str, ...] = ()) -> Model:
