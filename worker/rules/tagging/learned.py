@@ -80,14 +80,19 @@ class Model:
 
     tags: Mapping[str, TagWeights]
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
-    _dense: dict[str, list[float]] = field(init=False, repr=False, compare=False)
+    _dense: tuple[tuple[str, float, list[float]], ...] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # Every tag's weights in one list per tag, by feature number: a comment's features are
         # looked up once for all tags (`probabilities`), not once per tag.
         names = sorted({name for weights in self.tags.values() for name in weights.weights})
         object.__setattr__(self, "_index", {name: i for i, name in enumerate(names)})
-        dense = {tag: [w.weights.get(name, 0.0) for name in names] for tag, w in self.tags.items()}
+        dense = tuple(
+            (tag, w.bias, [w.weights.get(name, 0.0) for name in names])
+            for tag, w in self.tags.items()
+        )
         object.__setattr__(self, "_dense", dense)
 
     def probabilities(self, features: Sequence[str]) -> dict[str, float]:
@@ -95,8 +100,8 @@ class Model:
         index = self._index
         found = [index[feature] for feature in features if feature in index]
         return {
-            tag: _sigmoid(self.tags[tag].bias + sum(map(dense.__getitem__, found)))
-            for tag, dense in self._dense.items()
+            tag: _sigmoid(bias + sum(map(weights.__getitem__, found)))
+            for tag, bias, weights in self._dense
         }
 
 

@@ -551,14 +551,10 @@ class _Reading:
                 by_segment[segment].append(token.norm)
         if stretch:
             words.append(tuple(stretch))
-        near = {
-            tag: tuple(
-                word
-                for segment in sorted({self.segment[h.start] for h in (*hits, *self.taken[tag])})
-                for word in by_segment[segment]
-            )
-            for tag, hits in self.by_tag.items()
-        }
+        near = {}
+        for tag, hits in self.by_tag.items():
+            spots = {self.segment[hit.start] for hit in (*hits, *self.taken.get(tag, ()))}
+            near[tag] = tuple(word for spot in sorted(spots) for word in by_segment[spot])
         return Evidence(
             language,
             tuple(words),
