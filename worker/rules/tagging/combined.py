@@ -11,11 +11,11 @@ is given when it reaches the tag's threshold, whatever the rules said. The rules
   language the model was not trained for.
 
 The polarity of each tag the model decides and the comment gives (not one only chosen) is the
-polarity model's: praise when its probability is at least one half, from the comment's features
-and the rules' reading of the tag's polarity (the tone of the words near the topic, else of the
-comment, else the score). The rules' reading still gives every other tag's, and the score's
-stays when the words carry no tone at all (the model never saw a score). `learned: false` (config
-`tagging`) turns the models off: the rules alone, exactly as before them.
+polarity model's: praise when its probability is at least one half, from the comment's features,
+the words near the tag and the rules' reading of the tag's polarity (the tone of the words near
+the topic, else of the comment, else the score). The rules' reading still gives every other
+tag's, and the score's stays when the words carry no tone at all (the model never saw a score).
+`learned: false` (config `tagging`) turns the models off: the rules alone, exactly as before.
 """
 
 from collections.abc import Callable, Iterable, Sequence

@@ -6,7 +6,8 @@ are near, Japanese Sudachi base forms: tokens.py), so "crashes" and "crashed", ä
 marks carry a little order ("not slow", "support team"). The rules' answer is stacked on top:
 per tag, whether the rules give it, whether any of its phrases was found at all, and whether
 the comment rules it out; the model learns how far to trust each. A tag's polarity is judged
-from the same features, each again as said of that tag, and the rules' reading of its polarity.
+from the same features, the words said near the tag and the rules' reading of its polarity,
+the last two also as said of that tag (`polarity_features`).
 """
 
 from collections.abc import Sequence
