@@ -2,11 +2,15 @@
 
 RevOps add words per tag in the config (`tags`); this shows, before any answer comes in, which
 tags a comment gets, praised or complained of, which words matched, and which topics the
-comment rules out, in English or Japanese.
+comment rules out, in English or Japanese. With the learned model on (`tagging.learned`), it
+also shows each tag's probability against its threshold, which tags the model added to or
+removed from the rules' answer, with the features that weighed most, and for each tag given the
+polarity model's probability of praise.
 """
 
 from worker.config import Config
-from worker.rules.tagging import Match, Tagger, TagResult
+from worker.rules.tagging import Match, Opinion, Tagger, TagResult
+from worker.rules.tagging.features import NAMED, NO_TAG, RULED_OUT, RULES, WORDS
 
 _TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -21,6 +25,18 @@ _TEXT: dict[str, dict[str, str]] = {
         "keyword": "keyword",
         "ruled_out": "ruled out (a topic the comment concedes, not a reason):",
         "summary": "summary: {summary}",
+        "model": "learned model (probability / threshold; the rules' answer):",
+        "model_off": "learned model: off (tagging.learned: false), the rules alone",
+        "rules_yes": "rules: yes",
+        "rules_no": "rules: no",
+        "added": "ADDED by the model",
+        "removed": "REMOVED by the model",
+        "weighed": "weighed most",
+        "praise_p": "praise probability",
+        "f_rules": "rules give {tag}",
+        "f_named": "a {tag} phrase",
+        "f_ruled": "{tag} ruled out",
+        "f_none": "rules give no tag",
     },
     "ja": {
         "language": "コメントの言語: {language}",
@@ -34,6 +50,18 @@ _TEXT: dict[str, dict[str, str]] = {
         "keyword": "キーワード",
         "ruled_out": "除外 (理由ではなく、前置きとして触れられた話題):",
         "summary": "要約: {summary}",
+        "model": "学習モデル (確率 / しきい値、ルールの判定):",
+        "model_off": "学習モデル: オフ (tagging.learned: false)、ルールのみ",
+        "rules_yes": "ルール: あり",
+        "rules_no": "ルール: なし",
+        "added": "モデルが追加",
+        "removed": "モデルが除外",
+        "weighed": "主な根拠",
+        "praise_p": "評価の確率",
+        "f_rules": "ルールの判定 {tag}",
+        "f_named": "{tag} の語",
+        "f_ruled": "{tag} は前置き",
+        "f_none": "ルールの判定なし",
     },
 }
 
@@ -43,7 +71,8 @@ def tag_test_lines(
 ) -> list[str]:
     """The lines `tags test` prints, in `language` (default: the comment's own, by script)."""
     expected = language or ("ja" if _japanese(comment) else "en")
-    result = Tagger(config.tags).tag(comment, expected, score=score)
+    learned = config.tagging.learned
+    result = Tagger(config.tags, learned=learned).tag(comment, expected, score=score)
     words = _TEXT["ja" if result.language == "ja" else "en"]
     head = words["language"].format(language=result.language)
     if language and result.language != language:
@@ -62,6 +91,12 @@ def tag_test_lines(
     if result.ruled_out:
         lines.append(words["ruled_out"])
         lines += [f"    {m.tag}: {_said(m)}" for m in result.ruled_out]
+    if not learned:
+        lines.append(words["model_off"])
+    elif result.opinions:
+        lines.append(words["model"])
+        for opinion in result.opinions:
+            lines += _opinion_lines(result, opinion, words)
     if result.summary:
         lines.append(words["summary"].format(summary=result.summary))
     return lines
@@ -78,6 +113,36 @@ def _tag_lines(result: TagResult, tag: str, label: str, words: dict[str, str]) -
             f"      {words['matched']} {_said(match)} ({words['keyword']} {match.keyword!r}{lean})"
         )
     return lines
+
+
+def _opinion_lines(result: TagResult, opinion: Opinion, words: dict[str, str]) -> list[str]:
+    rules = words["rules_yes" if opinion.rules else "rules_no"]
+    line = f"  {opinion.tag}: {opinion.probability:.2f} / {opinion.threshold:.2f} ({rules})"
+    if opinion.added or opinion.removed:
+        line += f" {words['added' if opinion.added else 'removed']}"
+    if opinion.praise is not None:
+        line += f"; {words['praise_p']} {opinion.praise:.2f}"
+    lines = [line]
+    if opinion.reasons:
+        shown = ", ".join(f"{_feature(name, words)} {w:+.2f}" for name, w in opinion.reasons)
+        lines.append(f"      {words['weighed']}: {shown}")
+    if opinion.removed:
+        lines += [
+            f"      {words['matched']} {_said(m)} ({words['keyword']} {m.keyword!r})"
+            for m in result.matches
+            if m.tag == opinion.tag
+        ]
+    return lines
+
+
+def _feature(name: str, words: dict[str, str]) -> str:
+    """A model feature (worker/rules/tagging/features.py) as a person reads it."""
+    if name == NO_TAG:
+        return words["f_none"]
+    for prefix, key in ((RULES, "f_rules"), (NAMED, "f_named"), (RULED_OUT, "f_ruled")):
+        if name.startswith(prefix):
+            return words[key].format(tag=name.removeprefix(prefix))
+    return f'"{name.removeprefix(WORDS)}"'
 
 
 def _said(match: Match) -> str:

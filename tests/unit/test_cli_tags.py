@@ -1,11 +1,17 @@
 """`nps-worker tags test`: the tags, polarity and matched words one comment gets, in EN or JA."""
 
+import re
 from pathlib import Path
 
 import pytest
 
 from tests.unit.test_config import EXAMPLE
 from worker.cli import main
+from worker.config.tags import BUILTIN_LABELS
+from worker.rules.tagging import combined
+from worker.rules.tagging.features import RULES, WORDS
+from worker.rules.tagging.learned import Model, TagWeights
+from worker.rules.tagging.training import Trained
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +76,94 @@ class TestTagsTest:
         """A score outside 0-10 exits 2 with one line."""
         assert main(["tags", "test", "ok", "--score", "11", "--config", str(EXAMPLE)]) == 2
         assert capsys.readouterr().err.strip() == "tags test: --score 11 is not between 0 and 10"
+
+
+class TestLearnedOpinion:
+    """With `tagging.learned` on, each tag's probability and the model's changes are shown."""
+
+    def test_english_probabilities(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Every built-in tag's probability against its threshold, and the rules' answer."""
+        _, lines = _run(capsys, "The app crashes every day.")
+        start = lines.index("learned model (probability / threshold; the rules' answer):")
+        shown = lines[start + 1 : start + 8]
+        assert re.fullmatch(
+            r"  quality: [01]\.\d\d / 0\.\d\d \(rules: yes\); praise probability [01]\.\d\d",
+            shown[0],
+        ), shown
+        assert sorted(line.split(":")[0].strip() for line in shown) == sorted(BUILTIN_LABELS)
+
+    def test_japanese_probabilities(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """The same, in Japanese for a Japanese comment."""
+        _, lines = _run(capsys, "画面が固まって仕事にならない。", "--language", "ja")
+        start = lines.index("学習モデル (確率 / しきい値、ルールの判定):")
+        assert re.fullmatch(
+            r"  quality: [01]\.\d\d / 0\.\d\d \(ルール: あり\); 評価の確率 [01]\.\d\d",
+            lines[start + 1],
+        )
+
+    @pytest.mark.parametrize(
+        ("comment", "language", "expected"),
+        [
+            pytest.param(
+                "The app crashes every day.",
+                "en",
+                [
+                    "  support: 0.99 / 0.50 (rules: no) ADDED by the model;"
+                    " praise probability 0.50",
+                    '      weighed most: "crash" +6.00',
+                    "  quality: 0.00 / 0.50 (rules: yes) REMOVED by the model",
+                    "      weighed most: rules give quality -9.00",
+                    "      matched \"crashes\" (keyword 'crash')",
+                ],
+                id="en",
+            ),
+            pytest.param(
+                "アプリが毎日落ちる。",
+                "ja",
+                [
+                    "  support: 0.99 / 0.50 (ルール: なし) モデルが追加; 評価の確率 0.50",
+                    '      主な根拠: "落ちる" +6.00',
+                    "  quality: 0.00 / 0.50 (ルール: あり) モデルが除外",
+                    "      主な根拠: ルールの判定 quality -9.00",
+                    "      一致 \"落ちる\" (キーワード '落ちる')",
+                ],
+                id="ja",
+            ),
+        ],
+    )
+    def test_added_and_removed_tags(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        comment: str,
+        language: str,
+        expected: list[str],
+    ) -> None:
+        """A tag the model adds or removes is marked, with the features that weighed most and,
+        for a removed one, the rules' matches."""
+        tags = Model(
+            {
+                tag: TagWeights(
+                    {f"{WORDS}crash": 6.0, f"{WORDS}落ちる": 6.0}
+                    if tag == "support"
+                    else {f"{RULES}quality": -9.0},
+                    -1.5,
+                )
+                for tag in BUILTIN_LABELS
+            }
+        )
+        model = Trained(tags, TagWeights({}, 0.0))
+        monkeypatch.setattr(combined, "trained", {language: model}.get)
+        _, lines = _run(capsys, comment, "--language", language)
+        start = lines.index(expected[0])
+        assert lines[start : start + len(expected)] == expected
+
+    def test_switched_off(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        """With `tagging.learned: false` the rules answer alone, and the output says so."""
+        config = tmp_path / "config.yaml"
+        text = EXAMPLE.read_text(encoding="utf-8").replace("  learned: true", "  learned: false")
+        config.write_text(text, encoding="utf-8")
+        assert main(["tags", "test", "The app crashes.", "--config", str(config)]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert "learned model: off (tagging.learned: false), the rules alone" in lines
+        assert "  quality (Quality / incidents): complaint" in lines

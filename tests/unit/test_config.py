@@ -39,6 +39,27 @@ def _program(trigger: str, extra: str = "") -> str:
 
 BROKEN = [
     pytest.param(
+        SF + "tagging:\n  learned: maybe\n",
+        "4:3",
+        "tagging.learned",
+        "expected true or false, got 'maybe'",
+        id="tagging-learned-not-a-bool",
+    ),
+    pytest.param(
+        SF + "tags:\n  learned: false\n",
+        "4:3",
+        "tags.learned",
+        "`tags` is the list of tags; the switch is `tagging: {learned: true|false}`",
+        id="learned-under-tags",
+    ),
+    pytest.param(
+        SF + "tagging:\n  lerned: false\n",
+        "4:3",
+        "tagging.lerned",
+        "unknown key; did you mean 'learned'?",
+        id="tagging-key-typo",
+    ),
+    pytest.param(
         SF + 'tags:\n  - id: support\n    keywords: {en: [crash, "a*"]}\n',
         "5:28",
         "tags[0].keywords.en[1]",
@@ -395,6 +416,19 @@ class TestBrokenConfigs:
         """A list emptied by a bad item is not reported as 'empty' on top of the bad item."""
         error = _error(SF + "followup:\n  detractor:\n    owner: [acount_owner]\n")
         assert [issue.path for issue in error.errors] == ["followup.detractor.owner[0]"]
+
+
+class TestTagging:
+    """`tagging.learned` switches the learned second opinion of the reason tagger."""
+
+    def test_learned_by_default(self) -> None:
+        """A config without `tagging` tags with the learned model."""
+        assert parse_config(SF, "config.yaml", env={}).tagging.learned is True
+
+    def test_switched_off(self) -> None:
+        """`learned: false` leaves the rules alone."""
+        config = parse_config(SF + "tagging:\n  learned: false\n", "config.yaml", env={})
+        assert config.tagging.learned is False
 
 
 class TestExample:

@@ -7,24 +7,32 @@ import pytest
 
 from worker.config import load_config
 from worker.config.tags import Tag, default_taxonomy
-from worker.rules.tagging import SUMMARY_CHARS, Polarity, Tagger, detect_language, summarize
+from worker.rules.tagging import (
+    SUMMARY_CHARS,
+    Polarity,
+    RuleTagger,
+    Tagger,
+    detect_language,
+    summarize,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import tagging_quality
-from tagging_quality import evaluate, macro_f1, table
+from tagging_quality import Tags, evaluate, folds, macro_f1, table
 
+RULES = RuleTagger(default_taxonomy())
 TAGGER = Tagger(default_taxonomy())
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
 P, C = Polarity.PRAISE, Polarity.COMPLAINT
 
 
-def _tagged(comment: str, language: str) -> dict[str, Polarity | None]:
-    result = TAGGER.tag(comment, language)
+def _tagged(comment: str, language: str, tagger: Tags = RULES) -> dict[str, Polarity | None]:
+    result = tagger.tag(comment, language)
     return {tag: result.polarity_of(tag) for tag in result.tags}
 
 
 # Each case names the failure type of issue 21 it covers; the tags and polarity are those the
-# labelling guide (tests/data/LABELLING.md) gives.
+# labelling guide (worker/rules/tagging/data/LABELLING.md) gives.
 CASES = [
     # Normalisation: half-width katakana, full-width letters, case.
     pytest.param("ｻﾎﾟｰﾄの対応がいつも早い!", "ja", {"support": P}, id="ja-half-width-kana"),
@@ -224,8 +232,19 @@ class TestTagger:
     def test_tags_and_polarity(
         self, comment: str, language: str, expected: dict[str, Polarity]
     ) -> None:
-        """The comment yields exactly these tags, each with this polarity."""
+        """The rules give the comment exactly these tags, each with this polarity."""
         assert _tagged(comment, language) == expected
+
+    def test_learned_tagger_keeps_to_the_guide(self) -> None:
+        """The learned tagger gives all but one of the cases exactly (it adds integrations to
+        「担当者との連携が取れていない」, 連携 between people: the word outweighs the rules'
+        reading of it)."""
+        wrong = [
+            case.id
+            for case in CASES
+            if _tagged(str(case.values[0]), str(case.values[1]), TAGGER) != case.values[2]
+        ]
+        assert len(wrong) <= 1, wrong
 
     def test_chosen_tags_are_kept_first(self) -> None:
         """Tags chosen on the survey page stay, as given, ahead of those found."""
@@ -320,59 +339,100 @@ def test_summary(text: str, summary: str) -> None:
     assert len(summarize(text)) <= SUMMARY_CHARS
 
 
-# Floors on the labelled sets, just under what benchmarks/tagging_quality.py measured when the
-# lexicon was last changed (issue 21, round 4): they fail if quality drops. Every set here is
-# development data (the old tuning and holdout sets count negated problems as no tag, see the
-# benchmark's docstring): the final set was measured once after round 2 (0.84 EN / 0.87 JA) and
-# tuned on in round 3; set4 was measured once after round 3 (0.88 / 0.91) and tuned on in round 4.
-# set5 is the held-out set, measured once after round 4 (0.87 / 0.90): its floors only catch a
-# regression; nobody tunes on it.
+# Floors of the rules alone on the labelled sets, just under what benchmarks/tagging_quality.py
+# --rules measured when the lexicon was last changed (issue 21, round 4): they fail if quality
+# drops. Every set here is development data (the old tuning and holdout sets count negated
+# problems as no tag, see the benchmark's docstring): the final set was measured once after
+# round 2 (0.84 EN / 0.87 JA) and tuned on in round 3; set4 was measured once after round 3
+# (0.88 / 0.91) and tuned on in round 4; set5 was measured once after round 4 (0.87 / 0.90) and
+# never tuned on by hand, but the learned tagger trains on it.
 FLOORS = [
-    pytest.param("tagging_set5", "en", 0.86, 0.80, id="set5-en"),
-    pytest.param("tagging_set5", "ja", 0.89, 0.76, id="set5-ja"),
-    pytest.param("tagging_set4", "en", 0.905, 0.85, id="set4-en"),
-    pytest.param("tagging_set4", "ja", 0.935, 0.895, id="set4-ja"),
-    pytest.param("tagging_final", "en", 0.96, 0.885, id="final-en"),
-    pytest.param("tagging_final", "ja", 0.955, 0.89, id="final-ja"),
-    pytest.param("tagging_dev", "en", 0.96, 0.93, id="dev-en"),
-    pytest.param("tagging_dev", "ja", 0.95, 0.92, id="dev-ja"),
-    pytest.param("tagging_test", "en", 0.92, 0.86, id="test-en"),
-    pytest.param("tagging_test", "ja", 0.93, 0.86, id="test-ja"),
-    pytest.param("tagging", "en", 0.90, 0.8, id="tuning-en"),
-    pytest.param("tagging", "ja", 0.88, 0.8, id="tuning-ja"),
-    pytest.param("tagging_holdout", "en", 0.87, 0.76, id="holdout-en"),
-    pytest.param("tagging_holdout", "ja", 0.87, 0.78, id="holdout-ja"),
+    pytest.param("set5", "en", 0.86, 0.80, id="set5-en"),
+    pytest.param("set5", "ja", 0.89, 0.76, id="set5-ja"),
+    pytest.param("set4", "en", 0.905, 0.85, id="set4-en"),
+    pytest.param("set4", "ja", 0.935, 0.895, id="set4-ja"),
+    pytest.param("final", "en", 0.96, 0.885, id="final-en"),
+    pytest.param("final", "ja", 0.955, 0.89, id="final-ja"),
+    pytest.param("dev", "en", 0.96, 0.93, id="dev-en"),
+    pytest.param("dev", "ja", 0.95, 0.92, id="dev-ja"),
+    pytest.param("test", "en", 0.92, 0.86, id="test-en"),
+    pytest.param("test", "ja", 0.93, 0.86, id="test-ja"),
+    pytest.param("tuning", "en", 0.90, 0.8, id="tuning-en"),
+    pytest.param("tuning", "ja", 0.88, 0.8, id="tuning-ja"),
+    pytest.param("holdout", "en", 0.87, 0.76, id="holdout-en"),
+    pytest.param("holdout", "ja", 0.87, 0.78, id="holdout-ja"),
 ]
 
 
 @pytest.mark.parametrize(("prefix", "language", "macro", "per_tag"), FLOORS)
 def test_labelled_set_quality(prefix: str, language: str, macro: float, per_tag: float) -> None:
-    """The default taxonomy keeps its macro-F1 and every tag's F1 on the labelled sets."""
-    quality = evaluate(language, prefix)
+    """The rules keep their macro-F1 and every tag's F1 on the labelled sets."""
+    quality = evaluate(language, prefix, RULES)
     shown = table(language, quality.rows, quality.polarity)
     assert macro_f1(quality.rows) >= macro, shown
     assert min(row.f1 for row in quality.rows) >= per_tag, shown
 
 
+# Floors of the learned tagger (the worker's) where it has not trained: the set5 fold of the
+# cross-validation (trained on the other four sets; the one fold the rules were not tuned on
+# either) and the project's first sets, which it never trains on (measured 0.93 EN / 0.90 JA on
+# tuning, lowest tag 0.83 / 0.82; 0.90 / 0.91 on the 40-comment holdout, lowest 0.70 / 0.82:
+# its quality labels predate the negation convention).
+LEARNED_FLOORS = [
+    pytest.param("tuning", "en", 0.92, 0.81, id="tuning-en"),
+    pytest.param("tuning", "ja", 0.88, 0.80, id="tuning-ja"),
+    pytest.param("holdout", "en", 0.88, 0.68, id="holdout-en"),
+    pytest.param("holdout", "ja", 0.89, 0.80, id="holdout-ja"),
+]
+
+
+@pytest.mark.parametrize(("name", "language", "macro", "per_tag"), LEARNED_FLOORS)
+def test_learned_quality_on_sets_it_never_saw(
+    name: str, language: str, macro: float, per_tag: float
+) -> None:
+    """The learned tagger keeps its macro-F1 and every tag's F1 on the first sets."""
+    quality = evaluate(language, name, TAGGER)
+    shown = table(language, quality.rows, quality.polarity)
+    assert macro_f1(quality.rows) >= macro, shown
+    assert min(row.f1 for row in quality.rows) >= per_tag, shown
+
+
+def test_learned_quality_cross_validated_on_set5() -> None:
+    """Trained without set5, the learned tagger beats the rules on it: macro-F1 at least 0.90
+    EN / 0.92 JA, no tag below 0.82 / 0.83, polarity right on at least 93% / 94% of the tags
+    both it and the labels give (measured 0.908 / 0.926, lowest tag 0.84 / 0.85, polarity
+    0.94 / 0.95; the rules 0.87 / 0.90 and polarity 0.88 / 0.88)."""
+    floors = {"en": (0.90, 0.82, 0.93), "ja": (0.92, 0.83, 0.94)}
+    for fold in folds(["set5"]):
+        macro, per_tag, polarity = floors[fold.language]
+        shown = table(fold.language, fold.learned.rows, fold.learned.polarity)
+        assert macro_f1(fold.learned.rows) >= macro, shown
+        assert macro_f1(fold.learned.rows) > macro_f1(fold.rules.rows), shown
+        assert min(row.f1 for row in fold.learned.rows) >= per_tag, shown
+        assert fold.learned.polarity is not None
+        assert fold.rules.polarity is not None
+        assert fold.learned.polarity >= polarity, shown
+        assert fold.learned.polarity > fold.rules.polarity, shown
+
+
 @pytest.mark.parametrize("language", ["en", "ja"])
 def test_polarity_accuracy(language: str) -> None:
-    """Polarity agrees with the labels on at least 90% of the tags found on the dev set, 86% on
-    the round-1 test set and 85% on set4 (measured after round 4: 0.96/0.91, 0.90/0.87 and
-    0.86/0.90 EN/JA)."""
-    for prefix, floor in (("tagging_dev", 0.90), ("tagging_test", 0.86), ("tagging_set4", 0.85)):
-        quality = evaluate(language, prefix)
+    """The rules' polarity agrees with the labels on at least 90% of the tags found on the dev
+    set, 86% on the round-1 test set and 85% on set4 (measured after round 4: 0.96/0.91,
+    0.90/0.87 and 0.86/0.90 EN/JA). The learned tagger's is measured on the set5 fold above:
+    on these sets, its training data, it is near 1.0 and says nothing."""
+    for prefix, floor in (("dev", 0.90), ("test", 0.86), ("set4", 0.85)):
+        quality = evaluate(language, prefix, RULES)
         assert quality.polarity is not None
         assert quality.polarity >= floor, prefix
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
-@pytest.mark.parametrize(
-    "prefix", ["tagging", "tagging_holdout", "tagging_dev", "tagging_test", "tagging_set4"]
-)
+@pytest.mark.parametrize("prefix", ["tuning", "holdout", "dev", "test", "set4"])
 def test_example_config_loses_nothing(prefix: str, language: str) -> None:
     """config.example.yaml's tag lists tag at least as well as the built-in default."""
     example = Tagger(load_config(EXAMPLE, env={}).tags)
-    builtin = macro_f1(evaluate(language, prefix).rows)
+    builtin = macro_f1(evaluate(language, prefix, TAGGER).rows)
     assert macro_f1(evaluate(language, prefix, example).rows) >= builtin
 
 

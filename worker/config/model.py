@@ -31,7 +31,7 @@ from worker.config.sections import (
     WritebackConfig,
 )
 from worker.config.survey import SurveyConfig
-from worker.config.tags import Tag, default_taxonomy
+from worker.config.tags import Tag, TaggingConfig, default_taxonomy
 from worker.config.values import Identifier
 
 
@@ -44,6 +44,7 @@ class Config(Section):
     programs: dict[Identifier, Program] = Field(default_factory=dict)
     followup: FollowupConfig = Field(default_factory=FollowupConfig)
     tags: tuple[Tag, ...] = Field(default_factory=default_taxonomy, min_length=1)
+    tagging: TaggingConfig = Field(default_factory=TaggingConfig)
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     writeback: WritebackConfig = Field(default_factory=WritebackConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
@@ -64,6 +65,13 @@ class Config(Section):
         if not isinstance(data, Mapping):
             return data
         data = dict(data)
+        tags = data.get("tags")
+        if isinstance(tags, Mapping) and "learned" in tags:
+            raise invalid(
+                "`tags` is the list of tags; the switch is `tagging: {learned: true|false}`",
+                "tags",
+                "learned",
+            )
         crm = data.get("crm")
         kind = crm.get("kind") if isinstance(crm, Mapping) else None
         if kind in ("salesforce", "hubspot"):

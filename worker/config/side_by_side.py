@@ -3,8 +3,8 @@
 A company on Salesforce for sales and HubSpot for marketing runs one worker: the main file
 names the other in `other_crms`. Each further file is a whole config whose CRM-specific sections
 (`crm`, `programs`, `followup`, `segments`, `writeback`) serve its CRM; everything shared
-(database, survey, tags, server, scheduler, privacy, analytics, digest, notify) comes from the
-main file, so one person is surveyed by one set of rules, whichever CRM holds them.
+(database, survey, tags, tagging, server, scheduler, privacy, analytics, digest, notify) comes
+from the main file, so one person is surveyed by one set of rules, whichever CRM holds them.
 """
 
 from collections.abc import Mapping
@@ -18,6 +18,7 @@ SHARED = (
     "database",
     "survey",
     "tags",
+    "tagging",
     "server",
     "scheduler",
     "logging",

@@ -84,6 +84,18 @@ class Tag(Section):
         return self.id in BUILTIN_LABELS
 
 
+class TaggingConfig(Section):
+    """How comments are tagged: the rules alone, or with the learned second opinion per tag.
+
+    `learned: true` (the default) lets models trained on the shipped labelled comments decide
+    each built-in tag and its polarity, the rules' answer among their evidence
+    (worker/rules/tagging/combined.py); words listed under `tags` still tag whatever they say.
+    `false`: the words and grammar alone.
+    """
+
+    learned: bool = True
+
+
 def _word_problem(word: str) -> str | None:
     """Why a listed word could never match, or None (see worker/rules/tagging/lexicon.py)."""
     if not word.strip():
@@ -99,7 +111,8 @@ def _word_problem(word: str) -> str | None:
 def default_taxonomy() -> tuple[Tag, ...]:
     """The B2B reason taxonomy RevOps teams start from (DESIGN.md section 6).
 
-    Its words are the built-in lexicons, measured on tests/data/tagging_*.jsonl by
-    benchmarks/tagging_quality.py.
+    Its words are the built-in lexicons, measured on the labelled sets in
+    worker/rules/tagging/data (and tests/data/tagging_*.jsonl) by benchmarks/tagging_quality.py;
+    the learned model is trained on the former for these seven tags.
     """
     return tuple(Tag(id=tag_id) for tag_id in BUILTIN_LABELS)

@@ -83,7 +83,7 @@ def handle_answers(
     only (an inactive one is skipped down the owner chain).
     """
     stats = AnswerStats()
-    tagger = Tagger(config.tags)
+    tagger = Tagger(config.tags, learned=config.tagging.learned)
     users: dict[str, UserProfile] | None = None
     read_active = False
     while True:

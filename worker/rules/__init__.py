@@ -11,7 +11,8 @@ The cycle calls, in order of the flow (DESIGN.md section 2):
 - `eligibility.check_eligibility(candidate, contact, account, situation, *, program, survey,
   now) -> Eligibility` (`send | defer | refuse`, `send_at`, `reason_code`, every `Check`);
   `eligibility.survey_timeline(send_at, survey) -> Timeline` (reminders, expiry).
-- `tagging.Tagger(config.tags).tag(comment, language, chosen) -> TagResult` (tags, summary).
+- `tagging.Tagger(config.tags, learned=...).tag(comment, language, chosen) -> TagResult` (tags,
+  polarity, summary; the rules with a learned second opinion).
 - `followup.plan_followup(response, contact, account, context, config.followup, *, now) ->
   FollowupPlan`; `followup.next_escalation(followup_facts, contact, account, context,
   config.followup, *, now) -> Escalation | None`;

@@ -80,6 +80,9 @@ class Entry:
     wrong totals is the report's fault too."""
     data_error: bool = False
     """A problem saying data is wrong ("totals don't match", "文字化け"), not slow or down."""
+    own: bool = False
+    """Listed by RevOps in the config (not built in): what it finds is tagged whatever the
+    learned model says."""
 
 
 @dataclass(slots=True)
@@ -116,6 +119,7 @@ def compile_phrase(
     object_of: frozenset[str] = frozenset(),
     kept_by: frozenset[str] = frozenset(),
     data_error: bool = False,
+    own: bool = False,
 ) -> Entry:
     """`phrase` as an entry, tokenised with the comments' tokenizer."""
     elements: list[Element] = []
@@ -154,6 +158,7 @@ def compile_phrase(
         role=role,
         kept_by=kept_by,
         data_error=data_error,
+        own=own,
     )
 
 

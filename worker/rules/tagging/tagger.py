@@ -1,6 +1,7 @@
-"""Reason tagging: a comment -> the tags it gives as reasons, each praised or complained of.
+"""Reason tagging by rules: a comment -> the tags it gives as reasons, each praised or
+complained of (combined.py adds the learned second opinion to these).
 
-The convention (tests/data/LABELLING.md, sections 2-4), one rule for every tag:
+The convention (data/LABELLING.md, sections 2-4), one rule for every tag:
 
 - A tag names the topic the customer gives as a reason, **whatever the sentiment**: "never had
   an outage" is quality, praised; "outages every week" is quality, complained of. A problem
@@ -25,9 +26,10 @@ phrase ("useful", "便利") counts only when its segment holds nothing of anothe
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from worker.config.tags import Tag
 from worker.rules.tagging import words_en, words_ja
@@ -78,11 +80,41 @@ class Match:
     polarity: Polarity | None = None
 
 
+class Opinion(NamedTuple):
+    """The learned model's view of one tag: its probability against the tag's threshold, the
+    rules' answer, the tag given in the end, and the features that weighed most for it.
+
+    A named tuple, not a frozen dataclass: seven are made for every comment tagged, and a
+    tuple is made several times faster.
+    """
+
+    tag: str
+    probability: float
+    threshold: float
+    rules: bool
+    given: bool
+    reasons: tuple[tuple[str, float], ...] = ()
+    """(feature, weight) pairs that pushed the decision its way, strongest first."""
+    praise: float | None = None
+    """For a tag given from the comment: the polarity model's probability that it is praise."""
+
+    @property
+    def added(self) -> bool:
+        """Given by the model, though the rules did not find it."""
+        return self.given and not self.rules
+
+    @property
+    def removed(self) -> bool:
+        """Found by the rules, but not given: the model outweighed them."""
+        return self.rules and not self.given
+
+
 @dataclass(frozen=True, slots=True)
 class TagResult:
     """Tags (chosen first, then found in the comment), each tag's polarity, and what matched.
 
     `ruled_out` lists the phrases found but not counted: topics the comment rules out.
+    `opinions` holds the learned model's view per tag, when it was asked (combined.py).
     """
 
     tags: tuple[str, ...]
@@ -91,6 +123,7 @@ class TagResult:
     polarity: Mapping[str, Polarity] | None = None
     language: str = ""
     ruled_out: tuple[Match, ...] = ()
+    opinions: tuple[Opinion, ...] = ()
 
     def polarity_of(self, tag: str) -> Polarity | None:
         """The tag's polarity, None for a tag without one."""
@@ -113,8 +146,34 @@ class _Model:
     grammar: Grammar
 
 
-class Tagger:
-    """Tags comments with one taxonomy (the config's `tags`); each language compiled once."""
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the rules saw in a comment: the learned model's input (features.py)."""
+
+    language: str
+    words: tuple[tuple[str, ...], ...] = ()
+    """The match keys (stems, base forms) of the comment's words, one tuple per stretch
+    between punctuation marks."""
+    found: frozenset[str] = frozenset()
+    """The tags the rules give (chosen ones aside)."""
+    named: frozenset[str] = frozenset()
+    """The tags any phrase names, before overlaps, weak words and rule-outs are weighed."""
+    ruled_out: frozenset[str] = frozenset()
+    own: frozenset[str] = frozenset()
+    """The tags found by words RevOps listed in the config."""
+    near: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per tag the rules give: the match keys of the words in the stretches its phrases stand in
+    (between punctuation marks and joints), where what is said of it is said."""
+    toned: frozenset[str] = frozenset()
+    """The tags the rules give a tone from the words of their phrases or near them (not from
+    the comment's overall tone or the score alone)."""
+    tone: float = 0.0
+    """The comment's overall tone (every sentiment word, negation applied): 0 when the words
+    leave polarity to the score."""
+
+
+class RuleTagger:
+    """Tags comments by the taxonomy's words and grammar; each language compiled once."""
 
     def __init__(self, tags: Sequence[Tag]) -> None:
         self._tags = tuple(tags)
@@ -134,28 +193,58 @@ class Tagger:
         `language` is the contact's; the comment's own script decides when they differ.
         `score` (0-10) gives the polarity of a tag the words leave undecided.
         """
+        return self._read(comment, language, chosen, score, None, evidence=False)[0]
+
+    def read(
+        self,
+        comment: str | None,
+        language: str,
+        chosen: Iterable[str] = (),
+        score: int | None = None,
+        decide: Callable[[Evidence], Iterable[str]] | None = None,
+    ) -> tuple[TagResult, Evidence]:
+        """As `tag`, with what the rules saw. `decide`, given that, names the tags the comment
+        gives in place of the rules' (each gets its polarity from the comment's words as
+        usual); the result keeps the matches of the rules' tags it drops, as explanations."""
+        return self._read(comment, language, chosen, score, decide, evidence=True)
+
+    def _read(
+        self,
+        comment: str | None,
+        language: str,
+        chosen: Iterable[str],
+        score: int | None,
+        decide: Callable[[Evidence], Iterable[str]] | None,
+        *,
+        evidence: bool,
+    ) -> tuple[TagResult, Evidence]:
+        """`read`; without `decide`, the evidence is worked out only when `evidence` asks."""
         kept = list(dict.fromkeys(chosen))
         raw = (comment or "").strip()
         text = normalise(raw)
         spoken = detect_language(text, language) if text else language
         if not text:
-            return TagResult(tuple(kept), "", (), {tag: _by_score(score) for tag in kept}, spoken)
+            scored = {tag: _by_score(score) for tag in kept}
+            return TagResult(tuple(kept), "", (), scored, spoken), Evidence(spoken)
         reading = _Reading(self._model(spoken), text)
         found = reading.tags()
-        extra = [tag for tag in self._order if tag in found and tag not in kept]
+        seen = reading.evidence(spoken) if evidence or decide else Evidence(spoken)
+        wanted = found if decide is None else set(decide(seen))
+        added = [tag for tag in self._order if tag in wanted and tag not in kept]
         overall = reading.overall_tone()
         polarity: dict[str, Polarity] = {}
-        for tag in (*kept, *extra):
+        for tag in (*kept, *added):
             tone = reading.tone_of(tag) or overall
             polarity[tag] = _polarity(tone) if tone else _by_score(score)
-        return TagResult(
-            (*kept, *extra),
+        result = TagResult(
+            (*kept, *added),
             summarize(raw),
-            reading.matches(extra),
+            reading.matches(found - set(kept)),
             polarity,
             spoken,
             reading.ruled_out_matches(),
         )
+        return result, seen
 
     def _model(self, language: str) -> _Model:
         with self._lock:
@@ -180,9 +269,12 @@ def _build(tags: Sequence[Tag], language: str) -> _Model:
     """Compile the built-in words of `language` (if any) with every tag's own words."""
     builtin = BUILTIN.get(language)
     own = [
-        (tag.id, words)
+        (tag.id, words, listed)
         for tag in tags
-        for words in (_own_words(tag, language), _builtin_words(tag, builtin))
+        for words, listed in (
+            (_own_words(tag, language), True),
+            (_builtin_words(tag, builtin), False),
+        )
         if words is not None
     ]
     if language == "ja":
@@ -190,15 +282,15 @@ def _build(tags: Sequence[Tag], language: str) -> _Model:
     else:
         vocabulary = {
             word
-            for _, words in own
+            for _, words, _ in own
             for group in (words.topic, words.problems, words.praise)
             for phrase in group
             for word in phrase.casefold().split()
         }
         tokenize = english_tokens(vocabulary, language)
     entries: list[Entry] = []
-    for tag_id, words in own:
-        entries += _entries(tag_id, words, tokenize)
+    for tag_id, words, listed in own:
+        entries += _entries(tag_id, words, tokenize, own=listed)
     cue_entries: list[Entry] = []
     grammar = Grammar(negators=frozenset())
     ruled_out: list[Entry] = []
@@ -248,8 +340,9 @@ def _builtin_words(tag: Tag, builtin: Builtin | None) -> Words | None:
     return builtin.tags.get(tag.id)
 
 
-def _entries(tag: str, words: Words, tokenize: Tokenize) -> list[Entry]:
-    """A tag's entries; a phrase listed twice keeps its first group in the order below."""
+def _entries(tag: str, words: Words, tokenize: Tokenize, *, own: bool) -> list[Entry]:
+    """A tag's entries (`own`: listed in the config); a phrase listed twice keeps its first
+    group in the order below."""
     yielding = frozenset(words.yield_to)
     none = frozenset[str]()
     groups = (
@@ -283,6 +376,7 @@ def _entries(tag: str, words: Words, tokenize: Tokenize) -> list[Entry]:
                     object_of=object_of,
                     kept_by=frozenset(words.kept_by) if phrases is words.outputs else none,
                     data_error=any(error in phrase.casefold() for error in errors),
+                    own=own,
                 )
             )
     return entries
@@ -355,6 +449,8 @@ class _Reading:
             self.by_tag[str(hit.entry.tag)].append(hit)
         # An evaluative attribute taken over by another tag ("support is friendly but slow")
         # still says how that tag is judged.
+        self.tones: dict[str, float] = {}
+        """Each tag's tone, once worked out (`tone_of`)."""
         self.taken: dict[str, list[Hit]] = defaultdict(list)
         for hit in live:
             taker = self._taker(hit, live) if hit.entry.tone else None
@@ -440,10 +536,47 @@ class _Reading:
         """The tags the comment gives as reasons."""
         return set(self.by_tag)
 
+    def evidence(self, language: str) -> Evidence:
+        """What the rules saw, for the learned model."""
+        words: list[tuple[str, ...]] = []
+        stretch: list[str] = []
+        by_segment: dict[int, list[str]] = defaultdict(list)
+        for token, segment in zip(self.tokens, self.segment, strict=True):
+            if token.punct:
+                if stretch:
+                    words.append(tuple(stretch))
+                stretch = []
+            else:
+                stretch.append(token.norm)
+                by_segment[segment].append(token.norm)
+        if stretch:
+            words.append(tuple(stretch))
+        near = {}
+        for tag, hits in self.by_tag.items():
+            spots = {self.segment[hit.start] for hit in (*hits, *self.taken.get(tag, ()))}
+            near[tag] = tuple(word for spot in sorted(spots) for word in by_segment[spot])
+        return Evidence(
+            language,
+            tuple(words),
+            frozenset(self.by_tag),
+            frozenset(str(hit.entry.tag) for hit in self.all_hits if hit.entry.tag is not None),
+            frozenset(str(hit.entry.tag) for hit in self.ruled),
+            frozenset(str(hit.entry.tag) for hit in self.live if hit.entry.own),
+            near,
+            frozenset(tag for tag in self.by_tag if self.tone_of(tag)),
+            self.overall_tone(),
+        )
+
     def tone_of(self, tag: str) -> float:
         """The tag's tone: the sum over its matches and the attributes it took over, the last
         one breaking a tie; when the tag is judged both ways across a contrast ("friendly, but
         slow"), the clause after the contrast carries the verdict."""
+        tone = self.tones.get(tag)
+        if tone is None:
+            tone = self.tones[tag] = self._tone_of(tag)
+        return tone
+
+    def _tone_of(self, tag: str) -> float:
         hits = sorted([*self.by_tag.get(tag, ()), *self.taken.get(tag, ())], key=lambda h: h.start)
         toned = [(self.clause[hit.start], self._hit_tone(hit)) for hit in hits]
         tones = [tone for _, tone in toned]

@@ -2,7 +2,8 @@
 
 Phrases are written as people write them; each word is matched by its stem, so "crash" also
 finds "crashes" and "crashed" (worker/rules/tagging/lexicon.py has the marks `*`, `…`, `=`).
-What each tag covers follows tests/data/LABELLING.md; measured by benchmarks/tagging_quality.py.
+What each tag covers follows worker/rules/tagging/data/LABELLING.md; measured by
+benchmarks/tagging_quality.py.
 """
 
 from worker.rules.tagging.grammar import Builtin, Grammar

@@ -2,7 +2,8 @@
 
 Phrases are tokenised by Sudachi like the comments and matched by normalised base form, so
 "使いやすい" also finds 使いやすかった and 使い易く, and "落ちる" finds 落ちなかった. What each
-tag covers follows tests/data/LABELLING.md; measured by benchmarks/tagging_quality.py.
+tag covers follows worker/rules/tagging/data/LABELLING.md; measured by
+benchmarks/tagging_quality.py.
 """
 
 from worker.rules.tagging.grammar import Builtin, Grammar
