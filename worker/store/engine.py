@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 """How long a SQLite writer waits for another one before failing with "database is locked"."""
 
-SQLITE_CACHE_KIB = 65_536
+SQLITE_CACHE_KIB = 32_768
 """Page cache of each SQLite connection, KiB (SQLite's default: 2 MiB). A first sync inserts
-into five B-trees per contact; past a few tens of thousands of contacts they no longer fit in
-2 MiB and every insert read pages back from the file: 40 µs a contact at 100k instead of 19.
-A connection's cache holds only pages it read, so the web app's connections stay small; the
-cycle's own fills up to this (peak RSS at 100k contacts: 222 MB, against 156)."""
+into the contacts' four B-tree indexes for every contact, at random places; past a few tens of
+thousands of contacts they no longer fit in 2 MiB, and every insert read pages back from the
+file: 40 µs a contact at 100k instead of 19. 32 MiB holds the indexes of about 300k contacts
+(the rows themselves are appended, so they need no cache). A connection's cache holds only
+pages it read: the web app's connections stay small."""
 
 POOL_SIZE = 20
 """Connections an engine keeps open for reuse: the web app's store threads (8 reading, up to 8
