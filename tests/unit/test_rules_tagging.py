@@ -375,10 +375,14 @@ def test_labelled_set_quality(prefix: str, language: str, macro: float, per_tag:
 
 # Floors of the learned tagger (the worker's) where it has not trained: the set5 fold of the
 # cross-validation (trained on the other four sets; the one fold the rules were not tuned on
-# either) and the project's first sets, which it never trains on (measured 0.93 EN / 0.90 JA on
-# tuning, lowest tag 0.83 / 0.82; 0.90 / 0.91 on the 40-comment holdout, lowest 0.70 / 0.82:
-# its quality labels predate the negation convention).
+# either), set6 (written after the tagger was frozen, held out: measured once at 0.902 EN /
+# 0.909 JA, lowest tag 0.82 quality / 0.85 feature_value, polarity 0.91 / 0.96; the rules alone
+# 0.86 / 0.87), and the project's first sets, which it never trains on (measured 0.93 EN /
+# 0.90 JA on tuning, lowest tag 0.83 / 0.82; 0.90 / 0.91 on the 40-comment holdout, lowest
+# 0.70 / 0.82: its quality labels predate the negation convention).
 LEARNED_FLOORS = [
+    pytest.param("set6", "en", 0.89, 0.80, id="set6-en"),
+    pytest.param("set6", "ja", 0.90, 0.83, id="set6-ja"),
     pytest.param("tuning", "en", 0.92, 0.81, id="tuning-en"),
     pytest.param("tuning", "ja", 0.88, 0.80, id="tuning-ja"),
     pytest.param("holdout", "en", 0.88, 0.68, id="holdout-en"),
@@ -390,7 +394,7 @@ LEARNED_FLOORS = [
 def test_learned_quality_on_sets_it_never_saw(
     name: str, language: str, macro: float, per_tag: float
 ) -> None:
-    """The learned tagger keeps its macro-F1 and every tag's F1 on the first sets."""
+    """The learned tagger keeps its macro-F1 and every tag's F1 on sets it never trained on."""
     quality = evaluate(language, name, TAGGER)
     shown = table(language, quality.rows, quality.polarity)
     assert macro_f1(quality.rows) >= macro, shown
