@@ -6,7 +6,7 @@ of waiting events. Checking these each cycle (rather than the whole CRM) keeps d
 detection's cost proportional to the work in hand, not to the size of the CRM's archive.
 """
 
-from sqlalchemy import Select, or_, select, union
+from sqlalchemy import Select, select, union
 from sqlalchemy.orm import Session
 
 from worker.store.mirror import MirrorKind
@@ -49,9 +49,11 @@ def in_play(session: Session, crm: str, kind: MirrorKind, object_name: str) -> l
     accounts = union(
         select(Contact.account_id).where(Contact.id.in_(contacts)),
         waiting.with_only_columns(CrmEvent.account_id),
-    )
-    query = select(Account.crm_id).where(
-        Account.crm == Crm(crm), Account.id.in_(accounts), Account.deleted.is_(False)
+    ).subquery()
+    query = (
+        select(Account.crm_id)
+        .join(accounts, Account.id == accounts.c.account_id)
+        .where(Account.crm == Crm(crm), Account.deleted.is_(False))
     )
     return sorted(session.scalars(query))
 
@@ -64,11 +66,15 @@ def _contacts_in_play(crm: str, waiting: Select[CrmEvent]) -> Select[int]:
         .join(FollowUp, FollowUp.response_id == Response.id)
         .where(FollowUp.status.in_(OPEN_FOLLOWUPS), FollowUp.crm == Crm(crm))
     )
-    return select(Contact.id).where(
-        Contact.crm == Crm(crm),
-        or_(
-            Contact.id.in_(waiting.with_only_columns(CrmEvent.contact_id)),
-            Contact.id.in_(select(Survey.contact_id).where(Survey.state.in_(OPEN_SURVEYS))),
-            Contact.id.in_(open_followups),
-        ),
+    # The contacts joined to the union of the three small id sets: three INs joined by OR,
+    # or a filter on the CRM beside one IN, had SQLite scan every mirrored contact instead.
+    in_hand = union(
+        waiting.with_only_columns(CrmEvent.contact_id),
+        select(Survey.contact_id).where(Survey.state.in_(OPEN_SURVEYS)),
+        open_followups,
+    ).subquery()
+    return (
+        select(Contact.id)
+        .join(in_hand, Contact.id == in_hand.c.contact_id)
+        .where(Contact.crm == Crm(crm))
     )

@@ -1,0 +1,110 @@
+"""Which mirrored records are in play costs the work in hand, not the size of the mirror.
+
+Every cycle asks it per object (HubSpot's deletion check), so a query that walks every
+mirrored contact makes the no-op cycle grow with the CRM. Measured as the SQLite virtual
+machine's instructions, which do not depend on the machine's speed or load.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker import domain
+from worker.store import mirror
+from worker.store.engine import make_engine, session_factory
+from worker.store.in_play import in_play
+from worker.store.migrate import upgrade
+from worker.store.models import Contact, Survey, SurveyChannel, SurveyState
+from worker.surveys.tokens import new_token_id
+
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
+STEP = 100
+"""SQLite instructions between two calls of the progress handler."""
+
+
+def _mirror(tmp_path: Path, contacts: int) -> sessionmaker[Session]:
+    """A mirror of `contacts` contacts over 20 accounts, one of them with a survey open."""
+    url = f"sqlite:///{tmp_path / f'mirror-{contacts}.db'}"
+    upgrade(url)
+    sessions = session_factory(make_engine(url))
+    with sessions.begin() as session:
+        accounts = [
+            domain.Account(
+                crm="hubspot", crm_id=str(n), name=f"Account {n}", owner_id=None, modified_at=NOW
+            )
+            for n in range(20)
+        ]
+        mirror.upsert_accounts(session, accounts, NOW)
+        people = [
+            domain.Contact(
+                crm="hubspot",
+                crm_id=str(1000 + n),
+                email=f"person{n}@example.com",
+                first_name=None,
+                last_name=None,
+                account_crm_id=str(n % 20),
+                owner_id=None,
+                language="en",
+                time_zone=None,
+                opted_out=False,
+                modified_at=NOW,
+            )
+            for n in range(contacts)
+        ]
+        mirror.upsert_contacts(session, people, NOW)
+        surveyed = session.scalar(select(Contact.id).where(Contact.crm_id == "1007"))
+        assert surveyed is not None
+        session.add(
+            Survey(
+                program="relationship",
+                contact_id=surveyed,
+                token_id=new_token_id(),
+                state=SurveyState.SENT,
+                language="en",
+                channel=SurveyChannel.EMAIL,
+                planned_at=NOW - timedelta(days=1),
+                scheduled_for=NOW - timedelta(days=1),
+                expires_at=NOW + timedelta(days=14),
+            )
+        )
+    return sessions
+
+
+@contextmanager
+def _counting(session: Session) -> Iterator[list[int]]:
+    """SQLite instructions run inside the block, in units of `STEP`."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    raw.set_progress_handler(count, STEP)
+    try:
+        yield steps
+    finally:
+        raw.set_progress_handler(None, STEP)
+
+
+def _cost(sessions: sessionmaker[Session], kind: mirror.MirrorKind, object_name: str) -> int:
+    with sessions() as session, _counting(session) as steps:
+        found = in_play(session, "hubspot", kind, object_name)
+    assert found == (["1007"] if kind == "contact" else ["7"])
+    return steps[0]
+
+
+def test_records_in_play_are_found_without_walking_the_mirror(tmp_path: Path) -> None:
+    small, large = _mirror(tmp_path, 200), _mirror(tmp_path, 4000)
+    checks: tuple[tuple[mirror.MirrorKind, str], ...] = (
+        ("contact", "contacts"),
+        ("account", "companies"),
+    )
+    for kind, object_name in checks:
+        few, many = _cost(small, kind, object_name), _cost(large, kind, object_name)
+        assert many <= 2 * few + 10, f"{kind}: {few} -> {many} ({many / max(few, 1):.1f} times)"
