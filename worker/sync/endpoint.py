@@ -5,12 +5,14 @@ defaults to api.hubapi.com; rewriting scheme, host and port at the transport (pa
 kept) lets both SDKs run their real code paths against the other endpoint.
 """
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
 
 VENDOR_HOST_SUFFIXES = ("salesforce.com", "hubapi.com")
 
@@ -62,9 +64,40 @@ class EndpointAdapter(TimeoutAdapter):
         return super().send(request, **kwargs)
 
 
+class CrmSession(requests.Session):
+    """A session that reads the proxy and CA variables of the environment once per origin.
+
+    requests reads them again for every call (the whole environment, twice, and `~/.netrc`):
+    a sixth of the CPU of a HubSpot search page, for values that do not change while the
+    worker runs. `~/.netrc` is not read at all: every CRM call carries its own credentials,
+    and a netrc entry for the CRM's host would replace them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False  # netrc, and requests' own per-call reading of the environment
+        self._ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        self._proxies: dict[tuple[str, str | None], dict[str, str]] = {}
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        """requests' merge with the environment as it was when first asked for this origin."""
+        text = url.decode() if isinstance(url, bytes) else str(url or "")
+        parts = urlsplit(text)
+        no_proxy = proxies.get("no_proxy") if proxies is not None else None
+        key = (f"{parts.scheme}://{parts.netloc}", no_proxy)
+        if key not in self._proxies:
+            self._proxies[key] = get_environ_proxies(text, no_proxy=no_proxy)
+        merged = {**self._proxies[key], **(proxies or {})}
+        if verify is True or verify is None:
+            verify = self._ca_bundle or verify
+        return super().merge_environment_settings(url, merged, stream, verify, cert)
+
+
 def endpoint_session(base_url: str | None, ca_path: Path | None) -> requests.Session:
     """A session for CRM calls, with timeouts: direct when `base_url` is None, else routed there."""
-    session = requests.Session()
+    session = CrmSession()
     adapter = EndpointAdapter(base_url, ca_path) if base_url else TimeoutAdapter()
     session.mount("https://", adapter)
     session.mount("http://", adapter)
