@@ -29,4 +29,9 @@ def loads(data: bytes | str) -> Any:
 
 def dumps(value: Any) -> str:
     """`value` as compact JSON text; a value JSON has no type for raises `TypeError`."""
-    return orjson.dumps(value, option=_STRICT).decode()
+    return encode(value).decode()
+
+
+def encode(value: Any) -> bytes:
+    """`dumps`, as the UTF-8 bytes a request body is sent as."""
+    return orjson.dumps(value, option=_STRICT)

@@ -178,6 +178,9 @@ def _held(
     }
 
 
+_NOTHING = object()
+
+
 def _upsert(
     session: Session, model: type[Row], keys: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> None:
@@ -194,8 +197,13 @@ def _upsert(
     connection = session.connection()
     sql, order, converters = _upsert_statement(model, keys, tuple(rows[0]), connection.dialect)
     for name, to in converters:  # the rows are this module's own dicts, built for this call
+        last: Any = _NOTHING
+        converted: Any = None
         for row in rows:
-            row[name] = to(row[name])
+            value = row[name]
+            if value is not last:  # a page's rows share their CRM and sync time: once each
+                last, converted = value, to(value)
+            row[name] = converted
     params: list[Any] = [order(row) for row in rows] if order else rows
     connection.exec_driver_sql(sql, params)
 

@@ -60,6 +60,7 @@ from worker.sync.base import (
     WriteResult,
 )
 from worker.sync.budget import ApiBudget
+from worker.sync.endpoint import endpoint_session
 from worker.sync.hubspot.errors import CRM
 from worker.sync.hubspot.pacing import Clock, RollingWindow, SearchPace, Sleep
 from worker.sync.hubspot.settings import HubSpotSettings
@@ -163,10 +164,14 @@ class HubSpotClient:
     ) -> Iterator[Page]:
         modified = modified_property(object_name)
         properties = tuple(dict.fromkeys([*fields, modified]))
+        configuration = self._search_api.api_client.configuration
 
         def fetch(window: Window) -> Answer[CrmRecord]:
             """One search page for `window`, when HubSpot answered, and whether it has more."""
-            request = PublicObjectSearchRequest(**_search_kwargs(window, modified, properties))
+            request = PublicObjectSearchRequest(
+                **_search_kwargs(window, modified, properties),
+                local_vars_configuration=configuration,  # not a copy of the default per page
+            )
             body, answered_at = self._call_timed(
                 Priority.NORMAL, self._search_api.do_search, object_name, request
             )
@@ -199,13 +204,13 @@ class HubSpotClient:
     ) -> dict[str, tuple[str, ...]]:
         """Associated record ids per record, read with v4 batch reads (1,000 ids a call)."""
         linked: dict[str, list[str]] = {}
-        # The request body as the JSON HubSpot documents, not as SDK models: the SDK sends a
-        # plain dict as it is, while 1,000 request models a batch (built, then walked back
-        # into dicts) cost more CPU than the first sync's store.
+        # The request body as the JSON HubSpot documents, encoded here: 1,000 request models
+        # a batch (built, then walked back into dicts) cost more CPU than the first sync's
+        # store, and even a plain dict is walked item by item by the SDK; bytes pass as they are.
         for chunk in _chunks(ids, ASSOCIATION_BATCH):
             inputs: list[dict[str, str]] = [{"id": record_id} for record_id in chunk]
             while inputs:
-                request = {"inputs": inputs}
+                request = json_codec.encode({"inputs": inputs})
                 body = self._call(
                     Priority.NORMAL, self._associations_api.get_page, from_type, to_type, request
                 )
@@ -710,7 +715,7 @@ def build_client(
     """
     token = read_secret(settings.token_env, env).get_secret_value()
     transport = SessionTransport(
-        session or requests.Session(),
+        session or endpoint_session(None, None),
         budget=ApiBudget(CRM, settings.normal_share, settings.essential_share),
         window=RollingWindow(settings.tier, 10.0, clock, sleep),
         search_pace=SearchPace(settings.search_per_second, clock, sleep),
