@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from worker.json_codec import dumps, loads
+from worker.json_codec import dumps, encode, loads
 
 
 def test_reads_a_page_as_the_standard_library_does() -> None:
@@ -33,6 +33,14 @@ def test_writes_compact_json_that_reads_back() -> None:
     fields = {"segments": {"tier": "Gold"}, "crm_values": {"score": 9, "tags": None}}
 
     assert json.loads(dumps(fields)) == fields
+
+
+def test_a_request_body_is_the_same_json_as_utf8_bytes() -> None:
+    """`encode` is `dumps` for a request body, non-ASCII text included."""
+    body = {"inputs": [{"id": "1"}], "note": "顧客 é"}
+
+    assert encode(body) == dumps(body).encode("utf-8")
+    assert json.loads(encode(body)) == body
 
 
 def test_other_keys_are_written_as_text_like_the_standard_library() -> None:
