@@ -68,9 +68,9 @@ class CrmSession(requests.Session):
     """A session that reads the proxy and CA variables of the environment once per origin.
 
     requests reads them again for every call (the whole environment, twice, and `~/.netrc`):
-    a sixth of the CPU of a HubSpot search page, for values that do not change while the
-    worker runs. `~/.netrc` is not read at all: every CRM call carries its own credentials,
-    and a netrc entry for the CRM's host would replace them.
+    0.4 ms of the 2.5 ms of CPU a 90 KB HubSpot search answer costs, for values that do not
+    change while the worker runs. `~/.netrc` is not read at all: every CRM call carries its
+    own credentials, and a netrc entry for the CRM's host would replace them.
     """
 
     def __init__(self) -> None:
