@@ -41,6 +41,7 @@ from worker.sync.base import (
     Unavailable,
 )
 from worker.sync.hubspot import HubSpotClient, HubSpotSettings, build_client, setup_properties
+from worker.sync.hubspot.client import STORE_BATCH
 from worker.sync.hubspot.windows import epoch_ms
 
 API = "https://api.hubapi.com"
@@ -254,17 +255,18 @@ class TestPull:
         assert len(mocked.calls) == 2
 
     def test_search_pages_are_joined_into_store_batches(self, fake: FakeTime, mocked: Any) -> None:
-        """Five searches of 200, 200, 200, 200, 1 come out as pages of 800 and 201, each with
-        the cursor of its last search: the store's per-page work is paid per batch."""
-        records = [result(100 + n, T0 + timedelta(seconds=n)) for n in range(801)]
-        for start in range(0, 801, 200):
+        """Ten searches (nine of 200, then 1) come out as pages of 1,800 and 1, each with the
+        cursor of its last search: the store's per-page work is paid per batch."""
+        assert STORE_BATCH == 1800
+        records = [result(100 + n, T0 + timedelta(seconds=n)) for n in range(1801)]
+        for start in range(0, 1801, 200):
             chunk = records[start : start + 200]
-            mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(chunk, total=801 - start))
+            mocked.post(SEARCH_CONTACTS, headers=LATER, json=searched(chunk, total=1801 - start))
         pages = list(make_client(fake).pull("contacts", [], Cursor()))
-        assert [len(page.records) for page in pages] == [800, 1]
-        assert pages[0].cursor == Cursor(T0 + timedelta(seconds=799))
-        assert [r.id for p in pages for r in p.records] == [str(100 + n) for n in range(801)]
-        assert len(mocked.calls) == 5
+        assert [len(page.records) for page in pages] == [1800, 1]
+        assert pages[0].cursor == Cursor(T0 + timedelta(seconds=1799))
+        assert [r.id for p in pages for r in p.records] == [str(100 + n) for n in range(1801)]
+        assert len(mocked.calls) == 10
 
     def test_pages_read_before_an_error_come_out_first(self, fake: FakeTime, mocked: Any) -> None:
         """A search failing mid-batch: the pages read before it are handed over (and stored
