@@ -10,7 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.analytics.nps import Tally, estimate
@@ -133,8 +133,10 @@ def _write_batch(
     accounts = list(session.scalars(select(Account).where(Account.id.in_(account_ids))))
     answers = answers_by_account(session, account_ids, now - 2 * window)
     queued = 0
+    seen: list[dict[str, object]] = []
     for account in accounts:
-        seen = account.rollup_due_at
+        if account.rollup_due_at is not None:
+            seen.append({"account": account.id, "marked": account.rollup_due_at})
         if not account.deleted:
             update_ = link.account_update(
                 account.crm_id,
@@ -144,13 +146,23 @@ def _write_batch(
             )
             if update_ is not None:
                 queued += enqueue_update(session, link.name, update_, essential=False, now=now)
-        if seen is not None:
-            session.execute(
-                update(Account)
-                .where(Account.id == account.id, Account.rollup_due_at == seen)
-                .values(rollup_due_at=None)
-            )
+    if seen:
+        session.connection().execute(_UNMARK, seen)
     return queued
+
+
+_ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
+_UNMARK = (
+    update(_ACCOUNTS)
+    .where(
+        _ACCOUNTS.c.id == bindparam("account"),
+        _ACCOUNTS.c.rollup_due_at == bindparam("marked"),
+    )
+    .values(rollup_due_at=None)
+)
+"""Unmark a batch's accounts in one statement run per account (compare-and-set: a newer mark
+set meanwhile stays). As the ORM's per-account UPDATE, it checked every account loaded in the
+session after each one: a batch of 500 cost 250,000 comparisons."""
 
 
 def answers_by_account(

@@ -23,7 +23,7 @@ from worker.store import mirror
 from worker.store.mirror import MirrorKind
 from worker.sync.base import CrmClient, CrmRecord, Cursor, ForgetsDeletions, Page
 from worker.sync.deletions import DELETED_SUFFIX, Target, deletion_pages
-from worker.sync.quarantine import unstorable
+from worker.sync.quarantine import unstorable_among
 
 log = structlog.get_logger(__name__)
 
@@ -102,23 +102,28 @@ def _map(target: PullTarget, records: Sequence[CrmRecord], stats: PullStats) -> 
     which may be personal data; the rest of the page is stored and the pull goes on.
     """
     rows: list[DomainRow] = []
+    sources: list[CrmRecord] = []
     for record in records:
         try:
             mapped: list[DomainRow] = [target.to_domain(record)]
             if target.as_trigger is not None:
                 mapped.append(target.as_trigger(record))
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
-            reason: str | None = f"mapper failed: {type(error).__name__}"
-        else:
-            reason = next(filter(None, map(unstorable, mapped)), None)
-        if reason is None:
-            rows.extend(mapped)
+            _quarantine(record, f"mapper failed: {type(error).__name__}", stats)
             continue
-        stats.unmappable += 1
-        log.warning(
-            "crm_record_quarantined", object=record.object, record_id=record.id, reason=reason
-        )
-    return rows
+        rows.extend(mapped)
+        sources.extend([record] * len(mapped))
+    refused: dict[int, tuple[CrmRecord, str]] = {}  # by the record's id(), its first reason
+    for n, reason in unstorable_among(rows).items():
+        refused.setdefault(id(sources[n]), (sources[n], reason))
+    for record, reason in refused.values():
+        _quarantine(record, reason, stats)
+    return [row for row, source in zip(rows, sources, strict=True) if id(source) not in refused]
+
+
+def _quarantine(record: CrmRecord, reason: str, stats: PullStats) -> None:
+    stats.unmappable += 1
+    log.warning("crm_record_quarantined", object=record.object, record_id=record.id, reason=reason)
 
 
 def _commit_pages(
