@@ -6,14 +6,13 @@ contact makes the cycle grow with the CRM. Measured as the SQLite virtual machin
 instructions, which do not depend on the machine's speed or load.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.sqlite_steps import sqlite_steps
 from worker import domain
 from worker.store import mirror
 from worker.store.engine import make_engine, session_factory
@@ -23,8 +22,6 @@ from worker.store.models import Contact, Survey, SurveyChannel, SurveyState
 from worker.surveys.tokens import new_token_id
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
-STEP = 100
-"""SQLite instructions between two calls of the progress handler."""
 
 
 def _mirror(tmp_path: Path, contacts: int) -> sessionmaker[Session]:
@@ -75,26 +72,8 @@ def _mirror(tmp_path: Path, contacts: int) -> sessionmaker[Session]:
     return sessions
 
 
-@contextmanager
-def _counting(session: Session) -> Iterator[list[int]]:
-    """SQLite instructions run inside the block, in units of `STEP`."""
-    steps = [0]
-
-    def count() -> int:
-        steps[0] += 1
-        return 0
-
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None
-    raw.set_progress_handler(count, STEP)
-    try:
-        yield steps
-    finally:
-        raw.set_progress_handler(None, STEP)
-
-
 def _cost(sessions: sessionmaker[Session], kind: mirror.MirrorKind, object_name: str) -> int:
-    with sessions() as session, _counting(session) as steps:
+    with sessions() as session, sqlite_steps(session) as steps:
         found = in_play(session, "hubspot", kind, object_name)
     assert found == (["1007"] if kind == "contact" else ["7"])
     return steps[0]
@@ -112,7 +91,7 @@ def test_records_in_play_are_found_without_walking_the_mirror(tmp_path: Path) ->
 
 
 def _held_cost(sessions: sessionmaker[Session], crm_ids: list[str]) -> int:
-    with sessions() as session, _counting(session) as steps:
+    with sessions() as session, sqlite_steps(session) as steps:
         held = mirror.held_rows(session, "hubspot", "contact", "contacts", crm_ids)
     assert sorted(held) == sorted(crm_ids)
     return steps[0]

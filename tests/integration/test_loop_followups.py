@@ -248,18 +248,68 @@ def test_expired_renewal_survey_alerts_the_account_owner_once(
     assert rows[0].dedup_key.startswith("nonresponse:")
 
 
+def _response(session: Session, survey: Survey, score: int = 10) -> Response:
+    response = Response(
+        survey_id=survey.id,
+        score=score,
+        category=Category.of_score(score),
+        reason_tags=[],
+        provisional=False,
+        source=ResponseSource.WEB,
+        received_at=NOW - timedelta(days=20),
+        version=1,
+        handled_version=1,
+    )
+    session.add(response)
+    session.flush()
+    return response
+
+
+ASKS = (
+    "crm: {kind: salesforce}\n"
+    "followup:\n"
+    "  promoter:\n"
+    "    asks:\n"
+    "      - {kind: review, url: 'https://reviews.example.com/acme'}\n"
+    "      - {kind: referral}\n"
+)
+
+
 def test_past_asks_come_from_the_queued_ask_tasks(sessions: sessionmaker[Session]) -> None:
     """`not_asked_within` needs the last ask per kind: read from this contact's ask tasks."""
     from worker.loop import view
-    from worker.loop.followups import followup_context
+    from worker.loop.followups import ask_key, followup_context
     from worker.sync.outbox import Op, enqueue
 
     with sessions.begin() as session:
-        contact, _ = _answered(session)
+        contact, survey = _answered(session)
+        first = _response(session, survey)
+        later = Survey(**{**_survey_values(survey), "token_id": "tok2"})
+        session.add(later)
+        session.flush()
+        second = _response(session, later)
+        other = Contact(
+            crm=Crm.SALESFORCE,
+            crm_id="003B",
+            email="b@example.com",
+            opted_out=False,
+            fields={},
+            modified_at=NOW,
+            deleted=False,
+            synced_at=NOW,
+        )
+        session.add(other)
+        session.flush()
+        theirs = Survey(**{**_survey_values(survey), "token_id": "tok3", "contact_id": other.id})
+        session.add(theirs)
+        session.flush()
+        their_answer = _response(session, theirs)
         for key, at in (
-            (f"ask:review:{contact.id}:7", NOW - timedelta(days=3)),
-            (f"ask:review:{contact.id}1:8", NOW),
-            ("ask:referral:99:1", NOW),
+            (ask_key("review", contact.id, str(first.id)), NOW - timedelta(days=10)),
+            (ask_key("review", contact.id, str(second.id)), NOW - timedelta(days=3)),
+            (ask_key("referral", contact.id, str(first.id)), NOW - timedelta(days=5)),
+            (ask_key("review", other.id, str(their_answer.id)), NOW),
+            (f"task:{contact.id}:{first.id}", NOW),
         ):
             enqueue(
                 session,
@@ -272,9 +322,39 @@ def test_past_asks_come_from_the_queued_ask_tasks(sessions: sessionmaker[Session
                 essential=True,
                 now=at,
             )
+    config = parse_config(ASKS)
     with sessions() as session:
-        context = followup_context(session, _config(), view.contact_of(contact), None, {})
-    assert context.last_asks == {"review": NOW - timedelta(days=3)}
+        context = followup_context(session, config, view.contact_of(contact), None, {})
+    assert context.last_asks == {
+        "review": NOW - timedelta(days=3),
+        "referral": NOW - timedelta(days=5),
+    }
+
+
+def test_a_promoter_is_asked_once_within_the_interval(sessions: sessionmaker[Session]) -> None:
+    """Two promoter answers a week apart: the ask task the first queued (`ask_key`) is found
+    again when the second is handled (`_last_asks`), so the second asks nothing."""
+    with sessions.begin() as session:
+        _, survey = _answered(session)
+        first = _response(session, survey)
+        first.handled_version = 0
+    handle_answers(sessions, parse_config(ASKS), _link(FakeClient()), NOW, {})
+    with sessions.begin() as session:
+        later = Survey(**{**_survey_values(survey), "token_id": "tok2"})
+        session.add(later)
+        session.flush()
+        _response(session, later).handled_version = 0
+    handle_answers(sessions, parse_config(ASKS), _link(FakeClient()), NOW + timedelta(days=7), {})
+    asks = [row.dedup_key for row in _outbox(sessions) if row.dedup_key.startswith("ask:")]
+    assert sorted(asks) == [
+        f"ask:{kind}:{survey.contact_id}:{first.id}" for kind in ("referral", "review")
+    ]
+
+
+def _survey_values(survey: Survey) -> dict[str, object]:
+    names = ("program", "contact_id", "state", "language", "channel", "planned_at")
+    names += ("scheduled_for", "sent_at", "expires_at", "reminder_count")
+    return {name: getattr(survey, name) for name in names}
 
 
 def test_customer_since_is_mirrored_and_kept_by_later_writes(

@@ -23,6 +23,7 @@ from worker.loop.call_context import call_context
 from worker.loop.chat_alerts import queue_alerts
 from worker.loop.followups import (
     EscalatedAnswer,
+    ask_key,
     followup_context,
     open_escalation,
     response_facts,
@@ -187,7 +188,7 @@ def _handle(
         now=now,
     )
     context = followup_context(
-        session, config, contact, account, managers, active_users=active, call=call
+        session, config, contact, account, managers, active_users=active, call=call, values=values
     )
     followup = session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
     if followup is None and response.followup_wanted:
@@ -314,7 +315,7 @@ def _ask(answer: _Answer, plan: FollowupPlan) -> int:
             answer.session,
             answer.link.name,
             TaskSpec(
-                dedup_key=f"ask:{ask.kind}:{contact.id}:{plan.response_key}",
+                dedup_key=ask_key(ask.kind, contact.id, plan.response_key),
                 subject=f"NPS promoter: ask for a {ask.kind}",
                 body=f"This promoter qualifies for a {ask.kind} ask{where}.",
                 due_at=answer.now + dt.timedelta(days=7),

@@ -96,19 +96,22 @@ def followup_context(
     *,
     active_users: frozenset[str] | None = None,
     call: CallContext | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> FollowupContext:
     """What the follow-up rules read from the store about a contact and its account.
 
-    Past promoter asks are the ask tasks queued for this contact (their dedup keys name the
-    kind and the contact), so `not_asked_within` holds across answers. `active_users`, when
-    known, are the users a task may go to (the CRM's own list).
+    Past promoter asks are the ask tasks queued for this contact (see `ask_key`), so
+    `not_asked_within` holds across answers. `active_users`, when known, are the users a task
+    may go to (the CRM's own list). `values`: the contact's and account's audience values,
+    when the caller has read them already.
     """
-    values = view.values_for(session, config, contact, account)
+    if values is None:
+        values = view.values_for(session, config, contact, account)
     return FollowupContext(
         values=values,
         managers=managers,
         high_priority_cases=_high_priority_cases(session, config, account),
-        last_asks=_last_asks(session, contact),
+        last_asks=_last_asks(session, config, contact),
         customer_since=account.customer_since if account else None,
         active_users=active_users,
         call=call or CallContext(),
@@ -132,18 +135,41 @@ def _high_priority_cases(
     return sorted((at for values, at in rows if holds(signal.when, values)), reverse=True)
 
 
-def _last_asks(session: Session, contact: domain.Contact) -> dict[str, dt.datetime]:
-    row_id = session.scalar(
-        select(Contact.id).where(Contact.crm == contact.crm, Contact.crm_id == contact.crm_id)
+def ask_key(kind: str, contact_id: int, response_id: str) -> str:
+    """The dedup key of a promoter ask's task: one per kind, contact (row id) and response."""
+    return f"ask:{kind}:{contact_id}:{response_id}"
+
+
+def _last_asks(session: Session, config: Config, contact: domain.Contact) -> dict[str, dt.datetime]:
+    """When each configured kind of promoter ask was last queued for this contact.
+
+    The keys its asks can have are built from its responses (`ask_key`) and read through the
+    outbox's unique index. Matching the keys by pattern read the whole outbox, which keeps a
+    row for every CRM write ever queued, once for every answer handled.
+    """
+    kinds = {ask.kind for ask in config.followup.promoter.asks}
+    if not kinds:
+        return {}
+    answered = session.execute(
+        select(Contact.id, Response.id)
+        .join(Survey, Survey.contact_id == Contact.id)
+        .join(Response, Response.survey_id == Survey.id)
+        .where(Contact.crm == contact.crm, Contact.crm_id == contact.crm_id)
     )
+    keys = {
+        ask_key(kind, contact_id, str(response_id)): kind
+        for contact_id, response_id in answered
+        for kind in kinds
+    }
     asks: dict[str, dt.datetime] = {}
-    for key, at in session.execute(
-        select(OutboxEntry.dedup_key, OutboxEntry.created_at).where(
-            OutboxEntry.dedup_key.like("ask:%"), OutboxEntry.dedup_key.like(f"%:{row_id}:%")
-        )
-    ):
-        kind, owner = key.split(":")[1:3]
-        if owner == str(row_id) and (kind not in asks or at > asks[kind]):
+    if not keys:
+        return asks
+    queued = session.execute(
+        select(OutboxEntry.dedup_key, OutboxEntry.created_at).where(OutboxEntry.dedup_key.in_(keys))
+    )
+    for key, at in queued:
+        kind = keys[key]
+        if kind not in asks or at > asks[kind]:
             asks[kind] = at
     return asks
 
