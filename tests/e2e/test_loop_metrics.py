@@ -1,6 +1,7 @@
 """`/metrics` carries the loop, not only the web app: what an operator alerts on, agreeing with
 what happened outside (the mail sent, the answers given, the CRM's tasks)."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.loop_harness import company
-from worker.sandbox.server import Sandbox
+from tests.fixtures.sandbox import SandboxFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -22,9 +23,15 @@ def _samples(port: int | None) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
     }
 
 
-def test_loop_metrics_agree_with_the_world(sandbox: Sandbox, tmp_path: Path) -> None:
+WEDNESDAY_MORNING = datetime(2026, 12, 2, 10, 30, tzinfo=UTC)
+"""When the sandbox's clock starts: inside the weekly program's window, and outside the quiet
+hours of most of its people (on the wall's time, an evening or a weekend sent nothing)."""
+
+
+def test_loop_metrics_agree_with_the_world(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
     """Cycle duration, outcome and records per CRM; surveys sent and answers as the mail and
     the people saw them; open follow-ups as the CRM's tasks; nothing unknown or refused."""
+    sandbox = sandbox_factory(size=50, seed=7, start=WEDNESDAY_MORNING)
     with company("salesforce", sandbox, tmp_path, programs=("weekly",)) as world:
         world.cycle()
         world.cycle()
