@@ -104,7 +104,9 @@ def _plain_group(kind: type, group: list[Any], texts: list[str]) -> bool:
 
 
 def _flat(mappings: list[dict[Any, Any]], texts: list[str]) -> bool:
-    """`_gather_flat` for one field's mappings over a whole page at once."""
+    """Add the keys and text values of `mappings` to `texts`; False if one is not a flat
+    mapping of text keys and plain values (then the full walk decides). Decided on the sets of
+    key and value types, built in C, for all of a field's mappings on a page at once."""
     keys = set(chain.from_iterable(mappings))  # a page's mappings mostly share their keys
     values = list(chain.from_iterable(map(dict.values, mappings)))
     kinds = set(map(type, values))
@@ -137,7 +139,7 @@ def unstorable(row: Any) -> str | None:
                 return f"{name} longer than {limit} characters"
             texts.append(value)
         elif kind is dict:
-            if not _gather_flat(value, texts):
+            if not _flat([value], texts):
                 return _field_by_field(row)
         elif kind not in _SCALAR and isinstance(value, Mapping):
             return _field_by_field(row)
@@ -145,25 +147,6 @@ def unstorable(row: Any) -> str | None:
     if "\x00" in joined or _text_problem(joined):
         return _field_by_field(row)
     return None
-
-
-def _gather_flat(mapping: dict[Any, Any], texts: list[str]) -> bool:
-    """Add a mapping's keys and text values to `texts`; False if it is not a flat mapping of
-    text keys and plain values (then the full walk decides).
-
-    Decided on the sets of key and value types (built in C) rather than item by item: it runs
-    on every field mapping of every pulled record.
-    """
-    values = mapping.values()
-    kinds = set(map(type, values))
-    if not kinds <= _FLAT or not set(map(type, mapping)) <= _STR:
-        return False
-    if float in kinds and not all(map(math.isfinite, filter(_is_float, values))):
-        return False
-    texts.extend(mapping)
-    if str in kinds:
-        texts.extend(filter(_is_str, values))
-    return True
 
 
 _STR = frozenset({str})
