@@ -161,9 +161,7 @@ def _handle(
     users: Mapping[str, UserProfile] | None,
     stats: AnswerStats,
 ) -> None:
-    response = session.get_one(Response, response_id)
-    survey = session.get_one(Survey, response.survey_id)
-    contact_row = session.get_one(Contact, survey.contact_id)
+    response, survey, contact_row, account_row = _rows(session, response_id)
     tagged = tagger.tag(
         response.comment, survey.language, response.chosen_tags, score=response.score
     )
@@ -171,7 +169,6 @@ def _handle(
     response.reason_polarity = {tag: str(tagged.polarity_of(tag)) for tag in tagged.tags}
     response.comment_summary = tagged.summary or None
     contact = view.contact_of(contact_row)
-    account_row = view.account_for(session, contact)
     account = view.account_of(account_row) if account_row else None
     active = frozenset(users) if users is not None else None
     answer = _Answer(session, link, now, response, survey, contact_row, account_row, active)
@@ -225,6 +222,23 @@ def _handle(
     response.handled_version = response.version
     mark_for_rollup(session, [contact_row.account_id], now)
     stats.handled += 1
+
+
+def _rows(session: Session, response_id: int) -> tuple[Response, Survey, Contact, Account | None]:
+    """The response, its survey, its contact and the contact's mirrored account (as
+    `view.account_for` finds it), in one query: every answer of a cycle asks."""
+    found = session.execute(
+        select(Response, Survey, Contact, Account)
+        .join(Survey, Survey.id == Response.survey_id)
+        .join(Contact, Contact.id == Survey.contact_id)
+        .outerjoin(
+            Account,
+            (Account.crm == Contact.crm) & (Account.crm_id == Contact.account_crm_id),
+        )
+        .where(Response.id == response_id)
+    ).one()
+    response, survey, contact, account = found.tuple()
+    return response, survey, contact, account
 
 
 def _open_followup(answer: _Answer, plan: FollowupPlan) -> FollowUp | None:

@@ -7,7 +7,7 @@ records of the contact and account objects (see `sync/link.py`), so their values
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from worker import domain
@@ -125,17 +125,29 @@ def record_objects(config: Config) -> tuple[str, str]:
 def values_for(
     session: Session, config: Config, contact: domain.Contact, account: domain.Account | None
 ) -> dict[str, Any]:
-    """The `contact.X` / `account.X` values audiences, exclusions and follow-up rules test."""
+    """The `contact.X` / `account.X` values audiences, exclusions and follow-up rules test,
+    read in one query (every answer handled and every survey planned asks)."""
     account_object, contact_object = record_objects(config)
-    contact_fields = record_values(session, contact.crm, contact_object, [contact.crm_id])
-    account_fields = (
-        record_values(session, contact.crm, account_object, [account.crm_id]) if account else {}
+    wanted = [(contact_object, contact.crm_id)]
+    if account is not None:
+        wanted.append((account_object, account.crm_id))
+    rows = session.execute(
+        select(TriggerRecord.object, TriggerRecord.crm_id, TriggerRecord.values).where(
+            TriggerRecord.crm == contact.crm,
+            or_(
+                *(
+                    (TriggerRecord.object == name) & (TriggerRecord.crm_id == crm_id)
+                    for name, crm_id in wanted
+                )
+            ),
+        )
     )
+    found = {(name, crm_id): dict(values) for name, crm_id, values in rows}
     return audience_values(
         contact,
         account,
-        contact_fields.get(contact.crm_id, {}),
-        account_fields.get(account.crm_id, {}) if account else {},
+        found.get((contact_object, contact.crm_id), {}),
+        found.get((account_object, account.crm_id), {}) if account else {},
     )
 
 

@@ -371,11 +371,14 @@ class OutboxEntry(Base):
 
     While a row is ``in_flight``, ``next_attempt_at`` is when its claim lapses, so rows of a
     crashed drainer become claimable again through the same (state, next_attempt_at) index.
+    A record's rows are found through ``record_crm_id``: an update merges into its record's
+    pending one, looked up for every answer while a cycle's writes wait to be drained.
     """
 
     __tablename__ = "outbox"
     __table_args__ = (
         Index(None, "state", "next_attempt_at"),
+        Index(None, "record_crm_id", "object"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     )
 
